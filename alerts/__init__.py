@@ -1,0 +1,4 @@
+"""Alert rules and their lifecycle.
+
+May import: feeds, metrics. Never runtime, console, or textual.
+"""

@@ -1,0 +1,172 @@
+"""The protocol-v1 WebSocket client: hello → subscribe since → events, forever.
+
+Reconnects with exponential backoff and full jitter, and resumes from the last seq it
+handed out (the pipeline applies each batch before asking for the next, so that is the
+last applied seq). A connection that hears nothing — no frame, no pong — for 30 s is dead:
+keepalive pings every 10 s with a 20 s pong timeout enforce that.
+
+Imports: feeds.*, websockets, structlog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import msgspec
+import structlog
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
+
+from feeds.decode import FrameDecoder
+from feeds.protocol import PROTOCOL_VERSION, Error, Gap, Hello, Subscribe
+from feeds.source import Batch, FeedStatus, SeqGuard
+
+log = structlog.get_logger("hallwatch.feed")
+
+#: Transport-level frame cap; the decoder's own (smaller) limit rejects and counts.
+TRANSPORT_MAX_BYTES = 64 * 1024 * 1024
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter (AWS architecture blog's "full jitter")."""
+
+    initial: float = 0.2
+    maximum: float = 15.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        cap = min(self.maximum, self.initial * self.factor**attempt)
+        return rng.uniform(cap / 2, cap)
+
+
+def feed_name(url: str) -> str:
+    """A stable default label for a feed: host:port and path of its URL."""
+    parts = urlsplit(url)
+    return (parts.netloc + parts.path.rstrip("/")) or url
+
+
+class ProtocolError(Exception):
+    """The server broke the session rules (no hello, wrong protocol version)."""
+
+
+class WebSocketFeed:
+    """A live feed over WebSocket. ``batches()`` never ends on its own."""
+
+    def __init__(
+        self,
+        url: str,
+        decoder: FrameDecoder,
+        *,
+        name: str | None = None,
+        token: str | None = None,
+        since: int = 0,
+        backoff: Backoff | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        silence_timeout: float = 30.0,
+        seed: int | None = None,
+    ) -> None:
+        self.url = url
+        self.status = FeedStatus(name=name or feed_name(url), url=url, last_seq=since)
+        self._decoder = decoder
+        self._guard = SeqGuard(since)
+        self._token = token
+        self._backoff = backoff or Backoff()
+        self._ssl = ssl_context
+        self._silence = silence_timeout
+        self._rng = random.Random(seed)
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        attempt = 0
+        while True:
+            try:
+                async with contextlib.aclosing(self._session()) as session:
+                    async for batch in session:
+                        attempt = 0
+                        yield batch
+                self._lost("server closed the connection")
+            except (OSError, TimeoutError, WebSocketException, ProtocolError) as error:
+                self._lost(_describe(error))
+            delay = self._backoff.delay(attempt, self._rng)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _lost(self, why: str) -> None:
+        if self.status.connected:
+            log.warning("feed_disconnected", feed=self.status.name, error=why)
+        else:
+            log.info("feed_connect_failed", feed=self.status.name, error=why)
+        self.status.connected = False
+        self.status.last_error = why
+
+    async def _session(self) -> AsyncIterator[Batch]:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        half = self._silence / 3
+        async with connect(
+            self.url,
+            additional_headers=headers,
+            compression=None,  # deflate costs up to 10x on a LAN (perf-notes.md)
+            proxy=None,
+            ssl=self._ssl if self.url.startswith("wss:") else None,
+            max_size=TRANSPORT_MAX_BYTES,
+            open_timeout=10,
+            ping_interval=half,
+            ping_timeout=self._silence - half,
+        ) as ws:
+            first = await asyncio.wait_for(ws.recv(), self._silence)
+            try:
+                hello = self._decoder.decode_op(first)
+            except msgspec.DecodeError as error:
+                raise ProtocolError(f"expected hello: {error}") from error
+            if not isinstance(hello, Hello):
+                raise ProtocolError(f"expected hello, got {type(hello).__name__.lower()}")
+            if hello.protocol != PROTOCOL_VERSION:
+                raise ProtocolError(f"unsupported protocol {hello.protocol}")
+            await ws.send(_encode(Subscribe(since=self._guard.last_seq)))
+            status = self.status
+            status.connected = True
+            status.connects += 1
+            status.feed_id = hello.feed
+            status.halls = tuple(hello.halls)
+            status.last_error = None
+            log.info(
+                "feed_connected",
+                feed=status.name,
+                feed_id=hello.feed,
+                since=self._guard.last_seq,
+                server_last_seq=hello.last_seq,
+            )
+            async for frame in ws:
+                decoded = self._decoder.decode(frame)
+                op = decoded.op
+                if op is not None:
+                    if isinstance(op, Gap):
+                        batch = self._guard.gap(status.name, op)
+                        log.warning("feed_gap", feed=status.name, lost=batch.gaps)
+                        yield batch
+                    elif isinstance(op, Error):
+                        status.last_error = f"{op.code}: {op.message}"
+                        log.warning("feed_error_op", feed=status.name, code=op.code)
+                    continue
+                batch = self._guard.check(status.name, decoded)
+                status.last_seq = self._guard.last_seq
+                status.last_event_wall = time.time()
+                yield batch
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, InvalidStatus):
+        return f"HTTP {error.response.status_code} at handshake"
+    if isinstance(error, InvalidHandshake):
+        return f"handshake failed: {error}"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return f"{type(error).__name__}: {error}"[:200]

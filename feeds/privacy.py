@@ -1,0 +1,74 @@
+"""Pseudonymization of ``person`` (protocol.md, "Personal data").
+
+A keyed hash (HMAC-SHA256) with a secret local to the installation: the same person gets
+the same pseudonym in this installation (so second trips and scalping can be seen), and
+nobody without the key can go back from the pseudonym to an ID number. The key lives in
+the data dir, mode 0600, created on first run.
+
+Imports: the standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+KEY_FILE = "pseudonym.key"
+_KEY_BYTES = 32
+#: Pseudonyms look like ``p-3f9a0c1b2d4e5f60718a`` (80 bits): never mistaken for an ID.
+PREFIX = "p-"
+
+
+class Pseudonymizer:
+    """Turns a raw ``person`` value into a stable pseudonym, with a secret key."""
+
+    __slots__ = ("_cache", "_key")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("pseudonymization key must be at least 16 bytes")
+        self._key = key
+        # Bounded memo: the same people come back within a day; hashing is ~1 µs.
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, raw: str) -> str:
+        cached = self._cache.get(raw)
+        if cached is not None:
+            return cached
+        digest = hmac.new(self._key, raw.encode("utf-8"), hashlib.sha256).hexdigest()
+        pseudo = PREFIX + digest[:20]
+        if len(self._cache) >= 100_000:
+            self._cache.clear()
+        self._cache[raw] = pseudo
+        return pseudo
+
+    @classmethod
+    def from_data_dir(cls, data_dir: Path) -> Pseudonymizer:
+        """Load the installation's key, creating the data dir (0700) and key (0600)."""
+        return cls(load_or_create_key(data_dir))
+
+
+def ensure_data_dir(data_dir: Path) -> Path:
+    """Create the data dir with mode 0700 if missing; return it."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return data_dir
+
+
+def load_or_create_key(data_dir: Path) -> bytes:
+    """Read ``pseudonym.key`` from the data dir, creating it atomically on first run."""
+    ensure_data_dir(data_dir)
+    path = data_dir / KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) < 16:
+            raise ValueError(f"{path}: pseudonymization key is too short ({len(key)} bytes)")
+        return key
+    key = secrets.token_bytes(_KEY_BYTES)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key

@@ -1,0 +1,170 @@
+"""Feed sources: where decoded, seq-checked batches come from.
+
+``FeedSource`` is the one small protocol the pipeline consumes (as httpx puts the network
+behind ``BaseTransport``): a WebSocket feed, a replay and an in-memory list all yield the
+same ``Batch`` objects. ``SeqGuard`` is the single place where seq rules live: duplicates
+and stale seqs are dropped and counted, forward jumps are gaps.
+
+Imports: feeds.protocol, feeds.decode.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from feeds.decode import Decoded, FrameDecoder, Rejection
+from feeds.protocol import Event, Gap
+
+
+@dataclass(slots=True)
+class Batch:
+    """One frame's worth of events, ready to apply: in seq order, no duplicates."""
+
+    feed: str
+    events: list[Event]
+    rejections: list[Rejection] = field(default_factory=list)
+    gaps: int = 0
+    """Seqs known lost with this batch (forward jumps, or a server ``gap`` op)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSnapshot:
+    """A frozen copy of a feed's status, for the console and /metrics."""
+
+    name: str
+    url: str
+    connected: bool
+    feed_id: str | None
+    halls: tuple[str, ...]
+    last_seq: int
+    events_total: int
+    rejected: tuple[tuple[str, int], ...]
+    gaps_total: int
+    connects: int
+    last_error: str | None
+    last_event_wall: float | None
+
+
+@dataclass(slots=True)
+class FeedStatus:
+    """Live status of one feed, written by its source and by the pipeline (same thread)."""
+
+    name: str
+    url: str = ""
+    connected: bool = False
+    feed_id: str | None = None
+    halls: tuple[str, ...] = ()
+    last_seq: int = 0
+    """The newest seq applied (or rejected: a rejected event is received, not lost)."""
+    events_total: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    gaps_total: int = 0
+    connects: int = 0
+    last_error: str | None = None
+    last_event_wall: float | None = None
+
+    def snapshot(self) -> FeedSnapshot:
+        return FeedSnapshot(
+            name=self.name,
+            url=self.url,
+            connected=self.connected,
+            feed_id=self.feed_id,
+            halls=self.halls,
+            last_seq=self.last_seq,
+            events_total=self.events_total,
+            rejected=tuple(sorted(self.rejected.items())),
+            gaps_total=self.gaps_total,
+            connects=self.connects,
+            last_error=self.last_error,
+            last_event_wall=self.last_event_wall,
+        )
+
+
+class FeedSource(Protocol):
+    """Anything that yields batches for one feed. ``status`` is updated as it goes."""
+
+    status: FeedStatus
+
+    def batches(self) -> AsyncIterator[Batch]:
+        """Yield batches until the source ends (a replay) or forever (a live feed)."""
+        ...
+
+
+class SeqGuard:
+    """Per-feed seq bookkeeping (protocol.md): drop what repeats, record what is lost."""
+
+    __slots__ = ("last_seq",)
+
+    def __init__(self, last_seq: int = 0) -> None:
+        self.last_seq = last_seq
+
+    def check(self, feed: str, decoded: Decoded) -> Batch:
+        """Filter one decoded frame into a batch; updates ``last_seq``."""
+        rejections = list(decoded.rejections)
+        rejected_seqs = {r.seq for r in rejections if r.seq is not None}
+        kept: list[Event] = []
+        gaps = 0
+        last = self.last_seq
+        for ev in decoded.events:
+            seq = ev.seq
+            if seq is None:  # heartbeat: carries only the hall clock
+                kept.append(ev)
+                continue
+            if seq <= last:
+                rejections.append(Rejection("old_seq", f"seq {seq} <= {last}", None, seq))
+                continue
+            if seq > last + 1:
+                gaps += _missing(last, seq, rejected_seqs)
+            kept.append(ev)
+            last = seq
+        # Rejected events were received: they advance the seq without being a gap.
+        top = max((s for s in rejected_seqs if s > last), default=None)
+        if top is not None:
+            gaps += _missing(last, top, rejected_seqs)
+            last = top
+        self.last_seq = last
+        return Batch(feed, kept, rejections, gaps)
+
+    def gap(self, feed: str, op: Gap) -> Batch:
+        """A server ``gap`` op: seqs from..to are gone; record them and move past."""
+        lost = max(0, op.to - max(op.from_, self.last_seq + 1) + 1)
+        self.last_seq = max(self.last_seq, op.to)
+        return Batch(feed, [], [], lost)
+
+
+def _missing(last: int, seq: int, rejected: set[int]) -> int:
+    """How many seqs strictly between ``last`` and ``seq`` never arrived at all."""
+    n = seq - last - 1
+    if rejected:
+        n -= sum(1 for s in rejected if last < s < seq)
+    return n
+
+
+class MemorySource:
+    """A feed from frames held in memory (tests, and the base of replays)."""
+
+    def __init__(
+        self, name: str, frames: Iterable[bytes | str], decoder: FrameDecoder, since: int = 0
+    ) -> None:
+        self.status = FeedStatus(name=name, url=f"memory:{name}", last_seq=since)
+        self._frames = frames
+        self._decoder = decoder
+        self._guard = SeqGuard(since)
+
+    async def batches(self) -> AsyncIterator[Batch]:
+        self.status.connected = True
+        self.status.connects += 1
+        for frame in self._frames:
+            decoded = self._decoder.decode(frame)
+            if isinstance(decoded.op, Gap):
+                yield self._guard.gap(self.status.name, decoded.op)
+                continue
+            batch = self._guard.check(self.status.name, decoded)
+            self.status.last_seq = self._guard.last_seq
+            self.status.last_event_wall = time.time()
+            yield batch
+        self.status.connected = False

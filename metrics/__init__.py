@@ -1,0 +1,4 @@
+"""Hall state (numpy), frozen snapshots and Prometheus exposition.
+
+May import: feeds. Never alerts, runtime, console, or textual.
+"""

@@ -1,0 +1,247 @@
+"""hallwatch: the one entry point. Argument parsing and wiring only.
+
+    python run.py                      the demo: embedded demo hall + console (= make demo)
+    python run.py console --feed URL   the console on live feeds
+    python run.py serve --feed URL     headless: ingest, alerts, journal, /metrics
+    python run.py demo-feed --port P   only the demo hall feed server (protocol v1)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from feeds.client import WebSocketFeed, feed_name
+from feeds.decode import FrameDecoder
+from feeds.journal import Journal
+from feeds.privacy import Pseudonymizer, ensure_data_dir
+from runtime import logs
+from runtime.config import Config, ConfigError, default_data_dir, load_config, read_token
+from runtime.supervisor import Supervisor
+
+
+def _speed(text: str) -> float | None:
+    if text == "max":
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("speed must be > 0 or 'max'")
+    return value
+
+
+def _feed(text: str) -> tuple[str, str]:
+    """``[NAME=]URL`` → (name, url)."""
+    name, sep, url = text.partition("=")
+    if sep and not name.startswith(("ws:", "wss:")):
+        return name, url
+    return feed_name(text), text
+
+
+def _add_live_options(p: argparse.ArgumentParser, *, feeds_required: bool) -> None:
+    p.add_argument(
+        "--feed",
+        action="append",
+        type=_feed,
+        default=[],
+        required=feeds_required,
+        metavar="[NAME=]URL",
+        help="a protocol-v1 feed (ws:// or wss://); repeat for several",
+    )
+    p.add_argument("--config", type=Path, help="TOML: halls, zones, thresholds")
+    p.add_argument("--data-dir", type=Path, help="journal, key, database (default: per user)")
+    p.add_argument("--token-file", type=Path, help="bearer token for the feeds (mode 0600)")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="default 127.0.0.1")
+    p.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
+
+
+def _add_demo_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--speed", type=_speed, default=60.0, help="hall time / real time, or max")
+    p.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
+    p.add_argument("--date", type=dt.date.fromisoformat, help="service day (default: today)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="hallwatch — supervision console for government service halls. "
+        "With no command: the demo (an embedded demo hall and the console).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = sub.add_parser("demo", help="the embedded demo hall and the console (the default)")
+    _add_demo_options(demo)
+    demo.add_argument("--data-dir", type=Path, help="journal and key (default: per user)")
+    demo.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
+    demo.add_argument("--metrics-host", default="127.0.0.1")
+    console = sub.add_parser("console", help="the Textual console on live feeds")
+    _add_live_options(console, feeds_required=True)
+    serve = sub.add_parser("serve", help="headless: ingest, alerts, journal and /metrics")
+    _add_live_options(serve, feeds_required=True)
+    serve.add_argument("--log-file", type=Path, help="JSON-line log file (default: stderr)")
+    feed = sub.add_parser("demo-feed", help="only the demo hall feed server (protocol v1)")
+    feed.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    feed.add_argument("--port", type=int, default=8765, help="0 = any free port")
+    feed.add_argument("--token-file", type=Path, help="require this bearer token")
+    _add_demo_options(feed)
+    return parser
+
+
+def _supervisor(args: argparse.Namespace, feeds: list[tuple[str, str]]) -> Supervisor:
+    config = load_config(args.config) if getattr(args, "config", None) else Config()
+    data_dir = ensure_data_dir(args.data_dir or default_data_dir())
+    token = read_token(args.token_file) if getattr(args, "token_file", None) else None
+    pseudonymize = Pseudonymizer.from_data_dir(data_dir)
+    sources = [
+        WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token)
+        for name, url in feeds
+    ]
+    return Supervisor(
+        sources,
+        settings=config.settings(),
+        wait_limits=config.wait_limits(),
+        journal=Journal(data_dir / "journal"),
+    )
+
+
+def _start_metrics(args: argparse.Namespace, sup: Supervisor) -> Callable[[], None]:
+    if not args.metrics_port:
+        return lambda: None
+    from metrics.exposition import serve_metrics
+
+    _, port, stop = serve_metrics(lambda: sup.view.city, args.metrics_host, args.metrics_port)
+    structlog.get_logger("hallwatch").info("metrics_listening", host=args.metrics_host, port=port)
+    return stop
+
+
+async def _run_console(sup: Supervisor, **app_args: Any) -> None:
+    from console.app import HallwatchApp
+
+    await HallwatchApp(sup, **app_args).run_async()
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    sup = _supervisor(args, args.feed)
+    logs.configure(sup_log_path(args))
+    stop_metrics = _start_metrics(args, sup)
+    try:
+        asyncio.run(_run_console(sup))
+    finally:
+        stop_metrics()
+        sup.close()
+    return 0
+
+
+def sup_log_path(args: argparse.Namespace) -> Path:
+    return (args.data_dir or default_data_dir()) / "hallwatch.log"
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from feeds.demo_server import FeedServer, run_demo
+    from feeds.demo_hall import default_city, simulate_city
+
+    day = args.date or dt.date.today()
+    args.config = None
+    args.token_file = None
+    logs.configure(sup_log_path(args))
+
+    async def main() -> None:
+        profiles = default_city()
+        events = simulate_city(profiles, day, args.seed)
+        server = FeedServer("demo", [p.hall for p in profiles])
+        await server.start()
+        sup = _supervisor(args, [("demo", server.url)])
+        stop_metrics = _start_metrics(args, sup)
+        driver = asyncio.create_task(run_demo(server, events, speed=args.speed))
+        try:
+            await _run_console(sup, title=f"hallwatch — demo {day.isoformat()}")
+        finally:
+            driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
+            await server.stop()
+            stop_metrics()
+            sup.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def _run_until_signal(main: Callable[[], Any]) -> None:
+    """Run ``main()`` until it ends or SIGTERM/SIGINT arrives; then cancel it cleanly."""
+
+    async def runner() -> None:
+        task = asyncio.ensure_future(main())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(runner())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    logs.configure(args.log_file)
+    log = structlog.get_logger("hallwatch")
+    sup = _supervisor(args, args.feed)
+    stop_metrics = _start_metrics(args, sup)
+    log.info("serve_started", feeds=[url for _, url in args.feed])
+    try:
+        _run_until_signal(sup.run)
+    finally:
+        stop_metrics()
+        sup.close()
+        log.info("serve_stopped", events=sup.events_total)
+    return 0
+
+
+def cmd_demo_feed(args: argparse.Namespace) -> int:
+    from feeds.demo_server import serve_demo
+
+    logs.configure(None)
+    log = structlog.get_logger("hallwatch")
+    token = read_token(args.token_file) if args.token_file else None
+
+    def ready(url: str) -> None:
+        log.info("demo_feed_listening", url=url)
+        print(url, flush=True)  # a script (or a test) reads the URL from the first line
+
+    day = args.date or dt.date.today()
+    _run_until_signal(
+        lambda: serve_demo(
+            args.host, args.port, speed=args.speed, seed=args.seed, day=day, token=token,
+            ready=ready,
+        )
+    )  # fmt: skip
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "demo"
+    if args.command is None:
+        args = parser.parse_args(["demo", *(argv if argv is not None else sys.argv[1:])])
+    handlers = {
+        "demo": cmd_demo,
+        "console": cmd_console,
+        "serve": cmd_serve,
+        "demo-feed": cmd_demo_feed,
+    }
+    try:
+        return handlers[command](args)
+    except ConfigError as error:
+        print(f"hallwatch: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Wiring: the supervision pipeline that both the console and ``serve`` run."""

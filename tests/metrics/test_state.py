@@ -1,0 +1,206 @@
+"""The state engine against hand-computed figures for a scripted morning."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from feeds.protocol import (
+    CaseAccepted,
+    CasePaused,
+    CaseResumed,
+    CaseSubmitted,
+    Complaint,
+    ComplaintClosed,
+    Heartbeat,
+    Rating,
+    ServiceFinished,
+    ServiceStarted,
+    TicketAbandoned,
+    TicketCalled,
+    TicketIssued,
+    WindowState,
+)
+from metrics.state import CityState
+from tests.conftest import ms
+
+H = "lz"
+
+
+class Script:
+    """Builds events with increasing seqs."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+
+    def __call__(self, cls, at: int, **fields):
+        self.seq += 1
+        return cls(seq=self.seq, ts=at, hall=H, **fields)
+
+
+def morning():
+    e = Script()
+    return [
+        e(WindowState, ms(0), window="W01", state="open", staff="s1"),
+        e(WindowState, ms(0), window="W02", state="open", staff="s2"),
+        e(TicketIssued, ms(1), ticket="B001", zone="biz"),
+        e(TicketIssued, ms(2), ticket="B002", zone="biz"),
+        e(TicketIssued, ms(3), ticket="E001", zone="estate", priority="priority"),
+        e(TicketIssued, ms(4), ticket="B003", zone="biz"),
+        # B001 waits 4 min, served 10 min at W01.
+        e(TicketCalled, ms(5), ticket="B001", window="W01"),
+        e(ServiceStarted, ms(6), ticket="B001", window="W01"),
+        e(ServiceFinished, ms(16), ticket="B001", window="W01", outcome="done"),
+        # B002 waits 6 min; W02 serves 4 min then transfers it back to the queue.
+        e(TicketCalled, ms(8), ticket="B002", window="W02"),
+        e(ServiceStarted, ms(9), ticket="B002", window="W02"),
+        e(ServiceFinished, ms(13), ticket="B002", window="W02", outcome="transferred"),
+        # Recalled by W01 after its transfer: no second wait recorded (first call counts).
+        e(TicketCalled, ms(17), ticket="B002", window="W01"),
+        e(TicketCalled, ms(18), ticket="B002", window="W01"),  # a recall
+        e(ServiceStarted, ms(19), ticket="B002", window="W01"),
+        # E001: called at 10 (7 min wait), no show.
+        e(TicketCalled, ms(10), ticket="E001", window="W02"),
+        e(TicketAbandoned, ms(12), ticket="E001", reason="no_show"),
+        # W02 pauses for a break.
+        e(WindowState, ms(14), window="W02", state="paused", reason="break"),
+        e(Rating, ms(16), window="W01", score=5, channel="device"),
+        e(Rating, ms(16), window="W01", score=1, channel="qr"),
+        e(Heartbeat, ms(20)),
+    ]
+
+
+def test_scripted_morning_figures() -> None:
+    city = CityState()
+    result = city.apply(morning())
+    assert result.rejections == []
+    s = city.snapshot(H)
+    assert s.now_ms == ms(20)
+    assert s.day == "2025-11-24"
+    # Waiting: B003 only (B002 is being served again, E001 gone).
+    assert s.waiting == 1
+    assert [q.ticket for q in s.queue] == ["B003"]
+    assert s.tickets_by_state == {"waiting": 1, "called": 0, "serving": 1, "done": 1,
+                                  "abandoned": 1}  # fmt: skip
+    # First-call waits: B001 4 min, B002 6 min, E001 7 min.
+    assert s.mean_wait_s == (240 + 360 + 420) / 3
+    assert s.p90_wait_s == np.percentile([240, 360, 420], 90)
+    # The oldest waiting ticket: B003, issued at minute 4, now minute 20.
+    assert s.longest_wait_s == 16 * 60
+    # Served today: B001 done; B002's transfer is not a service completed for the person.
+    assert s.served_today == 1
+    assert s.windows_open == 1 and s.windows_total == 2
+    biz, estate = s.zones
+    assert (biz.name, biz.waiting, biz.issued_today, biz.served_today) == ("biz", 1, 3, 1)
+    assert biz.mean_wait_s == 300 and biz.longest_wait_s == 960
+    assert (estate.waiting, estate.abandoned_today, estate.mean_wait_s) == (0, 1, 420)
+    w1, w2 = s.windows
+    assert (w1.state, w1.staff, w1.ticket, w1.serving) == ("open", "s1", "B002", True)
+    assert w1.ticket_since_ms == ms(19)
+    assert w1.services_today == 1 and w1.mean_service_s == 600
+    assert (w2.state, w2.state_since_ms, w2.ticket) == ("paused", ms(14), None)
+    assert w2.services_today == 1 and w2.mean_service_s == 240  # the transfer is a service
+    c = s.counters
+    assert c.services[0].tolist() == [1, 0, 0, 0, 0]
+    assert c.services[1].tolist() == [0, 0, 0, 0, 1]
+    assert c.ratings[0].tolist() == [1, 0, 0, 0, 1]
+    assert c.issued.tolist() == [3, 1]
+    assert c.abandoned[1].tolist() == [1, 0, 0]
+    # Wait histogram: 240 s and 360 s fall in (120, 300] and (300, 600].
+    assert c.wait_buckets[0].sum() == 2 and c.wait_sum[0] == 600
+    assert c.wait_buckets[0][3] == 1 and c.wait_buckets[0][4] == 1
+
+
+def test_last_hour_counts_follow_the_hall_clock() -> None:
+    city = CityState()
+    city.apply(morning())
+    assert city.snapshot(H).windows[0].services_last_hour == 1
+    city.apply([Heartbeat(ts=ms(16 + 59), hall=H)])
+    assert city.snapshot(H).windows[0].services_last_hour == 1
+    city.apply([Heartbeat(ts=ms(16 + 61), hall=H)])  # B001 finished 61 min ago
+    snap = city.snapshot(H)
+    assert snap.windows[0].services_last_hour == 0
+    assert snap.windows[1].services_last_hour == 0  # W02's transfer at minute 13
+    assert snap.windows[0].services_today == 1
+
+
+def test_rejections_change_nothing() -> None:
+    city = CityState()
+    city.apply(morning())
+    before = city.snapshot(H)
+    e = Script()
+    e.seq = 100
+    result = city.apply([
+        e(TicketCalled, ms(21), ticket="GHOST", window="W01"),
+        e(ServiceFinished, ms(21), ticket="B003", window="W01", outcome="done"),  # not started
+        e(TicketIssued, ms(21), ticket="B001", zone="biz"),  # id already issued today
+        e(TicketAbandoned, ms(21), ticket="B001", reason="left"),  # already done
+        e(CaseAccepted, ms(21), case="NOPE"),
+        e(ComplaintClosed, ms(21), complaint="NOPE"),
+    ])  # fmt: skip
+    assert [r.reason for r in result.rejections] == [
+        "unknown_ticket", "bad_state", "duplicate_ticket", "bad_state", "unknown_case",
+        "unknown_complaint",
+    ]  # fmt: skip
+    after = city.snapshot(H)
+    assert (after.waiting, after.served_today, after.tickets_by_state) == (
+        before.waiting, before.served_today, before.tickets_by_state)  # fmt: skip
+
+
+def test_new_service_day_starts_empty_but_counters_keep_counting() -> None:
+    city = CityState()
+    city.apply(morning())
+    next_morning = ms(24 * 60)
+    city.apply([TicketIssued(seq=50, ts=next_morning, hall=H, ticket="B001", zone="biz")])
+    s = city.snapshot(H)
+    assert s.day == "2025-11-25"
+    assert s.waiting == 1 and s.issued_today == 1 and s.served_today == 0
+    assert s.counters.issued.tolist() == [4, 1]  # cumulative for Prometheus
+    assert s.windows[0].services_today == 0
+
+
+def test_complaints_and_cases_with_cards() -> None:
+    city = CityState()
+    e = Script()
+    city.apply([
+        e(Complaint, ms(1), complaint="K1", channel="hotline", window="W01"),
+        e(Complaint, ms(2), complaint="K2", channel="desk"),
+        e(ComplaintClosed, ms(3), complaint="K1"),
+        # Promised 1 working day, accepted Monday 09:05: deadline end of Tuesday.
+        e(CaseSubmitted, ms(4), case="C1", item="i", dept="d", promised_days=1),
+        e(CaseAccepted, ms(5), case="C1"),
+        # Never accepted: deemed accepted at submission + 10 min.
+        e(CaseSubmitted, ms(6), case="C2", item="i", dept="d", promised_days=2),
+    ])  # fmt: skip
+    s = city.snapshot(H)
+    assert [c.complaint for c in s.complaints] == ["K2"]
+    c1, c2 = s.cases
+    assert c1.accepted_ms == ms(5) and not c1.deemed
+    assert c1.deadline_ms == ms(-9 * 60 + 2 * 24 * 60)  # Wednesday 00:00
+    assert c1.card == "none"  # Monday morning: more than one working day left
+    assert c2.accepted_ms == ms(16) and not c2.deemed  # not yet: the 10 minutes still run
+    city.apply([Heartbeat(ts=ms(17), hall=H)])
+    c2 = city.snapshot(H).cases[1]
+    assert c2.deemed and c2.card == "none"
+    city.apply([Heartbeat(ts=ms(-9 * 60 + 24 * 60), hall=H)])  # Tuesday 00:00
+    assert city.snapshot(H).cases[0].card == "yellow"  # one working day or less left
+    # Wednesday 00:00 passes: C1 is red. A pause moves the deadline by its length.
+    wed = ms(-9 * 60 + 2 * 24 * 60)
+    city.apply([e(CasePaused, wed - 60_000, case="C1", reason="site survey")])
+    city.apply([Heartbeat(ts=wed + 30_000, hall=H)])
+    assert city.snapshot(H).cases[0].card == "yellow"  # paused 90 s: 60 s still left
+    city.apply([e(CaseResumed, wed + 60_000, case="C1")])
+    city.apply([Heartbeat(ts=wed + 3 * 60_000, hall=H)])
+    assert city.snapshot(H).cases[0].card == "red"
+    # C2: 2 days from Monday 09:16, due Thursday 00:00: yellow since Wednesday 00:00.
+    assert city.snapshot(H).cases_by_card() == {"none": 0, "yellow": 1, "red": 1}
+
+
+def test_snapshot_is_frozen_and_cached() -> None:
+    city = CityState()
+    city.apply(morning())
+    a = city.snapshot(H)
+    assert city.snapshot(H) is a
+    assert not a.counters.issued.flags.writeable
+    city.apply([Heartbeat(ts=ms(30), hall=H)])
+    assert city.snapshot(H) is not a
+    assert a.now_ms == ms(20)
