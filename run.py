@@ -1,9 +1,9 @@
 """hallwatch: the one entry point. Argument parsing and wiring only.
 
-    python run.py                      the demo: embedded demo hall + console (= make demo)
-    python run.py console --feed URL   the console on live feeds
-    python run.py serve --feed URL     headless: ingest, alerts, journal, /metrics
-    python run.py demo-feed --port P   only the demo hall feed server (protocol v1)
+python run.py                      the demo: embedded demo hall + console (= make demo)
+python run.py console --feed URL   the console on live feeds
+python run.py serve --feed URL     headless: ingest, alerts, journal, /metrics
+python run.py demo-feed --port P   only the demo hall feed server (protocol v1)
 """
 
 from __future__ import annotations
@@ -144,8 +144,8 @@ def sup_log_path(args: argparse.Namespace) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from feeds.demo_server import FeedServer, run_demo
     from feeds.demo_hall import default_city, simulate_city
+    from feeds.demo_server import FeedServer, run_demo
 
     day = args.date or dt.date.today()
     args.config = None
@@ -217,10 +217,15 @@ def cmd_demo_feed(args: argparse.Namespace) -> int:
     day = args.date or dt.date.today()
     _run_until_signal(
         lambda: serve_demo(
-            args.host, args.port, speed=args.speed, seed=args.seed, day=day, token=token,
+            args.host,
+            args.port,
+            speed=args.speed,
+            seed=args.seed,
+            day=day,
+            token=token,
             ready=ready,
         )
-    )  # fmt: skip
+    )
     return 0
 
 

@@ -15,7 +15,7 @@ import contextlib
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -107,7 +107,7 @@ class WebSocketFeed:
         self.status.connected = False
         self.status.last_error = why
 
-    async def _session(self) -> AsyncIterator[Batch]:
+    async def _session(self) -> AsyncGenerator[Batch, None]:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         half = self._silence / 3
         async with connect(

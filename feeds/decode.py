@@ -99,10 +99,10 @@ class FrameDecoder:
         self._pseudonymize = pseudonymize
         self.max_frame_bytes = max_frame_bytes
         self.max_batch = max_batch
-        self._frame = msgspec.json.Decoder(list[Event] | Event)  # type: ignore[arg-type]
-        self._one = msgspec.json.Decoder(Event)  # type: ignore[arg-type]
+        self._frame = msgspec.json.Decoder(list[Event] | Event)
+        self._one = msgspec.json.Decoder(Event)
         self._raw_list = msgspec.json.Decoder(list[msgspec.Raw])
-        self._op = msgspec.json.Decoder(Op)  # type: ignore[arg-type]
+        self._op = msgspec.json.Decoder(Op)
 
     def decode(self, frame: bytes | str) -> Decoded:
         """Decode one frame. Never raises on bad input: it is reported in ``rejections``."""

@@ -63,10 +63,12 @@ def load_or_create_key(data_dir: Path) -> bytes:
     path = data_dir / KEY_FILE
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    except FileExistsError:  # created by an earlier run: use it
         key = path.read_bytes()
         if len(key) < 16:
-            raise ValueError(f"{path}: pseudonymization key is too short ({len(key)} bytes)")
+            raise ValueError(
+                f"{path}: pseudonymization key is too short ({len(key)} bytes)"
+            ) from None
         return key
     key = secrets.token_bytes(_KEY_BYTES)
     with os.fdopen(fd, "wb") as f:

@@ -191,7 +191,7 @@ Event = (
     | Heartbeat
 )
 #: Every event kind, for tests and documentation.
-EVENT_TYPES: Final = Event.__args__  # type: ignore[attr-defined]
+EVENT_TYPES: Final = Event.__args__
 #: Kinds that carry ``person`` (pseudonymized at decode).
 PERSON_KINDS: Final = (TicketIssued, CaseSubmitted)
 

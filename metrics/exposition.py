@@ -102,8 +102,8 @@ class HallCollector(Collector):
             for z, zone in enumerate(c.zones):
                 waiting.add_metric([name, zone], hall.zones[z].waiting)
                 issued.add_metric([name, zone], float(c.issued[z]))
-                for r, reason in enumerate(ABANDON_REASONS):
-                    abandoned.add_metric([name, zone, reason], float(c.abandoned[z, r]))
+                for r, why in enumerate(ABANDON_REASONS):
+                    abandoned.add_metric([name, zone, why], float(c.abandoned[z, r]))
                 _histogram(wait, [name, zone], WAIT_BUCKETS, c.wait_buckets[z], c.wait_sum[z])
             for w, window in enumerate(c.windows):
                 for o, outcome in enumerate(SERVICE_OUTCOMES):
@@ -126,8 +126,8 @@ class HallCollector(Collector):
             for card in CARDS:
                 cases.add_metric([name, card], by_card[card])
             clock.add_metric([name], hall.now_ms / 1000.0)
-        for (hall_name, rule, severity), count in sorted(city.alerts_active.items()):
-            alerts.add_metric([hall_name, rule, severity], count)
+        for (alert_hall, rule, severity), count in sorted(city.alerts_active.items()):
+            alerts.add_metric([alert_hall, rule, severity], count)
 
         connected = GaugeMetricFamily(
             "hall_feed_connected", "1 while the feed is connected.", labels=["feed"]
@@ -136,9 +136,7 @@ class HallCollector(Collector):
         rejected = CounterMetricFamily(
             "hall_feed_rejected", "Events rejected, by reason.", labels=["feed", "reason"]
         )
-        last_seq = GaugeMetricFamily(
-            "hall_feed_last_seq", "Newest seq received.", labels=["feed"]
-        )
+        last_seq = GaugeMetricFamily("hall_feed_last_seq", "Newest seq received.", labels=["feed"])
         gaps = CounterMetricFamily("hall_feed_gaps", "Seqs known lost.", labels=["feed"])
         for feed in city.feeds:
             connected.add_metric([feed.name], 1.0 if feed.connected else 0.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -165,7 +165,10 @@ class CitySnapshot:
     """(hall, rule, severity) → number of firing alerts."""
 
 
-def frozen(array: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+_A = TypeVar("_A", bound="np.ndarray[Any, Any]")
+
+
+def frozen(array: _A) -> _A:
     """A read-only copy of ``array``."""
     out = array.copy()
     out.flags.writeable = False

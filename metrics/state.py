@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -206,7 +206,7 @@ class CityState:
         self.settings = settings or Settings()
         self.halls: dict[str, HallState] = {}
         self._snapshots: dict[str, HallSnapshot] = {}
-        self._handlers: dict[type, Callable[[HallState, Event, _Pending], str | None]] = {
+        self._handlers: dict[type, Callable[[HallState, Any, _Pending], str | None]] = {
             TicketIssued: _ticket_issued,
             TicketCalled: _ticket_called,
             ServiceStarted: _service_started,
@@ -319,7 +319,7 @@ def _called(h: HallState, row: int, window: int, ts: int, p: _Pending) -> None:
     h.w_zones[window, h.t_zone[row]] = True
 
 
-def _ticket_issued(h: HallState, ev: TicketIssued, p: _Pending) -> str | None:  # type: ignore[misc]
+def _ticket_issued(h: HallState, ev: TicketIssued, p: _Pending) -> str | None:
     if ev.ticket in h.ticket_rows:
         return "duplicate_ticket"
     zone = h.zones.index(ev.zone)
@@ -338,7 +338,7 @@ def _ticket_issued(h: HallState, ev: TicketIssued, p: _Pending) -> str | None:  
     return None
 
 
-def _ticket_called(h: HallState, ev: TicketCalled, p: _Pending) -> str | None:  # type: ignore[misc]
+def _ticket_called(h: HallState, ev: TicketCalled, p: _Pending) -> str | None:
     row = h.ticket_rows.get(ev.ticket)
     if row is None:
         return "unknown_ticket"
@@ -357,7 +357,7 @@ def _ticket_called(h: HallState, ev: TicketCalled, p: _Pending) -> str | None:  
     return None
 
 
-def _service_started(h: HallState, ev: ServiceStarted, p: _Pending) -> str | None:  # type: ignore[misc]
+def _service_started(h: HallState, ev: ServiceStarted, p: _Pending) -> str | None:
     row = h.ticket_rows.get(ev.ticket)
     if row is None:
         return "unknown_ticket"
@@ -374,7 +374,7 @@ def _service_started(h: HallState, ev: ServiceStarted, p: _Pending) -> str | Non
     return None
 
 
-def _service_finished(h: HallState, ev: ServiceFinished, p: _Pending) -> str | None:  # type: ignore[misc]
+def _service_finished(h: HallState, ev: ServiceFinished, p: _Pending) -> str | None:
     row = h.ticket_rows.get(ev.ticket)
     if row is None:
         return "unknown_ticket"
@@ -399,7 +399,7 @@ def _service_finished(h: HallState, ev: ServiceFinished, p: _Pending) -> str | N
     return None
 
 
-def _ticket_abandoned(h: HallState, ev: TicketAbandoned, p: _Pending) -> str | None:  # type: ignore[misc]
+def _ticket_abandoned(h: HallState, ev: TicketAbandoned, p: _Pending) -> str | None:
     row = h.ticket_rows.get(ev.ticket)
     if row is None:
         return "unknown_ticket"
@@ -420,7 +420,7 @@ def _ticket_abandoned(h: HallState, ev: TicketAbandoned, p: _Pending) -> str | N
     return None
 
 
-def _window_state(h: HallState, ev: WindowState, p: _Pending) -> str | None:  # type: ignore[misc]
+def _window_state(h: HallState, ev: WindowState, p: _Pending) -> str | None:
     window = h.windows.index(ev.window)
     state = _WSTATE[ev.state]
     if h.w_state[window] != state:
@@ -433,12 +433,12 @@ def _window_state(h: HallState, ev: WindowState, p: _Pending) -> str | None:  # 
     return None
 
 
-def _rating(h: HallState, ev: Rating, p: _Pending) -> str | None:  # type: ignore[misc]
+def _rating(h: HallState, ev: Rating, p: _Pending) -> str | None:
     h.w_ratings[h.windows.index(ev.window), ev.score - 1] += 1
     return None
 
 
-def _complaint(h: HallState, ev: Complaint, p: _Pending) -> str | None:  # type: ignore[misc]
+def _complaint(h: HallState, ev: Complaint, p: _Pending) -> str | None:
     if ev.complaint in h.complaints:
         return None  # the same complaint again through another channel: one complaint
     h.complaints[ev.complaint] = (ev.ts, ev.channel, ev.window)
@@ -448,14 +448,14 @@ def _complaint(h: HallState, ev: Complaint, p: _Pending) -> str | None:  # type:
     return None
 
 
-def _complaint_closed(h: HallState, ev: ComplaintClosed, p: _Pending) -> str | None:  # type: ignore[misc]
+def _complaint_closed(h: HallState, ev: ComplaintClosed, p: _Pending) -> str | None:
     if h.complaints.pop(ev.complaint, None) is None:
         return "unknown_complaint"
     p.result.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, False))
     return None
 
 
-def _case_submitted(h: HallState, ev: CaseSubmitted, p: _Pending) -> str | None:  # type: ignore[misc]
+def _case_submitted(h: HallState, ev: CaseSubmitted, p: _Pending) -> str | None:
     if ev.case not in h.cases:
         h.cases[ev.case] = _Case(ev.item, ev.dept, ev.promised_days, ev.ts)
     return None
@@ -465,7 +465,7 @@ def _case(h: HallState, case: str) -> _Case | None:
     return h.cases.get(case)
 
 
-def _case_accepted(h: HallState, ev: CaseAccepted, p: _Pending) -> str | None:  # type: ignore[misc]
+def _case_accepted(h: HallState, ev: CaseAccepted, p: _Pending) -> str | None:
     case = _case(h, ev.case)
     if case is None:
         return "unknown_case"
@@ -474,7 +474,7 @@ def _case_accepted(h: HallState, ev: CaseAccepted, p: _Pending) -> str | None:  
     return None
 
 
-def _case_paused(h: HallState, ev: CasePaused, p: _Pending) -> str | None:  # type: ignore[misc]
+def _case_paused(h: HallState, ev: CasePaused, p: _Pending) -> str | None:
     case = _case(h, ev.case)
     if case is None:
         return "unknown_case"
@@ -483,7 +483,7 @@ def _case_paused(h: HallState, ev: CasePaused, p: _Pending) -> str | None:  # ty
     return None
 
 
-def _case_resumed(h: HallState, ev: CaseResumed, p: _Pending) -> str | None:  # type: ignore[misc]
+def _case_resumed(h: HallState, ev: CaseResumed, p: _Pending) -> str | None:
     case = _case(h, ev.case)
     if case is None:
         return "unknown_case"
@@ -493,11 +493,11 @@ def _case_resumed(h: HallState, ev: CaseResumed, p: _Pending) -> str | None:  # 
     return None
 
 
-def _case_closed(h: HallState, ev: CaseClosed, p: _Pending) -> str | None:  # type: ignore[misc]
+def _case_closed(h: HallState, ev: CaseClosed, p: _Pending) -> str | None:
     if h.cases.pop(ev.case, None) is None:
         return "unknown_case"
     return None
 
 
-def _heartbeat(h: HallState, ev: Heartbeat, p: _Pending) -> str | None:  # type: ignore[misc]
+def _heartbeat(h: HallState, ev: Heartbeat, p: _Pending) -> str | None:
     return None

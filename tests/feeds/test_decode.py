@@ -97,13 +97,25 @@ def _event(**fields: object) -> dict:
         (_event(ticket=""), "bad_value"),
         (_event(ticket="x" * 65), "too_long"),
         (_event(extra=1), "unknown_field"),
-        ({"kind": "window_state", "seq": 1, "ts": T0, "hall": "h", "window": "W", "state": "on"},
-         "bad_value"),
-        ({"kind": "rating", "seq": 1, "ts": T0, "hall": "h", "window": "W", "score": 6,
-          "channel": "qr"}, "bad_value"),
+        (
+            {"kind": "window_state", "seq": 1, "ts": T0, "hall": "h", "window": "W", "state": "on"},
+            "bad_value",
+        ),
+        (
+            {
+                "kind": "rating",
+                "seq": 1,
+                "ts": T0,
+                "hall": "h",
+                "window": "W",
+                "score": 6,
+                "channel": "qr",
+            },
+            "bad_value",
+        ),
         (42, "bad_frame"),
     ],
-)  # fmt: skip
+)
 def test_bad_event_rejected_with_reason_rest_of_batch_applies(bad: object, reason: str) -> None:
     good1 = _event(seq=1)
     good2 = _event(seq=3, ticket="A2")

@@ -13,8 +13,15 @@ from tests.conftest import T0
 def frame(*seqs: int, bad: tuple[int, ...] = ()) -> bytes:
     events = []
     for s in seqs:
-        ev = {"kind": "heartbeat" if False else "rating", "seq": s, "ts": T0, "hall": "h",
-              "window": "W1", "score": 5, "channel": "device"}  # fmt: skip
+        ev = {
+            "kind": "heartbeat" if False else "rating",
+            "seq": s,
+            "ts": T0,
+            "hall": "h",
+            "window": "W1",
+            "score": 5,
+            "channel": "device",
+        }
         if s in bad:
             ev["score"] = 9
         events.append(ev)
@@ -61,8 +68,11 @@ def test_gap_op_counts_lost_seqs_once() -> None:
 
 
 async def test_memory_source_yields_checked_batches() -> None:
-    src = MemorySource("m", [frame(1, 2), frame(2, 3), b'{"op":"gap","from":4,"to":6}',
-                             frame(7)], FrameDecoder(lambda p: p))  # fmt: skip
+    src = MemorySource(
+        "m",
+        [frame(1, 2), frame(2, 3), b'{"op":"gap","from":4,"to":6}', frame(7)],
+        FrameDecoder(lambda p: p),
+    )
     batches = [b async for b in src.batches()]
     assert [len(b.events) for b in batches] == [2, 1, 0, 1]
     assert sum(b.gaps for b in batches) == 3

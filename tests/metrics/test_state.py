@@ -79,8 +79,13 @@ def test_scripted_morning_figures() -> None:
     # Waiting: B003 only (B002 is being served again, E001 gone).
     assert s.waiting == 1
     assert [q.ticket for q in s.queue] == ["B003"]
-    assert s.tickets_by_state == {"waiting": 1, "called": 0, "serving": 1, "done": 1,
-                                  "abandoned": 1}  # fmt: skip
+    assert s.tickets_by_state == {
+        "waiting": 1,
+        "called": 0,
+        "serving": 1,
+        "done": 1,
+        "abandoned": 1,
+    }
     # First-call waits: B001 4 min, B002 6 min, E001 7 min.
     assert s.mean_wait_s == (240 + 360 + 420) / 3
     assert s.p90_wait_s == np.percentile([240, 360, 420], 90)
@@ -129,21 +134,30 @@ def test_rejections_change_nothing() -> None:
     before = city.snapshot(H)
     e = Script()
     e.seq = 100
-    result = city.apply([
-        e(TicketCalled, ms(21), ticket="GHOST", window="W01"),
-        e(ServiceFinished, ms(21), ticket="B003", window="W01", outcome="done"),  # not started
-        e(TicketIssued, ms(21), ticket="B001", zone="biz"),  # id already issued today
-        e(TicketAbandoned, ms(21), ticket="B001", reason="left"),  # already done
-        e(CaseAccepted, ms(21), case="NOPE"),
-        e(ComplaintClosed, ms(21), complaint="NOPE"),
-    ])  # fmt: skip
+    result = city.apply(
+        [
+            e(TicketCalled, ms(21), ticket="GHOST", window="W01"),
+            e(ServiceFinished, ms(21), ticket="B003", window="W01", outcome="done"),  # not started
+            e(TicketIssued, ms(21), ticket="B001", zone="biz"),  # id already issued today
+            e(TicketAbandoned, ms(21), ticket="B001", reason="left"),  # already done
+            e(CaseAccepted, ms(21), case="NOPE"),
+            e(ComplaintClosed, ms(21), complaint="NOPE"),
+        ]
+    )
     assert [r.reason for r in result.rejections] == [
-        "unknown_ticket", "bad_state", "duplicate_ticket", "bad_state", "unknown_case",
+        "unknown_ticket",
+        "bad_state",
+        "duplicate_ticket",
+        "bad_state",
+        "unknown_case",
         "unknown_complaint",
-    ]  # fmt: skip
+    ]
     after = city.snapshot(H)
     assert (after.waiting, after.served_today, after.tickets_by_state) == (
-        before.waiting, before.served_today, before.tickets_by_state)  # fmt: skip
+        before.waiting,
+        before.served_today,
+        before.tickets_by_state,
+    )
 
 
 def test_new_service_day_starts_empty_but_counters_keep_counting() -> None:
@@ -161,16 +175,18 @@ def test_new_service_day_starts_empty_but_counters_keep_counting() -> None:
 def test_complaints_and_cases_with_cards() -> None:
     city = CityState()
     e = Script()
-    city.apply([
-        e(Complaint, ms(1), complaint="K1", channel="hotline", window="W01"),
-        e(Complaint, ms(2), complaint="K2", channel="desk"),
-        e(ComplaintClosed, ms(3), complaint="K1"),
-        # Promised 1 working day, accepted Monday 09:05: deadline end of Tuesday.
-        e(CaseSubmitted, ms(4), case="C1", item="i", dept="d", promised_days=1),
-        e(CaseAccepted, ms(5), case="C1"),
-        # Never accepted: deemed accepted at submission + 10 min.
-        e(CaseSubmitted, ms(6), case="C2", item="i", dept="d", promised_days=2),
-    ])  # fmt: skip
+    city.apply(
+        [
+            e(Complaint, ms(1), complaint="K1", channel="hotline", window="W01"),
+            e(Complaint, ms(2), complaint="K2", channel="desk"),
+            e(ComplaintClosed, ms(3), complaint="K1"),
+            # Promised 1 working day, accepted Monday 09:05: deadline end of Tuesday.
+            e(CaseSubmitted, ms(4), case="C1", item="i", dept="d", promised_days=1),
+            e(CaseAccepted, ms(5), case="C1"),
+            # Never accepted: deemed accepted at submission + 10 min.
+            e(CaseSubmitted, ms(6), case="C2", item="i", dept="d", promised_days=2),
+        ]
+    )
     s = city.snapshot(H)
     assert [c.complaint for c in s.complaints] == ["K2"]
     c1, c2 = s.cases
