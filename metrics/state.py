@@ -309,12 +309,24 @@ def _leave_queue(h: HallState, row: int, ts: int, p: _Pending) -> None:
     )
 
 
+def _release(h: HallState, row: int, ts: int) -> None:
+    """The ticket at ``row`` leaves the window it was at (if that window still shows it)."""
+    window = int(h.t_window[row])
+    if window >= 0 and h.w_ticket[window] == h.t_ids[row]:
+        h.w_ticket[window] = None
+        h.w_ticket_since[window] = ts
+
+
 def _called(h: HallState, row: int, window: int, ts: int, p: _Pending) -> None:
+    """The ticket is called to (or starts at) ``window``: it leaves the queue or the
+    window it was at before."""
     if h.t_state[row] == WAITING:
         _leave_queue(h, row, ts, p)
     if h.t_first_call[row] < 0:
         h.t_first_call[row] = ts
         p.waits.append((int(h.t_zone[row]), max(0, ts - int(h.t_issued[row]))))
+    elif int(h.t_window[row]) != window:
+        _release(h, row, ts)
     h.t_window[row] = window
     h.w_zones[window, h.t_zone[row]] = True
 
@@ -346,9 +358,6 @@ def _ticket_called(h: HallState, ev: TicketCalled, p: _Pending) -> str | None:
     if state not in (WAITING, CALLED):
         return "bad_state"
     window = h.windows.index(ev.window)
-    old = int(h.t_window[row])
-    if state == CALLED and old >= 0 and old != window and h.w_ticket[old] == ev.ticket:
-        h.w_ticket[old] = None  # recalled to another window
     _called(h, row, window, ev.ts, p)
     h.t_state[row] = CALLED
     if h.w_ticket[window] != ev.ticket:
@@ -386,9 +395,7 @@ def _service_finished(h: HallState, ev: ServiceFinished, p: _Pending) -> str | N
     start = int(h.t_start[row])
     service_ms = max(0, ev.ts - start) if state == SERVING and start >= 0 else -1
     p.fin.append((ev.ts, window, outcome, service_ms))
-    if h.w_ticket[window] == ev.ticket:
-        h.w_ticket[window] = None
-        h.w_ticket_since[window] = ev.ts
+    _release(h, row, ev.ts)
     if outcome == _TRANSFERRED:  # back to the queue, for another window
         h.t_state[row] = WAITING
         h.t_queued[row] = ev.ts
@@ -409,10 +416,7 @@ def _ticket_abandoned(h: HallState, ev: TicketAbandoned, p: _Pending) -> str | N
     if state == WAITING:
         _leave_queue(h, row, ev.ts, p)
     else:
-        window = int(h.t_window[row])
-        if window >= 0 and h.w_ticket[window] == ev.ticket:
-            h.w_ticket[window] = None
-            h.w_ticket_since[window] = ev.ts
+        _release(h, row, ev.ts)
     zone = int(h.t_zone[row])
     h.t_state[row] = ABANDONED
     h.z_abandoned[zone, _REASON[ev.reason]] += 1

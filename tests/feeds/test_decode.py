@@ -154,3 +154,30 @@ def test_rejected_event_keeps_its_seq_for_gap_accounting() -> None:
     frame = msgspec.json.encode([_event(seq=1), _event(seq=2, window=...), _event(seq=3)])
     out = FrameDecoder(PSEUDO).decode(frame)
     assert out.rejections[0].seq == 2
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    out = FrameDecoder(PSEUDO).decode(data)
+    assert all(r.reason in REASONS for r in out.rejections)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(json_values | st.builds(lambda f: _event(**f), st.dictionaries(
+    st.sampled_from(["seq", "ts", "ticket", "window", "kind", "person"]), json_values,
+    max_size=2)), max_size=6))  # fmt: skip
+def test_arbitrary_json_batches_split_into_good_and_rejected(items: list) -> None:
+    out = FrameDecoder(PSEUDO).decode(msgspec.json.encode(items))
+    assert len(out.events) + len(out.rejections) == len(items)
+    assert all(r.reason in REASONS for r in out.rejections)

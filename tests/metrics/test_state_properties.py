@@ -1,0 +1,74 @@
+"""Property tests: no event sequence crashes the engine or breaks its invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feeds.protocol import (
+    Heartbeat,
+    ServiceFinished,
+    ServiceStarted,
+    TicketAbandoned,
+    TicketCalled,
+    TicketIssued,
+    WindowState,
+)
+from metrics.state import CALLED, SERVING, WAITING, CityState
+from tests.conftest import T0
+
+tickets = st.sampled_from(["A1", "A2", "A3", "B1", "B2"])
+windows = st.sampled_from(["W1", "W2", "W3"])
+zones = st.sampled_from(["biz", "estate"])
+# Times jump around, including backwards and across midnight.
+times = st.integers(min_value=-3_600_000, max_value=30 * 3_600_000).map(lambda d: T0 + d)
+
+
+def events():
+    common = {"seq": st.just(1), "ts": times, "hall": st.just("h")}
+    return st.one_of(
+        st.builds(TicketIssued, ticket=tickets, zone=zones,
+                  priority=st.sampled_from(["normal", "priority"]), **common),
+        st.builds(TicketCalled, ticket=tickets, window=windows, **common),
+        st.builds(ServiceStarted, ticket=tickets, window=windows, **common),
+        st.builds(ServiceFinished, ticket=tickets, window=windows,
+                  outcome=st.sampled_from(["done", "to_backend", "incomplete", "rejected",
+                                           "transferred"]), **common),
+        st.builds(TicketAbandoned, ticket=tickets,
+                  reason=st.sampled_from(["no_show", "left", "expired"]), **common),
+        st.builds(WindowState, window=windows,
+                  state=st.sampled_from(["open", "paused", "closed"]), **common),
+        st.builds(Heartbeat, ts=times, hall=st.just("h")),
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(events(), max_size=12), max_size=8))
+def test_invariants_hold_for_any_sequence(batches) -> None:
+    city = CityState()
+    for batch in batches:
+        result = city.apply(batch)
+        assert result.applied + len(result.rejections) == len(batch)
+        if "h" not in city.halls:
+            continue
+        h = city.halls["h"]
+        snap = city.snapshot("h")
+        state, zone = h.t_state.view(), h.t_zone.view()
+        # Waiting per zone equals the tickets in WAITING state; never negative.
+        counted = np.bincount(zone[state == WAITING], minlength=len(h.zones))
+        assert (h.z_waiting[: len(h.zones)] == counted).all()
+        assert (h.z_waiting >= 0).all()
+        # Every ticket of the day in exactly one state.
+        assert sum(snap.tickets_by_state.values()) == snap.issued_today == len(h.ticket_rows)
+        assert snap.waiting == len(snap.queue)
+        # A window shows a ticket only if that ticket is called or served at that window.
+        for w, window in enumerate(snap.windows):
+            if window.ticket is not None:
+                row = h.ticket_rows[window.ticket]
+                assert state[row] in (CALLED, SERVING)
+                assert h.t_window[row] == w
+        # Cumulative counters never go negative; histogram counts match their sums' sign.
+        c = snap.counters
+        assert (c.issued >= 0).all() and (c.services >= 0).all()
+        assert (c.wait_sum >= 0).all() and (c.service_sum >= 0).all()
