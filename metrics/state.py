@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from feeds.decode import Rejection
 from feeds.hallclock import day_ordinal
@@ -78,8 +79,7 @@ class Settings:
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
 
-@dataclass(frozen=True, slots=True)
-class Departure:
+class Departure(NamedTuple):
     """A ticket left the queue (called, started, abandoned): rule input for waits."""
 
     hall: str
@@ -91,6 +91,8 @@ class Departure:
 
 @dataclass(frozen=True, slots=True)
 class ComplaintChange:
+    """A complaint received (``opened``) or settled: rule input for complaint alerts."""
+
     hall: str
     complaint: str
     ts: int
@@ -121,8 +123,33 @@ class _Case:
     paused_ms: int = 0
 
 
+class Ticket:
+    """One ticket of the service day. Plain slots: touched per event, so no numpy here."""
+
+    __slots__ = ("first_call", "id", "issued", "priority", "queued", "start", "state", "window",
+                 "zone")  # fmt: skip
+
+    def __init__(self, ticket: str, zone: int, priority: bool, ts: int) -> None:
+        self.id = ticket
+        self.zone = zone
+        self.priority = priority
+        self.issued = ts
+        self.queued = ts
+        """When it (last) entered the queue: issue, or transfer back."""
+        self.first_call = -1
+        self.window = -1
+        self.start = -1
+        self.state = WAITING
+
+
 class HallState:
-    """Live state of one hall. Mutated only by ``CityState.apply``."""
+    """Live state of one hall. Mutated only by ``CityState.apply``.
+
+    Per event, only Python work: the ticket record, the zone's FIFO queue (an insertion-
+    ordered dict), and appends to small buffers. ``flush()`` moves the buffers into the
+    numpy counters, histograms and day columns in a few vectorized calls; it runs before
+    every snapshot, so readers always see every applied event.
+    """
 
     def __init__(self, hall: str, settings: Settings) -> None:
         self.hall = hall
@@ -135,7 +162,7 @@ class HallState:
         self.windows = Registry(MAX_WINDOWS, OVERFLOW)
         nz, nw = MAX_ZONES, MAX_WINDOWS
         i8 = np.int64
-        # Cumulative (Prometheus counters).
+        # Cumulative since start (Prometheus counters never go back).
         self.z_issued = np.zeros(nz, i8)
         self.z_abandoned = np.zeros((nz, len(ABANDON_REASONS)), i8)
         self.z_wait_buckets = np.zeros((nz, len(WAIT_BUCKETS) + 1), i8)
@@ -144,45 +171,44 @@ class HallState:
         self.w_service_buckets = np.zeros((nw, len(SERVICE_BUCKETS) + 1), i8)
         self.w_service_sum = np.zeros(nw)
         self.w_ratings = np.zeros((nw, 5), i8)
-        # Current.
-        self.z_waiting = np.zeros(nz, i8)
+        # Current state of the windows.
         self.w_state = np.full(nw, _CLOSED, np.int8)
         self.w_state_since = np.zeros(nw, i8)
-        self.w_zones = np.zeros((nw, nz), bool)
         self.w_staff: list[str | None] = [None] * nw
-        self.w_ticket: list[str | None] = [None] * nw
-        self.w_ticket_since = np.zeros(nw, i8)
         self.complaints: dict[str, tuple[int, str, str | None]] = {}
         self.cases: dict[str, _Case] = {}
+        # Observations not yet flushed into numpy (zone, window, ... as dense indices).
+        # Flat per-field lists: numpy converts a list of ints ~5x faster than of tuples.
+        self.b_issued: list[int] = []  # zone
+        self.b_wait: tuple[list[int], list[int]] = ([], [])  # zone, wait ms
+        self.b_fin: tuple[list[int], ...] = ([], [], [], [], [])  # ts, window, zone, outcome, ms
+        self.b_abandon: tuple[list[int], list[int]] = ([], [])  # zone, reason
+        self.b_rating: tuple[list[int], list[int]] = ([], [])  # window, score - 1
         self._new_day(0)
 
     # --- day -----------------------------------------------------------------------------
 
     def _new_day(self, ordinal: int) -> None:
-        """Start a service day: the day's tickets and figures start empty."""
+        """Start a service day: the day's tickets, queues and figures start empty."""
+        self.flush()  # the old day's observations still count in the cumulative counters
         self.day_ordinal = ordinal
         self.day = date.fromordinal(ordinal).isoformat() if ordinal else ""
-        self.ticket_rows: dict[str, int] = {}
-        self.t_ids: list[str] = []
-        self.t_state = Column(np.int8)
-        self.t_zone = Column(np.int32)
-        self.t_priority = Column(np.bool_)
-        self.t_issued = Column(np.int64)
-        self.t_queued = Column(np.int64)
-        self.t_first_call = Column(np.int64)
-        self.t_window = Column(np.int32)
-        self.t_start = Column(np.int64)
-        # The day's observations, for percentiles and rolling counts at snapshot time.
+        self.tickets: dict[str, Ticket] = {}
+        self.queues: list[dict[str, Ticket]] = [{} for _ in range(MAX_ZONES)]
+        self.state_counts = [0] * len(TICKET_STATES)
+        self.w_ticket: list[str | None] = [None] * MAX_WINDOWS
+        self.w_ticket_since = [0] * MAX_WINDOWS
+        self.w_zone_bits = [0] * MAX_WINDOWS
+        """Bit z set: the window called a ticket of zone z today."""
+        self.d_issued_zone = Column(np.int32)
         self.d_wait_zone = Column(np.int32)
         self.d_wait_ms = Column(np.int64)
         self.d_fin_ts = Column(np.int64)
         self.d_fin_window = Column(np.int32)
+        self.d_fin_zone = Column(np.int32)
         self.d_fin_outcome = Column(np.int8)
         self.d_fin_service_ms = Column(np.int64)
         self.d_abandon_zone = Column(np.int32)
-        self.z_waiting[:] = 0
-        self.w_zones[:] = False
-        self.w_ticket = [None] * MAX_WINDOWS
 
     def advance_clock(self, ts: int) -> None:
         if ts > self.now_ms:
@@ -191,12 +217,72 @@ class HallState:
                 self._new_day(ordinal)
             self.now_ms = ts
 
-    # --- snapshot ------------------------------------------------------------------------
+    def set_state(self, ticket: Ticket, state: int) -> None:
+        counts = self.state_counts
+        counts[ticket.state] -= 1
+        counts[state] += 1
+        ticket.state = state
+
+    # --- numpy side ----------------------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        return len(self.b_issued) + len(self.b_wait[0]) + len(self.b_fin[0])
+
+    def flush(self) -> None:
+        """Apply buffered observations to the counters, histograms and day columns."""
+        if self.b_issued:
+            zone = np.asarray(self.b_issued, np.int64)
+            self.z_issued += np.bincount(zone, minlength=MAX_ZONES)
+            self.d_issued_zone.extend(zone)
+            self.b_issued.clear()
+        if self.b_wait[0]:
+            zone, wait_ms = _take(self.b_wait)
+            seconds = wait_ms / 1000.0
+            np.add.at(self.z_wait_buckets, (zone, np.searchsorted(_WAIT_BOUNDS, seconds)), 1)
+            np.add.at(self.z_wait_sum, zone, seconds)
+            self.d_wait_zone.extend(zone)
+            self.d_wait_ms.extend(wait_ms)
+        if self.b_fin[0]:
+            ts, window, zone, outcome, service_ms = _take(self.b_fin)
+            np.add.at(self.w_services, (window, outcome), 1)
+            known = service_ms >= 0
+            seconds = service_ms[known] / 1000.0
+            win = window[known]
+            np.add.at(self.w_service_buckets, (win, np.searchsorted(_SERVICE_BOUNDS, seconds)), 1)
+            np.add.at(self.w_service_sum, win, seconds)
+            self.d_fin_ts.extend(ts)
+            self.d_fin_window.extend(window)
+            self.d_fin_zone.extend(zone)
+            self.d_fin_outcome.extend(outcome)
+            self.d_fin_service_ms.extend(service_ms)
+        if self.b_abandon[0]:
+            zone, reason = _take(self.b_abandon)
+            np.add.at(self.z_abandoned, (zone, reason), 1)
+            self.d_abandon_zone.extend(zone)
+        if self.b_rating[0]:
+            window, score = _take(self.b_rating)
+            np.add.at(self.w_ratings, (window, score), 1)
 
     def snapshot(self) -> HallSnapshot:
         from metrics.view import build_snapshot  # the read side lives in its own module
 
+        self.flush()
         return build_snapshot(self)
+
+
+def _take(columns: tuple[list[int], ...]) -> list[npt.NDArray[np.int64]]:
+    """The buffered columns as int64 arrays; the buffers are emptied."""
+    out = [np.asarray(c, np.int64) for c in columns]
+    for c in columns:
+        c.clear()
+    return out
+
+
+#: Flush a hall's buffers once they hold this many observations (bounds their memory).
+FLUSH_AT: Final = 20_000
+
+Handler = Callable[[HallState, Any, ApplyResult], "str | None"]
 
 
 class CityState:
@@ -206,7 +292,7 @@ class CityState:
         self.settings = settings or Settings()
         self.halls: dict[str, HallState] = {}
         self._snapshots: dict[str, HallSnapshot] = {}
-        self._handlers: dict[type, Callable[[HallState, Any, _Pending], str | None]] = {
+        self._handlers: dict[type, Handler] = {
             TicketIssued: _ticket_issued,
             TicketCalled: _ticket_called,
             ServiceStarted: _service_started,
@@ -233,23 +319,31 @@ class CityState:
     def apply(self, events: Iterable[Event]) -> ApplyResult:
         """Apply a batch in order. A rejected event changes nothing; the rest apply."""
         result = ApplyResult()
-        pending: dict[str, _Pending] = {}
         handlers = self._handlers
+        touched = result.halls
+        rejections = result.rejections
+        name = None
+        hall: HallState | None = None
+        applied = 0
         for ev in events:
-            hall = self.halls.get(ev.hall) or self.hall(ev.hall)
-            hall.advance_clock(ev.ts)
-            p = pending.get(ev.hall)
-            if p is None:
-                p = pending[ev.hall] = _Pending(result)
-            reason = handlers[type(ev)](hall, ev, p)
+            if ev.hall != name:
+                name = ev.hall
+                hall = self.halls.get(name) or self.hall(name)
+                touched.add(name)
+            assert hall is not None
+            if ev.ts > hall.now_ms:
+                hall.advance_clock(ev.ts)
+            reason = handlers[type(ev)](hall, ev, result)
             if reason is None:
-                result.applied += 1
+                applied += 1
                 hall.version += 1
             else:
-                result.rejections.append(Rejection(reason, type(ev).__name__, None, ev.seq))
-        for name, p in pending.items():
-            p.flush(self.halls[name])
-            result.halls.add(name)
+                rejections.append(Rejection(reason, type(ev).__name__, None, ev.seq))
+        result.applied = applied
+        for touched_name in touched:
+            h = self.halls[touched_name]
+            if h.buffered > FLUSH_AT:
+                h.flush()
         return result
 
     def snapshot(self, hall: str) -> HallSnapshot:
@@ -265,117 +359,74 @@ class CityState:
         return {name: self.snapshot(name) for name in sorted(self.halls)}
 
 
-class _Pending:
-    """Per-batch, per-hall observations, applied to the arrays once at the end."""
-
-    __slots__ = ("fin", "result", "waits")
-
-    def __init__(self, result: ApplyResult) -> None:
-        self.result = result
-        self.waits: list[tuple[int, int]] = []  # (zone, wait ms)
-        self.fin: list[tuple[int, int, int, int]] = []  # (ts, window, outcome, service ms)
-
-    def flush(self, h: HallState) -> None:
-        if self.waits:
-            zone, wait_ms = np.asarray(self.waits, np.int64).T
-            seconds = wait_ms / 1000.0
-            np.add.at(h.z_wait_buckets, (zone, np.searchsorted(_WAIT_BOUNDS, seconds)), 1)
-            np.add.at(h.z_wait_sum, zone, seconds)
-            h.d_wait_zone.extend(zone)
-            h.d_wait_ms.extend(wait_ms)
-        if self.fin:
-            ts, window, outcome, service_ms = np.asarray(self.fin, np.int64).T
-            np.add.at(h.w_services, (window, outcome), 1)
-            known = service_ms >= 0
-            seconds = service_ms[known] / 1000.0
-            win = window[known]
-            np.add.at(h.w_service_buckets, (win, np.searchsorted(_SERVICE_BOUNDS, seconds)), 1)
-            np.add.at(h.w_service_sum, win, seconds)
-            h.d_fin_ts.extend(ts)
-            h.d_fin_window.extend(window)
-            h.d_fin_outcome.extend(outcome)
-            h.d_fin_service_ms.extend(service_ms)
-
-
 # --- event handlers: return None when applied, else the rejection reason ----------------
 
 
-def _leave_queue(h: HallState, row: int, ts: int, p: _Pending) -> None:
-    """The ticket at ``row`` leaves WAITING (called, started or abandoned)."""
-    zone = int(h.t_zone[row])
-    h.z_waiting[zone] -= 1
-    p.result.departures.append(
-        Departure(h.hall, h.t_ids[row], h.zones.names[zone], int(h.t_queued[row]), ts)
-    )
+def _leave_queue(h: HallState, t: Ticket, ts: int, r: ApplyResult) -> None:
+    """The ticket leaves the queue (called, started or abandoned)."""
+    del h.queues[t.zone][t.id]
+    r.departures.append(Departure(h.hall, t.id, h.zones.names[t.zone], t.queued, ts))
 
 
-def _release(h: HallState, row: int, ts: int) -> None:
-    """The ticket at ``row`` leaves the window it was at (if that window still shows it)."""
-    window = int(h.t_window[row])
-    if window >= 0 and h.w_ticket[window] == h.t_ids[row]:
+def _release(h: HallState, t: Ticket, ts: int) -> None:
+    """The ticket leaves the window it was at (if that window still shows it)."""
+    window = t.window
+    if window >= 0 and h.w_ticket[window] == t.id:
         h.w_ticket[window] = None
         h.w_ticket_since[window] = ts
 
 
-def _called(h: HallState, row: int, window: int, ts: int, p: _Pending) -> None:
+def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> None:
     """The ticket is called to (or starts at) ``window``: it leaves the queue or the
     window it was at before."""
-    if h.t_state[row] == WAITING:
-        _leave_queue(h, row, ts, p)
-    if h.t_first_call[row] < 0:
-        h.t_first_call[row] = ts
-        p.waits.append((int(h.t_zone[row]), max(0, ts - int(h.t_issued[row]))))
-    elif int(h.t_window[row]) != window:
-        _release(h, row, ts)
-    h.t_window[row] = window
-    h.w_zones[window, h.t_zone[row]] = True
+    if t.state == WAITING:
+        _leave_queue(h, t, ts, r)
+    elif t.window != window:
+        _release(h, t, ts)
+    if t.first_call < 0:
+        t.first_call = ts
+        h.b_wait[0].append(t.zone)
+        h.b_wait[1].append(ts - t.issued if ts > t.issued else 0)
+    t.window = window
+    h.w_zone_bits[window] |= 1 << t.zone
 
 
-def _ticket_issued(h: HallState, ev: TicketIssued, p: _Pending) -> str | None:
-    if ev.ticket in h.ticket_rows:
+def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None:
+    if ev.ticket in h.tickets:
         return "duplicate_ticket"
     zone = h.zones.index(ev.zone)
-    h.ticket_rows[ev.ticket] = len(h.t_ids)
-    h.t_ids.append(ev.ticket)
-    h.t_state.append(WAITING)
-    h.t_zone.append(zone)
-    h.t_priority.append(ev.priority == "priority")
-    h.t_issued.append(ev.ts)
-    h.t_queued.append(ev.ts)
-    h.t_first_call.append(-1)
-    h.t_window.append(-1)
-    h.t_start.append(-1)
-    h.z_waiting[zone] += 1
-    h.z_issued[zone] += 1
+    t = h.tickets[ev.ticket] = Ticket(ev.ticket, zone, ev.priority == "priority", ev.ts)
+    h.queues[zone][ev.ticket] = t
+    h.state_counts[WAITING] += 1
+    h.b_issued.append(zone)
     return None
 
 
-def _ticket_called(h: HallState, ev: TicketCalled, p: _Pending) -> str | None:
-    row = h.ticket_rows.get(ev.ticket)
-    if row is None:
+def _ticket_called(h: HallState, ev: TicketCalled, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
         return "unknown_ticket"
-    state = h.t_state[row]
-    if state not in (WAITING, CALLED):
+    if t.state > CALLED:
         return "bad_state"
     window = h.windows.index(ev.window)
-    _called(h, row, window, ev.ts, p)
-    h.t_state[row] = CALLED
+    _called(h, t, window, ev.ts, r)
+    h.set_state(t, CALLED)
     if h.w_ticket[window] != ev.ticket:
         h.w_ticket[window] = ev.ticket
         h.w_ticket_since[window] = ev.ts
     return None
 
 
-def _service_started(h: HallState, ev: ServiceStarted, p: _Pending) -> str | None:
-    row = h.ticket_rows.get(ev.ticket)
-    if row is None:
+def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
         return "unknown_ticket"
-    if h.t_state[row] not in (WAITING, CALLED):
+    if t.state > CALLED:
         return "bad_state"
     window = h.windows.index(ev.window)
-    _called(h, row, window, ev.ts, p)  # a start without a call is a call at the start
-    h.t_state[row] = SERVING
-    h.t_start[row] = ev.ts
+    _called(h, t, window, ev.ts, r)  # a start without a call is a call at the start
+    h.set_state(t, SERVING)
+    t.start = ev.ts
     h.w_ticket[window] = ev.ticket
     h.w_ticket_since[window] = ev.ts
     if ev.staff is not None:
@@ -383,48 +434,53 @@ def _service_started(h: HallState, ev: ServiceStarted, p: _Pending) -> str | Non
     return None
 
 
-def _service_finished(h: HallState, ev: ServiceFinished, p: _Pending) -> str | None:
-    row = h.ticket_rows.get(ev.ticket)
-    if row is None:
+def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
         return "unknown_ticket"
-    state = h.t_state[row]
-    if state not in (CALLED, SERVING):
+    state = t.state
+    if state != CALLED and state != SERVING:
         return "bad_state"
     window = h.windows.index(ev.window)
     outcome = _OUTCOME[ev.outcome]
-    start = int(h.t_start[row])
-    service_ms = max(0, ev.ts - start) if state == SERVING and start >= 0 else -1
-    p.fin.append((ev.ts, window, outcome, service_ms))
-    _release(h, row, ev.ts)
+    if state == SERVING and t.start >= 0:
+        service_ms = ev.ts - t.start if ev.ts > t.start else 0
+    else:
+        service_ms = -1  # never started: counted as a service, no service time
+    fin = h.b_fin
+    fin[0].append(ev.ts)
+    fin[1].append(window)
+    fin[2].append(t.zone)
+    fin[3].append(outcome)
+    fin[4].append(service_ms)
+    _release(h, t, ev.ts)
     if outcome == _TRANSFERRED:  # back to the queue, for another window
-        h.t_state[row] = WAITING
-        h.t_queued[row] = ev.ts
-        h.t_start[row] = -1
-        h.z_waiting[h.t_zone[row]] += 1
+        h.set_state(t, WAITING)
+        t.queued = ev.ts
+        t.start = -1
+        h.queues[t.zone][t.id] = t
     else:
-        h.t_state[row] = DONE
+        h.set_state(t, DONE)
     return None
 
 
-def _ticket_abandoned(h: HallState, ev: TicketAbandoned, p: _Pending) -> str | None:
-    row = h.ticket_rows.get(ev.ticket)
-    if row is None:
+def _ticket_abandoned(h: HallState, ev: TicketAbandoned, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
         return "unknown_ticket"
-    state = h.t_state[row]
-    if state not in (WAITING, CALLED):
+    if t.state > CALLED:
         return "bad_state"
-    if state == WAITING:
-        _leave_queue(h, row, ev.ts, p)
+    if t.state == WAITING:
+        _leave_queue(h, t, ev.ts, r)
     else:
-        _release(h, row, ev.ts)
-    zone = int(h.t_zone[row])
-    h.t_state[row] = ABANDONED
-    h.z_abandoned[zone, _REASON[ev.reason]] += 1
-    h.d_abandon_zone.append(zone)
+        _release(h, t, ev.ts)
+    h.set_state(t, ABANDONED)
+    h.b_abandon[0].append(t.zone)
+    h.b_abandon[1].append(_REASON[ev.reason])
     return None
 
 
-def _window_state(h: HallState, ev: WindowState, p: _Pending) -> str | None:
+def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
     window = h.windows.index(ev.window)
     state = _WSTATE[ev.state]
     if h.w_state[window] != state:
@@ -437,40 +493,35 @@ def _window_state(h: HallState, ev: WindowState, p: _Pending) -> str | None:
     return None
 
 
-def _rating(h: HallState, ev: Rating, p: _Pending) -> str | None:
-    h.w_ratings[h.windows.index(ev.window), ev.score - 1] += 1
+def _rating(h: HallState, ev: Rating, r: ApplyResult) -> str | None:
+    h.b_rating[0].append(h.windows.index(ev.window))
+    h.b_rating[1].append(ev.score - 1)
     return None
 
 
-def _complaint(h: HallState, ev: Complaint, p: _Pending) -> str | None:
+def _complaint(h: HallState, ev: Complaint, r: ApplyResult) -> str | None:
     if ev.complaint in h.complaints:
         return None  # the same complaint again through another channel: one complaint
     h.complaints[ev.complaint] = (ev.ts, ev.channel, ev.window)
-    p.result.complaints.append(
-        ComplaintChange(h.hall, ev.complaint, ev.ts, True, ev.channel, ev.window)
-    )
+    r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, True, ev.channel, ev.window))
     return None
 
 
-def _complaint_closed(h: HallState, ev: ComplaintClosed, p: _Pending) -> str | None:
+def _complaint_closed(h: HallState, ev: ComplaintClosed, r: ApplyResult) -> str | None:
     if h.complaints.pop(ev.complaint, None) is None:
         return "unknown_complaint"
-    p.result.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, False))
+    r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, False))
     return None
 
 
-def _case_submitted(h: HallState, ev: CaseSubmitted, p: _Pending) -> str | None:
+def _case_submitted(h: HallState, ev: CaseSubmitted, r: ApplyResult) -> str | None:
     if ev.case not in h.cases:
         h.cases[ev.case] = _Case(ev.item, ev.dept, ev.promised_days, ev.ts)
     return None
 
 
-def _case(h: HallState, case: str) -> _Case | None:
-    return h.cases.get(case)
-
-
-def _case_accepted(h: HallState, ev: CaseAccepted, p: _Pending) -> str | None:
-    case = _case(h, ev.case)
+def _case_accepted(h: HallState, ev: CaseAccepted, r: ApplyResult) -> str | None:
+    case = h.cases.get(ev.case)
     if case is None:
         return "unknown_case"
     if case.accepted_ms is None:
@@ -478,8 +529,8 @@ def _case_accepted(h: HallState, ev: CaseAccepted, p: _Pending) -> str | None:
     return None
 
 
-def _case_paused(h: HallState, ev: CasePaused, p: _Pending) -> str | None:
-    case = _case(h, ev.case)
+def _case_paused(h: HallState, ev: CasePaused, r: ApplyResult) -> str | None:
+    case = h.cases.get(ev.case)
     if case is None:
         return "unknown_case"
     if case.paused_since is None:
@@ -487,8 +538,8 @@ def _case_paused(h: HallState, ev: CasePaused, p: _Pending) -> str | None:
     return None
 
 
-def _case_resumed(h: HallState, ev: CaseResumed, p: _Pending) -> str | None:
-    case = _case(h, ev.case)
+def _case_resumed(h: HallState, ev: CaseResumed, r: ApplyResult) -> str | None:
+    case = h.cases.get(ev.case)
     if case is None:
         return "unknown_case"
     if case.paused_since is not None:
@@ -497,11 +548,11 @@ def _case_resumed(h: HallState, ev: CaseResumed, p: _Pending) -> str | None:
     return None
 
 
-def _case_closed(h: HallState, ev: CaseClosed, p: _Pending) -> str | None:
+def _case_closed(h: HallState, ev: CaseClosed, r: ApplyResult) -> str | None:
     if h.cases.pop(ev.case, None) is None:
         return "unknown_case"
     return None
 
 
-def _heartbeat(h: HallState, ev: Heartbeat, p: _Pending) -> str | None:
+def _heartbeat(h: HallState, ev: Heartbeat, r: ApplyResult) -> str | None:
     return None

@@ -9,8 +9,9 @@ Imports: metrics.state, metrics.snapshot, numpy.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
-from feeds.protocol import ABANDON_REASONS, WINDOW_STATES
+from feeds.protocol import WINDOW_STATES
 from metrics.snapshot import (
     CaseView,
     ComplaintView,
@@ -21,125 +22,125 @@ from metrics.snapshot import (
     ZoneSnapshot,
     frozen,
 )
-from metrics.state import _TRANSFERRED, TICKET_STATES, WAITING, HallState
+from metrics.state import _TRANSFERRED, SERVING, TICKET_STATES, HallState
 
 HOUR_MS = 3_600_000
 _OPEN = WINDOW_STATES.index("open")
-_N_REASONS = len(ABANDON_REASONS)
 
 
-def _mean_p90(values_ms: np.ndarray) -> tuple[float | None, float | None]:
-    if len(values_ms) == 0:
+def _mean_p90(sorted_ms: npt.NDArray[np.int64]) -> tuple[float | None, float | None]:
+    """Mean and p90 (numpy's default linear interpolation) of sorted waits, in seconds."""
+    n = len(sorted_ms)
+    if n == 0:
         return None, None
-    seconds = values_ms / 1000.0
-    return float(seconds.mean()), float(np.percentile(seconds, 90))
+    rank = 0.9 * (n - 1)
+    lo = int(rank)
+    hi = min(lo + 1, n - 1)
+    p90 = sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (rank - lo)
+    return float(sorted_ms.mean()) / 1000.0, float(p90) / 1000.0
 
 
 def build_snapshot(h: HallState) -> HallSnapshot:
+    """Build the frozen snapshot. The caller has flushed ``h``'s buffers."""
     now = h.now_ms
     nz, nw = len(h.zones), len(h.windows)
     znames, wnames = h.zones.names, h.windows.names
 
-    # Tickets of the day.
-    state = h.t_state.view()
-    zone_of = h.t_zone.view()
-    waiting_mask = state == WAITING
-    by_state = np.bincount(state, minlength=len(TICKET_STATES))
-    queued = h.t_queued.view()
-    rows = np.flatnonzero(waiting_mask)
-    longest = np.zeros(max(nz, 1))
-    prio_waiting = np.zeros(max(nz, 1), np.int64)
-    if len(rows):
-        np.maximum.at(longest, zone_of[rows], (now - queued[rows]) / 1000.0)
-        prio = h.t_priority.view()[rows]
-        np.add.at(prio_waiting, zone_of[rows][prio], 1)
-    issued_today = np.bincount(zone_of, minlength=nz)
-    order = rows[np.lexsort((queued[rows], ~h.t_priority.view()[rows]))] if len(rows) else rows
-    queue = tuple(
-        QueuedTicket(
-            h.t_ids[r],
-            znames[zone_of[r]],
-            int(queued[r]),
-            int(h.t_issued[r]),
-            bool(h.t_priority[r]),
-        )
-        for r in order
-    )
+    # The queue: few tickets (those waiting now), read straight from the zone queues.
+    queue: list[QueuedTicket] = []
+    longest = [0.0] * nz
+    prio_waiting = [0] * nz
+    for z in range(nz):
+        waiting = h.queues[z]
+        if not waiting:
+            continue
+        oldest = min(t.queued for t in waiting.values())
+        longest[z] = max(0.0, (now - oldest) / 1000.0)
+        for t in waiting.values():
+            prio_waiting[z] += t.priority
+            queue.append(QueuedTicket(t.id, znames[z], t.queued, t.issued, t.priority))
+    queue.sort(key=lambda q: (not q.priority, q.queued_ms))
 
-    # Waits (issue to first call) and finished services of the day.
+    # The day's observations: vectorized.
     wait_zone, wait_ms = h.d_wait_zone.view(), h.d_wait_ms.view()
-    fin_ts, fin_win = h.d_fin_ts.view(), h.d_fin_window.view()
+    fin_ts, fin_win, fin_zone = h.d_fin_ts.view(), h.d_fin_window.view(), h.d_fin_zone.view()
     fin_out, fin_ms = h.d_fin_outcome.view(), h.d_fin_service_ms.view()
     served_mask = fin_out != _TRANSFERRED
+    served_by_zone = np.bincount(fin_zone[served_mask], minlength=nz)
+    issued_by_zone = np.bincount(h.d_issued_zone.view(), minlength=nz)
+    abandoned_by_zone = np.bincount(h.d_abandon_zone.view(), minlength=nz)
     services_today = np.bincount(fin_win, minlength=nw)
     last_hour = np.bincount(fin_win[fin_ts > now - HOUR_MS], minlength=nw)
     known = fin_ms >= 0
     service_sum = np.bincount(fin_win[known], weights=fin_ms[known], minlength=nw)
     service_n = np.bincount(fin_win[known], minlength=nw)
-    abandoned_today = np.bincount(h.d_abandon_zone.view(), minlength=nz)
-    # Served per zone: the day's tickets in DONE state carry their zone.
-    done_zone = zone_of[state == 3]
-    served_by_zone = np.bincount(done_zone, minlength=max(nz, 1))
+    # Per-zone wait statistics from one sort: group the waits by zone.
+    order = np.lexsort((wait_ms, wait_zone))
+    sorted_ms, sorted_zone = wait_ms[order], wait_zone[order]
+    bounds = np.searchsorted(sorted_zone, np.arange(nz + 1))
 
     open_mask = h.w_state[:nw] == _OPEN
+    zone_bits = h.w_zone_bits
     zones = []
     for z in range(nz):
-        mean, p90 = _mean_p90(wait_ms[wait_zone == z])
+        mean, p90 = _mean_p90(sorted_ms[bounds[z] : bounds[z + 1]])
+        bit = 1 << z
         zones.append(
             ZoneSnapshot(
                 name=znames[z],
-                waiting=int(h.z_waiting[z]),
-                priority_waiting=int(prio_waiting[z]),
-                issued_today=int(issued_today[z]),
+                waiting=len(h.queues[z]),
+                priority_waiting=prio_waiting[z],
+                issued_today=int(issued_by_zone[z]),
                 served_today=int(served_by_zone[z]),
-                abandoned_today=int(abandoned_today[z]),
+                abandoned_today=int(abandoned_by_zone[z]),
                 mean_wait_s=mean,
                 p90_wait_s=p90,
-                longest_wait_s=float(longest[z]),
-                windows_open=int(np.count_nonzero(open_mask & h.w_zones[:nw, z])),
+                longest_wait_s=longest[z],
+                windows_open=sum(1 for w in range(nw) if open_mask[w] and zone_bits[w] & bit),
             )
         )
     windows = []
+    tickets = h.tickets
+    states = h.w_state.tolist()
+    since = h.w_state_since.tolist()
     for w in range(nw):
         ticket = h.w_ticket[w]
-        serving = False
-        if ticket is not None:
-            row = h.ticket_rows.get(ticket)
-            serving = row is not None and state[row] == 2
+        serving = ticket is not None and tickets[ticket].state == SERVING
+        bits = zone_bits[w]
         windows.append(
             WindowSnapshot(
                 name=wnames[w],
-                state=WINDOW_STATES[h.w_state[w]],
-                state_since_ms=int(h.w_state_since[w]),
+                state=WINDOW_STATES[states[w]],
+                state_since_ms=since[w],
                 staff=h.w_staff[w],
                 ticket=ticket,
                 serving=serving,
-                ticket_since_ms=int(h.w_ticket_since[w]),
+                ticket_since_ms=h.w_ticket_since[w],
                 services_today=int(services_today[w]),
                 services_last_hour=int(last_hour[w]),
                 mean_service_s=float(service_sum[w] / service_n[w] / 1000.0)
                 if service_n[w]
                 else None,
-                zones=tuple(znames[z] for z in np.flatnonzero(h.w_zones[w, :nz])),
+                zones=tuple(znames[z] for z in range(nz) if bits >> z & 1),
             )
         )
-    mean, p90 = _mean_p90(wait_ms)
+    mean, p90 = _mean_p90(np.sort(wait_ms))
     return HallSnapshot(
         hall=h.hall,
         now_ms=now,
         day=h.day,
-        waiting=int(h.z_waiting[:nz].sum()),
+        waiting=len(queue),
         served_today=int(np.count_nonzero(served_mask)),
-        issued_today=len(state),
+        issued_today=len(h.tickets),
         mean_wait_s=mean,
         p90_wait_s=p90,
-        longest_wait_s=float(longest.max()) if nz else 0.0,
+        longest_wait_s=max(longest, default=0.0),
         windows_open=int(open_mask.sum()),
         windows_total=nw,
-        tickets_by_state=dict(zip(TICKET_STATES, (int(x) for x in by_state), strict=True)),
+        tickets_by_state=dict(zip(TICKET_STATES, h.state_counts, strict=True)),
         zones=tuple(zones),
         windows=tuple(windows),
-        queue=queue,
+        queue=tuple(queue),
         complaints=tuple(
             ComplaintView(cid, ts, channel, window)
             for cid, (ts, channel, window) in sorted(h.complaints.items(), key=lambda kv: kv[1])

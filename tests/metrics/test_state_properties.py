@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,20 +53,26 @@ def test_invariants_hold_for_any_sequence(batches) -> None:
             continue
         h = city.halls["h"]
         snap = city.snapshot("h")
-        state, zone = h.t_state.view(), h.t_zone.view()
-        # Waiting per zone equals the tickets in WAITING state; never negative.
-        counted = np.bincount(zone[state == WAITING], minlength=len(h.zones))
-        assert (h.z_waiting[: len(h.zones)] == counted).all()
-        assert (h.z_waiting >= 0).all()
-        # Every ticket of the day in exactly one state.
-        assert sum(snap.tickets_by_state.values()) == snap.issued_today == len(h.ticket_rows)
+        # Waiting per zone equals the tickets in WAITING state, each in its zone's queue.
+        waiting = [t for t in h.tickets.values() if t.state == WAITING]
+        assert sorted(t.id for t in waiting) == sorted(q.ticket for q in snap.queue)
+        for z, zone in enumerate(snap.zones):
+            assert zone.waiting == sum(1 for t in waiting if t.zone == z) >= 0
+        # Every ticket of the day in exactly one state, and the counts agree.
+        states = [t.state for t in h.tickets.values()]
+        assert list(snap.tickets_by_state.values()) == [states.count(s) for s in range(5)]
+        assert snap.issued_today == len(h.tickets) == sum(snap.tickets_by_state.values())
         assert snap.waiting == len(snap.queue)
         # A window shows a ticket only if that ticket is called or served at that window.
         for w, window in enumerate(snap.windows):
             if window.ticket is not None:
-                row = h.ticket_rows[window.ticket]
-                assert state[row] in (CALLED, SERVING)
-                assert h.t_window[row] == w
+                t = h.tickets[window.ticket]
+                assert t.state in (CALLED, SERVING)
+                assert t.window == w
+        # Today's issued tickets per zone agree with the day's tickets.
+        assert [z.issued_today for z in snap.zones] == [
+            sum(1 for t in h.tickets.values() if t.zone == z) for z in range(len(snap.zones))
+        ]
         # Cumulative counters never go negative; histogram counts match their sums' sign.
         c = snap.counters
         assert (c.issued >= 0).all() and (c.services >= 0).all()
