@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--metrics-host", default="127.0.0.1")
     console = sub.add_parser("console", help="the Textual console on live feeds")
     _add_live_options(console, feeds_required=True)
+    for p in (demo, console):
+        p.add_argument(
+            "--lang", choices=("zh", "en"), help="中文 or English (default: from the locale)"
+        )
     serve = sub.add_parser("serve", help="headless: ingest, alerts, journal and /metrics")
     _add_live_options(serve, feeds_required=True)
     serve.add_argument("--log-file", type=Path, help="JSON-line log file (default: stderr)")
@@ -132,7 +136,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     logs.configure(sup_log_path(args))
     stop_metrics = _start_metrics(args, sup)
     try:
-        asyncio.run(_run_console(sup))
+        asyncio.run(_run_console(sup, lang=args.lang))
     finally:
         stop_metrics()
         sup.close()
@@ -161,7 +165,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         stop_metrics = _start_metrics(args, sup)
         driver = asyncio.create_task(run_demo(server, events, speed=args.speed))
         try:
-            await _run_console(sup, title=f"hallwatch — demo {day.isoformat()}")
+            await _run_console(sup, title=f"hallwatch — demo {day.isoformat()}", lang=args.lang)
         finally:
             driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,113 @@
+"""The console's words and number formats, in Simplified Chinese and English.
+
+Every label the console shows goes through ``Words`` so both languages stay complete;
+the hall's own words come from shared/domain.md (排队, 窗口, 黄牌/红牌 …). Durations are
+shown as a supervisor reads them: ``4:05`` (minutes:seconds) under an hour, ``1h05``
+beyond; hall clock times in hall-local time (China Standard Time).
+
+Imports: feeds.hallclock, the standard library.
+"""
+
+from __future__ import annotations
+
+import locale
+import os
+from typing import Final, Literal
+
+from feeds.hallclock import local_datetime
+
+Lang = Literal["zh", "en"]
+
+_WORDS: Final[dict[str, tuple[str, str]]] = {
+    # key: (zh, en)
+    "waiting": ("排队", "waiting"),
+    "served": ("已办", "served"),
+    "issued": ("取号", "issued"),
+    "mean_wait": ("平均等候", "mean wait"),
+    "p90_wait": ("90%等候", "p90 wait"),
+    "longest": ("最长等候", "longest"),
+    "windows_open": ("开窗", "open"),
+    "windows": ("窗口", "windows"),
+    "zone": ("板块", "zone"),
+    "priority": ("绿色通道", "priority"),
+    "abandoned": ("过号/离开", "abandoned"),
+    "expected": ("预计等候", "expect"),
+    "needed": ("需开窗", "need"),
+    "alerts": ("告警", "alerts"),
+    "no_alerts": ("无告警", "no active alerts"),
+    "severity": ("等级", "card"),
+    "rule": ("规则", "rule"),
+    "since": ("起始", "since"),
+    "what": ("内容", "what"),
+    "feeds": ("数据源", "feeds"),
+    "connected": ("已连接", "connected"),
+    "disconnected": ("已断开", "disconnected"),
+    "events": ("事件", "events"),
+    "rejected": ("拒收", "rejected"),
+    "gaps": ("缺失", "gaps"),
+    "no_halls": ("等待数据源…", "waiting for the feed…"),
+    "hall_clock": ("大厅时钟", "hall clock"),
+    "paused_view": ("画面已暂停", "view paused"),
+    "arrived_meanwhile": ("期间新到事件", "events arrived meanwhile"),
+    "open": ("开放", "open"),
+    "paused": ("暂停", "paused"),
+    "closed": ("关闭", "closed"),
+    "yellow": ("黄牌", "yellow"),
+    "red": ("红牌", "red"),
+    "wait_overtime": ("等候超时", "wait overtime"),
+    "complaint": ("投诉", "complaint"),
+    "help_title": ("按键", "Keys"),
+    "key_quit": ("退出", "quit"),
+    "key_help": ("显示按键", "show the keys"),
+    "key_next_hall": ("下一个大厅", "next hall"),
+    "key_prev_hall": ("上一个大厅", "previous hall"),
+    "key_hall_n": ("第 N 个大厅", "hall number N"),
+    "key_pause": ("暂停/继续画面(数据照常接收)", "pause / resume the view (ingest goes on)"),
+    "key_lang": ("切换中文/English", "switch 中文/English"),
+    "close_help": ("按 Esc 或 ? 关闭", "Esc or ? closes"),
+    "hall": ("大厅", "hall"),
+    "day": ("服务日", "day"),
+    "staff": ("人员", "staff"),
+    "tickets": ("号", "tickets"),
+    "called": ("叫号未到", "called"),
+    "serving": ("办理中", "serving"),
+}
+
+
+def default_lang() -> Lang:
+    """Chinese when the locale says so (LC_ALL, LC_MESSAGES, LANG), English otherwise."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    code = locale.getlocale()[0] or ""
+    return "zh" if code.lower().startswith("zh") else "en"
+
+
+class Words:
+    """Labels in one language: ``words["waiting"]``."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang: Lang = lang
+        self._i = 0 if lang == "zh" else 1
+
+    def __getitem__(self, key: str) -> str:
+        pair = _WORDS.get(key)
+        return pair[self._i] if pair else key
+
+
+def duration(seconds: float | None) -> str:
+    """``4:05`` under an hour, ``1h05`` from an hour, ``–`` for no value."""
+    if seconds is None:
+        return "–"
+    s = max(0, int(seconds))
+    if s < 3600:
+        return f"{s // 60}:{s % 60:02d}"
+    return f"{s // 3600}h{s % 3600 // 60:02d}"
+
+
+def clock(ts_ms: int) -> str:
+    """Hall-local wall time of a hall timestamp, ``HH:MM:SS``; ``--:--:--`` before any."""
+    if ts_ms <= 0:
+        return "--:--:--"
+    return local_datetime(ts_ms).strftime("%H:%M:%S")

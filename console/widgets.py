@@ -1,0 +1,293 @@
+"""The overview's widgets. Each renders from a frozen snapshot and repaints only on change.
+
+- ``CityStrip``: every hall on one line (waiting, alerts), the shown hall highlighted.
+- ``Headline``: the hall's headline figures.
+- ``ZoneTable``: one row per zone, diffed cell by cell (``sync_rows``).
+- ``WindowGrid``: a tile per window, coloured by state; one widget drawn as a whole, so
+  40 tiles cost one render, not 40 widget refreshes (perf-notes.md, Textual).
+- ``AlertTable``: the active alerts, red first, diffed by alert id.
+- ``FeedBar``: each feed's connection, events, rejections and gaps.
+
+Imports: textual, rich, metrics.snapshot, runtime.supervisor (View, AlertView),
+console.text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.widget import Widget
+from textual.widgets import DataTable, Static
+
+from console.text import Words, clock, duration
+from feeds.source import FeedSnapshot
+from metrics.snapshot import HallSnapshot, WindowSnapshot
+from runtime.supervisor import AlertView
+
+#: Colours that read on dark and light terminals and in 16 colours.
+SEVERITY_STYLE = {"red": "bold white on red", "yellow": "bold black on yellow"}
+STATE_STYLE = {"open": "green", "paused": "yellow", "closed": "bright_black"}
+
+
+def sync_rows(table: DataTable[str | Text], rows: Mapping[str, Sequence[str | Text]]) -> None:
+    """Make ``table`` show ``rows`` (key → cells, in order), touching only what changed.
+
+    Rows are added, removed and updated cell by cell; only when the order of the keys
+    changed is the table rebuilt (a DataTable cannot move a row).
+    """
+    current = [key.value for key in table.rows]
+    wanted = list(rows)
+    if [k for k in current if k in rows] != [k for k in wanted if k in set(current)]:
+        table.clear()
+        current = []
+    for key in set(current) - set(rows):
+        table.remove_row(key)
+    present = set(current)
+    columns = [column.key for column in table.ordered_columns]
+    for key, cells in rows.items():
+        if key not in present:
+            table.add_row(*cells, key=key)
+            continue
+        for column, value in zip(columns, cells, strict=True):
+            if table.get_cell(key, column) != value:
+                table.update_cell(key, column, value)
+
+
+class CityStrip(Static):
+    """``1 anqiu 排队 23 ■2`` for every hall; the shown one in reverse video."""
+
+    def show(
+        self,
+        halls: Mapping[str, HallSnapshot],
+        current: str | None,
+        alerts: Sequence[AlertView],
+        words: Words,
+    ) -> None:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if not halls:
+            line.append(words["no_halls"], "italic")
+        for n, (name, hall) in enumerate(halls.items(), start=1):
+            red = sum(1 for a in alerts if a.hall == name and a.severity == "red")
+            yellow = sum(1 for a in alerts if a.hall == name and a.severity == "yellow")
+            style = "reverse bold" if name == current else ""
+            line.append(f" {n} {name} ", style)
+            line.append(f"{words['waiting']} {hall.waiting} ", style)
+            if red:
+                line.append(f"■{red}", "bold red")
+            if yellow:
+                line.append(f"■{yellow}", "bold yellow")
+            line.append("  ")
+        self.update(line)
+
+
+class Headline(Static):
+    """The hall's headline figures on two lines."""
+
+    def show(self, hall: HallSnapshot, words: Words, paused: str | None) -> None:
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(f"{hall.hall}", "bold")
+        top.append(f"  {words['day']} {hall.day}  {words['hall_clock']} ")
+        top.append(clock(hall.now_ms), "bold cyan")
+        if paused:
+            top.append(f"   {paused}", "bold black on yellow")
+        figures = Text()  # wraps at 80 columns rather than hiding a figure
+        for label, value in (
+            (words["waiting"], str(hall.waiting)),
+            (words["served"], str(hall.served_today)),
+            (words["issued"], str(hall.issued_today)),
+            (words["mean_wait"], duration(hall.mean_wait_s)),
+            (words["p90_wait"], duration(hall.p90_wait_s)),
+            (words["longest"], duration(hall.longest_wait_s)),
+            (words["windows_open"], f"{hall.windows_open}/{hall.windows_total}"),
+        ):
+            figures.append(f"{label} ", "dim")
+            figures.append(value, "bold")
+            figures.append("   ")
+        figures.rstrip()
+        self.update(Group(top, figures))
+
+
+ZONE_COLUMNS = (
+    "zone",
+    "waiting",
+    "priority",
+    "longest",
+    "mean_wait",
+    "p90_wait",
+    "issued",
+    "served",
+    "abandoned",
+    "windows_open",
+)
+
+
+class ZoneTable(DataTable[str | Text]):
+    """One row per zone: queue, waits, flow, windows serving it."""
+
+    def set_language(self, words: Words) -> None:
+        self.clear(columns=True)
+        for key in ZONE_COLUMNS:
+            self.add_column(words[key], key=key)
+
+    def show(self, hall: HallSnapshot, cards: Mapping[str, str]) -> None:
+        """``cards``: zone → the worst wait-overtime card open in it."""
+        rows: dict[str, list[str | Text]] = {}
+        for z in hall.zones:
+            longest: str | Text = duration(z.longest_wait_s) if z.waiting else "–"
+            card = cards.get(z.name)
+            if card is not None:
+                longest = Text(str(longest), SEVERITY_STYLE[card])
+            rows[z.name] = [
+                z.name,
+                str(z.waiting),
+                str(z.priority_waiting),
+                longest,
+                duration(z.mean_wait_s),
+                duration(z.p90_wait_s),
+                str(z.issued_today),
+                str(z.served_today),
+                str(z.abandoned_today),
+                str(z.windows_open),
+            ]
+        sync_rows(self, rows)
+
+
+def _tile_lines(w: WindowSnapshot, now_ms: int, words: Words) -> tuple[Text, Text]:
+    state_style = STATE_STYLE.get(w.state, "")
+    head = Text(no_wrap=True, overflow="ellipsis")
+    head.append(f"{w.name:<5}", "bold")
+    head.append(f"{words[w.state]:<4}", state_style)
+    head.append(f" {w.staff or ''}", "dim")
+    body = Text(no_wrap=True, overflow="ellipsis")
+    if w.ticket is not None:
+        verb = words["serving"] if w.serving else words["called"]
+        elapsed = duration((now_ms - w.ticket_since_ms) / 1000)
+        body.append(f"{w.ticket} ", "bold")
+        body.append(f"{verb} {elapsed}", "green" if w.serving else "cyan")
+    else:
+        body.append(f"{words['served']} {w.services_today}", "dim")
+    return head, body
+
+
+class WindowGrid(Widget):
+    """A tile per window in rows that fill the width; boxed when there is room."""
+
+    DEFAULT_CSS = """
+    WindowGrid { height: auto; }
+    """
+    TILE_WIDTH = 22
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._hall: HallSnapshot | None = None
+        self._words = Words("en")
+        self._key: object = None
+
+    def show(self, hall: HallSnapshot, words: Words) -> None:
+        key = (hall.hall, hall.version, hall.now_ms // 1000, words.lang)
+        if key == self._key:
+            return
+        self._key = key
+        self._hall = hall
+        self._words = words
+        self.refresh(layout=True)
+
+    @property
+    def boxed(self) -> bool:
+        return self.app.size.height >= 36
+
+    def _layout(self, width: int) -> tuple[int, int]:
+        """Tiles per row and each tile's inner width: the row is filled evenly."""
+        frame = 3 if self.boxed else 1  # two border columns and a gap, or just the gap
+        per_row = max(1, width // (self.TILE_WIDTH + frame))
+        inner = min(self.TILE_WIDTH + 10, width // per_row - frame)
+        return per_row, max(inner, 8)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        n = len(self._hall.windows) if self._hall else 0
+        rows = -(-n // self._layout(width)[0]) if n else 1
+        return rows * (4 if self.boxed else 2)
+
+    def render(self) -> RenderableType:
+        hall = self._hall
+        if hall is None or not hall.windows:
+            return Text("")
+        width = self.size.width or 80
+        per_row, inner = self._layout(width)
+        lines: list[Text] = []
+        windows = sorted(hall.windows, key=lambda w: (len(w.name), w.name))
+        for start in range(0, len(windows), per_row):
+            row = windows[start : start + per_row]
+            tiles = [_tile_lines(w, hall.now_ms, self._words) for w in row]
+            if self.boxed:
+                top, mid1, mid2, bottom = Text(), Text(), Text(), Text()
+                for w, (head, body) in zip(row, tiles, strict=True):
+                    edge = STATE_STYLE.get(w.state, "")
+                    top.append("┌" + "─" * inner + "┐ ", edge)
+                    for line, content in ((mid1, head), (mid2, body)):
+                        line.append("│", edge)
+                        content = content.copy()
+                        content.truncate(inner, pad=True)
+                        line.append_text(content)
+                        line.append("│ ", edge)
+                    bottom.append("└" + "─" * inner + "┘ ", edge)
+                lines += [top, mid1, mid2, bottom]
+            else:
+                first, second = Text(), Text()
+                for head, body in tiles:
+                    for line, content in ((first, head), (second, body)):
+                        content = content.copy()
+                        content.truncate(inner, pad=True)
+                        line.append_text(content)
+                        line.append(" ")
+                lines += [first, second]
+        return Group(*lines)
+
+
+ALERT_COLUMNS = ("severity", "rule", "hall", "since", "what")
+
+
+class AlertTable(DataTable[str | Text]):
+    """Active alerts, red first then oldest, diffed by alert id."""
+
+    def set_language(self, words: Words) -> None:
+        self.clear(columns=True)
+        for key in ALERT_COLUMNS:
+            self.add_column(words[key], key=key)
+
+    def show(self, alerts: Sequence[AlertView], words: Words) -> None:
+        rows: dict[str, list[str | Text]] = {}
+        for a in alerts:
+            rows[str(a.id)] = [
+                Text(f" {words[a.severity]} ", SEVERITY_STYLE.get(a.severity, "")),
+                words[a.rule],
+                a.hall,
+                clock(a.fired_ms),
+                a.summary,
+            ]
+        sync_rows(self, rows)
+
+
+class FeedBar(Static):
+    """One line per feed: connected, events applied, rejected, gaps, last error."""
+
+    def show(self, feeds: Sequence[FeedSnapshot], words: Words) -> None:
+        lines = []
+        for f in feeds:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            ok = f.connected
+            line.append("● " if ok else "○ ", "green" if ok else "red")
+            line.append(f"{f.name} ", "bold")
+            line.append(words["connected"] if ok else words["disconnected"])
+            line.append(f"  {words['events']} {f.events_total}  seq {f.last_seq}")
+            rejected = sum(n for _, n in f.rejected)
+            if rejected:
+                line.append(f"  {words['rejected']} {rejected}", "yellow")
+            if f.gaps_total:
+                line.append(f"  {words['gaps']} {f.gaps_total}", "yellow")
+            if f.last_error and not ok:
+                line.append(f"  {f.last_error}", "red")
+            lines.append(line)
+        self.update(Group(*lines))

@@ -1,0 +1,172 @@
+"""The console under ``App.run_test()`` on a scripted hall, fed over a real WebSocket.
+
+The feed is the project's own protocol-v1 server on 127.0.0.1 with a hand-written
+morning; the figures on screen are checked against values computed by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from rich.console import Console, RenderableType
+from textual.widgets import Static
+
+from console.app import HallwatchApp, HelpScreen
+from console.widgets import AlertTable, CityStrip, FeedBar, Headline, WindowGrid, ZoneTable
+from feeds.client import Backoff, WebSocketFeed
+from feeds.decode import FrameDecoder
+from feeds.demo_server import FeedServer
+from feeds.protocol import (
+    Complaint,
+    Event,
+    Heartbeat,
+    ServiceFinished,
+    ServiceStarted,
+    TicketCalled,
+    TicketIssued,
+    WindowState,
+)
+from runtime.supervisor import Supervisor
+from tests.conftest import ms, wait_for
+
+H = "lz"
+
+
+def morning() -> list[Event]:
+    """Two windows, two zones, four tickets; at 09:20 one is served, one is being served,
+    two wait. Waits to first call: A001 5 min, B001 12 min → mean 8:30."""
+    return [
+        WindowState(seq=0, ts=ms(0), hall=H, window="W01", state="open", staff="s017"),
+        WindowState(seq=0, ts=ms(0), hall=H, window="W02", state="open", staff="s018"),
+        TicketIssued(seq=0, ts=ms(1), hall=H, ticket="A001", zone="biz"),
+        TicketIssued(seq=0, ts=ms(2), hall=H, ticket="B001", zone="estate"),
+        TicketIssued(seq=0, ts=ms(3), hall=H, ticket="A002", zone="biz", priority="priority"),
+        TicketCalled(seq=0, ts=ms(6), hall=H, ticket="A001", window="W01"),
+        ServiceStarted(seq=0, ts=ms(7), hall=H, ticket="A001", window="W01"),
+        ServiceFinished(seq=0, ts=ms(13), hall=H, ticket="A001", window="W01", outcome="done"),
+        TicketCalled(seq=0, ts=ms(14), hall=H, ticket="B001", window="W02"),
+        ServiceStarted(seq=0, ts=ms(15), hall=H, ticket="B001", window="W02"),
+        TicketIssued(seq=0, ts=ms(16), hall=H, ticket="B002", zone="estate"),
+        Complaint(seq=0, ts=ms(18), hall=H, complaint="c-1", channel="desk", window="W02"),
+        Heartbeat(ts=ms(20), hall=H),
+    ]
+
+
+def plain(renderable: RenderableType, width: int = 200) -> str:
+    """What a renderable shows, as plain text."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+def shown(widget: object) -> str:
+    """What a widget shows: a Static's content, or what a custom widget renders."""
+    content = widget.content if isinstance(widget, Static) else widget.render()  # type: ignore[attr-defined]
+    return plain(content)
+
+
+@contextlib.asynccontextmanager
+async def console_on(server: FeedServer, size: tuple[int, int] = (120, 40)) -> AsyncIterator:
+    feed = WebSocketFeed(
+        server.url, FrameDecoder(lambda p: p), name="lz", backoff=Backoff(0.01, 0.05)
+    )
+    sup = Supervisor([feed], publish_interval=0.05)
+    app = HallwatchApp(sup, lang="en", refresh_hz=20)
+    async with app.run_test(size=size) as pilot:
+        yield app, sup, pilot
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    srv = FeedServer("lz-feed", [H])
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+async def test_overview_shows_the_scripted_morning(server: FeedServer) -> None:
+    events = morning()
+    await server.publish(events)
+    async with console_on(server) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await pilot.pause()
+        head = shown(app.query_one(Headline))
+        assert "09:20:00" in head  # the hall clock, from the heartbeat
+        for figure in ("waiting 2", "served 1", "issued 4", "mean wait 8:30", "open 2/2"):
+            assert figure in " ".join(head.split()), figure
+        # Longest wait: A002 issued 09:03, still waiting at 09:20 → 17:00.
+        assert "longest 17:00" in " ".join(head.split())
+        zones = app.query_one(ZoneTable)
+        biz = [str(c) for c in zones.get_row("biz")]
+        # zone, waiting, priority, longest, mean, p90, issued, served, abandoned, open
+        assert biz == ["biz", "1", "1", "17:00", "5:00", "5:00", "2", "1", "0", "1"]
+        estate = [str(c) for c in zones.get_row("estate")]
+        assert estate[:4] == ["estate", "1", "0", "4:00"]
+        grid = shown(app.query_one(WindowGrid))
+        assert "W01" in grid and "W02" in grid
+        assert "B001 serving 5:00" in grid  # started 09:15, clock 09:20
+        assert "served 1" in grid  # W01 is free, with one service today
+        alerts = app.query_one(AlertTable)
+        assert alerts.row_count == 1
+        assert "complaint c-1 via desk at window W02" in [str(c) for c in alerts.get_row_at(0)]
+        assert "lz" in shown(app.query_one(CityStrip))
+        assert "connected" in shown(app.query_one(FeedBar))
+
+
+async def test_keys_help_language_and_quit(server: FeedServer) -> None:
+    await server.publish(morning())
+    async with console_on(server, size=(80, 24)) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "next hall" in shown(app.screen.query_one("#help-text"))
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("l")
+        await pilot.pause()
+        assert "排队 2" in " ".join(shown(app.query_one(Headline)).split())
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_halls_switch_with_keys(server: FeedServer) -> None:
+    events = morning()
+    other = [
+        TicketIssued(seq=0, ts=ms(5), hall="zz", ticket="X001", zone="civic"),
+        Heartbeat(ts=ms(6), hall="zz"),
+    ]
+    await server.publish(events + other)
+    async with console_on(server) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and len(app.shown.city.halls) == 2)
+        await pilot.pause()
+        assert app.hall == "lz"
+        await pilot.press("right_square_bracket")
+        assert app.hall == "zz"
+        assert "zz" in shown(app.query_one(Headline))
+        await pilot.press("1")
+        assert app.hall == "lz"
+
+
+async def test_pause_freezes_the_view_not_the_ingest(server: FeedServer) -> None:
+    await server.publish(morning())
+    async with console_on(server) as (app, sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await pilot.press("p")
+        more = [
+            TicketIssued(seq=0, ts=ms(21), hall=H, ticket=f"C{i:03d}", zone="civic")
+            for i in range(5)
+        ]
+        await server.publish(more)
+        await wait_for(lambda: sup.events_total == 18)  # ingest goes on
+        await wait_for(lambda: "5 events arrived" in shown(app.query_one(Headline)))
+        head = " ".join(shown(app.query_one(Headline)).split())
+        assert "waiting 2" in head  # the figures stay frozen
+        assert app.query_one(ZoneTable).row_count == 2
+        await pilot.press("p")
+        await wait_for(lambda: "waiting 7" in " ".join(shown(app.query_one(Headline)).split()))
+        assert app.query_one(ZoneTable).row_count == 3
