@@ -4,6 +4,7 @@ python run.py                      the demo: embedded demo hall + console (= mak
 python run.py console --feed URL   the console on live feeds
 python run.py serve --feed URL     headless: ingest, alerts, journal, /metrics
 python run.py demo-feed --port P   only the demo hall feed server (protocol v1)
+python run.py staffing ...         Erlang C: windows needed for a waiting target
 """
 
 from __future__ import annotations
@@ -95,7 +96,40 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--port", type=int, default=8765, help="0 = any free port")
     feed.add_argument("--token-file", type=Path, help="require this bearer token")
     _add_demo_options(feed)
+    _add_staffing(sub)
     return parser
+
+
+def _add_staffing(sub: Any) -> None:
+    p = sub.add_parser(
+        "staffing",
+        help="Erlang C: windows needed for an arrival rate, service time and waiting target",
+    )
+    p.add_argument("--arrivals-per-hour", type=float, required=True, metavar="X")
+    p.add_argument("--mean-service-seconds", type=float, required=True, metavar="Y")
+    p.add_argument("--target-wait-seconds", type=float, required=True, metavar="T")
+    p.add_argument(
+        "--service-level", type=float, required=True, metavar="P", help="share, e.g. 0.9"
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+
+
+def cmd_staffing(args: argparse.Namespace) -> int:
+    from metrics.staffing_report import plan_dict, render_json, render_text
+
+    inputs = (
+        args.arrivals_per_hour,
+        args.mean_service_seconds,
+        args.target_wait_seconds,
+        args.service_level,
+    )
+    try:
+        plan = plan_dict(*inputs)
+    except ValueError as error:
+        print(f"hallwatch staffing: {error}", file=sys.stderr)
+        return 2
+    print(render_json(plan) if args.json else render_text(plan, *inputs))
+    return 0
 
 
 def _supervisor(args: argparse.Namespace, feeds: list[tuple[str, str]]) -> Supervisor:
@@ -244,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "console": cmd_console,
         "serve": cmd_serve,
         "demo-feed": cmd_demo_feed,
+        "staffing": cmd_staffing,
     }
     try:
         return handlers[command](args)

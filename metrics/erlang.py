@@ -101,3 +101,41 @@ def windows_needed(
             return c
         c += 1
     raise ValueError(f"more than {most} windows needed")
+
+
+def staffing_plan(
+    arrivals_per_hour: float,
+    mean_service_seconds: float,
+    target_wait_seconds: float,
+    service_level: float,
+) -> tuple[int, list[Staffing]]:
+    """Windows needed for a target, with the figures for that number and one either side.
+
+    Args:
+        arrivals_per_hour: Arrival rate λ (> 0).
+        mean_service_seconds: Mean service time 1/μ (> 0).
+        target_wait_seconds: The wait t of the target P(W ≤ t) (≥ 0).
+        service_level: The target share P(W ≤ t), strictly between 0 and 1.
+
+    Returns:
+        ``(needed, candidates)``: candidates are ``needed - 1`` (when ≥ 1), ``needed`` and
+        ``needed + 1`` windows, in that order.
+
+    Raises:
+        ValueError: on an input outside the ranges above, or when no count up to 1000
+            windows reaches the target.
+    """
+    if not arrivals_per_hour > 0:
+        raise ValueError(f"arrivals per hour must be > 0, not {arrivals_per_hour}")
+    if not mean_service_seconds > 0:
+        raise ValueError(f"mean service seconds must be > 0, not {mean_service_seconds}")
+    if not target_wait_seconds >= 0:
+        raise ValueError(f"target wait seconds must be >= 0, not {target_wait_seconds}")
+    if not 0 < service_level < 1:
+        raise ValueError(f"service level must be between 0 and 1 (e.g. 0.9), not {service_level}")
+    needed = windows_needed(arrivals_per_hour, mean_service_seconds, target_wait_seconds,
+                            service_level)  # fmt: skip
+    counts = [c for c in (needed - 1, needed, needed + 1) if c >= 1]
+    return needed, [
+        staffing(c, arrivals_per_hour, mean_service_seconds, target_wait_seconds) for c in counts
+    ]
