@@ -1,10 +1,21 @@
-"""The alert book: identity, dedup, severity that only rises, firing → resolved.
+"""The alert book: identity, dedup, lifecycle, silences. See docs/alerts.md.
 
-An alert is identified by rule + hall + scope (a ticket, a zone, a complaint). Dedup is
-only against open alerts: a condition that comes back after its alert resolved opens a
-new alert that links to the old one. Yellow rising to red is one alert, never falling
-back. Every time is hall time, stamped from the condition itself rather than from when
-the engine happened to look, so a replay at any speed gives the same alerts.
+An alert is identified by rule + hall + scope (a ticket, a zone, a window, a case, a
+complaint). Dedup is only against open alerts: a condition that comes back after its alert
+resolved opens a new alert linked to the old one (``previous``), unless the "new"
+condition started no later than the old alert's resolution — then it is the same history
+seen again (a replay after a restart, or a condition a person resolved by hand) and is
+ignored. Yellow rising to red is one alert, never falling back.
+
+States: ``pending`` (condition true, waiting out the rule's ``for`` delay; not shown,
+not stored) → ``firing`` → ``acknowledged`` (who, when, note) → ``resolved`` (by the rule
+when the condition clears, after an optional hold time, or by a person with a note).
+An acknowledgement lapses after ``ack_timeout`` without resolution (back to firing); an
+unacknowledged red card escalates a level every ``escalate_after``. Silences (who, why,
+until) mark matching alerts silenced: they stay open and counted but do not escalate.
+
+Every time is hall time, stamped from the condition (or the timer) itself rather than
+from when the engine looked, so a replay at any speed gives the same alerts.
 
 Imports: the standard library only.
 """
@@ -14,10 +25,31 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 SEVERITIES: Final = ("yellow", "red")
 _RANK: Final = {name: i for i, name in enumerate(SEVERITIES)}
+STATES: Final = ("pending", "firing", "acknowledged", "resolved")
+#: The actor of changes the engine makes by itself (rules, timers).
+SYSTEM: Final = "system"
+
+Key = tuple[str, str, str]
+
+
+class ActionError(ValueError):
+    """A person's action cannot be done (unknown alert, missing note, bad silence)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Lifecycle timers (hall milliseconds); see docs/alerts.md."""
+
+    ack_timeout_ms: int = 30 * 60_000
+    """An acknowledged alert not resolved within this goes back to firing (PagerDuty)."""
+    escalate_after_ms: int = 15 * 60_000
+    """An unacknowledged red card escalates one level after this, and again after each."""
+    max_level: int = 2
+    """Escalation levels above the duty director (e.g. 1: centre director, 2: leader)."""
 
 
 @dataclass(slots=True)
@@ -30,7 +62,7 @@ class Alert:
     fired_ms: int
     summary: str
     state: str = "firing"
-    """firing | resolved"""
+    """pending | firing | acknowledged | resolved"""
     raised_ms: int | None = None
     """When it rose to red (None if it fired red or stayed yellow)."""
     resolved_ms: int | None = None
@@ -38,74 +70,353 @@ class Alert:
     """The alert of the same identity that resolved before this one fired."""
     history: list[tuple[int, str]] = field(default_factory=list)
     """(hall ms, what happened), in order."""
+    ack_by: str | None = None
+    ack_ms: int | None = None
+    ack_note: str | None = None
+    resolved_by: str | None = None
+    """``system`` when the condition cleared, else the person who resolved it."""
+    resolve_note: str | None = None
+    level: int = 0
+    """Escalation level: 0 the duty director, then one up per ``escalate_after``."""
+    escalated_ms: int | None = None
+    silenced_by: int | None = None
+    """The id of the silence that covers it now, if any."""
+    due_ms: int | None = None
+    """For alerts that wait for a person (a rectification note): when it is due."""
+    pending_since: int | None = None
+    for_ms: int = 0
+    clearing_since: int | None = None
+    """The condition cleared at this time; resolution waits out the hold time."""
+    hold_ms: int = 0
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def key(self) -> Key:
         return (self.rule, self.hall, self.scope)
 
+    @property
+    def open(self) -> bool:
+        return self.state in ("firing", "acknowledged")
 
-Listener = Callable[[Alert, str], None]
+
+@dataclass(slots=True)
+class Silence:
+    """Mutes matching alerts until ``until_ms`` (hall time). Who, why and until are required."""
+
+    id: int
+    hall: str
+    rule: str | None
+    """None: every rule."""
+    scope_prefix: str
+    created_by: str
+    reason: str
+    created_ms: int
+    until_ms: int
+    ended_ms: int | None = None
+
+    def matches(self, alert: Alert) -> bool:
+        return (
+            alert.hall == self.hall
+            and (self.rule is None or alert.rule == self.rule)
+            and alert.scope.startswith(self.scope_prefix)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One state change of an alert, as the audit trail records it."""
+
+    alert: Alert
+    what: str
+    at_ms: int
+    actor: str
+    note: str | None = None
+
+
+class Sink(Protocol):
+    """Where changes go (the SQLite store): each in one transaction with its audit record."""
+
+    def alert_changed(self, change: Change) -> None: ...
+
+    def silence_changed(self, silence: Silence, what: str, actor: str, at_ms: int) -> None: ...
+
+    def last_resolved(self, key: Key) -> tuple[int, int] | None: ...
+
+
+Listener = Callable[[Change], None]
 
 
 class AlertBook:
-    """Open alerts by identity, plus a bounded tail of resolved ones."""
+    """Open (and pending) alerts by identity, silences, plus a tail of resolved alerts."""
 
-    def __init__(self, keep_resolved: int = 2000) -> None:
-        self.open: dict[tuple[str, str, str], Alert] = {}
+    def __init__(
+        self, timing: Timing | None = None, keep_resolved: int = 2000, sink: Sink | None = None
+    ) -> None:
+        self.timing = timing or Timing()
+        self.open: dict[Key, Alert] = {}
+        """Firing and acknowledged alerts."""
+        self.pending: dict[Key, Alert] = {}
         self.resolved: deque[Alert] = deque(maxlen=keep_resolved)
-        self._last_id: dict[tuple[str, str, str], int] = {}
+        self.silences: dict[int, Silence] = {}
+        self.now: dict[str, int] = {}
+        """Each hall's clock as the book last saw it: actions by people are stamped with it."""
+        self._last: dict[Key, tuple[int, int]] = {}
+        """key → (id, resolved_ms) of the last resolved alert of that identity."""
         self._next_id = 1
+        self._next_silence = 1
+        self._ended: dict[int, int] = {}
+        """silence id → when it ended, to restart escalation clocks from there."""
+        self.sink = sink
         self.listeners: list[Listener] = []
 
-    def _emit(self, alert: Alert, what: str, at_ms: int) -> None:
+    # --- bookkeeping ---------------------------------------------------------------------
+
+    def restore(
+        self, alerts: list[Alert], silences: list[Silence], next_id: int, next_sid: int
+    ) -> None:
+        """Load what a store kept: open alerts and live silences (a restart)."""
+        for a in alerts:
+            self.open[a.key] = a
+            self.now[a.hall] = max(self.now.get(a.hall, 0), a.fired_ms)
+        for s in silences:
+            self.silences[s.id] = s
+        self._next_id = max(self._next_id, next_id)
+        self._next_silence = max(self._next_silence, next_sid)
+
+    def _emit(self, alert: Alert, what: str, at_ms: int, actor: str = SYSTEM,
+              note: str | None = None) -> None:  # fmt: skip
         alert.history.append((at_ms, what))
+        change = Change(alert, what, at_ms, actor, note)
+        if self.sink is not None:
+            self.sink.alert_changed(change)
         for listener in self.listeners:
-            listener(alert, what)
+            listener(change)
+
+    def _see(self, hall: str, at_ms: int) -> None:
+        if at_ms > self.now.get(hall, 0):
+            self.now[hall] = at_ms
+
+    def _previous(self, key: Key) -> tuple[int, int] | None:
+        last = self._last.get(key)
+        if last is None and self.sink is not None:
+            last = self.sink.last_resolved(key)
+        return last
+
+    def _silence_of(self, alert: Alert) -> int | None:
+        for s in self.silences.values():
+            if s.matches(alert):
+                return s.id
+        return None
+
+    # --- what rules call -----------------------------------------------------------------
 
     def fire(
-        self, rule: str, hall: str, scope: str, severity: str, at_ms: int, summary: str
-    ) -> Alert:
-        """Open the alert, or raise an open one's severity. Never lowers it."""
+        self,
+        rule: str,
+        hall: str,
+        scope: str,
+        severity: str,
+        at_ms: int,
+        summary: str,
+        *,
+        for_ms: int = 0,
+        hold_ms: int = 0,
+        due_ms: int | None = None,
+    ) -> Alert | None:
+        """The condition holds since ``at_ms``: open the alert, or raise an open one's
+        severity (never lowers it). With ``for_ms`` it is pending until the condition has
+        held that long (``tick`` promotes it). Returns None when this is history already
+        resolved (the condition began no later than the last alert's resolution)."""
         key = (rule, hall, scope)
+        self._see(hall, at_ms)
         alert = self.open.get(key)
-        if alert is None:
-            alert = Alert(
-                id=self._next_id,
-                rule=rule,
-                hall=hall,
-                scope=scope,
-                severity=severity,
-                fired_ms=at_ms,
-                summary=summary,
-                previous=self._last_id.get(key),
-            )
-            self._next_id += 1
-            self.open[key] = alert
-            self._emit(alert, f"fired {severity}", at_ms)
-        elif _RANK[severity] > _RANK[alert.severity]:
-            alert.severity = severity
-            alert.raised_ms = at_ms
-            alert.summary = summary
-            self._emit(alert, f"raised to {severity}", at_ms)
+        if alert is not None:
+            alert.clearing_since = None
+            if _RANK[severity] > _RANK[alert.severity]:
+                alert.severity = severity
+                alert.raised_ms = at_ms
+                alert.summary = summary
+                self._emit(alert, f"raised to {severity}", at_ms)
+            return alert
+        last = self._previous(key)
+        if last is not None and at_ms <= last[1]:
+            return None
+        pending = self.pending.get(key)
+        if pending is not None:
+            if _RANK[severity] > _RANK[pending.severity]:
+                pending.severity, pending.summary = severity, summary
+            return pending
+        alert = Alert(
+            id=0,
+            rule=rule,
+            hall=hall,
+            scope=scope,
+            severity=severity,
+            fired_ms=at_ms,
+            summary=summary,
+            previous=last[0] if last else None,
+            due_ms=due_ms,
+            hold_ms=hold_ms,
+            for_ms=for_ms,
+        )
+        if for_ms > 0:
+            alert.state = "pending"
+            alert.pending_since = at_ms
+            self.pending[key] = alert
+            return alert
+        self._open(alert, at_ms)
         return alert
 
+    def _open(self, alert: Alert, at_ms: int) -> None:
+        alert.id = self._next_id
+        self._next_id += 1
+        alert.state = "firing"
+        alert.fired_ms = at_ms
+        alert.silenced_by = self._silence_of(alert)
+        self.open[alert.key] = alert
+        self._emit(alert, f"fired {alert.severity}", at_ms)
+
     def resolve(self, rule: str, hall: str, scope: str, at_ms: int) -> Alert | None:
-        alert = self.open.pop((rule, hall, scope), None)
+        """The condition cleared at ``at_ms``: resolve (or, with a hold time, start
+        waiting it out); a pending alert is dropped without a trace."""
+        key = (rule, hall, scope)
+        self._see(hall, at_ms)
+        if self.pending.pop(key, None) is not None:
+            return None
+        alert = self.open.get(key)
         if alert is None:
             return None
+        if alert.hold_ms > 0:
+            if alert.clearing_since is None:
+                alert.clearing_since = at_ms
+            if at_ms < alert.clearing_since + alert.hold_ms:
+                return None
+            at_ms = alert.clearing_since + alert.hold_ms
+        return self._close(alert, at_ms, SYSTEM, None, "resolved")
+
+    def _close(self, alert: Alert, at_ms: int, actor: str, note: str | None, what: str) -> Alert:
+        del self.open[alert.key]
         alert.state = "resolved"
         alert.resolved_ms = at_ms
-        self._last_id[alert.key] = alert.id
-        if len(self._last_id) > 4 * (self.resolved.maxlen or 1):
-            self._last_id.clear()  # links are a convenience; memory stays bounded
+        alert.resolved_by = actor
+        alert.resolve_note = note
+        alert.clearing_since = None
+        self._last[alert.key] = (alert.id, at_ms)
+        if len(self._last) > 4 * (self.resolved.maxlen or 1):
+            self._last.clear()  # the store (if any) remembers the rest
         self.resolved.append(alert)
-        self._emit(alert, "resolved", at_ms)
+        self._emit(alert, what, at_ms, actor, note)
         return alert
+
+    def tick(self, hall: str, now_ms: int) -> None:
+        """Run the hall's timers up to ``now_ms``: pending → firing, hold times, silences,
+        acknowledgement timeouts, escalation of unacknowledged red cards."""
+        self._see(hall, now_ms)
+        for key, p in list(self.pending.items()):
+            if p.hall == hall and p.pending_since is not None:
+                start = p.pending_since + p.for_ms
+                if now_ms >= start:
+                    del self.pending[key]
+                    self._open(p, start)
+        for sid, s in list(self.silences.items()):
+            if s.hall == hall and now_ms >= s.until_ms:
+                del self.silences[sid]
+                s.ended_ms = self._ended[sid] = s.until_ms
+                if self.sink is not None:
+                    self.sink.silence_changed(s, "expired", SYSTEM, s.until_ms)
+        t = self.timing
+        for alert in [a for a in self.open.values() if a.hall == hall]:
+            if alert.clearing_since is not None and now_ms >= alert.clearing_since + alert.hold_ms:
+                self._close(alert, alert.clearing_since + alert.hold_ms, SYSTEM, None, "resolved")
+                continue
+            silenced = self._silence_of(alert)
+            if alert.silenced_by is not None and silenced is None:
+                # Out of a silence: the escalation clock starts again when it ended.
+                ended = self._ended.get(alert.silenced_by, now_ms)
+                alert.escalated_ms = max(alert.escalated_ms or 0, ended)
+            alert.silenced_by = silenced
+            if alert.state == "acknowledged" and alert.ack_ms is not None:
+                lapse = alert.ack_ms + t.ack_timeout_ms
+                if now_ms >= lapse:
+                    alert.state = "firing"
+                    alert.escalated_ms = lapse  # the escalation clock restarts here
+                    self._emit(alert, "acknowledgement expired", lapse)
+            if alert.state == "firing" and alert.severity == "red" and alert.silenced_by is None:
+                since = alert.escalated_ms or alert.raised_ms or alert.fired_ms
+                while alert.level < t.max_level and now_ms >= since + t.escalate_after_ms:
+                    since += t.escalate_after_ms
+                    alert.level += 1
+                    alert.escalated_ms = since
+                    self._emit(alert, f"escalated to level {alert.level}", since)
+
+    # --- what people do ------------------------------------------------------------------
+
+    def find(self, alert_id: int) -> Alert:
+        for a in self.open.values():
+            if a.id == alert_id:
+                return a
+        raise ActionError(f"no open alert #{alert_id}")
+
+    def acknowledge(self, alert_id: int, who: str, note: str = "") -> Alert:
+        """A person takes the alert (who, when on the hall clock, a note)."""
+        if not who:
+            raise ActionError("an acknowledgement needs the operator's identity")
+        alert = self.find(alert_id)
+        at = self.now.get(alert.hall, alert.fired_ms)
+        alert.state = "acknowledged"
+        alert.ack_by, alert.ack_ms, alert.ack_note = who, at, note or None
+        self._emit(alert, "acknowledged", at, who, note or None)
+        return alert
+
+    def resolve_by_hand(self, alert_id: int, who: str, note: str) -> Alert:
+        """A person settles the alert; the note (what was done) is required."""
+        if not who:
+            raise ActionError("a resolution needs the operator's identity")
+        if not note.strip():
+            raise ActionError("a resolution by hand needs a note saying what was done")
+        alert = self.find(alert_id)
+        at = self.now.get(alert.hall, alert.fired_ms)
+        return self._close(alert, at, who, note.strip(), "resolved by hand")
+
+    def add_silence(
+        self,
+        hall: str,
+        who: str,
+        why: str,
+        until_ms: int,
+        rule: str | None = None,
+        scope_prefix: str = "",
+    ) -> Silence:
+        """Silence matching alerts of ``hall`` until ``until_ms`` (hall time)."""
+        now = self.now.get(hall, 0)
+        if not who or not why.strip():
+            raise ActionError("a silence needs who and why")
+        if until_ms <= now:
+            raise ActionError("a silence must end after the hall's current time")
+        s = Silence(self._next_silence, hall, rule, scope_prefix, who, why.strip(), now, until_ms)
+        self._next_silence += 1
+        self.silences[s.id] = s
+        if self.sink is not None:
+            self.sink.silence_changed(s, "created", who, now)
+        for a in self.open.values():
+            if s.matches(a):
+                a.silenced_by = a.silenced_by or s.id
+        return s
+
+    def end_silence(self, silence_id: int, who: str) -> Silence:
+        s = self.silences.pop(silence_id, None)
+        if s is None:
+            raise ActionError(f"no active silence #{silence_id}")
+        s.ended_ms = self._ended[s.id] = self.now.get(s.hall, s.created_ms)
+        if self.sink is not None:
+            self.sink.silence_changed(s, "ended", who, s.ended_ms)
+        return s  # the next tick takes the alerts out of it (and restarts escalation)
+
+    # --- reading -------------------------------------------------------------------------
 
     def active(self) -> list[Alert]:
         """Open alerts, red first, then oldest first."""
         return sorted(self.open.values(), key=lambda a: (-_RANK[a.severity], a.fired_ms, a.id))
 
     def counts(self) -> Counter[tuple[str, str, str]]:
-        """(hall, rule, severity) → open alerts."""
+        """(hall, rule, severity) → open alerts (silenced ones included)."""
         return Counter((a.hall, a.rule, a.severity) for a in self.open.values())

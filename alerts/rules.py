@@ -1,25 +1,56 @@
-"""Alert rules: waiting overtime (yellow, then red) and complaints (red until settled).
+"""The alert engine and its first rules: waiting overtime, complaints (and 当日事当日毕).
 
-Rules get two inputs: the changes of each applied batch (``ApplyResult``: tickets that
-left the queue, complaints opened or closed) and, on every publish tick, the frozen hall
-snapshots (tickets still waiting). A ticket that crossed a threshold and left the queue
-between two ticks is still alerted — fired at the hall time it crossed, resolved when it
-left — so what fires never depends on how often the engine looks.
+Rules get two inputs: each applied batch (``ApplyResult`` plus the batch's events that were
+applied, rejected ones filtered out) and, on every publish tick, the frozen hall
+snapshots and feed status (``Tick``). A threshold crossed between two ticks is still
+alerted — fired at the hall time it was crossed, resolved when the thing left — so what
+fires never depends on how often the engine looks. The other rules live in
+``alerts.window_rules``, ``alerts.case_rules``, ``alerts.people_rules``.
 
-Imports: metrics (snapshots, apply results), alerts.book.
+Imports: feeds (protocol, snapshots), metrics (snapshots, apply results, workdays),
+alerts.book, alerts.settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from alerts.book import AlertBook
+from alerts.book import AlertBook, Sink
+from alerts.settings import Rules, minutes_of_day
+from feeds.hallclock import DAY_MS, day_start_ms, service_day
+from feeds.protocol import Event
+from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
+from metrics.workdays import WorkCalendar
 
 WAIT_OVERTIME = "wait_overtime"
 COMPLAINT = "complaint"
+COMPLAINT_OVERDUE = "complaint_overdue"
+FEED_STALLED = "feed_stalled"
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """What the time-driven rules see at one publish."""
+
+    halls: Mapping[str, HallSnapshot]
+    feeds: Sequence[FeedSnapshot] = ()
+    wall: float = 0.0
+    """Wall clock (seconds): only the stalled-feed rule may read it — a stalled feed
+    stops the hall clock, so silence can only be seen on the wall clock."""
+
+
+class Rule(Protocol):
+    name: str
+
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+        """Event-driven part: the batch's applied events and changes."""
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        """Time-driven part: the hall snapshots at a publish."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,94 +71,184 @@ class WaitLimits:
 class WaitOvertimeRule:
     """A ticket waiting past its zone's limit: yellow at a share of it, red past it."""
 
+    name = WAIT_OVERTIME
+
     def __init__(self, limits: WaitLimits | None = None) -> None:
         self.limits = limits or WaitLimits()
 
-    def _judge(
-        self,
-        book: AlertBook,
-        hall: str,
-        ticket: str,
-        zone: str,
-        queued_ms: int,
-        waited_ms: int,
-    ) -> None:
+    def _judge(self, book: AlertBook, hall: str, ticket: str, zone: str, queued_ms: int,
+               waited_ms: int) -> None:  # fmt: skip
         limit = self.limits.limit_ms(zone)
         yellow = int(limit * self.limits.yellow_share)
         scope = f"{zone}/{ticket}"
         if waited_ms >= yellow:
-            book.fire(
-                WAIT_OVERTIME,
-                hall,
-                scope,
-                "yellow",
-                queued_ms + yellow,
-                f"ticket {ticket} ({zone}) waiting over {yellow // 60000} min",
-            )
+            summary = f"ticket {ticket} ({zone}) waiting over {yellow // 60000} min"
+            book.fire(WAIT_OVERTIME, hall, scope, "yellow", queued_ms + yellow, summary)
         if waited_ms >= limit:
-            book.fire(
-                WAIT_OVERTIME,
-                hall,
-                scope,
-                "red",
-                queued_ms + limit,
-                f"ticket {ticket} ({zone}) waiting over {limit // 60000} min",
-            )
+            summary = f"ticket {ticket} ({zone}) waiting over {limit // 60000} min"
+            book.fire(WAIT_OVERTIME, hall, scope, "red", queued_ms + limit, summary)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
         for d in result.departures:
             self._judge(book, d.hall, d.ticket, d.zone, d.queued_ms, d.left_ms - d.queued_ms)
             book.resolve(WAIT_OVERTIME, d.hall, f"{d.zone}/{d.ticket}", d.left_ms)
 
-    def on_tick(self, book: AlertBook, halls: Mapping[str, HallSnapshot]) -> None:
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
         queued: set[tuple[str, str]] = set()
-        for name, hall in halls.items():
+        for name, hall in tick.halls.items():
             now = hall.now_ms
             for q in hall.queue:
                 queued.add((name, f"{q.zone}/{q.ticket}"))
                 self._judge(book, name, q.ticket, q.zone, q.queued_ms, now - q.queued_ms)
         # A ticket can vanish without leaving the queue (the service day ended under it).
         for rule, hall_name, scope in list(book.open):
-            if rule == WAIT_OVERTIME and (hall_name, scope) not in queued and hall_name in halls:
-                book.resolve(rule, hall_name, scope, halls[hall_name].now_ms)
+            if (
+                rule == WAIT_OVERTIME
+                and (hall_name, scope) not in queued
+                and hall_name in tick.halls
+            ):
+                book.resolve(rule, hall_name, scope, tick.halls[hall_name].now_ms)
 
 
 class ComplaintRule:
-    """Every complaint is a red alert at once, open until the complaint is settled."""
+    """Every complaint is a red alert at once, open until the complaint is settled; one
+    still open at ``settle_by`` of its day escalates as ``complaint_overdue`` (当日事当日毕,
+    seed 002)."""
 
-    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+    name = COMPLAINT
+
+    def __init__(self, settle_by: str = "17:30") -> None:
+        self.settle_by_ms = minutes_of_day(settle_by) * 60_000
+        self.received: dict[tuple[str, str], int] = {}
+
+    def due_ms(self, received_ms: int) -> int:
+        """When a complaint received at ``received_ms`` must be settled."""
+        start = day_start_ms(service_day(received_ms))
+        due = start + self.settle_by_ms
+        return due if received_ms < due else start + DAY_MS
+
+    def _overdue(self, book: AlertBook, hall: str, complaint: str, received_ms: int) -> None:
+        due = self.due_ms(received_ms)
+        summary = f"complaint {complaint} not settled the same day (当日事当日毕)"
+        book.fire(COMPLAINT_OVERDUE, hall, complaint, "red", due, summary)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
         for c in result.complaints:
             if c.opened:
+                self.received[(c.hall, c.complaint)] = c.ts
                 where = f" at window {c.window}" if c.window else ""
-                book.fire(
-                    COMPLAINT,
-                    c.hall,
-                    c.complaint,
-                    "red",
-                    c.ts,
-                    f"complaint {c.complaint} via {c.channel}{where}",
-                )
+                summary = f"complaint {c.complaint} via {c.channel}{where}"
+                book.fire(COMPLAINT, c.hall, c.complaint, "red", c.ts, summary)
             else:
+                received = self.received.pop((c.hall, c.complaint), None)
+                if received is not None and c.ts >= self.due_ms(received):
+                    self._overdue(book, c.hall, c.complaint, received)
                 book.resolve(COMPLAINT, c.hall, c.complaint, c.ts)
+                book.resolve(COMPLAINT_OVERDUE, c.hall, c.complaint, c.ts)
 
-    def on_tick(self, book: AlertBook, halls: Mapping[str, HallSnapshot]) -> None:
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        for name, hall in tick.halls.items():
+            for c in hall.complaints:
+                self.received.setdefault((name, c.complaint), c.received_ms)
+                if hall.now_ms >= self.due_ms(c.received_ms):
+                    self._overdue(book, name, c.complaint, c.received_ms)
+
+
+class FeedStalledRule:
+    """A feed silent (no event, no heartbeat) for ``stalled_s`` of wall time while one of
+    its halls has an open window. Its own alert: it hides and resolves nothing else."""
+
+    name = FEED_STALLED
+
+    def __init__(self, stalled_s: float = 30.0) -> None:
+        self.stalled_s = stalled_s
+
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
         return None
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        for feed in tick.feeds:
+            last = feed.last_event_wall
+            stalled = last is not None and tick.wall - last >= self.stalled_s
+            for hall_name in feed.halls:
+                hall = tick.halls.get(hall_name)
+                if hall is None:
+                    continue
+                if stalled and hall.windows_open > 0:
+                    summary = f"feed {feed.name} silent for {int(tick.wall - (last or 0))} s"
+                    book.fire(FEED_STALLED, hall_name, feed.name, "red", hall.now_ms, summary)
+                elif not stalled:
+                    book.resolve(FEED_STALLED, hall_name, feed.name, hall.now_ms)
 
 
 class AlertEngine:
-    """The rules and the book they write to."""
+    """The rules and the book they write to.
 
-    def __init__(self, wait_limits: WaitLimits | None = None) -> None:
-        self.book = AlertBook()
-        self.rules: list[WaitOvertimeRule | ComplaintRule] = [
+    Args:
+        wait_limits: waiting-overtime thresholds (``[thresholds]`` and zones in the config).
+        rules: every other rule's settings (``[rules]``).
+        calendar: working days, shared with the hall state's case deadlines.
+        item_minutes: standard service minutes by item id.
+        deem_minutes: the back office's minutes before a case counts as accepted.
+        sink: the store that records every change with its audit record.
+    """
+
+    def __init__(
+        self,
+        wait_limits: WaitLimits | None = None,
+        *,
+        rules: Rules | None = None,
+        calendar: WorkCalendar | None = None,
+        item_minutes: Mapping[str, float] | None = None,
+        deem_minutes: int = 10,
+        sink: Sink | None = None,
+    ) -> None:
+        from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
+        from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
+        from alerts.window_rules import (
+            IdleWindowRule,
+            LongPauseRule,
+            ServiceOvertimeRule,
+            UnattendedZoneRule,
+        )
+
+        cfg = rules or Rules()
+        cal = calendar or WorkCalendar()
+        self.settings = cfg
+        self.book = AlertBook(cfg.lifecycle.timing(), sink=sink)
+        every: list[Rule] = [
             WaitOvertimeRule(wait_limits),
-            ComplaintRule(),
+            ComplaintRule(cfg.complaints.settle_by),
+            ServiceOvertimeRule(cfg.service_overtime, item_minutes or {}),
+            UnattendedZoneRule(cfg.unattended),
+            IdleWindowRule(cfg.unattended),
+            LongPauseRule(cfg.unattended),
+            DeemedAcceptanceRule(deem_minutes),
+            CaseDeadlineRule(cfg.case_deadline, cal),
+            BadRatingRule(cfg.ratings, cal),
+            SecondTripRule(cfg.second_trip),
+            ScalpingRule(cfg.scalping),
+            FeedStalledRule(cfg.feeds.stalled_seconds),
         ]
+        self.rules = [r for r in every if r.name not in cfg.disabled]
 
-    def on_batch(self, result: ApplyResult) -> None:
+    def on_batch(self, result: ApplyResult, events: Sequence[Event] = ()) -> None:
+        """Run the event-driven rules on one applied batch (rejected events skipped)."""
+        if result.rejections and events:
+            rejected = {r.seq for r in result.rejections if r.seq is not None}
+            events = [e for e in events if e.seq is None or e.seq not in rejected]
         for rule in self.rules:
-            rule.on_batch(self.book, result)
+            rule.on_batch(self.book, result, events)
 
-    def on_tick(self, halls: Mapping[str, HallSnapshot]) -> None:
+    def on_tick(
+        self,
+        halls: Mapping[str, HallSnapshot],
+        feeds: Sequence[FeedSnapshot] = (),
+        wall: float = 0.0,
+    ) -> None:
+        """Run the time-driven rules, then the book's timers, at each hall's clock."""
+        tick = Tick(halls, feeds, wall)
         for rule in self.rules:
-            rule.on_tick(self.book, halls)
+            rule.on_tick(self.book, tick)
+        for name, hall in halls.items():
+            self.book.tick(name, hall.now_ms)

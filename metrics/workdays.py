@@ -1,22 +1,92 @@
-"""Working-day arithmetic on the hall clock.
+"""Working days (办事工作日) on the hall clock: statutory holidays and make-up days (调休).
 
-Working days here are Monday to Friday; statutory holidays and make-up days (调休) are the
-alerts issue's calendar and plug in through ``WorkCalendar``.
+Where the days come from, first match wins:
+1. the config's holiday file (``[calendar.years."2027"]``: ``holidays`` and ``workdays``
+   dates) for the years it describes — the State Council publishes next year's schedule
+   each November, so the file is how an installation keeps up before the package does;
+2. the ``chinese-calendar`` package for the years it knows (2004 to 2026 in 1.11);
+3. otherwise Monday to Friday, with a warning logged once per year nobody described
+   (``undescribed`` lists them, so rules can say so in their alerts). Never an error: a
+   date is always answerable.
 
-Imports: feeds.hallclock, the standard library.
+Imports: feeds.hallclock, chinese_calendar, structlog, the standard library.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+
+import structlog
 
 from feeds.hallclock import DAY_MS, day_start_ms, service_day
 
+log = structlog.get_logger("hallwatch.workdays")
+
+try:  # the package is a dependency; a calendar without it still answers (weekdays)
+    import chinese_calendar as _package
+except ImportError:  # pragma: no cover
+    _package = None
+
 
 class WorkCalendar:
-    """Which days are working days. The base calendar: Monday to Friday."""
+    """Which days are working days.
+
+    Args:
+        years: per year described by the config, (holidays, make-up workdays). A described
+            year's other days follow Monday to Friday.
+        use_package: consult ``chinese-calendar`` for the years it knows.
+    """
+
+    def __init__(
+        self,
+        years: Mapping[int, tuple[Iterable[date], Iterable[date]]] | None = None,
+        *,
+        use_package: bool = True,
+    ) -> None:
+        self.years: dict[int, tuple[frozenset[date], frozenset[date]]] = {
+            y: (frozenset(h), frozenset(w)) for y, (h, w) in (years or {}).items()
+        }
+        self.use_package = use_package and _package is not None
+        self.undescribed: set[int] = set()
+        """Years asked about that neither the config nor the package describes."""
+        self._package_years: dict[int, bool] = {}
+
+    def source(self, year: int) -> str | None:
+        """``"config"``, ``"package"``, or None for a year nobody described."""
+        if year in self.years:
+            return "config"
+        if self.use_package:
+            known = self._package_years.get(year)
+            if known is None:
+                try:
+                    _package.is_workday(date(year, 6, 1))
+                    known = True
+                except NotImplementedError:
+                    known = False
+                self._package_years[year] = known
+            if known:
+                return "package"
+        return None
 
     def is_workday(self, day: date) -> bool:
+        """True on a working day (make-up weekends included, holidays excluded)."""
+        described = self.years.get(day.year)
+        if described is not None:
+            holidays, workdays = described
+            if day in workdays:
+                return True
+            return day not in holidays and day.weekday() < 5
+        if self.source(day.year) == "package":
+            return bool(_package.is_workday(day))
+        if day.year not in self.undescribed:
+            self.undescribed.add(day.year)
+            log.warning(
+                "calendar_year_undescribed",
+                year=day.year,
+                assumed="Monday to Friday",
+                fix=f'add [calendar.years."{day.year}"] holidays and workdays to the config',
+            )
         return day.weekday() < 5
 
     def add_workdays(self, day: date, n: int) -> date:

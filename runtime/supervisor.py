@@ -45,6 +45,18 @@ class AlertView:
     resolved_ms: int | None
     summary: str
     previous: int | None
+    ack_by: str | None = None
+    """Who acknowledged it (state ``acknowledged``), when, and their note."""
+    ack_ms: int | None = None
+    ack_note: str | None = None
+    level: int = 0
+    """Escalation level: 0 the duty director, 1+ escalated (unacknowledged red card)."""
+    silenced_by: int | None = None
+    """The silence that mutes it now (it stays open and counted)."""
+    due_ms: int | None = None
+    """When a person's action is due (a bad rating's rectification note)."""
+    resolved_by: str | None = None
+    resolve_note: str | None = None
 
     @classmethod
     def of(cls, a: Alert) -> AlertView:
@@ -60,6 +72,14 @@ class AlertView:
             a.resolved_ms,
             a.summary,
             a.previous,
+            a.ack_by,
+            a.ack_ms,
+            a.ack_note,
+            a.level,
+            a.silenced_by,
+            a.due_ms,
+            a.resolved_by,
+            a.resolve_note,
         )
 
 
@@ -110,7 +130,7 @@ class Supervisor:
         if self.journal is not None and batch.events:
             self.journal.append(status.name, batch.events)
         result = self.state.apply(batch.events)
-        self.alerts.on_batch(result)
+        self.alerts.on_batch(result, batch.events)
         status.events_total += result.applied
         status.gaps_total += batch.gaps
         self.events_total += result.applied
@@ -138,13 +158,14 @@ class Supervisor:
     def publish(self) -> View:
         """Build and publish a new ``View`` (runs the time-driven rules first)."""
         halls = self.state.snapshots()
-        self.alerts.on_tick(halls)
+        feeds = tuple(s.status.snapshot() for s in self.sources)
+        self.alerts.on_tick(halls, feeds, time.time())
         book = self.alerts.book
         self._generation += 1
         self.view = View(
             city=CitySnapshot(
                 halls=halls,
-                feeds=tuple(s.status.snapshot() for s in self.sources),
+                feeds=feeds,
                 alerts_active=dict(book.counts()),
             ),
             alerts=tuple(AlertView.of(a) for a in book.active()),

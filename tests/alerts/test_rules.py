@@ -5,14 +5,19 @@ from __future__ import annotations
 from alerts.rules import COMPLAINT, WAIT_OVERTIME, AlertEngine, WaitLimits
 from feeds.protocol import Complaint, ComplaintClosed, Heartbeat, TicketCalled, TicketIssued
 from metrics.state import CityState
+from tests.alerts._helpers import only
 from tests.conftest import ms
 
 H = "lz"
+BASIC = only(WAIT_OVERTIME, COMPLAINT)
 
 
 def run(events, ticks):
     """Apply ``events`` one by one, ticking the engine at the given hall minutes."""
-    city, engine = CityState(), AlertEngine(WaitLimits(limit_s=30 * 60, yellow_share=0.8))
+    city, engine = (
+        CityState(),
+        AlertEngine(WaitLimits(limit_s=30 * 60, yellow_share=0.8), rules=BASIC),
+    )
     pending = sorted(events, key=lambda e: e.ts)
     for ev in pending:
         engine.on_batch(city.apply([ev]))
@@ -32,7 +37,7 @@ def test_yellow_at_80_percent_then_red_then_resolved_on_call() -> None:
         Heartbeat(ts=ms(31), hall=H),
         TicketCalled(seq=2, ts=ms(40), hall=H, ticket="B1", window="W1"),
     ]
-    city, engine = CityState(), AlertEngine()
+    city, engine = CityState(), AlertEngine(rules=BASIC)
     book = engine.book
     engine.on_batch(city.apply(events[:2]))
     engine.on_tick(city.snapshots())
@@ -78,7 +83,7 @@ def test_same_alerts_whether_the_engine_looks_often_or_never() -> None:
 
 
 def test_zone_limit_overrides_default() -> None:
-    city, engine = CityState(), AlertEngine(WaitLimits(zones={"estate": 600}))
+    city, engine = CityState(), AlertEngine(WaitLimits(zones={"estate": 600}), rules=BASIC)
     engine.on_batch(
         city.apply(
             [issued(1, 0, "E1", "estate"), issued(2, 0, "B1", "biz"), Heartbeat(ts=ms(10), hall=H)]
@@ -89,7 +94,7 @@ def test_zone_limit_overrides_default() -> None:
 
 
 def test_complaint_is_red_until_closed_and_refire_links() -> None:
-    city, engine = CityState(), AlertEngine()
+    city, engine = CityState(), AlertEngine(rules=BASIC)
     engine.on_batch(
         city.apply(
             [Complaint(seq=1, ts=ms(1), hall=H, complaint="K1", channel="hotline", window="W3")]
@@ -109,7 +114,7 @@ def test_complaint_is_red_until_closed_and_refire_links() -> None:
 
 
 def test_ticket_vanishing_at_day_change_resolves_its_alert() -> None:
-    city, engine = CityState(), AlertEngine()
+    city, engine = CityState(), AlertEngine(rules=BASIC)
     engine.on_batch(city.apply([issued(1, 0), Heartbeat(ts=ms(40), hall=H)]))
     engine.on_tick(city.snapshots())
     assert len(engine.book.active()) == 1

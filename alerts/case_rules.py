@@ -1,0 +1,116 @@
+"""Back-office rules: the 10-minute deemed acceptance (Anqiu) and case deadlines in working
+days (Guangdong's 黄牌/红牌), with the clock stopped while a case is paused.
+
+Imports: feeds.protocol, metrics (snapshots, apply results, workdays), alerts.book,
+alerts.settings, alerts.rules (Tick).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alerts.book import AlertBook
+from alerts.rules import Tick
+from alerts.settings import CaseDeadline
+from feeds.hallclock import local_datetime, service_day
+from feeds.protocol import CaseAccepted, CaseClosed, CaseSubmitted, Event
+from metrics.snapshot import CaseView
+from metrics.state import ApplyResult
+from metrics.workdays import WorkCalendar
+
+DEEMED_ACCEPTANCE = "deemed_acceptance"
+CASE_DEADLINE = "case_deadline"
+
+
+def _hm(ms: int) -> str:
+    return local_datetime(ms).strftime("%H:%M")
+
+
+class DeemedAcceptanceRule:
+    """A case the back office did not accept within the minutes (default 10) of its
+    submission: deemed accepted then, and alerted (seed 002: 超过10分钟未作出受理决定的,
+    视为同意并开始业务办理计时). Resolved when the back office answers or the case closes."""
+
+    name = DEEMED_ACCEPTANCE
+
+    def __init__(self, deem_minutes: int = 10) -> None:
+        self.deem_ms = deem_minutes * 60_000
+        self.submitted: dict[tuple[str, str], int] = {}
+        """Cases not yet accepted: (hall, case) → submission ms."""
+
+    def _fire(self, book: AlertBook, hall: str, case: str, submitted_ms: int) -> None:
+        at = submitted_ms + self.deem_ms
+        summary = (
+            f"case {case}: back office silent {self.deem_ms // 60000} min after submission "
+            f"at {_hm(submitted_ms)}, deemed accepted at {_hm(at)}"
+        )
+        book.fire(DEEMED_ACCEPTANCE, hall, case, "yellow", at, summary)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, CaseSubmitted):
+                self.submitted.setdefault((ev.hall, ev.case), ev.ts)
+            elif isinstance(ev, CaseAccepted | CaseClosed):
+                submitted = self.submitted.pop((ev.hall, ev.case), None)
+                if submitted is not None and ev.ts >= submitted + self.deem_ms:
+                    self._fire(book, ev.hall, ev.case, submitted)
+                book.resolve(DEEMED_ACCEPTANCE, ev.hall, ev.case, ev.ts)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        for name, hall in tick.halls.items():
+            for c in hall.cases:
+                if c.deemed:  # accepted_ms is then submission + the minutes
+                    self._fire(book, name, c.case, c.submitted_ms)
+
+
+class CaseDeadlineRule:
+    """A case's promised working days from acceptance: yellow card when ``yellow_days`` or
+    fewer are left, red when overdue (seed 001). Pauses for special procedures (特别程序, seed 004)
+    move the deadline back by their length. Resolved when the case closes."""
+
+    name = CASE_DEADLINE
+
+    def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar) -> None:
+        self.yellow_days = cfg.yellow_days
+        self.calendar = calendar
+        self.seen: dict[tuple[str, str], CaseView] = {}
+        """The last view of each open case: a case closing between two ticks is judged
+        with it."""
+
+    def thresholds(self, c: CaseView) -> tuple[int, int]:
+        """(yellow from, red from) in hall ms for the case as it stands."""
+        cal = self.calendar
+        paused = c.deadline_ms - cal.deadline_ms(c.accepted_ms, c.promised_days)
+        if c.promised_days > self.yellow_days:
+            yellow = cal.deadline_ms(c.accepted_ms, c.promised_days - self.yellow_days) + paused
+        else:
+            yellow = c.accepted_ms
+        return yellow, c.deadline_ms
+
+    def _judge(self, book: AlertBook, hall: str, c: CaseView, now: int) -> None:
+        yellow, red = self.thresholds(c)
+        due = service_day(red - 1)
+        note = ""
+        if self.calendar.source(due.year) is None:
+            note = f" (no holiday calendar for {due.year}: Monday to Friday assumed)"
+        what = f"case {c.case} ({c.item}, {c.dept}, {c.promised_days} working days)"
+        if now >= yellow:
+            summary = f"{what} due {due.isoformat()}{note}"
+            book.fire(CASE_DEADLINE, hall, c.case, "yellow", yellow, summary)
+        if now >= red:
+            summary = f"{what} overdue since {due.isoformat()} end of day{note}"
+            book.fire(CASE_DEADLINE, hall, c.case, "red", red, summary)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, CaseClosed):
+                last = self.seen.pop((ev.hall, ev.case), None)
+                if last is not None and not last.paused:
+                    self._judge(book, ev.hall, last, ev.ts)
+                book.resolve(CASE_DEADLINE, ev.hall, ev.case, ev.ts)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        for name, hall in tick.halls.items():
+            for c in hall.cases:
+                self.seen[(name, c.case)] = c
+                self._judge(book, name, c, hall.now_ms)

@@ -1,0 +1,124 @@
+"""Rule and lifecycle settings: msgspec Structs that the TOML config embeds as they are.
+
+One definition gives the defaults (documented in docs/alerts.md), the validation of the
+config file (``runtime/config.py`` turns a bad value into file, line and field) and what
+the rules read. Times in the file are minutes, days are working days unless named
+otherwise.
+
+Imports: alerts.book, msgspec.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import msgspec
+
+from alerts.book import Timing
+
+Minutes = Annotated[float, msgspec.Meta(gt=0, le=7 * 24 * 60)]
+Factor = Annotated[float, msgspec.Meta(ge=1, le=100)]
+Count = Annotated[int, msgspec.Meta(ge=1, le=1000)]
+Days = Annotated[int, msgspec.Meta(ge=0, le=365)]
+ClockTime = Annotated[str, msgspec.Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+
+
+def minutes_of_day(clock: str) -> int:
+    """``"17:30"`` → 1050."""
+    h, m = re.split(":", clock)
+    return int(h) * 60 + int(m)
+
+
+class ServiceOvertime(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    standard_minutes: Minutes = 20.0
+    """Standard service time of an item with none configured (``items.<id>``)."""
+    yellow_factor: Factor = 1.5
+    """Yellow card once a service runs this many times its item's standard time."""
+    red_factor: Factor = 2.0
+    """Red card from this many times the standard time."""
+
+
+class Unattended(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    zone_for_minutes: Minutes = 5.0
+    """A zone with people waiting and no open window serving it, this long: alert."""
+    idle_minutes: Minutes = 10.0
+    """空岗: an open window without a ticket this long while its zones have people waiting."""
+    pause_minutes: Minutes = 15.0
+    """A pause longer than this: yellow card."""
+    pause_red_minutes: Minutes = 30.0
+    """A pause longer than this: red card."""
+    hold_minutes: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
+    """Unattended alerts resolve only once the condition stayed clear this long."""
+
+
+class CaseDeadline(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    yellow_days: Days = 1
+    """Yellow card when this many working days or fewer are left; red when overdue."""
+
+
+class Complaints(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    settle_by: ClockTime = "17:30"
+    """当日事当日毕: a complaint still open at this hall-local time of the day it came in
+    (or at midnight, if it came in later) escalates."""
+
+
+class Ratings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    bad_at_most: Annotated[int, msgspec.Meta(ge=1, le=4)] = 2
+    """Scores up to this are bad ratings (差评)."""
+    rectify_days: Days = 5
+    """Working days to record the rectification note; red card once overdue."""
+
+
+class SecondTrip(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    within_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    """最多跑一次: back for the same item within this many calendar days after an
+    incomplete or rejected visit is a second trip."""
+
+
+class Scalping(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    max_tickets: Count = 3
+    """倒号: one person taking more tickets than this in one service day."""
+
+
+class Feeds(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    stalled_seconds: Annotated[float, msgspec.Meta(ge=5, le=3600)] = 30.0
+    """No event or heartbeat for this long (wall time) while the hall is open: stalled."""
+
+
+class Handover(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    accept_minutes: Minutes = 30.0
+    """A shift report not accepted by the incoming director within this: alert."""
+
+
+class Lifecycle(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    ack_timeout_minutes: Minutes = 30.0
+    """An acknowledged alert not resolved within this goes back to firing."""
+    escalate_minutes: Minutes = 15.0
+    """An unacknowledged red card escalates one level after this, and again after each."""
+    max_level: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
+    """Escalation levels above the duty director."""
+
+    def timing(self) -> Timing:
+        return Timing(
+            int(self.ack_timeout_minutes * 60_000),
+            int(self.escalate_minutes * 60_000),
+            self.max_level,
+        )
+
+
+class Rules(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """``[rules]``: every rule's settings, with defaults; ``disabled`` turns rules off."""
+
+    disabled: list[str] = []
+    """Rule names (e.g. ``"ticket_scalping"``) not to evaluate."""
+    service_overtime: ServiceOvertime = msgspec.field(default_factory=ServiceOvertime)
+    unattended: Unattended = msgspec.field(default_factory=Unattended)
+    case_deadline: CaseDeadline = msgspec.field(default_factory=CaseDeadline)
+    complaints: Complaints = msgspec.field(default_factory=Complaints)
+    ratings: Ratings = msgspec.field(default_factory=Ratings)
+    second_trip: SecondTrip = msgspec.field(default_factory=SecondTrip)
+    scalping: Scalping = msgspec.field(default_factory=Scalping)
+    feeds: Feeds = msgspec.field(default_factory=Feeds)
+    handover: Handover = msgspec.field(default_factory=Handover)
+    lifecycle: Lifecycle = msgspec.field(default_factory=Lifecycle)
