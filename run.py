@@ -39,6 +39,13 @@ def _speed(text: str) -> float | None:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
 def _feed(text: str) -> tuple[str, str]:
     """``[NAME=]URL`` → (name, url)."""
     name, sep, url = text.partition("=")
@@ -67,7 +74,13 @@ def _add_live_options(p: argparse.ArgumentParser, *, feeds_required: bool) -> No
 def _add_demo_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed", type=_speed, default=60.0, help="hall time / real time, or max")
     p.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
-    p.add_argument("--date", type=dt.date.fromisoformat, help="service day (default: today)")
+    p.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        help="service day (default: today, or the last day the halls opened)",
+    )
+    p.add_argument("--halls", type=_positive, default=3, help="halls in the demo city (default 3)")
+    p.add_argument("--days", type=_positive, default=1, help="consecutive days to play (default 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -182,17 +195,18 @@ def sup_log_path(args: argparse.Namespace) -> Path:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from feeds.demo_hall import default_city, simulate_city
-    from feeds.demo_server import FeedServer, run_demo
+    from feeds.demo_city import city
+    from feeds.demo_hall import simulate_days
+    from feeds.demo_server import FeedServer, demo_day, run_demo
 
-    day = args.date or dt.date.today()
+    profiles = city(args.halls)
+    day = demo_day(profiles, args.date)
     args.config = None
     args.token_file = None
     logs.configure(sup_log_path(args))
 
     async def main() -> None:
-        profiles = default_city()
-        events = simulate_city(profiles, day, args.seed)
+        events = simulate_days(profiles, day, args.days, args.seed)
         server = FeedServer("demo", [p.hall for p in profiles])
         await server.start()
         sup = _supervisor(args, [("demo", server.url)])
@@ -252,15 +266,16 @@ def cmd_demo_feed(args: argparse.Namespace) -> int:
         log.info("demo_feed_listening", url=url)
         print(url, flush=True)  # a script (or a test) reads the URL from the first line
 
-    day = args.date or dt.date.today()
     _run_until_signal(
         lambda: serve_demo(
             args.host,
             args.port,
             speed=args.speed,
             seed=args.seed,
-            day=day,
+            day=args.date,
             token=token,
+            halls=args.halls,
+            days=args.days,
             ready=ready,
         )
     )

@@ -1,22 +1,27 @@
-"""The demo hall: a seeded, deterministic discrete-event simulation of one service day.
+"""The demo hall: a seeded, deterministic discrete-event simulation of service days.
 
-``simulate_day`` turns a ``HallProfile`` (zones, items, windows, opening hours, expected
-arrivals) into every protocol-v1 event of one day, sorted by ``ts``, with ``seq=0`` as a
-placeholder (the feed server assigns seqs). The same profile, day and seed always give
-the same list; a profile's hall id is part of the random seed, so halls of one city
-differ. Hall time is Asia/Shanghai (UTC+8, no DST), a fixed offset: no tz database.
+``simulate_day`` turns a ``HallProfile`` (``feeds.demo_city``) into every protocol-v1
+event of one day, sorted by ``ts``, with ``seq=0`` as a placeholder (the feed server
+assigns seqs). The same profile, day and seed always give the same list; the hall id is
+part of the random seed, so halls of one city differ. ``simulate_days`` runs several
+consecutive days, each handing on to the next what carries over (cases closed days
+later, people coming back for the same item). Hall time is China Standard Time.
 
-What happens (domain.md): windows open at opening time; tickets arrive at a time-varying
-Poisson rate (opening surge, morning peak, lunch dip, afternoon peak); a free window
-calls the oldest waiting ticket of its zones (the priority window calls priority tickets
-of every zone first; specialist windows take only instant items, 即办件); people walk
-10-60 s, a few never come (recalled once or not, then ``no_show``), some give up and
-leave; service times are lognormal per item; items with a promised time limit go to the
-back office as cases; most services are rated, rarely badly; complaints come now and
-then; windows take breaks and change A/B post; at lunch the morning queue is worked off
-(at most ``DRAIN_S``) before the windows pause; at closing the queue expires.
+What happens (domain.md): the day's plan (``demo_city.day_plan``) says whether the hall
+opens and how busy it is; windows open at opening time; tickets arrive at a time-varying
+Poisson rate (opening surge, morning peak, lunch dip, afternoon peak), reservations a
+few minutes before their half-hour slot; a free window calls the oldest waiting ticket
+of its zones (the priority window calls priority tickets of every zone first;
+specialist windows take only instant items, 即办件; enquiry and printing windows their
+own zone); people walk 10-60 s, a few never come (recalled once or not, then
+``no_show``), some give up and leave; service times are lognormal per item; outcomes
+are done, to the back office, incomplete (the person may come back, the same day or
+another), rejected or transferred; windows take breaks (staggered lunch breaks where
+the hall serves through lunch), change A/B post, and now and then sit unattended
+while their queue grows; at lunch the morning queue is worked off (at most ``DRAIN_S``)
+before the windows pause; at closing the queue expires.
 
-Imports: stdlib and feeds.protocol only.
+Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_backoffice, stdlib.
 """
 
 from __future__ import annotations
@@ -27,20 +32,15 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
+from feeds.demo_backoffice import BackOffice, Carry, FollowUp, Return
+from feeds.demo_city import HallProfile, ItemProfile, WindowProfile, day_plan, saturday_profile
+from feeds.hallclock import day_start_ms
 from feeds.protocol import (
-    CaseAccepted,
-    CaseClosed,
-    CasePaused,
-    CaseResumed,
-    CaseSubmitted,
-    Complaint,
-    ComplaintClosed,
     Event,
-    Rating,
     ServiceFinished,
     ServiceOutcome,
     ServiceStarted,
@@ -51,10 +51,6 @@ from feeds.protocol import (
     WindowState,
 )
 
-WindowKind = Literal["comprehensive", "specialist", "enquiry", "printing", "priority"]
-
-#: The hall's local time: China Standard Time, UTC+8 all year.
-CST: Final = dt.timezone(dt.timedelta(hours=8), "CST")
 #: After a non-final opening period ends, windows keep calling for at most this long.
 DRAIN_S: Final = 30 * 60
 #: Back-office events (cases, complaints, SMS ratings) stop this long after closing.
@@ -64,152 +60,6 @@ _EARLY_S: Final = 120.0
 _MIN: Final = 60.0
 _HOUR: Final = 3600.0
 
-
-@dataclass(frozen=True, slots=True)
-class ItemProfile:
-    """A service item (事项) and how long the window takes for it."""
-
-    id: str
-    name: str
-    mean_service_s: float
-    """Mean window service time; service times are lognormal around it."""
-    sigma: float
-    """Lognormal sigma of the service time."""
-    promised_days: int
-    """Promised working days (承诺办结时限); 0 for an instant item (即办件), no case."""
-    share: float
-    """Relative share of the hall's arrivals (weights; they need not sum to 1)."""
-    dept: str = "spj"
-    """The back-office department that receives its cases."""
-
-
-@dataclass(frozen=True, slots=True)
-class ZoneProfile:
-    """A zone (板块) with its items; ``letter`` prefixes its ticket numbers."""
-
-    id: str
-    name: str
-    letter: str
-    items: tuple[ItemProfile, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class WindowProfile:
-    """A window and the zones it calls tickets from."""
-
-    id: str
-    kind: WindowKind
-    zones: tuple[str, ...]
-    staff: str
-    """Staff on the A post at opening."""
-    backup: str
-    """Staff on the B post (AB岗): takes over at a post change."""
-
-
-@dataclass(frozen=True, slots=True)
-class HallProfile:
-    """Everything the simulator needs to know about one hall."""
-
-    hall: str
-    name: str
-    zones: tuple[ZoneProfile, ...]
-    windows: tuple[WindowProfile, ...]
-    hours: tuple[tuple[dt.time, dt.time], ...]
-    """Opening periods, e.g. 09:00-12:00 and 13:00-17:00, or one continuous period.
-    Leave a margin before midnight: the last services end after closing."""
-    arrivals_per_day: float
-    """Expected tickets issued per day (new arrivals; returns come on top)."""
-    area_code: str = "370784"
-    """Six-digit area code of the fake ID numbers of the hall's visitors."""
-
-
-# --- the default halls --------------------------------------------------------------------
-
-_ZONES: Final = (
-    ZoneProfile("invest", "投资项目", "A", (
-        ItemProfile("tzxm-01", "企业投资项目备案", 720, 0.4, 1, 0.025, "fgj"),
-        ItemProfile("tzxm-02", "建设工程规划许可", 900, 0.45, 10, 0.015, "zrzyj"),
-        ItemProfile("tzxm-03", "建筑工程施工许可", 840, 0.45, 7, 0.012, "zjj"),
-        ItemProfile("tzxm-04", "投资项目代办咨询", 420, 0.5, 0, 0.012, "spj"),
-    )),
-    ZoneProfile("estate", "不动产交易纳税登记", "B", (
-        ItemProfile("bdc-01", "二手房转移登记", 660, 0.4, 5, 0.08, "bdcdj"),
-        ItemProfile("bdc-02", "抵押权登记", 480, 0.4, 3, 0.05, "bdcdj"),
-        ItemProfile("bdc-03", "存量房交易契税缴纳", 300, 0.45, 0, 0.06, "swj"),
-        ItemProfile("bdc-04", "不动产登记资料查询", 180, 0.5, 0, 0.06, "bdcdj"),
-    )),
-    ZoneProfile("biz", "商事登记", "C", (
-        ItemProfile("shdj-01", "企业设立登记", 540, 0.45, 1, 0.05, "scjgj"),
-        ItemProfile("shdj-02", "企业变更登记", 420, 0.45, 1, 0.05, "scjgj"),
-        ItemProfile("shdj-03", "个体工商户登记", 300, 0.4, 0, 0.06, "scjgj"),
-        ItemProfile("shdj-04", "营业执照领取", 150, 0.5, 0, 0.06, "scjgj"),
-    )),
-    ZoneProfile("civic", "综合便民", "D", (
-        ItemProfile("bm-01", "社保参保登记", 240, 0.5, 0, 0.06, "rsj"),
-        ItemProfile("bm-02", "住房公积金提取", 300, 0.45, 3, 0.05, "gjj"),
-        ItemProfile("bm-03", "医保关系转移", 270, 0.5, 0, 0.05, "ybj"),
-        ItemProfile("bm-04", "居住证办理", 240, 0.45, 7, 0.03, "gaj"),
-    )),
-)  # fmt: skip
-_SPLIT_DAY: Final = ((dt.time(9), dt.time(12)), (dt.time(13), dt.time(17)))
-
-
-#: Zone order of the window layouts below.
-_ZONE_ORDER: Final = tuple(z.id for z in _ZONES)
-
-
-def build_profile(
-    hall: str,
-    name: str,
-    layout: tuple[tuple[int, int], ...],
-    arrivals_per_day: float,
-    area_code: str = "370784",
-) -> HallProfile:
-    """A hall with the four standard zones and a split day (09:00-12:00, 13:00-17:00).
-
-    Args:
-        hall: Hall id.
-        name: Display name.
-        layout: Per zone (invest, estate, biz, civic): how many comprehensive windows
-            (无差别 within the zone) and specialist windows (instant items only). One
-            priority window (绿色通道) serving every zone comes last.
-        arrivals_per_day: Expected tickets per day.
-        area_code: Area code of the visitors' fake ID numbers.
-    """
-    windows: list[WindowProfile] = []
-    for zone, (comprehensive, specialist) in zip(_ZONE_ORDER, layout, strict=True):
-        windows += [
-            _window(len(windows) + i, "comprehensive", (zone,)) for i in range(comprehensive)
-        ]
-        windows += [_window(len(windows) + i, "specialist", (zone,)) for i in range(specialist)]
-    windows.append(_window(len(windows), "priority", _ZONE_ORDER))
-    return HallProfile(hall, name, _ZONES, tuple(windows), _SPLIT_DAY, arrivals_per_day, area_code)
-
-
-def _window(i: int, kind: WindowKind, zones: tuple[str, ...]) -> WindowProfile:
-    """Window W01…; A-post staff s011…, B-post staff s031…."""
-    return WindowProfile(f"W{i + 1:02d}", kind, zones, f"s{i + 11:03d}", f"s{i + 31:03d}")
-
-
-def default_profile(hall_id: str = "anqiu") -> HallProfile:
-    """An Anqiu-like hall: 4 zones, 12 windows (1+X: 9 comprehensive, 2 specialist, one
-    priority lane), 09:00-12:00 and 13:00-17:00, ~650-700 tickets a day."""
-    return build_profile(hall_id, "安丘市政务服务中心", ((2, 0), (3, 1), (2, 1), (2, 0)), 660)
-
-
-def default_city() -> list[HallProfile]:
-    """One city centre and two smaller county centres (hall ids city, county-a, county-b)."""
-    return [
-        build_profile("city", "市政务服务中心", ((3, 0), (4, 1), (3, 1), (3, 0)), 950, "370702"),
-        build_profile("county-a", "甲县政务服务中心", ((1, 0), (2, 0), (1, 1), (1, 0)), 360),
-        build_profile(
-            "county-b", "乙县政务服务中心", ((1, 0), (1, 0), (1, 0), (1, 0)), 240, "370785"
-        ),
-    ]
-
-
-# --- the simulation -------------------------------------------------------------------------
-
 #: Relative arrival rate over the day (hour, weight), interpolated linearly.
 _RATE_KNOTS: Final = (
     (7.0, 0.3), (9.0, 0.9), (10.0, 1.5), (11.0, 1.25), (12.0, 0.6), (13.0, 0.6),
@@ -218,15 +68,6 @@ _RATE_KNOTS: Final = (
 _CHANNELS: Final[tuple[TicketChannel, ...]] = ("kiosk", "reservation", "app", "desk")
 _CHANNEL_WEIGHTS: Final = (0.58, 0.17, 0.15, 0.10)
 _PERSON_P: Final = {"kiosk": 0.35, "reservation": 0.9, "app": 0.9, "desk": 0.5}
-_PAUSE_REASONS: Final = ("现场勘验", "专家评审", "听证", "补正材料")
-_COMPLAINTS: Final = {
-    "wait_time": "排队等候时间过长",
-    "attitude": "工作人员态度生硬",
-    "extra_materials": "要求提供清单以外的材料",
-    "repeat_trip": "同一事项跑了两次还没办成",
-    "unclear_notice": "一次性告知不清楚",
-}
-_BAD_COMMENTS: Final = ("等了太久", "材料要求不清楚", "态度不好", "跑了两趟")
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -239,6 +80,7 @@ class _Ticket:
     person: str | None
     order: int
     issued: float
+    returning: bool = False
     state: str = "waiting"  # waiting | called | serving | done | abandoned
     excluded: set[str] = field(default_factory=set)
 
@@ -251,24 +93,29 @@ class _Desk:
     zones: tuple[int, ...]
     staff: str
     backup: str
-    state: str = "off"  # off | idle | busy | break | lunch | closed
+    state: str = "off"  # off | idle | busy | break | lunch | away | closed
     idle_since: float = 0.0
-    want_break: float = 0.0
+    want_break: tuple[float, str] | None = None
+    """A break is due: (how long, reason)."""
+    want_away: float = 0.0
+    """The staff will leave the window open and unattended for this long."""
     want_post: bool = False
 
 
 class _HallDay:
     """One hall, one day. Times are seconds since local midnight (floats)."""
 
-    def __init__(self, profile: HallProfile, day: dt.date, seed: int) -> None:
+    def __init__(
+        self, profile: HallProfile, day: dt.date, seed: int, arrivals_factor: float = 1.0
+    ) -> None:
         self.p = profile
+        self.day = day
         self.rng = random.Random(f"{seed}:{profile.hall}:{day.isoformat()}")
-        midnight = dt.datetime.combine(day, dt.time(), CST)
-        self.t0_ms = int(midnight.timestamp()) * 1000
-        self.stamp = day.strftime("%Y%m%d")
+        self.t0_ms = day_start_ms(day)
         self.periods = [(_secs(a), _secs(b)) for a, b in profile.hours]
         self.close = self.periods[-1][1]
         self.day_end = min(self.close + AFTER_HOURS_S, 24 * _HOUR - 0.001)  # same local day
+        self.arrivals = profile.arrivals_per_day * arrivals_factor
         zone_ids = [z.id for z in profile.zones]
         self.desks = [
             _Desk(w, tuple(zone_ids.index(z) for z in w.zones), w.staff, w.backup)
@@ -280,21 +127,17 @@ class _HallDay:
         self.heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self.counter = 0
         self.orders = 0
-        self.cases = 0
-        self.complaints = 0
         self.items = [(z, i) for z, zone in enumerate(profile.zones) for i in zone.items]
         self.item_weights = [i.share for _, i in self.items]
+        self.office = BackOffice(self.rng, profile.hall, day, self.day_end, self.emit)
 
     # -- plumbing --
     def at(self, t: float, fn: Callable[..., None], *args: Any) -> None:
         self.counter += 1
         heapq.heappush(self.heap, (t, self.counter, fn, args))
 
-    def ts(self, t: float) -> int:
-        return self.t0_ms + round(t * 1000)
-
     def emit(self, cls: type[Any], t: float, **fields: Any) -> None:
-        self.events.append(cls(seq=0, ts=self.ts(t), hall=self.p.hall, **fields))
+        self.events.append(cls(seq=0, ts=self.t0_ms + round(t * 1000), hall=self.p.hall, **fields))
 
     def phase(self, t: float) -> str:
         """``before`` | ``open`` | ``drain`` (after a period) | ``lunch`` | ``closed``."""
@@ -313,7 +156,7 @@ class _HallDay:
         """The next opening after ``t`` (the closing time when there is none)."""
         return next((a for a, _ in self.periods if a > t), self.close)
 
-    def run(self) -> list[Event]:
+    def run(self, carried: Iterable[Carry] = ()) -> list[Event]:
         rng = self.rng
         for i, (a, b) in enumerate(self.periods):
             for d in self.desks:
@@ -324,20 +167,48 @@ class _HallDay:
                 self.at(b, self.period_end)
         self.at(self.close, self.close_hall)
         for t in self.arrival_times():
-            self.at(t, self.arrive)
+            channel = rng.choices(_CHANNELS, _CHANNEL_WEIGHTS)[0]
+            if channel == "reservation":  # comes a few minutes before the half-hour slot
+                slot = math.ceil(t / 1800) * 1800 - rng.uniform(60, 600)
+                t = slot if self.rate(slot) > 0 else t
+            self.at(t, self.arrive, channel)
         open_s = sum(b - a for a, b in self.periods)
-        for d in self.desks:
+        for i, d in enumerate(self.desks):
             for _ in range(rng.choice((0, 1, 1, 2))):
-                self.at(self.open_time(rng.uniform(1800, open_s - 1800)), self.break_due, d)
+                when = self.open_time(rng.uniform(1800, open_s - 1800))
+                self.at(when, self.break_due, d, rng.uniform(5 * _MIN, 15 * _MIN), "休息")
+            if len(self.periods) == 1 and open_s > 6 * _HOUR:  # served through lunch
+                when = 11.25 * _HOUR + (i % 3) * 40 * _MIN + rng.uniform(0, 10 * _MIN)
+                self.at(when, self.break_due, d, rng.uniform(30 * _MIN, 45 * _MIN), "午休")
             if rng.random() < 0.3:
                 self.at(self.open_time(rng.uniform(3600, open_s - 1800)), self.post_due, d)
-        for _ in range(self.poisson(self.p.arrivals_per_day / 350)):
+            if rng.random() < 0.1:  # the staff walks off without pausing the window
+                self.at(self.open_time(rng.uniform(1800, open_s - 3600)), self.away_due, d)
+        for _ in range(self.poisson(self.arrivals / 350)):
             self.at(self.open_time(rng.uniform(600, open_s)), self.walk_in_complaint)
+        self.carry_in(carried, open_s)
         while self.heap:
             t, _, fn, args = heapq.heappop(self.heap)
             fn(t, *args)
         self.events.sort(key=lambda e: e.ts)
         return self.events
+
+    def carry_in(self, carried: Iterable[Carry], open_s: float) -> None:
+        """Schedule what earlier days handed on: returning people, back-office work."""
+        rng = self.rng
+        items = {i.id: (z, i) for z, i in self.items}
+        for c in carried:
+            if isinstance(c, Return):
+                if c.item not in items:  # not served today (a Saturday): next time
+                    self.office.carry.append(c)
+                    continue
+                zone, item = items[c.item]
+                when = self.open_time(rng.uniform(0, open_s * 0.8))
+                channel = rng.choice(("kiosk", "reservation"))
+                self.at(when, self.issue, zone, item, channel, c.person, c.priority, True)
+            elif isinstance(c, FollowUp):
+                when = self.open_time(rng.uniform(0, open_s))
+                self.at(when, self.office.follow_up, c)
 
     def open_time(self, offset: float) -> float:
         """The moment ``offset`` seconds of opening hours after the first opening."""
@@ -364,13 +235,13 @@ class _HallDay:
         return 0.0
 
     def arrival_times(self) -> list[float]:
-        """Non-homogeneous Poisson arrivals by thinning, scaled to ``arrivals_per_day``."""
+        """Non-homogeneous Poisson arrivals by thinning, scaled to the day's arrivals."""
         start = max(self.periods[0][0] - 20 * _MIN, 0.0)
         grid = [self.rate(start + 30 * k) for k in range(int((self.close - start) / 30))]
         peak, total = max(grid) * 1.05, sum(grid) * 30
         times: list[float] = []
         t = start
-        rate_max = self.p.arrivals_per_day * peak / total
+        rate_max = self.arrivals * peak / total
         while True:
             t += self.rng.expovariate(rate_max)
             if t >= self.close:
@@ -379,10 +250,9 @@ class _HallDay:
                 times.append(t)
 
     # -- tickets --
-    def arrive(self, t: float) -> None:
+    def arrive(self, t: float, channel: TicketChannel) -> None:
         rng = self.rng
         zone, item = rng.choices(self.items, self.item_weights)[0]
-        channel = rng.choices(_CHANNELS, _CHANNEL_WEIGHTS)[0]
         person = self.fake_id() if rng.random() < _PERSON_P[channel] else None
         self.issue(t, zone, item, channel, person, rng.random() < 0.05)
 
@@ -394,13 +264,14 @@ class _HallDay:
         channel: TicketChannel,
         person: str | None,
         priority: bool,
+        returning: bool = False,
     ) -> None:
         if self.phase(t) == "closed":
             return
         self.numbers[zone] += 1
         self.orders += 1
         tid = f"{self.p.zones[zone].letter}{self.numbers[zone]:03d}"
-        ticket = _Ticket(tid, zone, item, priority, person, self.orders, t)
+        ticket = _Ticket(tid, zone, item, priority, person, self.orders, t, returning)
         self.emit(
             TicketIssued, t, ticket=tid, zone=self.p.zones[zone].id, item=item.id,
             priority="priority" if priority else "normal", channel=channel, person=person,
@@ -424,12 +295,9 @@ class _HallDay:
         if self.phase(t) in ("lunch", "before"):  # everyone knows the hall reopens
             self.at(self.next_start(t) + 10 * _MIN, self.give_up, ticket)
             return
-        self.dequeue(ticket)
+        self.queues[ticket.zone].remove(ticket)
         ticket.state = "abandoned"
         self.emit(TicketAbandoned, t, ticket=ticket.id, reason="left")
-
-    def dequeue(self, ticket: _Ticket) -> None:
-        self.queues[ticket.zone].remove(ticket)
 
     def pick(self, d: _Desk) -> _Ticket | None:
         """The oldest waiting ticket this window may call (priority first at the priority
@@ -474,22 +342,28 @@ class _HallDay:
                 self.emit(TicketAbandoned, t, ticket=ticket.id, reason="expired")
             queue.clear()
         for d in self.desks:
-            if d.state in ("idle", "break", "lunch"):
+            if d.state in ("idle", "break", "lunch", "away"):
                 self.window_state(t, d, "closed")
             if d.state != "busy":
                 d.state = "closed"
 
-    def break_due(self, t: float, d: _Desk) -> None:
-        d.want_break = self.rng.uniform(5 * _MIN, 15 * _MIN)
+    def break_due(self, t: float, d: _Desk, duration: float, reason: str) -> None:
+        d.want_break = (duration, reason)
         if d.state == "idle":
             self.free(t, d)
 
-    def break_end(self, t: float, d: _Desk) -> None:
-        if d.state == "break":
+    def back(self, t: float, d: _Desk, state: str) -> None:
+        """The end of a break or of an unattended spell."""
+        if d.state == state:
             self.free(t, d)
 
     def post_due(self, t: float, d: _Desk) -> None:
         d.want_post = True
+        if d.state == "idle":
+            self.free(t, d)
+
+    def away_due(self, t: float, d: _Desk) -> None:
+        d.want_away = self.rng.uniform(15 * _MIN, 40 * _MIN)
         if d.state == "idle":
             self.free(t, d)
 
@@ -507,9 +381,14 @@ class _HallDay:
                 d.state = "lunch"
             return
         if d.want_break and phase == "open" and d.state in ("idle", "busy"):
-            self.window_state(t, d, "paused", "休息")
-            d.state, d.want_break = "break", 0.0
-            self.at(t + self.rng.uniform(5 * _MIN, 15 * _MIN), self.break_end, d)
+            duration, reason = d.want_break
+            self.window_state(t, d, "paused", reason)
+            d.state, d.want_break = "break", None
+            self.at(t + duration, self.back, d, "break")
+            return
+        if d.want_away and phase == "open" and d.state in ("idle", "busy"):
+            d.state, duration, d.want_away = "away", d.want_away, 0.0  # no event: unattended
+            self.at(t + duration, self.back, d, "away")
             return
         ticket = self.pick(d)
         if ticket is None and phase == "drain":
@@ -526,7 +405,7 @@ class _HallDay:
             self.call(t, d, ticket)
 
     def call(self, t: float, d: _Desk, ticket: _Ticket) -> None:
-        self.dequeue(ticket)
+        self.queues[ticket.zone].remove(ticket)
         ticket.state, d.state = "called", "busy"
         self.emit(TicketCalled, t, ticket=ticket.id, window=d.spec.id)
         rng = self.rng
@@ -557,19 +436,20 @@ class _HallDay:
         duration = min(max(self.rng.lognormvariate(mu, item.sigma), 30.0), 6 * item.mean_service_s)
         self.at(t + duration, self.finish, d, ticket)
 
-    def finish(self, t: float, d: _Desk, ticket: _Ticket) -> None:
+    def outcome(self, t: float, ticket: _Ticket) -> ServiceOutcome:
         rng, item = self.rng, ticket.item
-        outcome: ServiceOutcome
         if rng.random() < (0.04 if self.phase(t) == "open" and not ticket.excluded else 0.0):
-            outcome = "transferred"
-        else:
-            r = rng.random()
-            main: ServiceOutcome = "to_backend" if item.promised_days > 0 else "done"
-            outcome = "rejected" if r < 0.02 else "incomplete" if r < 0.12 else main
-        case = None
-        if outcome == "to_backend":
-            self.cases += 1
-            case = f"{self.p.hall}-{self.stamp}-{self.cases:04d}"
+            return "transferred"
+        main: ServiceOutcome = "to_backend" if item.promised_days > 0 else "done"
+        if self.p.zones[ticket.zone].kind != "service":
+            return main  # an answer or a certificate: nothing to be incomplete about
+        r = rng.random() * (0.4 if ticket.returning else 1.0)  # returners bring it all
+        return "rejected" if r < 0.02 else "incomplete" if r < 0.12 else main
+
+    def finish(self, t: float, d: _Desk, ticket: _Ticket) -> None:
+        rng, item, office = self.rng, ticket.item, self.office
+        outcome = self.outcome(t, ticket)
+        case = office.new_case() if outcome == "to_backend" else None
         self.emit(
             ServiceFinished, t, ticket=ticket.id, window=d.spec.id, outcome=outcome, case=case
         )
@@ -580,85 +460,26 @@ class _HallDay:
         else:
             ticket.state = "done"
             if case is not None:
-                self.case_life(t, d, ticket, case)
+                office.case_life(t, case, item, d.spec.id, ticket.id, ticket.person)
             if rng.random() < 0.8:
-                self.rate_service(t, d, ticket, outcome)
-            if outcome == "incomplete" and ticket.person and rng.random() < 0.35:
+                office.rate(t, d.spec.id, d.staff, ticket.id, t - ticket.issued, outcome)
+            if outcome == "incomplete" and ticket.person:
+                r = rng.random()
                 back = t + rng.uniform(40 * _MIN, 3 * _HOUR)
-                if back < self.close - 20 * _MIN:  # came back with the missing materials
+                if r < 0.25 and back < self.close - 20 * _MIN:  # fetched them the same day
                     self.at(
-                        back, self.issue, ticket.zone, item, "kiosk", ticket.person, ticket.priority
-                    )
+                        back, self.issue, ticket.zone, item, "kiosk", ticket.person,
+                        ticket.priority, True,
+                    )  # fmt: skip
+                elif r < 0.7:  # comes back another day: 最多跑一次 broken
+                    office.come_back(ticket.person, item, ticket.priority)
         d.state = "busy"
         self.at(t + rng.uniform(3, 15), self.free, d)
         self.dispatch(t)
 
-    # -- what follows a service: cases, ratings, complaints --
-    def later(self, cls: type[Any], t: float, **fields: Any) -> bool:
-        """Emit an event that touches no ticket, if it falls within the service day."""
-        if t > self.day_end:
-            return False
-        self.emit(cls, t, **fields)
-        return True
-
-    def case_life(self, t: float, d: _Desk, ticket: _Ticket, case: str) -> None:
-        rng, item = self.rng, ticket.item
-        self.emit(
-            CaseSubmitted, t, case=case, item=item.id, dept=item.dept,
-            promised_days=item.promised_days, window=d.spec.id, ticket=ticket.id,
-            person=ticket.person,
-        )  # fmt: skip
-        late = rng.random() < 0.1  # the back office misses the 10-minute answer
-        t += rng.uniform(11 * _MIN, 40 * _MIN) if late else rng.uniform(30, 8 * _MIN)
-        if not self.later(CaseAccepted, t, case=case):
-            return
-        if rng.random() < 0.06:
-            t += rng.uniform(20 * _MIN, 150 * _MIN)
-            if not self.later(CasePaused, t, case=case, reason=rng.choice(_PAUSE_REASONS)):
-                return
-            t += rng.uniform(30 * _MIN, 180 * _MIN)
-            if rng.random() > 0.65 or not self.later(CaseResumed, t, case=case):
-                return
-        if rng.random() < (0.35 if item.promised_days <= 1 else 0.05):
-            t += rng.uniform(1 * _HOUR, 5 * _HOUR)
-            outcome = rng.choices(("approved", "denied", "withdrawn"), (0.9, 0.06, 0.04))[0]
-            self.later(CaseClosed, t, case=case, outcome=outcome)
-
-    def rate_service(self, t: float, d: _Desk, ticket: _Ticket, outcome: str) -> None:
-        rng = self.rng
-        bad_p = 0.006 + (0.05 if t - ticket.issued > 40 * _MIN else 0.0)
-        bad_p += 0.04 if outcome in ("incomplete", "rejected") else 0.0
-        if rng.random() < bad_p:
-            score, comment = rng.choice((1, 2)), rng.choice(_BAD_COMMENTS)
-        else:
-            score, comment = rng.choices((5, 4, 3), (0.88, 0.10, 0.02))[0], None
-        channel = rng.choices(("device", "qr", "sms", "app"), (0.7, 0.15, 0.1, 0.05))[0]
-        t += rng.uniform(3, 30) if channel in ("device", "qr") else rng.uniform(5 * _MIN, 90 * _MIN)
-        rated = self.later(
-            Rating, t, window=d.spec.id, score=score, channel=channel, ticket=ticket.id,
-            staff=d.staff, comment=comment,
-        )  # fmt: skip
-        if rated and score <= 2 and rng.random() < 0.3:
-            category = "repeat_trip" if outcome == "incomplete" else "wait_time"
-            self.complain(t + rng.uniform(2 * _MIN, 20 * _MIN), "rating", d, category)
-
     def walk_in_complaint(self, t: float) -> None:
-        rng = self.rng
-        channel = rng.choices(("desk", "hotline", "online", "letter"), (0.4, 0.3, 0.2, 0.1))[0]
-        desk = rng.choice(self.desks) if rng.random() < 0.6 else None
-        self.complain(t, channel, desk, rng.choice(list(_COMPLAINTS)))
-
-    def complain(self, t: float, channel: str, d: _Desk | None, category: str) -> None:
-        self.complaints += 1
-        cid = f"{self.p.hall}-{self.stamp}-T{self.complaints:03d}"
-        if not self.later(
-            Complaint, t, complaint=cid, channel=channel, window=d.spec.id if d else None,
-            staff=d.staff if d else None, category=category, text=_COMPLAINTS[category],
-        ):  # fmt: skip
-            return
-        if self.rng.random() < 0.75:  # 当日事当日毕, mostly
-            t += self.rng.uniform(15 * _MIN, 3 * _HOUR)
-            self.later(ComplaintClosed, t, complaint=cid, resolution="已当面沟通并整改")
+        d = self.rng.choice(self.desks) if self.rng.random() < 0.6 else None
+        self.office.walk_in_complaint(t, d.spec.id if d else None, d.staff if d else None)
 
 
 def _rank(d: _Desk, ticket: _Ticket) -> tuple[int, int]:
@@ -680,23 +501,66 @@ def _interpolate(hour: float) -> float:
     return knots[-1][1]
 
 
+def simulate_hall_day(
+    profile: HallProfile, day: dt.date, seed: int, carried: Iterable[Carry] = ()
+) -> tuple[list[Event], list[Carry]]:
+    """One hall-day and what it hands on: ``(events, carry)``.
+
+    Args:
+        profile: The hall.
+        day: The service day (hall-local date). On a closed day there are no events and
+            whatever was due is handed on unchanged.
+        seed: The same seed, day, profile and carry always give the same events.
+        carried: What earlier days handed on to this one (``Return``, ``FollowUp``).
+    """
+    plan = day_plan(profile, day)
+    if plan is None:
+        return [], list(carried)
+    if plan.windows < len(profile.windows) or plan.hours != profile.hours:
+        profile = saturday_profile(profile, plan)
+    hall_day = _HallDay(profile, day, seed, plan.arrivals_factor)
+    events = hall_day.run(carried)
+    return events, hall_day.office.carry
+
+
 def simulate_day(profile: HallProfile, day: dt.date, seed: int) -> list[Event]:
     """Every event of one service day of ``profile``'s hall, sorted by ``ts`` (stable).
 
     Args:
         profile: The hall.
-        day: The service day (hall-local date, Asia/Shanghai).
+        day: The service day (hall-local date, Asia/Shanghai); closed days are empty.
         seed: The same seed, day and profile always give the same events.
 
     Returns:
         Protocol-v1 events with ``seq=0``; the feed server assigns the seqs.
     """
-    return _HallDay(profile, day, seed).run()
+    return simulate_hall_day(profile, day, seed)[0]
 
 
 def simulate_city(profiles: Sequence[HallProfile], day: dt.date, seed: int) -> list[Event]:
     """The events of several halls on one day, merged by ``ts`` (stable: profile order
     breaks ties). Each hall draws from its own seed stream (seed, hall id, day)."""
-    merged = [ev for profile in profiles for ev in simulate_day(profile, day, seed)]
+    return simulate_days(profiles, day, 1, seed)
+
+
+def simulate_days(
+    profiles: Sequence[HallProfile], first: dt.date, days: int, seed: int
+) -> list[Event]:
+    """``days`` consecutive days of several halls from ``first``, merged by ``ts``.
+
+    Each day hands on to the next what carries over: cases closed days later (a few
+    late, so they turn yellow and red on the way) and people coming back for an item
+    whose materials were incomplete. Day ``first`` alone is ``simulate_city``'s day.
+    """
+    merged: list[Event] = []
+    pending: dict[str, list[Carry]] = {p.hall: [] for p in profiles}
+    for k in range(days):
+        day = first + dt.timedelta(days=k)
+        for profile in profiles:
+            due = [c for c in pending[profile.hall] if c.day <= day]
+            later = [c for c in pending[profile.hall] if c.day > day]
+            events, carry = simulate_hall_day(profile, day, seed, due)
+            merged += events
+            pending[profile.hall] = later + carry
     merged.sort(key=lambda e: e.ts)
     return merged

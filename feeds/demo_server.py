@@ -6,7 +6,8 @@ optional gap op, the retained backlog, then live events, with heartbeats carryin
 hall's clock when the connection is otherwise quiet. ``run_demo`` plays a simulated day
 into a server at a chosen speed; ``serve_demo`` is ``run.py demo-feed``.
 
-Imports: feeds.protocol, feeds.demo_hall, websockets, msgspec, stdlib.
+Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_hall, websockets,
+msgspec, the standard library.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from feeds.demo_hall import CST, HallProfile, default_city, simulate_city
+from feeds.demo_city import HallProfile, city, last_open_day
+from feeds.demo_hall import simulate_days
+from feeds.hallclock import HALL_TZ
 from feeds.protocol import PROTOCOL_VERSION, Error, Event, Gap, Heartbeat, Hello, Subscribe
 
 #: Frames a connection may have queued before it counts as too slow and is dropped (it
@@ -338,7 +341,8 @@ async def run_demo(
     ``speed`` times wall time: every ``DEMO_TICK_S`` all events with ``ts`` up to the hall
     time go out in one ``publish``, and every hall's heartbeat clock follows the hall
     time. After the last event the clock keeps running (one tick per heartbeat interval)
-    until the end of the service day, local midnight, where it stops; the server stays up.
+    until the end of the last event's service day, local midnight, where it stops; the
+    server stays up.
     ``speed=None`` publishes everything at once in batches of 1000 and returns.
 
     Args:
@@ -355,8 +359,8 @@ async def run_demo(
         return
     loop = asyncio.get_running_loop()
     start_ts = events[0].ts + int(start_offset_s * 1000)
-    local_day = dt.datetime.fromtimestamp(events[0].ts / 1000, CST).date()
-    midnight = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), CST)
+    local_day = dt.datetime.fromtimestamp(events[-1].ts / 1000, HALL_TZ).date()
+    midnight = dt.datetime.combine(local_day + dt.timedelta(days=1), dt.time(), HALL_TZ)
     end_of_day = int(midnight.timestamp()) * 1000 - 1
     started = loop.time()
     sent = 0
@@ -377,32 +381,45 @@ async def run_demo(
         await asyncio.sleep(tick)
 
 
+def demo_day(profiles: Sequence[HallProfile], day: dt.date | None) -> dt.date:
+    """The service day a demo plays: ``day``, else today (hall time) when a hall opens
+    today, else the last day one did (a demo on a Sunday shows Saturday or Friday)."""
+    if day is not None:
+        return day
+    return last_open_day(list(profiles), dt.datetime.now(HALL_TZ).date())
+
+
 async def serve_demo(
     host: str,
     port: int,
     *,
     speed: float | None,
     seed: int,
-    day: dt.date,
+    day: dt.date | None,
     token: str | None,
+    halls: int = 3,
+    days: int = 1,
     halls_profiles: Sequence[HallProfile] | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
-    """``run.py demo-feed``: simulate the day of the default city (or ``halls_profiles``),
-    serve it on ``host:port`` and play it at ``speed`` until cancelled.
+    """``run.py demo-feed``: simulate ``days`` days of a city of ``halls`` halls (or of
+    ``halls_profiles``), serve them on ``host:port`` and play them at ``speed`` until
+    cancelled.
 
     Args:
         host: Interface to listen on.
         port: TCP port (0: any free port).
         speed: Hall seconds per wall second, or None for as fast as possible.
         seed: Simulation seed.
-        day: The service day.
+        day: The (first) service day; None: see ``demo_day``.
         token: Bearer token to require, or None.
-        halls_profiles: The halls; the default city when None.
+        halls: How many halls (``demo_city.city``) when ``halls_profiles`` is None.
+        days: Consecutive days to play (cases and returning people carry over).
+        halls_profiles: The halls; ``city(halls)`` when None.
         ready: Called with the server's URL once it listens.
     """
-    profiles = list(halls_profiles) if halls_profiles is not None else default_city()
-    events = simulate_city(profiles, day, seed)
+    profiles = list(halls_profiles) if halls_profiles is not None else city(halls)
+    events = simulate_days(profiles, demo_day(profiles, day), days, seed)
     server = FeedServer("demo", [p.hall for p in profiles], token=token, host=host, port=port)
     await server.start()
     try:

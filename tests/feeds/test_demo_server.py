@@ -12,8 +12,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from feeds.demo_hall import CST, build_profile
+from feeds.demo_city import build_profile
 from feeds.demo_server import FeedServer, run_demo, serve_demo
+from feeds.hallclock import HALL_TZ as CST
 from feeds.protocol import Error, Event, Gap, Heartbeat, Hello, Op, TicketIssued
 from tests.conftest import T0, wait_for
 

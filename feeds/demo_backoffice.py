@@ -1,0 +1,221 @@
+"""The demo hall's back office and aftermath: cases, ratings, complaints, later days.
+
+``BackOffice`` writes what follows a service at the window: the case pushed to the back
+office (accepted in time or, now and then, after the 10-minute limit of Anqiu; paused
+for a site survey or hearing and resumed; closed), the rating (almost all good: Luozhuang
+counted 99.93 % good of 7199), complaints from the desk, the 12345 hotline and bad
+ratings (most settled the same day, 当日事当日毕), and what carries over to later days:
+cases closed days later (a few late, into yellow and red), and people whose materials
+were incomplete coming back another day for the same item (最多跑一次 broken).
+
+Carry-over is explicit data (``Return``, ``FollowUp``), so a run of several days is the
+single days plus what the earlier days handed on, and stays deterministic.
+
+Imports: feeds.protocol, feeds.demo_city, the standard library.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from feeds.demo_city import ItemProfile, is_workday
+from feeds.protocol import (
+    CaseAccepted,
+    CaseClosed,
+    CaseOutcome,
+    CasePaused,
+    CaseResumed,
+    CaseSubmitted,
+    Complaint,
+    ComplaintClosed,
+    Rating,
+)
+
+_MIN: Final = 60.0
+_HOUR: Final = 3600.0
+_PAUSE_REASONS: Final = ("现场勘验", "专家评审", "听证", "补正材料")
+COMPLAINTS: Final = {
+    "wait_time": "排队等候时间过长",
+    "attitude": "工作人员态度生硬",
+    "extra_materials": "要求提供清单以外的材料",
+    "repeat_trip": "同一事项跑了两次还没办成",
+    "unclear_notice": "一次性告知不清楚",
+}
+_BAD_COMMENTS: Final = ("等了太久", "材料要求不清楚", "态度不好", "跑了两趟")
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    """A person whose materials were incomplete comes back on ``day`` for the same item."""
+
+    hall: str
+    day: dt.date
+    person: str
+    item: str
+    priority: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """What the back office does to an open case on a later working ``day``."""
+
+    hall: str
+    day: dt.date
+    case: str
+    action: Literal["resume", "close"]
+    outcome: CaseOutcome = "approved"
+    promised_days: int = 0
+    """For a resume: the case's promised days (its closing is drawn afresh)."""
+
+
+Carry = Return | FollowUp
+
+
+def workday_after(day: dt.date, n: int) -> dt.date:
+    """The ``n``-th working day after ``day`` (n >= 1)."""
+    while n > 0:
+        day += dt.timedelta(days=1)
+        if is_workday(day):
+            n -= 1
+    return day
+
+
+class BackOffice:
+    """One hall-day's back office. ``emit(cls, t, **fields)`` writes an event at ``t``
+    seconds after local midnight; nothing is written after ``day_end``."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        hall: str,
+        day: dt.date,
+        day_end: float,
+        emit: Callable[..., None],
+    ) -> None:
+        self.rng = rng
+        self.hall = hall
+        self.day = day
+        self.stamp = day.strftime("%Y%m%d")
+        self.day_end = day_end
+        self.emit = emit
+        self.cases = 0
+        self.complaints = 0
+        self.carry: list[Carry] = []
+        """What this day hands on to later days."""
+
+    def later(self, cls: type[Any], t: float, **fields: Any) -> bool:
+        """Emit an event that touches no ticket, if it falls within the service day."""
+        if t > self.day_end:
+            return False
+        self.emit(cls, t, **fields)
+        return True
+
+    def new_case(self) -> str:
+        self.cases += 1
+        return f"{self.hall}-{self.stamp}-{self.cases:04d}"
+
+    # -- cases --
+    def case_life(
+        self, t: float, case: str, item: ItemProfile, window: str, ticket: str, person: str | None
+    ) -> None:
+        """Submitted now; accepted (a tenth miss the 10 minutes); maybe paused and
+        resumed; closed today for short items, else handed on to a later day."""
+        rng = self.rng
+        self.emit(
+            CaseSubmitted, t, case=case, item=item.id, dept=item.dept,
+            promised_days=item.promised_days, window=window, ticket=ticket, person=person,
+        )  # fmt: skip
+        late = rng.random() < 0.1  # the back office misses the 10-minute answer
+        t += rng.uniform(11 * _MIN, 40 * _MIN) if late else rng.uniform(30, 8 * _MIN)
+        if not self.later(CaseAccepted, t, case=case):
+            return
+        if rng.random() < 0.06:
+            t += rng.uniform(20 * _MIN, 150 * _MIN)
+            if not self.later(CasePaused, t, case=case, reason=rng.choice(_PAUSE_REASONS)):
+                return
+            t += rng.uniform(30 * _MIN, 180 * _MIN)
+            if rng.random() > 0.65 or not self.later(CaseResumed, t, case=case):
+                resume = workday_after(self.day, rng.randint(1, 3))
+                self.carry.append(
+                    FollowUp(self.hall, resume, case, "resume", promised_days=item.promised_days)
+                )
+                return
+        if rng.random() < (0.35 if item.promised_days <= 1 else 0.05):
+            t += rng.uniform(1 * _HOUR, 5 * _HOUR)
+            if self.later(CaseClosed, t, case=case, outcome=self.case_outcome()):
+                return
+        self.plan_close(case, item.promised_days)
+
+    def case_outcome(self) -> CaseOutcome:
+        outcome: CaseOutcome = self.rng.choices(
+            ("approved", "denied", "withdrawn"), (0.9, 0.06, 0.04)
+        )[0]
+        return outcome
+
+    def plan_close(self, case: str, promised_days: int) -> None:
+        """Close on a later working day: mostly in time, about one in ten late by 1-3
+        working days (red card for those days)."""
+        rng = self.rng
+        promised = max(promised_days, 1)
+        days = promised + rng.randint(1, 3) if rng.random() < 0.1 else rng.randint(1, promised)
+        when = workday_after(self.day, days)
+        self.carry.append(FollowUp(self.hall, when, case, "close", self.case_outcome()))
+
+    def follow_up(self, t: float, f: FollowUp) -> None:
+        """A case of an earlier day: resumed (and its closing planned) or closed."""
+        if f.action == "resume":
+            if self.later(CaseResumed, t, case=f.case):
+                self.plan_close(f.case, f.promised_days)
+        else:
+            self.later(CaseClosed, t, case=f.case, outcome=f.outcome)
+
+    def come_back(self, person: str, item: ItemProfile, priority: bool) -> None:
+        """The person returns with the missing materials in 1-5 working days."""
+        when = workday_after(self.day, self.rng.randint(1, 5))
+        self.carry.append(Return(self.hall, when, person, item.id, priority))
+
+    # -- ratings and complaints --
+    def rate(
+        self, t: float, window: str, staff: str, ticket: str, waited_s: float, outcome: str
+    ) -> None:
+        """A rating after most services: almost all good; long waits and incomplete or
+        rejected outcomes make a bad one likelier, and some bad ones become complaints."""
+        rng = self.rng
+        bad_p = 0.003 + (0.03 if waited_s > 40 * _MIN else 0.0)
+        bad_p += 0.03 if outcome in ("incomplete", "rejected") else 0.0
+        if rng.random() < bad_p:
+            score, comment = rng.choice((1, 2)), rng.choice(_BAD_COMMENTS)
+        else:
+            score, comment = rng.choices((5, 4, 3), (0.88, 0.10, 0.02))[0], None
+        channel = rng.choices(("device", "qr", "sms", "app"), (0.7, 0.15, 0.1, 0.05))[0]
+        t += rng.uniform(3, 30) if channel in ("device", "qr") else rng.uniform(5 * _MIN, 90 * _MIN)
+        rated = self.later(
+            Rating, t, window=window, score=score, channel=channel, ticket=ticket,
+            staff=staff, comment=comment,
+        )  # fmt: skip
+        if rated and score <= 2 and rng.random() < 0.3:
+            category = "repeat_trip" if outcome == "incomplete" else "wait_time"
+            self.complain(t + rng.uniform(2 * _MIN, 20 * _MIN), "rating", window, staff, category)
+
+    def walk_in_complaint(self, t: float, window: str | None, staff: str | None) -> None:
+        rng = self.rng
+        channel = rng.choices(("desk", "hotline", "online", "letter"), (0.4, 0.3, 0.2, 0.1))[0]
+        self.complain(t, channel, window, staff, rng.choice(list(COMPLAINTS)))
+
+    def complain(
+        self, t: float, channel: str, window: str | None, staff: str | None, category: str
+    ) -> None:
+        self.complaints += 1
+        cid = f"{self.hall}-{self.stamp}-T{self.complaints:03d}"
+        if not self.later(
+            Complaint, t, complaint=cid, channel=channel, window=window, staff=staff,
+            category=category, text=COMPLAINTS[category],
+        ):  # fmt: skip
+            return
+        if self.rng.random() < 0.75:  # 当日事当日毕, mostly
+            t += self.rng.uniform(15 * _MIN, 3 * _HOUR)
+            self.later(ComplaintClosed, t, complaint=cid, resolution="已当面沟通并整改")
