@@ -230,6 +230,16 @@ class AlertEngine:
             ScalpingRule(cfg.scalping),
             FeedStalledRule(cfg.feeds.stalled_seconds),
         ]
+        from alerts.store import AlertStore
+
+        if isinstance(sink, AlertStore):
+            from alerts.duty import HandoverRule
+
+            every.append(HandoverRule(sink, cfg.handover.accept_minutes))
+            # A restart: what was open stays open; the replayed day dedups against it.
+            self.book.restore(sink.open_alerts(), sink.live_silences(), *sink.next_ids())
+            for hall, now_ms in sink.clocks().items():
+                self.book.now[hall] = max(self.book.now.get(hall, 0), now_ms)
         self.rules = [r for r in every if r.name not in cfg.disabled]
 
     def on_batch(self, result: ApplyResult, events: Sequence[Event] = ()) -> None:

@@ -18,6 +18,27 @@ Example::
     name = "不动产交易纳税登记"
     wait_limit_minutes = 45
 
+    [halls.anqiu.items.bdc-01]
+    standard_minutes = 25        # service overtime: yellow at 1.5x, red at 2x
+
+    [rules.ratings]              # every rule's settings: alerts/settings.py, docs/alerts.md
+    rectify_days = 3
+
+    [calendar.years."2027"]      # years the holiday package does not know yet
+    holidays = [2027-01-01]
+    workdays = []                # make-up working days (调休)
+
+    [duty.people.zhang]          # the roster: people, shifts, rota (alerts/duty.py)
+    name = "张主任"
+    [[duty.shifts]]
+    name = "全天"
+    start = "08:30"
+    end = "17:30"
+    [[duty.rota]]
+    person = "zhang"
+    shift = "全天"
+    weekdays = [1, 2, 3, 4, 5]
+
 Imports: alerts, metrics, msgspec.
 """
 
@@ -27,13 +48,18 @@ import os
 import re
 import stat
 import typing
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 
-from alerts.rules import WaitLimits
+from alerts.duty import Roster
+from alerts.rules import AlertEngine, WaitLimits
+from alerts.settings import Rules
+from alerts.store import AlertStore
 from metrics.state import Settings
+from metrics.workdays import WorkCalendar
 
 Minutes = Annotated[float, msgspec.Meta(gt=0, le=24 * 60)]
 
@@ -45,10 +71,39 @@ class ZoneConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """This zone's waiting limit; the default threshold when absent."""
 
 
+class ItemConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: str | None = None
+    """Display name, e.g. 企业设立登记."""
+    standard_minutes: Minutes | None = None
+    """Standard service time at the window (service overtime counts from it)."""
+
+
 class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str | None = None
     """Display name of the hall."""
     zones: dict[str, ZoneConfig] = {}
+    items: dict[str, ItemConfig] = {}
+
+
+class CalendarYear(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    holidays: list[date] = []
+    """Statutory holidays (weekdays off), as the State Council published them."""
+    workdays: list[date] = []
+    """Make-up working days (调休) that fall on a weekend."""
+
+
+Year = Annotated[int, msgspec.Meta(ge=2000, le=2200)]
+
+
+class CalendarConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    years: dict[Year, CalendarYear] = {}
+    """Years described here; they win over the holiday package."""
+    file: str | None = None
+    """Another TOML file with ``[years."YYYY"]`` tables (relative to this config)."""
+
+
+class HolidayFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    years: dict[Year, CalendarYear] = {}
 
 
 class Thresholds(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -63,6 +118,36 @@ class Thresholds(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
     halls: dict[str, HallConfig] = {}
+    rules: Rules = msgspec.field(default_factory=Rules)
+    """Every alert rule's settings and the lifecycle timers (docs/alerts.md)."""
+    calendar: CalendarConfig = msgspec.field(default_factory=CalendarConfig)
+    duty: Roster = msgspec.field(default_factory=Roster)
+    """Duty directors: people, shifts, rota."""
+
+    def work_calendar(self) -> WorkCalendar:
+        """Working days: this config's years, then the holiday package, then Mon-Fri."""
+        years = {y: (c.holidays, c.workdays) for y, c in self.calendar.years.items()}
+        return WorkCalendar(years)
+
+    def item_minutes(self) -> dict[str, float]:
+        return {
+            item_id: item.standard_minutes
+            for hall in self.halls.values()
+            for item_id, item in hall.items.items()
+            if item.standard_minutes is not None
+        }
+
+    def alert_engine(self, store: AlertStore | None = None, calendar: WorkCalendar | None = None
+                     ) -> AlertEngine:  # fmt: skip
+        """The alert engine this config describes, writing to ``store``."""
+        return AlertEngine(
+            self.wait_limits(),
+            rules=self.rules,
+            calendar=calendar or self.work_calendar(),
+            item_minutes=self.item_minutes(),
+            deem_minutes=self.thresholds.deemed_accept_minutes,
+            sink=store,
+        )
 
     def wait_limits(self) -> WaitLimits:
         zones = {
@@ -74,8 +159,11 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         t = self.thresholds
         return WaitLimits(t.wait_limit_minutes * 60, t.yellow_share, zones)
 
-    def settings(self) -> Settings:
-        return Settings(deemed_accept_minutes=self.thresholds.deemed_accept_minutes)
+    def settings(self, calendar: WorkCalendar | None = None) -> Settings:
+        return Settings(
+            deemed_accept_minutes=self.thresholds.deemed_accept_minutes,
+            calendar=calendar or self.work_calendar(),
+        )
 
 
 class ConfigError(Exception):
@@ -91,6 +179,12 @@ def _resolve(data: object, tp: object, segments: list[str | None]) -> list[str]:
     out: list[str] = []
     for seg in segments:
         hints = typing.get_type_hints(tp) if isinstance(tp, type) else {}
+        if seg is not None and seg.isdigit() and isinstance(data, list):  # a list index
+            out.append(seg)
+            args = typing.get_args(tp)
+            tp = args[0] if args else object
+            data = data[int(seg)] if int(seg) < len(data) else None
+            continue
         if seg is not None:  # a Struct field
             out.append(seg)
             tp = hints.get(seg, object)
@@ -124,7 +218,14 @@ def _line_of(text: str, path: list[str]) -> int | None:
         return re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(names) + r"\s*\]")
 
     start = 0
-    if tables:
+    index = next((i for i, p in enumerate(tables) if p.isdigit()), None)
+    if index is not None:  # inside an array of tables: the n-th [[a.b]] header
+        names = r"\s*\.\s*".join(re.escape(p) for p in tables[:index])
+        array = re.compile(r"^\s*\[\[\s*" + names + r"\s*\]\]")
+        hits = [i + 1 for i, line in enumerate(lines) if array.match(line)]
+        n = int(tables[index])
+        start = hits[n] if n < len(hits) else 0
+    elif tables:
         table = header(tables)
         start = next((i + 1 for i, line in enumerate(lines) if table.match(line)), 0)
     key_re = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
@@ -137,14 +238,17 @@ def _line_of(text: str, path: list[str]) -> int | None:
     return start or None
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate a config file, or raise ``ConfigError`` naming what is wrong."""
+_T = TypeVar("_T")
+
+
+def _decode(path: Path, tp: type[_T]) -> tuple[_T, str]:
+    """Read and validate one TOML file as ``tp``; errors name file, line and field."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from error
     try:
-        return msgspec.toml.decode(text.encode(), type=Config)
+        return msgspec.toml.decode(text.encode(), type=tp), text
     except msgspec.ValidationError as error:
         msg = str(error)
         match = re.search(r"at `\$([^`]*)`", msg)
@@ -154,13 +258,60 @@ def load_config(path: Path) -> Config:
         unknown = re.search(r"unknown field `([^`]+)`", msg)
         if unknown:
             segments.append(unknown.group(1))
-        fields = _resolve(msgspec.toml.decode(text.encode()), Config, segments)
-        line = _line_of(text, fields)
-        where = f"{path}:{line}" if line else str(path)
-        field = ".".join(fields) or "(top level)"
-        raise ConfigError(f"{where}: field {field}: {msg.split(' - at ')[0]}") from error
+        fields = _resolve(msgspec.toml.decode(text.encode()), tp, segments)
+        raise _error(path, text, fields, msg.split(" - at ")[0]) from error
     except msgspec.DecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from error
+
+
+def _error(path: Path, text: str, fields: list[str], message: str) -> ConfigError:
+    line = _line_of(text, fields)
+    where = f"{path}:{line}" if line else str(path)
+    return ConfigError(f"{where}: field {'.'.join(fields) or '(top level)'}: {message}")
+
+
+def _check_years(path: Path, text: str, years: dict[int, CalendarYear], prefix: list[str]) -> None:
+    for year, described in years.items():
+        for name in ("holidays", "workdays"):
+            for day in getattr(described, name):
+                if day.year != year:
+                    raise _error(path, text, [*prefix, str(year), name],
+                                 f"{day.isoformat()} is not in {year}")  # fmt: skip
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file (and its holiday file), or raise ``ConfigError``
+    naming the file, the line and the field."""
+    config, text = _decode(path, Config)
+    _check_years(path, text, config.calendar.years, ["calendar", "years"])
+    for field_path, message in config.duty.problems():
+        parts = re.split(r"\.|\[(\d+)\]", field_path)
+        raise _error(path, text, [p for p in parts if p], message)
+    if config.calendar.file:
+        extra_path = (path.parent / config.calendar.file).resolve()
+        extra, extra_text = _decode(extra_path, HolidayFile)
+        _check_years(extra_path, extra_text, extra.years, ["years"])
+        years = {**extra.years, **config.calendar.years}  # the config's own tables win
+        calendar = msgspec.structs.replace(config.calendar, years=years)
+        config = msgspec.structs.replace(config, calendar=calendar)
+    return config
+
+
+def check_config(path: Path, today: date | None = None) -> list[str]:
+    """Validate a config; returns warnings (raises ``ConfigError`` on errors).
+
+    Warns about this year and the next when neither the config nor the holiday package
+    describes them (deadlines there would count Monday to Friday only).
+    """
+    config = load_config(path)
+    calendar = config.work_calendar()
+    year = (today or date.today()).year
+    return [
+        f'{path}: no holiday calendar for {y}: add [calendar.years."{y}"] (holidays, '
+        "workdays) or case deadlines there count Monday to Friday only"
+        for y in (year, year + 1)
+        if calendar.source(y) is None
+    ]
 
 
 def read_token(path: Path) -> str:

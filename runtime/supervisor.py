@@ -17,14 +17,18 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
-from alerts.book import Alert
+from alerts.book import ActionError, Alert, Silence
+from alerts.duty import OnDuty, Roster, hall_figures, shift_report
 from alerts.rules import AlertEngine, WaitLimits
+from alerts.store import AlertStore
+from feeds.hallclock import day_start_ms, service_day
 from feeds.journal import Journal
 from feeds.source import Batch, FeedSource, FeedStatus
-from metrics.snapshot import CitySnapshot
+from metrics.snapshot import CitySnapshot, HallSnapshot
 from metrics.state import CityState, Settings
 
 log = structlog.get_logger("hallwatch.pipeline")
@@ -95,6 +99,14 @@ class View:
     events_total: int
     published_wall: float
     generation: int
+    on_duty: OnDuty | None = None
+    """The duty director now (by the roster, on the newest hall clock), if rostered."""
+    operator: str | None = None
+    """Who this console acts as (``--operator``): every action carries it."""
+    silences: tuple[Silence, ...] = ()
+    """Live silences (who, why, until). Treat as read-only."""
+    handovers_unaccepted: tuple[tuple[int, str, str, int], ...] = ()
+    """(id, hall, written by, written hall ms) of shift reports not yet accepted."""
 
 
 EMPTY_VIEW = View(CitySnapshot({}, ()), (), (), 0, 0.0, 0)
@@ -111,10 +123,18 @@ class Supervisor:
         wait_limits: WaitLimits | None = None,
         journal: Journal | None = None,
         publish_interval: float = 0.25,
+        alerts: AlertEngine | None = None,
+        store: AlertStore | None = None,
+        roster: Roster | None = None,
+        operator: str | None = None,
     ) -> None:
         self.sources = list(sources)
         self.state = CityState(settings)
-        self.alerts = AlertEngine(wait_limits)
+        self.alerts = alerts or AlertEngine(wait_limits, sink=store)
+        self.store = store
+        self.roster = roster or Roster()
+        self.operator = operator
+        self._clocks: dict[str, int] = {}
         self.journal = journal
         self.publish_interval = publish_interval
         self.events_total = 0
@@ -173,9 +193,86 @@ class Supervisor:
             events_total=self.events_total,
             published_wall=time.time(),
             generation=self._generation,
+            **self._duty_fields(halls),
         )
         self._log_rejections()
         return self.view
+
+    def _duty_fields(self, halls: dict[str, HallSnapshot]) -> dict[str, Any]:
+        """View fields about duty; stores the hall clocks for other processes."""
+        clocks = {name: h.now_ms for name, h in halls.items() if h.now_ms}
+        newest = max(clocks.values(), default=0)
+        fields: dict[str, Any] = {
+            "on_duty": self.roster.on_duty(newest) if newest else None,
+            "operator": self.operator,
+            "silences": tuple(self.alerts.book.silences.values()),
+        }
+        if self.store is not None:
+            # Clocks and figures for other processes, at most every 5 s of hall time.
+            changed = {h: ms for h, ms in clocks.items() if ms - self._clocks.get(h, 0) >= 5000}
+            if changed:
+                self.store.set_clocks(changed, {h: hall_figures(halls[h]) for h in changed})
+                self._clocks.update(changed)
+            fields["handovers_unaccepted"] = tuple(
+                (h["id"], h["hall"], h["written_by"], h["written_ms"])
+                for h in self.store.handovers(unaccepted_only=True)
+            )
+        return fields
+
+    # --- actions (the console calls these; each carries the operator's identity) --------
+
+    def _actor(self) -> str:
+        if not self.operator:
+            raise ActionError("no operator: start the console with --operator NAME")
+        return self.operator
+
+    def acknowledge(self, alert_id: int, note: str = "") -> None:
+        """Acknowledge an open alert as the operator (hall time of its hall)."""
+        self.alerts.book.acknowledge(alert_id, self._actor(), note)
+        self._changed.set()
+
+    def resolve(self, alert_id: int, note: str) -> None:
+        """Resolve an open alert by hand; ``note`` says what was done (required)."""
+        self.alerts.book.resolve_by_hand(alert_id, self._actor(), note)
+        self._changed.set()
+
+    def silence(self, hall: str, why: str, minutes: float, rule: str | None = None,
+                scope_prefix: str = "") -> Silence:  # fmt: skip
+        """Silence matching alerts of ``hall`` for ``minutes`` of hall time."""
+        now = self.alerts.book.now.get(hall, 0)
+        s = self.alerts.book.add_silence(
+            hall, self._actor(), why, now + int(minutes * 60_000), rule, scope_prefix
+        )
+        self._changed.set()
+        return s
+
+    def write_handover(self, hall: str, notes: str = "", incoming: str | None = None) -> str:
+        """Write (and store, if there is a store) the shift report of ``hall``; Markdown."""
+        who = self._actor()
+        snap = self.state.snapshots().get(hall)
+        now = snap.now_ms if snap is not None else self.alerts.book.now.get(hall, 0)
+        duty = self.roster.on_duty(now)
+        start = duty.start_ms if duty is not None else day_start_ms(service_day(now))
+        if self.store is not None:
+            alerts = [a for a in self.store.alerts(start, now) if a.hall == hall]
+        else:
+            every = [*self.alerts.book.open.values(), *self.alerts.book.resolved]
+            alerts = [a for a in every if a.hall == hall and a.fired_ms < now]
+        figures = hall_figures(snap) if snap is not None else None
+        report = shift_report(hall, who, start, now, alerts, figures, notes, incoming)
+        if self.store is not None:
+            self.store.write_handover(hall, who, now, start, report, incoming)
+        self._changed.set()
+        return report
+
+    def accept_handover(self, handover_id: int, note: str | None = None) -> None:
+        """Accept a shift report as the incoming director."""
+        if self.store is None:
+            raise ActionError("no store: handovers need a data dir")
+        hall = next((h["hall"] for h in self.store.handovers() if h["id"] == handover_id), None)
+        now = self.alerts.book.now.get(hall or "", 0)
+        self.store.accept_handover(handover_id, self._actor(), now, note)
+        self._changed.set()
 
     def _log_rejections(self) -> None:
         """Rejections are logged per publish tick, by reason: never a line per event."""
@@ -209,3 +306,5 @@ class Supervisor:
     def close(self) -> None:
         if self.journal is not None:
             self.journal.close()
+        if self.store is not None:
+            self.store.close()
