@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--token-file", type=Path, help="require this bearer token")
     _add_demo_options(feed)
     _add_staffing(sub)
+    _add_replay(sub)
     return parser
 
 
@@ -282,6 +283,61 @@ def cmd_demo_feed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_replay(sub: Any) -> None:
+    p = sub.add_parser("replay", help="serve recorded days (journal files) as a protocol-v1 feed")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="journal .jsonl(.gz)")
+    p.add_argument("--speed", type=_speed, default=60.0, help="hall time / real time, or max")
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="TIME",
+        help="start here (HH:MM[:SS] on the first day, or an ISO date-time)",
+    )
+    p.add_argument("--until", metavar="TIME", help="serve nothing after this time")
+    p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    p.add_argument("--port", type=int, default=8766, help="0 = any free port")
+    p.add_argument("--token-file", type=Path, help="require this bearer token")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from feeds.replay import read_recording, serve_replay, window
+
+    logs.configure(None)
+    log = structlog.get_logger("hallwatch")
+    token = read_token(args.token_file) if args.token_file else None
+    try:
+        recording = read_recording(args.files)
+        window(recording, args.start, args.until)
+    except (OSError, ValueError) as error:
+        print(f"hallwatch: replay: {error}", file=sys.stderr)
+        return 2
+    if recording.bad_lines:
+        log.warning("replay_bad_lines", files=recording.bad_lines)
+
+    def ready(server: Any) -> None:
+        log.info(
+            "replay_listening",
+            url=server.url,
+            events=len(recording.events),
+            halls=list(recording.halls),
+        )
+        print(server.url, flush=True)  # a script (or a test) reads the URL from the first line
+
+    _run_until_signal(
+        lambda: serve_replay(
+            recording,
+            args.host,
+            args.port,
+            speed=args.speed,
+            start=args.start,
+            until=args.until,
+            token=token,
+            ready=ready,
+        )
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -294,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": cmd_serve,
         "demo-feed": cmd_demo_feed,
         "staffing": cmd_staffing,
+        "replay": cmd_replay,
     }
     try:
         return handlers[command](args)

@@ -40,8 +40,30 @@ class QueuedTicket:
     priority: bool
 
 
+#: The day curves' bin: 5 minutes.
+CURVE_BIN_MS: Final = 300_000
+
+
+@dataclass(frozen=True, slots=True)
+class WaitStats:
+    """Waits (issue to first call) of a set of tickets, in seconds; docs/figures.md.
+
+    Percentiles use linear interpolation between order statistics (numpy's default).
+    """
+
+    count: int = 0
+    mean_s: float | None = None
+    p50_s: float | None = None
+    p90_s: float | None = None
+    p99_s: float | None = None
+    service_level: float | None = None
+    """Share of these waits within the zone's waiting limit (0..1)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ZoneSnapshot:
+    """One zone (板块) of a hall; every figure is defined in docs/figures.md."""
+
     name: str
     waiting: int
     priority_waiting: int
@@ -55,6 +77,39 @@ class ZoneSnapshot:
     """Wait of the oldest ticket waiting now (0 when none)."""
     windows_open: int
     """Open windows that have called a ticket of this zone today."""
+    oldest_ticket: str | None = None
+    """The ticket waiting longest now (its wait is ``longest_wait_s``)."""
+    called_not_started: int = 0
+    """Tickets called to a window whose service has not started (walking to it)."""
+    serving: int = 0
+    arrivals_15m: int = 0
+    """Tickets issued in the last 15 hall-clock minutes."""
+    arrivals_60m: int = 0
+    wait_limit_s: float = 1800.0
+    """The zone's waiting limit (config), used by ``service_level`` and the target."""
+    day: WaitStats = WaitStats()
+    """Waits of tickets first called today."""
+    hour: WaitStats = WaitStats()
+    """Waits of tickets first called in the last hall-clock hour."""
+    no_show_today: int = 0
+    left_today: int = 0
+    expired_today: int = 0
+    no_show_rate: float | None = None
+    """no_show / tickets whose wait ended today (first called or abandoned uncalled)."""
+    abandonment_rate: float | None = None
+    """(left + expired) / the same denominator."""
+    mean_service_s: float | None = None
+    """Mean service time of this zone's tickets finished today."""
+    arrivals_per_hour: float | None = None
+    """The arrival rate behind ``windows_needed`` (last hour, or the day's when thin)."""
+    expected_wait_s: float | None = None
+    """Forecast wait of a ticket issued now; None when no open window serves the zone."""
+    windows_needed: int | None = None
+    """Erlang C: open windows needed for the target; None without a service time."""
+    curve_waiting: tuple[int, ...] = ()
+    """People waiting at the end of each 5-minute bin since the day's opening."""
+    curve_arrivals: tuple[int, ...] = ()
+    """Tickets issued in each 5-minute bin since the day's opening."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +128,44 @@ class WindowSnapshot:
     mean_service_s: float | None
     zones: tuple[str, ...]
     """Zones whose tickets this window has called today."""
+    p90_service_s: float | None = None
+    outcomes: Mapping[str, int] = field(default_factory=dict)
+    """service_finished today by outcome (done, to_backend, incomplete, rejected,
+    transferred)."""
+    open_s: float = 0.0
+    """Time open today (state ``open``), on the hall clock."""
+    serving_s: float = 0.0
+    """Service time today (start to finish), the service in progress included."""
+    utilization: float | None = None
+    """serving_s / open_s; None before the window has been open."""
+    idle_waiting_s: float = 0.0
+    """Time open today with no ticket while a zone it served today had people waiting."""
+    walks: int = 0
+    walk_mean_s: float | None = None
+    """Mean call-to-start time (walking to the window) today."""
+    ratings_today: int = 0
+    rating_mean: float | None = None
+    bad_ratings_today: int = 0
+    """Ratings of 1 or 2 today (差评)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StaffSnapshot:
+    """One member of staff's figures today, from the windows they worked at."""
+
+    name: str
+    window: str | None
+    """The window they are at now (the latest window showing them), if any."""
+    services_today: int
+    services_last_hour: int
+    mean_service_s: float | None
+    p90_service_s: float | None
+    outcomes: Mapping[str, int]
+    walks: int
+    walk_mean_s: float | None
+    ratings_today: int
+    rating_mean: float | None
+    bad_ratings_today: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +236,17 @@ class HallSnapshot:
     counters: Counters
     version: int
     """Bumped by every applied event; equal versions mean equal content."""
+    staff: tuple[StaffSnapshot, ...] = ()
+    day_waits: WaitStats = WaitStats()
+    """Every zone's waits today together (service level against each zone's limit)."""
+    hour_waits: WaitStats = WaitStats()
+    called_not_started: int = 0
+    arrivals_15m: int = 0
+    arrivals_60m: int = 0
+    no_show_rate: float | None = None
+    abandonment_rate: float | None = None
+    curve_start_ms: int = 0
+    """Start of the zones' first curve bin (the day's opening, floored to 5 minutes)."""
 
     @property
     def complaints_open(self) -> int:

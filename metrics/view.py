@@ -3,7 +3,8 @@
 Where numpy earns its keep: percentiles, per-window rolling counts and per-zone maxima
 are a handful of vectorized calls over the day's columns, whatever the hall's size.
 
-Imports: metrics.state, metrics.snapshot, numpy.
+Imports: feeds.protocol (enumerations), metrics.state, metrics.snapshot, metrics.figures,
+numpy.
 """
 
 from __future__ import annotations
@@ -11,33 +12,35 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from feeds.protocol import WINDOW_STATES
+from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
+from metrics import figures as fig
 from metrics.snapshot import (
     CaseView,
     ComplaintView,
     Counters,
     HallSnapshot,
     QueuedTicket,
+    StaffSnapshot,
     WindowSnapshot,
     ZoneSnapshot,
     frozen,
 )
-from metrics.state import _TRANSFERRED, SERVING, TICKET_STATES, HallState
+from metrics.state import _TRANSFERRED, CALLED, SERVING, TICKET_STATES, HallState
 
 HOUR_MS = 3_600_000
 _OPEN = WINDOW_STATES.index("open")
+_NO_SHOW = ABANDON_REASONS.index("no_show")
+_LEFT = ABANDON_REASONS.index("left")
+_EXPIRED = ABANDON_REASONS.index("expired")
+_NO = len(SERVICE_OUTCOMES)
 
 
-def _mean_p90(sorted_ms: npt.NDArray[np.int64]) -> tuple[float | None, float | None]:
-    """Mean and p90 (numpy's default linear interpolation) of sorted waits, in seconds."""
-    n = len(sorted_ms)
-    if n == 0:
-        return None, None
-    rank = 0.9 * (n - 1)
-    lo = int(rank)
-    hi = min(lo + 1, n - 1)
-    p90 = sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (rank - lo)
-    return float(sorted_ms.mean()) / 1000.0, float(p90) / 1000.0
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _outcomes(row: npt.NDArray[np.int64]) -> dict[str, int]:
+    return {name: int(n) for name, n in zip(SERVICE_OUTCOMES, row.tolist(), strict=True)}
 
 
 def build_snapshot(h: HallState) -> HallSnapshot:
@@ -45,68 +48,85 @@ def build_snapshot(h: HallState) -> HallSnapshot:
     now = h.now_ms
     nz, nw = len(h.zones), len(h.windows)
     znames, wnames = h.zones.names, h.windows.names
+    settings = h.settings
 
     # The queue: few tickets (those waiting now), read straight from the zone queues.
     queue: list[QueuedTicket] = []
     longest = [0.0] * nz
+    oldest_ticket: list[str | None] = [None] * nz
     prio_waiting = [0] * nz
     for z in range(nz):
         waiting = h.queues[z]
         if not waiting:
             continue
-        oldest = min(t.queued for t in waiting.values())
-        longest[z] = max(0.0, (now - oldest) / 1000.0)
+        oldest = min(waiting.values(), key=lambda t: t.queued)
+        longest[z] = max(0.0, (now - oldest.queued) / 1000.0)
+        oldest_ticket[z] = oldest.id
         for t in waiting.values():
             prio_waiting[z] += t.priority
             queue.append(QueuedTicket(t.id, znames[z], t.queued, t.issued, t.priority))
     queue.sort(key=lambda q: (not q.priority, q.queued_ms))
 
     # The day's observations: vectorized.
-    wait_zone, wait_ms = h.d_wait_zone.view(), h.d_wait_ms.view()
+    wait_zone, wait_ms, wait_ts = h.d_wait_zone.view(), h.d_wait_ms.view(), h.d_wait_ts.view()
     fin_ts, fin_win, fin_zone = h.d_fin_ts.view(), h.d_fin_window.view(), h.d_fin_zone.view()
-    fin_out, fin_ms = h.d_fin_outcome.view(), h.d_fin_service_ms.view()
+    fin_out, fin_ms, fin_staff = (
+        h.d_fin_outcome.view(),
+        h.d_fin_service_ms.view(),
+        h.d_fin_staff.view(),
+    )
+    issued_ts, issued_zone = h.d_issued_ts.view(), h.d_issued_zone.view()
+    ab_zone, ab_reason = h.d_abandon_zone.view(), h.d_abandon_reason.view()
+    ab_called = h.d_abandon_called.view()
     served_mask = fin_out != _TRANSFERRED
     served_by_zone = np.bincount(fin_zone[served_mask], minlength=nz)
-    issued_by_zone = np.bincount(h.d_issued_zone.view(), minlength=nz)
-    abandoned_by_zone = np.bincount(h.d_abandon_zone.view(), minlength=nz)
-    services_today = np.bincount(fin_win, minlength=nw)
-    last_hour = np.bincount(fin_win[fin_ts > now - HOUR_MS], minlength=nw)
+    issued_by_zone = np.bincount(issued_zone, minlength=nz)
+    arrivals_15 = np.bincount(issued_zone[issued_ts > now - HOUR_MS // 4], minlength=nz)
+    arrivals_60 = np.bincount(issued_zone[issued_ts > now - HOUR_MS], minlength=nz)
+    abandoned = np.bincount(ab_zone * 3 + ab_reason, minlength=nz * 3).reshape(nz, 3)
+    ended = np.bincount(wait_zone, minlength=nz) + np.bincount(
+        ab_zone[ab_called == 0], minlength=nz
+    )
+    in_hour = fin_ts > now - HOUR_MS
     known = fin_ms >= 0
-    service_sum = np.bincount(fin_win[known], weights=fin_ms[known], minlength=nw)
-    service_n = np.bincount(fin_win[known], minlength=nw)
-    # Per-zone wait statistics from one sort: group the waits by zone.
-    order = np.lexsort((wait_ms, wait_zone))
-    sorted_ms, sorted_zone = wait_ms[order], wait_zone[order]
-    bounds = np.searchsorted(sorted_zone, np.arange(nz + 1))
 
-    open_mask = h.w_state[:nw] == _OPEN
-    zone_bits = h.w_zone_bits
-    zones = []
-    for z in range(nz):
-        mean, p90 = _mean_p90(sorted_ms[bounds[z] : bounds[z + 1]])
-        bit = 1 << z
-        zones.append(
-            ZoneSnapshot(
-                name=znames[z],
-                waiting=len(h.queues[z]),
-                priority_waiting=prio_waiting[z],
-                issued_today=int(issued_by_zone[z]),
-                served_today=int(served_by_zone[z]),
-                abandoned_today=int(abandoned_by_zone[z]),
-                mean_wait_s=mean,
-                p90_wait_s=p90,
-                longest_wait_s=longest[z],
-                windows_open=sum(1 for w in range(nw) if open_mask[w] and zone_bits[w] & bit),
-            )
-        )
-    windows = []
+    # Waits: day and rolling hour, per zone and for the hall.
+    limits = np.asarray([settings.wait_limit(name) for name in znames], np.float64)
+    day_z, day_all = fig.grouped_waits(wait_ms, wait_zone, limits)
+    recent = wait_ts > now - HOUR_MS
+    hour_z, hour_all = fig.grouped_waits(wait_ms[recent], wait_zone[recent], limits)
+
+    # Windows: services, outcomes, service time, walk, ratings, time open / serving / idle.
+    services_today = np.bincount(fin_win, minlength=nw)
+    last_hour = np.bincount(fin_win[in_hour], minlength=nw)
+    outcomes = np.bincount(fin_win * _NO + fin_out, minlength=nw * _NO).reshape(nw, _NO)
+    service_stats = fig.grouped_mean_p90(fin_ms[known], fin_win[known], nw)
+    service_sum = np.bincount(fin_win[known], weights=fin_ms[known], minlength=nw)
+    walk_win, walk_ms = h.d_walk_window.view(), h.d_walk_ms.view()
+    walk_n = np.bincount(walk_win, minlength=nw)
+    walk_sum = np.bincount(walk_win, weights=walk_ms, minlength=nw)
+    r_win, r_score = h.d_rating_window.view(), h.d_rating_score.view()
+    r_n = np.bincount(r_win, minlength=nw)
+    r_sum = np.bincount(r_win, weights=r_score + 1, minlength=nw)
+    r_bad = np.bincount(r_win[r_score <= 1], minlength=nw)
     tickets = h.tickets
     states = h.w_state.tolist()
     since = h.w_state_since.tolist()
+    zone_bits = h.w_zone_bits
+    windows = []
+    serving_now = [False] * nw
     for w in range(nw):
         ticket = h.w_ticket[w]
         serving = ticket is not None and tickets[ticket].state == SERVING
+        serving_now[w] = serving
         bits = zone_bits[w]
+        mean_s, p90_s = service_stats[w]
+        open_from, idle_from = h.w_open_from[w], h.w_idle_from[w]
+        open_s = (h.w_open_ms[w] + (now - open_from if open_from >= 0 else 0)) / 1000.0
+        serving_s = float(service_sum[w]) / 1000.0
+        if serving and ticket is not None:
+            serving_s += max(0, now - tickets[ticket].start) / 1000.0
+        idle_s = (h.w_idle_ms[w] + (now - idle_from if idle_from >= 0 else 0)) / 1000.0
         windows.append(
             WindowSnapshot(
                 name=wnames[w],
@@ -118,13 +138,90 @@ def build_snapshot(h: HallState) -> HallSnapshot:
                 ticket_since_ms=h.w_ticket_since[w],
                 services_today=int(services_today[w]),
                 services_last_hour=int(last_hour[w]),
-                mean_service_s=float(service_sum[w] / service_n[w] / 1000.0)
-                if service_n[w]
-                else None,
+                mean_service_s=mean_s,
                 zones=tuple(znames[z] for z in range(nz) if bits >> z & 1),
+                p90_service_s=p90_s,
+                outcomes=_outcomes(outcomes[w]),
+                open_s=open_s,
+                serving_s=serving_s,
+                utilization=_ratio(serving_s, open_s),
+                idle_waiting_s=idle_s,
+                walks=int(walk_n[w]),
+                walk_mean_s=_ratio(float(walk_sum[w]) / 1000.0, float(walk_n[w])),
+                ratings_today=int(r_n[w]),
+                rating_mean=_ratio(float(r_sum[w]), float(r_n[w])),
+                bad_ratings_today=int(r_bad[w]),
             )
         )
-    mean, p90 = _mean_p90(np.sort(wait_ms))
+
+    # Forecast per zone: expected wait now, and Erlang C windows needed.
+    open_mask = h.w_state[:nw] == _OPEN
+    cycle = _window_cycles(h, fin_ts, fin_win, fin_ms, known, now, nw)
+    share = np.bincount(fin_win * nz + fin_zone, minlength=nw * nz).reshape(nw, nz)
+    zone_service = fig.grouped_mean_p90(fin_ms[known], fin_zone[known], nz)
+    hour_known = known & in_hour
+    hour_service_n = np.bincount(fin_zone[hour_known], minlength=nz)
+    hour_service_sum = np.bincount(fin_zone[hour_known], weights=fin_ms[hour_known], minlength=nz)
+    start = fig.curve_start(h.day_open_ms) if h.day_open_ms >= 0 else 0
+    curve_arrivals, curve_waiting = fig.day_curves(
+        start, now, nz, issued_ts, issued_zone,
+        h.d_q_ts.view(), h.d_q_zone.view(), h.d_q_delta.view(),
+    )  # fmt: skip
+    zs = h.zone_states
+    zones = []
+    for z in range(nz):
+        bit = 1 << z
+        serves = [w for w in range(nw) if open_mask[w] and zone_bits[w] & bit]
+        capacity = 0.0
+        for w in serves:
+            done = int(share[w].sum())
+            part = float(share[w, z]) / done if done else 1.0 / bin(zone_bits[w]).count("1")
+            if cycle[w]:
+                capacity += part / cycle[w]
+        free = sum(1 for w in serves if h.w_ticket[w] is None)
+        if hour_service_n[z] >= fig.MIN_SERVICES:
+            service_s: float | None = float(hour_service_sum[z] / hour_service_n[z]) / 1000.0
+        else:
+            service_s = zone_service[z][0]
+        rate = fig.arrival_rate(int(arrivals_60[z]), int(issued_by_zone[z]), h.day_open_ms, now)
+        zones.append(
+            ZoneSnapshot(
+                name=znames[z],
+                waiting=len(h.queues[z]),
+                priority_waiting=prio_waiting[z],
+                issued_today=int(issued_by_zone[z]),
+                served_today=int(served_by_zone[z]),
+                abandoned_today=int(abandoned[z].sum()),
+                mean_wait_s=day_z[z].mean_s,
+                p90_wait_s=day_z[z].p90_s,
+                longest_wait_s=longest[z],
+                windows_open=len(serves),
+                oldest_ticket=oldest_ticket[z],
+                called_not_started=zs[z * 5 + CALLED],
+                serving=zs[z * 5 + SERVING],
+                arrivals_15m=int(arrivals_15[z]),
+                arrivals_60m=int(arrivals_60[z]),
+                wait_limit_s=float(limits[z]),
+                day=day_z[z],
+                hour=hour_z[z],
+                no_show_today=int(abandoned[z, _NO_SHOW]),
+                left_today=int(abandoned[z, _LEFT]),
+                expired_today=int(abandoned[z, _EXPIRED]),
+                no_show_rate=_ratio(float(abandoned[z, _NO_SHOW]), float(ended[z])),
+                abandonment_rate=_ratio(
+                    float(abandoned[z, _LEFT] + abandoned[z, _EXPIRED]), float(ended[z])
+                ),
+                mean_service_s=zone_service[z][0],
+                arrivals_per_hour=rate,
+                expected_wait_s=fig.expected_wait(len(h.queues[z]), free, capacity, len(serves)),
+                windows_needed=fig.needed_windows(
+                    rate, service_s, float(limits[z]), settings.target_service_level
+                ),
+                curve_waiting=tuple(curve_waiting[z].tolist()),
+                curve_arrivals=tuple(curve_arrivals[z].tolist()),
+            )
+        )
+    total_ended = int(ended.sum())
     return HallSnapshot(
         hall=h.hall,
         now_ms=now,
@@ -132,8 +229,8 @@ def build_snapshot(h: HallState) -> HallSnapshot:
         waiting=len(queue),
         served_today=int(np.count_nonzero(served_mask)),
         issued_today=len(h.tickets),
-        mean_wait_s=mean,
-        p90_wait_s=p90,
+        mean_wait_s=day_all.mean_s,
+        p90_wait_s=day_all.p90_s,
         longest_wait_s=max(longest, default=0.0),
         windows_open=int(open_mask.sum()),
         windows_total=nw,
@@ -160,7 +257,116 @@ def build_snapshot(h: HallState) -> HallSnapshot:
             window_state=frozen(h.w_state[:nw].astype(np.int64)),
         ),
         version=h.version,
+        staff=_staff(h, fin_ts, fin_out, fin_ms, fin_staff, known, now),
+        day_waits=day_all,
+        hour_waits=hour_all,
+        called_not_started=h.state_counts[CALLED],
+        arrivals_15m=int(arrivals_15.sum()),
+        arrivals_60m=int(arrivals_60.sum()),
+        no_show_rate=_ratio(float(abandoned[:, _NO_SHOW].sum()), float(total_ended)),
+        abandonment_rate=_ratio(
+            float(abandoned[:, _LEFT].sum() + abandoned[:, _EXPIRED].sum()), float(total_ended)
+        ),
+        curve_start_ms=start,
     )
+
+
+def _window_cycles(
+    h: HallState,
+    fin_ts: npt.NDArray[np.int64],
+    fin_win: npt.NDArray[np.int32],
+    fin_ms: npt.NDArray[np.int64],
+    known: npt.NDArray[np.bool_],
+    now: int,
+    nw: int,
+) -> list[float]:
+    """Per window, the mean seconds from call to finish (walk + service): over the last
+    hour when it finished ``MIN_SERVICES`` there, else today, else the hall's today; 0.0
+    when the hall has finished nothing yet (the window adds no capacity to the forecast)."""
+    walk_win, walk_ms = h.d_walk_window.view(), h.d_walk_ms.view()
+    walk_n = np.bincount(walk_win, minlength=nw)
+    walk_mean = np.bincount(walk_win, weights=walk_ms, minlength=nw) / np.maximum(walk_n, 1)
+    hall_walk = float(walk_ms.mean()) if len(walk_ms) else 0.0
+    hall_service = float(fin_ms[known].mean()) if known.any() else 0.0
+    recent = known & (fin_ts > now - HOUR_MS)
+    n_hour = np.bincount(fin_win[recent], minlength=nw)
+    s_hour = np.bincount(fin_win[recent], weights=fin_ms[recent], minlength=nw)
+    n_day = np.bincount(fin_win[known], minlength=nw)
+    s_day = np.bincount(fin_win[known], weights=fin_ms[known], minlength=nw)
+    out = []
+    for w in range(nw):
+        if n_hour[w] >= fig.MIN_SERVICES:
+            service = s_hour[w] / n_hour[w]
+        elif n_day[w]:
+            service = s_day[w] / n_day[w]
+        else:
+            service = hall_service
+        walk = walk_mean[w] if walk_n[w] else hall_walk
+        out.append(float(service + walk) / 1000.0)
+    return out
+
+
+def _staff(
+    h: HallState,
+    fin_ts: npt.NDArray[np.int64],
+    fin_out: npt.NDArray[np.int8],
+    fin_ms: npt.NDArray[np.int64],
+    fin_staff: npt.NDArray[np.int32],
+    known: npt.NDArray[np.bool_],
+    now: int,
+) -> tuple[StaffSnapshot, ...]:
+    """Per staff today: who finished, walked and was rated (by the staff at the window
+    at the time, or the rating's own ``staff``), plus anyone at a window now."""
+    names = h.staff.names
+    ns = len(names)
+    has = fin_staff >= 0
+    st = fin_staff[has]
+    services = np.bincount(st, minlength=ns)
+    last_hour = np.bincount(fin_staff[has & (fin_ts > now - HOUR_MS)], minlength=ns)
+    outcomes = np.bincount(st * _NO + fin_out[has], minlength=ns * _NO).reshape(ns, _NO)
+    timed = has & known
+    service_stats = fig.grouped_mean_p90(fin_ms[timed], fin_staff[timed], ns)
+    walk_staff, walk_ms = h.d_walk_staff.view(), h.d_walk_ms.view()
+    wk = walk_staff >= 0
+    walk_n = np.bincount(walk_staff[wk], minlength=ns)
+    walk_sum = np.bincount(walk_staff[wk], weights=walk_ms[wk], minlength=ns)
+    r_staff, r_score = h.d_rating_staff.view(), h.d_rating_score.view()
+    rk = r_staff >= 0
+    r_n = np.bincount(r_staff[rk], minlength=ns)
+    r_sum = np.bincount(r_staff[rk], weights=r_score[rk] + 1, minlength=ns)
+    r_bad = np.bincount(r_staff[rk & (r_score <= 1)], minlength=ns)
+    at_window: dict[str, str] = {}
+    for w, name in enumerate(h.w_staff[: len(h.windows)]):
+        if name is not None and h.w_state[w] != WINDOW_STATES.index("closed"):
+            at_window.setdefault(name, h.windows.names[w])
+    out = []
+    seen = set()
+    for i, name in enumerate(names):
+        if not (services[i] or walk_n[i] or r_n[i] or name in at_window):
+            continue
+        seen.add(name)
+        mean_s, p90_s = service_stats[i]
+        out.append(
+            StaffSnapshot(
+                name=name,
+                window=at_window.get(name),
+                services_today=int(services[i]),
+                services_last_hour=int(last_hour[i]),
+                mean_service_s=mean_s,
+                p90_service_s=p90_s,
+                outcomes=_outcomes(outcomes[i]),
+                walks=int(walk_n[i]),
+                walk_mean_s=_ratio(float(walk_sum[i]) / 1000.0, float(walk_n[i])),
+                ratings_today=int(r_n[i]),
+                rating_mean=_ratio(float(r_sum[i]), float(r_n[i])),
+                bad_ratings_today=int(r_bad[i]),
+            )
+        )
+    empty = _outcomes(np.zeros(_NO, np.int64))
+    for name, window in at_window.items():
+        if name not in seen:
+            out.append(StaffSnapshot(name, window, 0, 0, None, None, empty, 0, None, 0, None, 0))
+    return tuple(sorted(out, key=lambda s: s.name))
 
 
 def _cases(h: HallState) -> tuple[CaseView, ...]:
