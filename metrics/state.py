@@ -1,365 +1,60 @@
 """The hall state engine: events in, frozen snapshots out. Pure: no I/O, no wall clock.
 
-Per hall, fixed-size numpy arrays hold the zone and window figures (zones and windows are
-registered on first sight, capped per hall so labels stay bounded) and growable columns
-hold the day's tickets, waits and finished services. The per-event Python work is the
-unavoidable part (ticket ids are strings); counters and histograms are collected per
-batch and applied with one ``np.add.at`` each. Every rule runs on the hall clock: the
-newest ``ts`` seen from the hall, heartbeats included (contract.md, "Time").
+``CityState`` routes each event to its hall (``metrics.hall.HallState``) and its handler
+(``metrics.handlers``) and hands out cached frozen snapshots (``metrics.view``). The
+names other packages use from the engine are re-exported here.
 
-Imports: feeds.protocol, feeds.decode (Rejection), metrics.*, numpy.
+Imports: feeds.protocol, feeds.decode (Rejection), metrics.hall, metrics.handlers,
+metrics.snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Final, NamedTuple
-
-import numpy as np
-import numpy.typing as npt
+from collections.abc import Iterable
 
 from feeds.decode import Rejection
-from feeds.hallclock import day_ordinal, day_start_ms
-from feeds.protocol import (
-    ABANDON_REASONS,
-    SERVICE_OUTCOMES,
-    WINDOW_STATES,
-    CaseAccepted,
-    CaseClosed,
-    CasePaused,
-    CaseResumed,
-    CaseSubmitted,
-    Complaint,
-    ComplaintClosed,
-    Event,
-    Heartbeat,
-    Rating,
-    ServiceFinished,
-    ServiceStarted,
-    TicketAbandoned,
-    TicketCalled,
-    TicketIssued,
-    WindowState,
+from feeds.protocol import Event
+from metrics.hall import (
+    ABANDONED,
+    CALLED,
+    DONE,
+    FLUSH_AT,
+    MAX_STAFF,
+    MAX_WINDOWS,
+    MAX_ZONES,
+    OVERFLOW,
+    SERVING,
+    TICKET_STATES,
+    WAITING,
+    ApplyResult,
+    ComplaintChange,
+    Departure,
+    HallState,
+    Settings,
+    Ticket,
 )
-from metrics.columns import Column, Registry
-from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, HallSnapshot
-from metrics.workdays import WorkCalendar
+from metrics.handlers import HANDLERS
+from metrics.snapshot import HallSnapshot
 
-# Ticket states. A ticket is in exactly one of them.
-WAITING: Final = 0  # issued or transferred back, not yet called
-CALLED: Final = 1  # called to a window, service not started (walking)
-SERVING: Final = 2
-DONE: Final = 3  # service finished (any outcome but transferred)
-ABANDONED: Final = 4
-TICKET_STATES: Final = ("waiting", "called", "serving", "done", "abandoned")
-
-MAX_ZONES: Final = 64
-MAX_WINDOWS: Final = 256
-MAX_STAFF: Final = 1024
-OVERFLOW: Final = "(other)"
-"""Label for zones/windows beyond the per-hall cap."""
-
-_OUTCOME = {name: i for i, name in enumerate(SERVICE_OUTCOMES)}
-_TRANSFERRED: Final = _OUTCOME["transferred"]
-_REASON = {name: i for i, name in enumerate(ABANDON_REASONS)}
-_WSTATE = {name: i for i, name in enumerate(WINDOW_STATES)}
-_CLOSED: Final = _WSTATE["closed"]
-_OPEN: Final = _WSTATE["open"]
-_WAIT_BOUNDS = np.asarray(WAIT_BUCKETS)
-_SERVICE_BOUNDS = np.asarray(SERVICE_BUCKETS)
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Hall-state settings (thresholds live with the alert rules)."""
-
-    deemed_accept_minutes: int = 10
-    """A case not accepted within this many minutes counts as accepted (Anqiu rule)."""
-    calendar: WorkCalendar = field(default_factory=WorkCalendar)
-    wait_limit_s: float = 1800.0
-    """A zone's waiting limit (config ``[thresholds] wait_limit_minutes``): the service
-    level is the share of waits within it, and the windows-needed target wait."""
-    zone_wait_limits: Mapping[str, float] = field(default_factory=dict)
-    """Zone id → its own waiting limit in seconds (config ``halls.*.zones.*``)."""
-    target_service_level: float = 0.9
-    """Windows needed: the share of tickets to call within the zone's limit."""
-
-    def wait_limit(self, zone: str) -> float:
-        """The waiting limit of ``zone`` in seconds."""
-        return self.zone_wait_limits.get(zone, self.wait_limit_s)
-
-
-class Departure(NamedTuple):
-    """A ticket left the queue (called, started, abandoned): rule input for waits."""
-
-    hall: str
-    ticket: str
-    zone: str
-    queued_ms: int
-    left_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class ComplaintChange:
-    """A complaint received (``opened``) or settled: rule input for complaint alerts."""
-
-    hall: str
-    complaint: str
-    ts: int
-    opened: bool
-    channel: str | None = None
-    window: str | None = None
-
-
-@dataclass(slots=True)
-class ApplyResult:
-    """What one batch did: rejections with reasons, and the changes rules care about."""
-
-    applied: int = 0
-    rejections: list[Rejection] = field(default_factory=list)
-    departures: list[Departure] = field(default_factory=list)
-    complaints: list[ComplaintChange] = field(default_factory=list)
-    halls: set[str] = field(default_factory=set)
-
-
-@dataclass(slots=True)
-class _Case:
-    item: str
-    dept: str
-    promised_days: int
-    submitted_ms: int
-    accepted_ms: int | None = None
-    paused_since: int | None = None
-    paused_ms: int = 0
-
-
-class Ticket:
-    """One ticket of the service day. Plain slots: touched per event, so no numpy here."""
-
-    __slots__ = ("called", "first_call", "id", "issued", "priority", "queued", "start", "state",
-                 "window", "zone")  # fmt: skip
-
-    def __init__(self, ticket: str, zone: int, priority: bool, ts: int) -> None:
-        self.id = ticket
-        self.zone = zone
-        self.priority = priority
-        self.issued = ts
-        self.queued = ts
-        """When it (last) entered the queue: issue, or transfer back."""
-        self.first_call = -1
-        self.called = -1
-        """When it was called to its current window (a recall there does not reset it)."""
-        self.window = -1
-        self.start = -1
-        self.state = WAITING
-
-
-class HallState:
-    """Live state of one hall. Mutated only by ``CityState.apply``.
-
-    Per event, only Python work: the ticket record, the zone's FIFO queue (an insertion-
-    ordered dict), and appends to small buffers. ``flush()`` moves the buffers into the
-    numpy counters, histograms and day columns in a few vectorized calls; it runs before
-    every snapshot, so readers always see every applied event.
-    """
-
-    def __init__(self, hall: str, settings: Settings) -> None:
-        self.hall = hall
-        self.settings = settings
-        self.now_ms = 0
-        self.day: str = ""
-        self.day_ordinal = 0
-        self.version = 0
-        self.zones = Registry(MAX_ZONES, OVERFLOW)
-        self.windows = Registry(MAX_WINDOWS, OVERFLOW)
-        self.staff = Registry(MAX_STAFF, OVERFLOW)
-        nz, nw = MAX_ZONES, MAX_WINDOWS
-        i8 = np.int64
-        # Cumulative since start (Prometheus counters never go back).
-        self.z_issued = np.zeros(nz, i8)
-        self.z_abandoned = np.zeros((nz, len(ABANDON_REASONS)), i8)
-        self.z_wait_buckets = np.zeros((nz, len(WAIT_BUCKETS) + 1), i8)
-        self.z_wait_sum = np.zeros(nz)
-        self.w_services = np.zeros((nw, len(SERVICE_OUTCOMES)), i8)
-        self.w_service_buckets = np.zeros((nw, len(SERVICE_BUCKETS) + 1), i8)
-        self.w_service_sum = np.zeros(nw)
-        self.w_ratings = np.zeros((nw, 5), i8)
-        # Current state of the windows.
-        self.w_state = np.full(nw, _CLOSED, np.int8)
-        self.w_state_since = np.zeros(nw, i8)
-        self.w_staff: list[str | None] = [None] * nw
-        self.w_open_from = [-1] * nw
-        """Start of the window's current open stretch counted today; -1 when not open."""
-        self.complaints: dict[str, tuple[int, str, str | None]] = {}
-        self.cases: dict[str, _Case] = {}
-        # Observations not yet flushed into numpy (zone, window, ... as dense indices).
-        # Flat per-field lists: numpy converts a list of ints ~5x faster than of tuples.
-        self.b_issued: list[int] = []  # zone
-        self.b_issued_ts: list[int] = []
-        self.b_wait: tuple[list[int], ...] = ([], [], [])  # zone, wait ms, first-call ts
-        # ts, window, zone, outcome, service ms, staff
-        self.b_fin: tuple[list[int], ...] = ([], [], [], [], [], [])
-        self.b_abandon: tuple[list[int], ...] = ([], [], [])  # zone, reason, was called
-        self.b_rating: tuple[list[int], ...] = ([], [], [])  # window, score - 1, staff
-        self.b_walk: tuple[list[int], ...] = ([], [], [])  # window, staff, call-to-start ms
-        self.b_queue: tuple[list[int], ...] = ([], [], [])  # ts, zone, +1 in / -1 out
-        self._new_day(0)
-
-    # --- day -----------------------------------------------------------------------------
-
-    def _new_day(self, ordinal: int) -> None:
-        """Start a service day: the day's tickets, queues and figures start empty."""
-        self.flush()  # the old day's observations still count in the cumulative counters
-        self.day_ordinal = ordinal
-        self.day = date.fromordinal(ordinal).isoformat() if ordinal else ""
-        self.tickets: dict[str, Ticket] = {}
-        self.queues: list[dict[str, Ticket]] = [{} for _ in range(MAX_ZONES)]
-        self.state_counts = [0] * len(TICKET_STATES)
-        self.w_ticket: list[str | None] = [None] * MAX_WINDOWS
-        self.w_ticket_since = [0] * MAX_WINDOWS
-        self.w_zone_bits = [0] * MAX_WINDOWS
-        """Bit z set: the window called a ticket of zone z today."""
-        self.waiting_bits = 0
-        """Bit z set: zone z has people waiting now."""
-        self.zone_states = [0] * (MAX_ZONES * len(TICKET_STATES))
-        """Tickets per zone and state: index zone * 5 + state."""
-        self.day_open_ms = -1
-        """The day's first ticket or window opening (the day curves start there)."""
-        start = day_start_ms(date.fromordinal(ordinal)) if ordinal else 0
-        self.w_open_ms = [0] * MAX_WINDOWS
-        """Open time today before the current open stretch."""
-        self.w_open_from = [start if f >= 0 else -1 for f in self.w_open_from]
-        self.w_idle_ms = [0] * MAX_WINDOWS
-        """Time today open, with no ticket, while a zone of the window had people waiting."""
-        self.w_idle_from = [-1] * MAX_WINDOWS
-        self.d_issued_ts = Column(np.int64)
-        self.d_wait_ts = Column(np.int64)
-        self.d_fin_staff = Column(np.int32)
-        self.d_abandon_reason = Column(np.int8)
-        self.d_abandon_called = Column(np.int8)
-        self.d_rating_window = Column(np.int32)
-        self.d_rating_score = Column(np.int8)
-        self.d_rating_staff = Column(np.int32)
-        self.d_walk_window = Column(np.int32)
-        self.d_walk_staff = Column(np.int32)
-        self.d_walk_ms = Column(np.int64)
-        self.d_q_ts = Column(np.int64)
-        self.d_q_zone = Column(np.int32)
-        self.d_q_delta = Column(np.int8)
-        self.d_issued_zone = Column(np.int32)
-        self.d_wait_zone = Column(np.int32)
-        self.d_wait_ms = Column(np.int64)
-        self.d_fin_ts = Column(np.int64)
-        self.d_fin_window = Column(np.int32)
-        self.d_fin_zone = Column(np.int32)
-        self.d_fin_outcome = Column(np.int8)
-        self.d_fin_service_ms = Column(np.int64)
-        self.d_abandon_zone = Column(np.int32)
-
-    def advance_clock(self, ts: int) -> None:
-        if ts > self.now_ms:
-            ordinal = day_ordinal(ts)
-            if ordinal != self.day_ordinal:
-                self._new_day(ordinal)
-            self.now_ms = ts
-
-    def set_state(self, ticket: Ticket, state: int) -> None:
-        counts = self.state_counts
-        counts[ticket.state] -= 1
-        counts[state] += 1
-        by_zone = self.zone_states
-        base = ticket.zone * 5
-        by_zone[base + ticket.state] -= 1
-        by_zone[base + state] += 1
-        ticket.state = state
-
-    def staff_index(self, window: int) -> int:
-        """Dense index of the staff at ``window`` now; -1 when unknown."""
-        name = self.w_staff[window]
-        return -1 if name is None else self.staff.index(name)
-
-    # --- numpy side ----------------------------------------------------------------------
-
-    @property
-    def buffered(self) -> int:
-        return (len(self.b_queue[0]) + len(self.b_fin[0]) + len(self.b_rating[0])
-                + len(self.b_walk[0]) + len(self.b_abandon[0]))  # fmt: skip
-
-    def flush(self) -> None:
-        """Apply buffered observations to the counters, histograms and day columns."""
-        if self.b_issued:
-            zone = np.asarray(self.b_issued, np.int64)
-            self.z_issued += np.bincount(zone, minlength=MAX_ZONES)
-            self.d_issued_zone.extend(zone)
-            self.d_issued_ts.extend(np.asarray(self.b_issued_ts, np.int64))
-            self.b_issued.clear()
-            self.b_issued_ts.clear()
-        if self.b_wait[0]:
-            zone, wait_ms, call_ts = _take(self.b_wait)
-            self.d_wait_ts.extend(call_ts)
-            seconds = wait_ms / 1000.0
-            np.add.at(self.z_wait_buckets, (zone, np.searchsorted(_WAIT_BOUNDS, seconds)), 1)
-            np.add.at(self.z_wait_sum, zone, seconds)
-            self.d_wait_zone.extend(zone)
-            self.d_wait_ms.extend(wait_ms)
-        if self.b_fin[0]:
-            ts, window, zone, outcome, service_ms, staff = _take(self.b_fin)
-            self.d_fin_staff.extend(staff)
-            np.add.at(self.w_services, (window, outcome), 1)
-            known = service_ms >= 0
-            seconds = service_ms[known] / 1000.0
-            win = window[known]
-            np.add.at(self.w_service_buckets, (win, np.searchsorted(_SERVICE_BOUNDS, seconds)), 1)
-            np.add.at(self.w_service_sum, win, seconds)
-            self.d_fin_ts.extend(ts)
-            self.d_fin_window.extend(window)
-            self.d_fin_zone.extend(zone)
-            self.d_fin_outcome.extend(outcome)
-            self.d_fin_service_ms.extend(service_ms)
-        if self.b_abandon[0]:
-            zone, reason, called = _take(self.b_abandon)
-            np.add.at(self.z_abandoned, (zone, reason), 1)
-            self.d_abandon_zone.extend(zone)
-            self.d_abandon_reason.extend(reason)
-            self.d_abandon_called.extend(called)
-        if self.b_rating[0]:
-            window, score, staff = _take(self.b_rating)
-            np.add.at(self.w_ratings, (window, score), 1)
-            self.d_rating_window.extend(window)
-            self.d_rating_score.extend(score)
-            self.d_rating_staff.extend(staff)
-        if self.b_walk[0]:
-            window, staff, walk_ms = _take(self.b_walk)
-            self.d_walk_window.extend(window)
-            self.d_walk_staff.extend(staff)
-            self.d_walk_ms.extend(walk_ms)
-        if self.b_queue[0]:
-            ts, zone, delta = _take(self.b_queue)
-            self.d_q_ts.extend(ts)
-            self.d_q_zone.extend(zone)
-            self.d_q_delta.extend(delta)
-
-    def snapshot(self) -> HallSnapshot:
-        from metrics.view import build_snapshot  # the read side lives in its own module
-
-        self.flush()
-        return build_snapshot(self)
-
-
-def _take(columns: tuple[list[int], ...]) -> list[npt.NDArray[np.int64]]:
-    """The buffered columns as int64 arrays; the buffers are emptied."""
-    out = [np.asarray(c, np.int64) for c in columns]
-    for c in columns:
-        c.clear()
-    return out
-
-
-#: Flush a hall's buffers once they hold this many observations (bounds their memory).
-FLUSH_AT: Final = 20_000
-
-Handler = Callable[[HallState, Any, ApplyResult], "str | None"]
+__all__ = [
+    "ABANDONED",
+    "CALLED",
+    "DONE",
+    "MAX_STAFF",
+    "MAX_WINDOWS",
+    "MAX_ZONES",
+    "OVERFLOW",
+    "SERVING",
+    "TICKET_STATES",
+    "WAITING",
+    "ApplyResult",
+    "CityState",
+    "ComplaintChange",
+    "Departure",
+    "HallState",
+    "Settings",
+    "Ticket",
+]
 
 
 class CityState:
@@ -369,23 +64,7 @@ class CityState:
         self.settings = settings or Settings()
         self.halls: dict[str, HallState] = {}
         self._snapshots: dict[str, HallSnapshot] = {}
-        self._handlers: dict[type, Handler] = {
-            TicketIssued: _ticket_issued,
-            TicketCalled: _ticket_called,
-            ServiceStarted: _service_started,
-            ServiceFinished: _service_finished,
-            TicketAbandoned: _ticket_abandoned,
-            WindowState: _window_state,
-            Rating: _rating,
-            Complaint: _complaint,
-            ComplaintClosed: _complaint_closed,
-            CaseSubmitted: _case_submitted,
-            CaseAccepted: _case_accepted,
-            CasePaused: _case_paused,
-            CaseResumed: _case_resumed,
-            CaseClosed: _case_closed,
-            Heartbeat: _heartbeat,
-        }
+        self._handlers = HANDLERS
 
     def hall(self, hall: str) -> HallState:
         state = self.halls.get(hall)
@@ -434,279 +113,3 @@ class CityState:
 
     def snapshots(self) -> dict[str, HallSnapshot]:
         return {name: self.snapshot(name) for name in sorted(self.halls)}
-
-
-# --- event handlers: return None when applied, else the rejection reason ----------------
-
-
-def _idle(h: HallState, window: int, ts: int) -> None:
-    """Re-evaluate whether ``window`` is idle while its zones have people waiting (open,
-    no ticket called or in service, a zone it served today has a queue) and integrate."""
-    idle = (
-        h.w_open_from[window] >= 0
-        and h.w_ticket[window] is None
-        and h.w_zone_bits[window] & h.waiting_bits != 0
-    )
-    since = h.w_idle_from[window]
-    if idle:
-        if since < 0:
-            h.w_idle_from[window] = ts
-    elif since >= 0:
-        h.w_idle_ms[window] += ts - since if ts > since else 0
-        h.w_idle_from[window] = -1
-
-
-def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
-    """Zone ``zone``'s queue went from empty to not empty or back: windows serving it may
-    start or stop being idle-while-waiting."""
-    bit = 1 << zone
-    bits = h.w_zone_bits
-    for w in range(len(h.windows)):
-        if bits[w] & bit:
-            _idle(h, w, ts)
-
-
-def _enqueue(h: HallState, t: Ticket, ts: int) -> None:
-    """The ticket enters its zone's queue (issued, or transferred back)."""
-    queue = h.queues[t.zone]
-    queue[t.id] = t
-    q = h.b_queue
-    q[0].append(ts)
-    q[1].append(t.zone)
-    q[2].append(1)
-    if len(queue) == 1:
-        h.waiting_bits |= 1 << t.zone
-        _zone_queue_changed(h, t.zone, ts)
-
-
-def _leave_queue(h: HallState, t: Ticket, ts: int, r: ApplyResult) -> None:
-    """The ticket leaves the queue (called, started or abandoned)."""
-    queue = h.queues[t.zone]
-    del queue[t.id]
-    r.departures.append(Departure(h.hall, t.id, h.zones.names[t.zone], t.queued, ts))
-    q = h.b_queue
-    q[0].append(ts)
-    q[1].append(t.zone)
-    q[2].append(-1)
-    if not queue:
-        h.waiting_bits &= ~(1 << t.zone)
-        _zone_queue_changed(h, t.zone, ts)
-
-
-def _release(h: HallState, t: Ticket, ts: int) -> None:
-    """The ticket leaves the window it was at (if that window still shows it)."""
-    window = t.window
-    if window >= 0 and h.w_ticket[window] == t.id:
-        h.w_ticket[window] = None
-        h.w_ticket_since[window] = ts
-        _idle(h, window, ts)
-
-
-def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> None:
-    """The ticket is called to (or starts at) ``window``: it leaves the queue or the
-    window it was at before."""
-    if t.state == WAITING:
-        _leave_queue(h, t, ts, r)
-        t.called = ts
-    elif t.window != window:
-        _release(h, t, ts)
-        t.called = ts
-    if t.first_call < 0:
-        t.first_call = ts
-        h.b_wait[0].append(t.zone)
-        h.b_wait[1].append(ts - t.issued if ts > t.issued else 0)
-        h.b_wait[2].append(ts)
-    t.window = window
-    h.w_zone_bits[window] |= 1 << t.zone
-
-
-def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None:
-    if ev.ticket in h.tickets:
-        return "duplicate_ticket"
-    zone = h.zones.index(ev.zone)
-    t = h.tickets[ev.ticket] = Ticket(ev.ticket, zone, ev.priority == "priority", ev.ts)
-    h.state_counts[WAITING] += 1
-    h.zone_states[zone * 5 + WAITING] += 1
-    _enqueue(h, t, ev.ts)
-    h.b_issued.append(zone)
-    h.b_issued_ts.append(ev.ts)
-    if h.day_open_ms < 0:
-        h.day_open_ms = ev.ts
-    return None
-
-
-def _ticket_called(h: HallState, ev: TicketCalled, r: ApplyResult) -> str | None:
-    t = h.tickets.get(ev.ticket)
-    if t is None:
-        return "unknown_ticket"
-    if t.state > CALLED:
-        return "bad_state"
-    window = h.windows.index(ev.window)
-    _called(h, t, window, ev.ts, r)
-    h.set_state(t, CALLED)
-    if h.w_ticket[window] != ev.ticket:
-        h.w_ticket[window] = ev.ticket
-        h.w_ticket_since[window] = ev.ts
-        _idle(h, window, ev.ts)
-    return None
-
-
-def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | None:
-    t = h.tickets.get(ev.ticket)
-    if t is None:
-        return "unknown_ticket"
-    if t.state > CALLED:
-        return "bad_state"
-    window = h.windows.index(ev.window)
-    walked = t.state == CALLED and t.window == window
-    _called(h, t, window, ev.ts, r)  # a start without a call is a call at the start
-    h.set_state(t, SERVING)
-    t.start = ev.ts
-    h.w_ticket[window] = ev.ticket
-    h.w_ticket_since[window] = ev.ts
-    if ev.staff is not None:
-        h.w_staff[window] = ev.staff
-    if walked:
-        walk = h.b_walk
-        walk[0].append(window)
-        walk[1].append(h.staff_index(window))
-        walk[2].append(ev.ts - t.called if ev.ts > t.called else 0)
-    _idle(h, window, ev.ts)
-    return None
-
-
-def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str | None:
-    t = h.tickets.get(ev.ticket)
-    if t is None:
-        return "unknown_ticket"
-    state = t.state
-    if state != CALLED and state != SERVING:
-        return "bad_state"
-    window = h.windows.index(ev.window)
-    outcome = _OUTCOME[ev.outcome]
-    if state == SERVING and t.start >= 0:
-        service_ms = ev.ts - t.start if ev.ts > t.start else 0
-    else:
-        service_ms = -1  # never started: counted as a service, no service time
-    fin = h.b_fin
-    fin[0].append(ev.ts)
-    fin[1].append(window)
-    fin[2].append(t.zone)
-    fin[3].append(outcome)
-    fin[4].append(service_ms)
-    fin[5].append(h.staff_index(window))
-    _release(h, t, ev.ts)
-    if outcome == _TRANSFERRED:  # back to the queue, for another window
-        h.set_state(t, WAITING)
-        t.queued = ev.ts
-        t.start = -1
-        _enqueue(h, t, ev.ts)
-    else:
-        h.set_state(t, DONE)
-    return None
-
-
-def _ticket_abandoned(h: HallState, ev: TicketAbandoned, r: ApplyResult) -> str | None:
-    t = h.tickets.get(ev.ticket)
-    if t is None:
-        return "unknown_ticket"
-    if t.state > CALLED:
-        return "bad_state"
-    if t.state == WAITING:
-        _leave_queue(h, t, ev.ts, r)
-    else:
-        _release(h, t, ev.ts)
-    h.set_state(t, ABANDONED)
-    h.b_abandon[0].append(t.zone)
-    h.b_abandon[1].append(_REASON[ev.reason])
-    h.b_abandon[2].append(1 if t.first_call >= 0 else 0)
-    return None
-
-
-def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
-    window = h.windows.index(ev.window)
-    state = _WSTATE[ev.state]
-    if h.w_state[window] != state:
-        h.w_state[window] = state
-        h.w_state_since[window] = ev.ts
-        since = h.w_open_from[window]
-        if since >= 0:  # an open stretch ends
-            h.w_open_ms[window] += ev.ts - since if ev.ts > since else 0
-            h.w_open_from[window] = -1
-        if state == _OPEN:
-            h.w_open_from[window] = ev.ts
-            if h.day_open_ms < 0:
-                h.day_open_ms = ev.ts
-        _idle(h, window, ev.ts)
-    if ev.staff is not None:
-        h.w_staff[window] = ev.staff
-    elif state == _CLOSED:
-        h.w_staff[window] = None
-    return None
-
-
-def _rating(h: HallState, ev: Rating, r: ApplyResult) -> str | None:
-    window = h.windows.index(ev.window)
-    h.b_rating[0].append(window)
-    h.b_rating[1].append(ev.score - 1)
-    h.b_rating[2].append(h.staff_index(window) if ev.staff is None else h.staff.index(ev.staff))
-    return None
-
-
-def _complaint(h: HallState, ev: Complaint, r: ApplyResult) -> str | None:
-    if ev.complaint in h.complaints:
-        return None  # the same complaint again through another channel: one complaint
-    h.complaints[ev.complaint] = (ev.ts, ev.channel, ev.window)
-    r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, True, ev.channel, ev.window))
-    return None
-
-
-def _complaint_closed(h: HallState, ev: ComplaintClosed, r: ApplyResult) -> str | None:
-    if h.complaints.pop(ev.complaint, None) is None:
-        return "unknown_complaint"
-    r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, False))
-    return None
-
-
-def _case_submitted(h: HallState, ev: CaseSubmitted, r: ApplyResult) -> str | None:
-    if ev.case not in h.cases:
-        h.cases[ev.case] = _Case(ev.item, ev.dept, ev.promised_days, ev.ts)
-    return None
-
-
-def _case_accepted(h: HallState, ev: CaseAccepted, r: ApplyResult) -> str | None:
-    case = h.cases.get(ev.case)
-    if case is None:
-        return "unknown_case"
-    if case.accepted_ms is None:
-        case.accepted_ms = ev.ts
-    return None
-
-
-def _case_paused(h: HallState, ev: CasePaused, r: ApplyResult) -> str | None:
-    case = h.cases.get(ev.case)
-    if case is None:
-        return "unknown_case"
-    if case.paused_since is None:
-        case.paused_since = ev.ts
-    return None
-
-
-def _case_resumed(h: HallState, ev: CaseResumed, r: ApplyResult) -> str | None:
-    case = h.cases.get(ev.case)
-    if case is None:
-        return "unknown_case"
-    if case.paused_since is not None:
-        case.paused_ms += max(0, ev.ts - case.paused_since)
-        case.paused_since = None
-    return None
-
-
-def _case_closed(h: HallState, ev: CaseClosed, r: ApplyResult) -> str | None:
-    if h.cases.pop(ev.case, None) is None:
-        return "unknown_case"
-    return None
-
-
-def _heartbeat(h: HallState, ev: Heartbeat, r: ApplyResult) -> str | None:
-    return None

@@ -3,7 +3,7 @@
 Where numpy earns its keep: percentiles, per-window rolling counts and per-zone maxima
 are a handful of vectorized calls over the day's columns, whatever the hall's size.
 
-Imports: feeds.protocol (enumerations), metrics.state, metrics.snapshot, metrics.figures,
+Imports: feeds.protocol (enumerations), metrics.hall, metrics.snapshot, metrics.figures,
 numpy.
 """
 
@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
 from metrics import figures as fig
+from metrics.hall import _TRANSFERRED, CALLED, SERVING, TICKET_STATES, HallState
 from metrics.snapshot import (
     CaseView,
     ComplaintView,
@@ -25,7 +26,6 @@ from metrics.snapshot import (
     ZoneSnapshot,
     frozen,
 )
-from metrics.state import _TRANSFERRED, CALLED, SERVING, TICKET_STATES, HallState
 
 HOUR_MS = 3_600_000
 _OPEN = WINDOW_STATES.index("open")

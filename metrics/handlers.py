@@ -1,0 +1,348 @@
+"""Event handlers of the hall state: one function per event kind.
+
+Each returns None when the event applied, else the rejection reason (docs/protocol-notes.md
+lists them); a rejected event changes nothing. Besides the ticket's own state they keep
+the time integrals that need every change: a window's open time and its idle time while
+its zones have people waiting (docs/figures.md).
+
+Imports: feeds.protocol, metrics.hall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from feeds.protocol import (
+    CaseAccepted,
+    CaseClosed,
+    CasePaused,
+    CaseResumed,
+    CaseSubmitted,
+    Complaint,
+    ComplaintClosed,
+    Heartbeat,
+    Rating,
+    ServiceFinished,
+    ServiceStarted,
+    TicketAbandoned,
+    TicketCalled,
+    TicketIssued,
+    WindowState,
+)
+from metrics.hall import (
+    _CLOSED,
+    _OPEN,
+    _OUTCOME,
+    _REASON,
+    _TRANSFERRED,
+    _WSTATE,
+    ABANDONED,
+    CALLED,
+    DONE,
+    SERVING,
+    WAITING,
+    ApplyResult,
+    ComplaintChange,
+    Departure,
+    HallState,
+    Ticket,
+    _Case,
+)
+
+Handler = Callable[[HallState, Any, ApplyResult], "str | None"]
+
+# --- event handlers: return None when applied, else the rejection reason ----------------
+
+
+def _idle(h: HallState, window: int, ts: int) -> None:
+    """Re-evaluate whether ``window`` is idle while its zones have people waiting (open,
+    no ticket called or in service, a zone it served today has a queue) and integrate."""
+    idle = (
+        h.w_open_from[window] >= 0
+        and h.w_ticket[window] is None
+        and h.w_zone_bits[window] & h.waiting_bits != 0
+    )
+    since = h.w_idle_from[window]
+    if idle:
+        if since < 0:
+            h.w_idle_from[window] = ts
+    elif since >= 0:
+        h.w_idle_ms[window] += ts - since if ts > since else 0
+        h.w_idle_from[window] = -1
+
+
+def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
+    """Zone ``zone``'s queue went from empty to not empty or back: windows serving it may
+    start or stop being idle-while-waiting."""
+    bit = 1 << zone
+    bits = h.w_zone_bits
+    for w in range(len(h.windows)):
+        if bits[w] & bit:
+            _idle(h, w, ts)
+
+
+def _enqueue(h: HallState, t: Ticket, ts: int) -> None:
+    """The ticket enters its zone's queue (issued, or transferred back)."""
+    queue = h.queues[t.zone]
+    queue[t.id] = t
+    q = h.b_queue
+    q[0].append(ts)
+    q[1].append(t.zone)
+    q[2].append(1)
+    if len(queue) == 1:
+        h.waiting_bits |= 1 << t.zone
+        _zone_queue_changed(h, t.zone, ts)
+
+
+def _leave_queue(h: HallState, t: Ticket, ts: int, r: ApplyResult) -> None:
+    """The ticket leaves the queue (called, started or abandoned)."""
+    queue = h.queues[t.zone]
+    del queue[t.id]
+    r.departures.append(Departure(h.hall, t.id, h.zones.names[t.zone], t.queued, ts))
+    q = h.b_queue
+    q[0].append(ts)
+    q[1].append(t.zone)
+    q[2].append(-1)
+    if not queue:
+        h.waiting_bits &= ~(1 << t.zone)
+        _zone_queue_changed(h, t.zone, ts)
+
+
+def _release(h: HallState, t: Ticket, ts: int) -> None:
+    """The ticket leaves the window it was at (if that window still shows it)."""
+    window = t.window
+    if window >= 0 and h.w_ticket[window] == t.id:
+        h.w_ticket[window] = None
+        h.w_ticket_since[window] = ts
+        _idle(h, window, ts)
+
+
+def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> None:
+    """The ticket is called to (or starts at) ``window``: it leaves the queue or the
+    window it was at before."""
+    if t.state == WAITING:
+        _leave_queue(h, t, ts, r)
+        t.called = ts
+    elif t.window != window:
+        _release(h, t, ts)
+        t.called = ts
+    if t.first_call < 0:
+        t.first_call = ts
+        h.b_wait[0].append(t.zone)
+        h.b_wait[1].append(ts - t.issued if ts > t.issued else 0)
+        h.b_wait[2].append(ts)
+    t.window = window
+    h.w_zone_bits[window] |= 1 << t.zone
+
+
+def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None:
+    if ev.ticket in h.tickets:
+        return "duplicate_ticket"
+    zone = h.zones.index(ev.zone)
+    t = h.tickets[ev.ticket] = Ticket(ev.ticket, zone, ev.priority == "priority", ev.ts)
+    h.state_counts[WAITING] += 1
+    h.zone_states[zone * 5 + WAITING] += 1
+    _enqueue(h, t, ev.ts)
+    h.b_issued.append(zone)
+    h.b_issued_ts.append(ev.ts)
+    if h.day_open_ms < 0:
+        h.day_open_ms = ev.ts
+    return None
+
+
+def _ticket_called(h: HallState, ev: TicketCalled, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
+        return "unknown_ticket"
+    if t.state > CALLED:
+        return "bad_state"
+    window = h.windows.index(ev.window)
+    _called(h, t, window, ev.ts, r)
+    h.set_state(t, CALLED)
+    if h.w_ticket[window] != ev.ticket:
+        h.w_ticket[window] = ev.ticket
+        h.w_ticket_since[window] = ev.ts
+        _idle(h, window, ev.ts)
+    return None
+
+
+def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
+        return "unknown_ticket"
+    if t.state > CALLED:
+        return "bad_state"
+    window = h.windows.index(ev.window)
+    walked = t.state == CALLED and t.window == window
+    _called(h, t, window, ev.ts, r)  # a start without a call is a call at the start
+    h.set_state(t, SERVING)
+    t.start = ev.ts
+    h.w_ticket[window] = ev.ticket
+    h.w_ticket_since[window] = ev.ts
+    if ev.staff is not None:
+        h.w_staff[window] = ev.staff
+    if walked:
+        walk = h.b_walk
+        walk[0].append(window)
+        walk[1].append(h.staff_index(window))
+        walk[2].append(ev.ts - t.called if ev.ts > t.called else 0)
+    _idle(h, window, ev.ts)
+    return None
+
+
+def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
+        return "unknown_ticket"
+    state = t.state
+    if state != CALLED and state != SERVING:
+        return "bad_state"
+    window = h.windows.index(ev.window)
+    outcome = _OUTCOME[ev.outcome]
+    if state == SERVING and t.start >= 0:
+        service_ms = ev.ts - t.start if ev.ts > t.start else 0
+    else:
+        service_ms = -1  # never started: counted as a service, no service time
+    fin = h.b_fin
+    fin[0].append(ev.ts)
+    fin[1].append(window)
+    fin[2].append(t.zone)
+    fin[3].append(outcome)
+    fin[4].append(service_ms)
+    fin[5].append(h.staff_index(window))
+    _release(h, t, ev.ts)
+    if outcome == _TRANSFERRED:  # back to the queue, for another window
+        h.set_state(t, WAITING)
+        t.queued = ev.ts
+        t.start = -1
+        _enqueue(h, t, ev.ts)
+    else:
+        h.set_state(t, DONE)
+    return None
+
+
+def _ticket_abandoned(h: HallState, ev: TicketAbandoned, r: ApplyResult) -> str | None:
+    t = h.tickets.get(ev.ticket)
+    if t is None:
+        return "unknown_ticket"
+    if t.state > CALLED:
+        return "bad_state"
+    if t.state == WAITING:
+        _leave_queue(h, t, ev.ts, r)
+    else:
+        _release(h, t, ev.ts)
+    h.set_state(t, ABANDONED)
+    h.b_abandon[0].append(t.zone)
+    h.b_abandon[1].append(_REASON[ev.reason])
+    h.b_abandon[2].append(1 if t.first_call >= 0 else 0)
+    return None
+
+
+def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
+    window = h.windows.index(ev.window)
+    state = _WSTATE[ev.state]
+    if h.w_state[window] != state:
+        h.w_state[window] = state
+        h.w_state_since[window] = ev.ts
+        since = h.w_open_from[window]
+        if since >= 0:  # an open stretch ends
+            h.w_open_ms[window] += ev.ts - since if ev.ts > since else 0
+            h.w_open_from[window] = -1
+        if state == _OPEN:
+            h.w_open_from[window] = ev.ts
+            if h.day_open_ms < 0:
+                h.day_open_ms = ev.ts
+        _idle(h, window, ev.ts)
+    if ev.staff is not None:
+        h.w_staff[window] = ev.staff
+    elif state == _CLOSED:
+        h.w_staff[window] = None
+    return None
+
+
+def _rating(h: HallState, ev: Rating, r: ApplyResult) -> str | None:
+    window = h.windows.index(ev.window)
+    h.b_rating[0].append(window)
+    h.b_rating[1].append(ev.score - 1)
+    h.b_rating[2].append(h.staff_index(window) if ev.staff is None else h.staff.index(ev.staff))
+    return None
+
+
+def _complaint(h: HallState, ev: Complaint, r: ApplyResult) -> str | None:
+    if ev.complaint in h.complaints:
+        return None  # the same complaint again through another channel: one complaint
+    h.complaints[ev.complaint] = (ev.ts, ev.channel, ev.window)
+    r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, True, ev.channel, ev.window))
+    return None
+
+
+def _complaint_closed(h: HallState, ev: ComplaintClosed, r: ApplyResult) -> str | None:
+    if h.complaints.pop(ev.complaint, None) is None:
+        return "unknown_complaint"
+    r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, False))
+    return None
+
+
+def _case_submitted(h: HallState, ev: CaseSubmitted, r: ApplyResult) -> str | None:
+    if ev.case not in h.cases:
+        h.cases[ev.case] = _Case(ev.item, ev.dept, ev.promised_days, ev.ts)
+    return None
+
+
+def _case_accepted(h: HallState, ev: CaseAccepted, r: ApplyResult) -> str | None:
+    case = h.cases.get(ev.case)
+    if case is None:
+        return "unknown_case"
+    if case.accepted_ms is None:
+        case.accepted_ms = ev.ts
+    return None
+
+
+def _case_paused(h: HallState, ev: CasePaused, r: ApplyResult) -> str | None:
+    case = h.cases.get(ev.case)
+    if case is None:
+        return "unknown_case"
+    if case.paused_since is None:
+        case.paused_since = ev.ts
+    return None
+
+
+def _case_resumed(h: HallState, ev: CaseResumed, r: ApplyResult) -> str | None:
+    case = h.cases.get(ev.case)
+    if case is None:
+        return "unknown_case"
+    if case.paused_since is not None:
+        case.paused_ms += max(0, ev.ts - case.paused_since)
+        case.paused_since = None
+    return None
+
+
+def _case_closed(h: HallState, ev: CaseClosed, r: ApplyResult) -> str | None:
+    if h.cases.pop(ev.case, None) is None:
+        return "unknown_case"
+    return None
+
+
+def _heartbeat(h: HallState, ev: Heartbeat, r: ApplyResult) -> str | None:
+    return None
+
+
+HANDLERS: Final[dict[type, Handler]] = {
+    TicketIssued: _ticket_issued,
+    TicketCalled: _ticket_called,
+    ServiceStarted: _service_started,
+    ServiceFinished: _service_finished,
+    TicketAbandoned: _ticket_abandoned,
+    WindowState: _window_state,
+    Rating: _rating,
+    Complaint: _complaint,
+    ComplaintClosed: _complaint_closed,
+    CaseSubmitted: _case_submitted,
+    CaseAccepted: _case_accepted,
+    CasePaused: _case_paused,
+    CaseResumed: _case_resumed,
+    CaseClosed: _case_closed,
+    Heartbeat: _heartbeat,
+}
+"""Event type → its handler."""
