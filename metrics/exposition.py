@@ -4,7 +4,8 @@ Families are built at scrape time from frozen snapshots (client_python's custom 
 pattern), never by ``labels().inc()`` per event. The HTTP server runs in its own thread
 (``start_http_server``), so a scrape never stalls ingest or the console.
 
-Imports: metrics.snapshot, feeds.protocol (enumerations), prometheus_client.
+Imports: metrics.snapshot, metrics.dashboard, feeds.protocol (enumerations),
+prometheus_client.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
+from metrics.dashboard import figure_families
 from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CitySnapshot
 
 CARDS = ("none", "yellow", "red")
@@ -148,6 +150,7 @@ class HallCollector(Collector):
         yield from (waiting, issued, services, abandoned, wait, service, wstate, last_hour)
         yield from (ratings, complaints, cases, alerts, clock)
         yield from (connected, events, rejected, last_seq, gaps)
+        yield from figure_families(city)  # docs/figures.md, beyond contract.md's set
 
 
 def serve_metrics(

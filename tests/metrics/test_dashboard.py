@@ -1,0 +1,70 @@
+"""The figures of docs/figures.md on /metrics, over real HTTP, for the scripted day."""
+
+from __future__ import annotations
+
+import pytest
+
+from metrics.exposition import serve_metrics
+from metrics.snapshot import CitySnapshot
+from metrics.state import CityState, Settings
+from tests.metrics.test_exposition import CONTRACT, scrape
+from tests.metrics.test_figures import day_events
+from tests.metrics.test_state import H
+
+
+@pytest.fixture(scope="module")
+def metrics():
+    city = CityState(Settings(zone_wait_limits={"estate": 420.0}))
+    city.apply(day_events())
+    snap = CitySnapshot(halls=city.snapshots(), feeds=())
+    _, port, stop = serve_metrics(lambda: snap, "127.0.0.1", 0)
+    try:
+        return scrape(port)
+    finally:
+        stop()
+
+
+def val(m, name, **labels):
+    return m[(name, tuple(sorted({"hall": H, **labels}.items())))]
+
+
+def test_zone_figures_exported(metrics) -> None:
+    biz = {"zone": "biz"}
+    assert val(metrics, "hall_zone_wait_quantile_seconds", **biz, period="day",
+               quantile="0.9") == pytest.approx(348.0)  # fmt: skip
+    assert val(metrics, "hall_zone_wait_mean_seconds", **biz, period="day") == 300.0
+    assert val(metrics, "hall_zone_service_level_ratio", zone="estate", period="day") == 0.0
+    assert val(metrics, "hall_zone_arrivals", **biz, period="15m") == 1
+    assert val(metrics, "hall_zone_arrivals", **biz, period="1h") == 2
+    assert val(metrics, "hall_zone_abandonment_ratio", **biz) == pytest.approx(1 / 3)
+    assert val(metrics, "hall_zone_expected_wait_seconds", **biz) == pytest.approx(1890.0)
+    assert val(metrics, "hall_zone_windows_needed", **biz) == 1
+    assert val(metrics, "hall_zone_windows_open", **biz) == 1
+    assert val(metrics, "hall_zone_longest_wait_seconds", **biz) == 2940.0
+    # Undefined figures are absent, not 0: no biz wait ended in the last hour.
+    assert (
+        "hall_zone_wait_mean_seconds",
+        tuple(sorted({"hall": H, **biz, "period": "1h"}.items())),
+    ) not in metrics
+    assert not any(k[0] == "hall_zone_expected_wait_seconds" and ("zone", "estate") in k[1]
+                   for k in metrics)  # fmt: skip
+
+
+def test_window_and_staff_figures_exported(metrics) -> None:
+    assert val(metrics, "hall_window_utilization_ratio", window="W01") == pytest.approx(60 / 69)
+    assert val(metrics, "hall_window_idle_waiting_seconds_today", window="W02") == 120.0
+    assert val(metrics, "hall_window_walk_mean_seconds", window="W01") == 90.0
+    assert val(metrics, "hall_window_bad_ratings_today", window="W01") == 1
+    assert val(metrics, "hall_window_state_seconds", window="W02") == 55 * 60.0  # paused at 14
+    assert val(metrics, "hall_staff_rating_mean", staff="s1") == 3.5
+    assert val(metrics, "hall_staff_services_today", staff="s2") == 1
+
+
+def test_contract_names_unchanged(metrics) -> None:
+    names = {name for name, _ in metrics}
+    bases = {n.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum") for n in names}
+    for name in CONTRACT:
+        if name not in ("hall_alerts_active",) and not name.startswith("hall_feed"):
+            assert name in bases, name
+    # Labels stay bounded: no ticket ids anywhere.
+    assert not any("B00" in v for _, labels in metrics for _, v in labels)
