@@ -2,30 +2,87 @@
 
 The app runs the ``Supervisor`` (feeds → state → alerts) as a worker in its own event
 loop and repaints from one timer at a steady rate (4 Hz by default), only when a new
-``View`` was published, inside ``batch_update``. Widgets read frozen snapshots only;
-nothing here touches live state. ``p`` pauses the view (not the ingest) and counts what
-arrives meanwhile.
+``View`` was published, inside ``batch_update``, and only the screen on show. Widgets
+read frozen snapshots only; nothing here touches live state. ``p`` pauses the view (not
+the ingest) and counts what arrives meanwhile. Every action has a key, a line in the
+``?`` help and an entry in the command palette (ctrl+p).
 
-Imports: textual, runtime, console.*.
+Imports: textual, rich, runtime, console.*.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 
+from console.tables import TABLE_SCREENS, CityTable
 from console.text import Lang, Words, default_lang
-from console.widgets import AlertTable, CityStrip, FeedBar, Headline, WindowGrid, ZoneTable
+from console.widgets import (
+    AlertTable,
+    CityStrip,
+    FeedBar,
+    Headline,
+    ViewTable,
+    WindowGrid,
+    ZoneTable,
+)
 from runtime.supervisor import Supervisor, View
 
 WAIT_RULE = "wait_overtime"
 _CARD_RANK = {"yellow": 1, "red": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One key of the console: what it does, in the help, the footer and the palette."""
+
+    key: str
+    action: str
+    words: str
+    """``Words`` key of its description."""
+    display: str | None = None
+    footer: bool = False
+
+
+#: Screens in the order of their keys; "overview" is the hall's overview.
+SCREEN_KEYS: tuple[tuple[str, str], ...] = (
+    ("c", "city"),
+    ("o", "overview"),
+    ("w", "windows"),
+    ("u", "queue"),
+    ("a", "alerts"),
+    ("k", "cases"),
+    ("m", "complaints"),
+    ("f", "feeds"),
+)
+
+KEYS: tuple[Key, ...] = (
+    Key("q", "quit", "key_quit", footer=True),
+    Key("question_mark", "help", "key_help", "?", footer=True),
+    Key("f1", "help", "key_help"),
+    *(
+        Key(k, f"screen('{name}')", f"screen_{name}", footer=name != "overview")
+        for k, name in SCREEN_KEYS
+    ),
+    Key("right_square_bracket", "hall(1)", "key_next_hall", "]", footer=True),
+    Key("left_square_bracket", "hall(-1)", "key_prev_hall", "["),
+    Key("slash", "filter", "key_filter", "/", footer=True),
+    Key("s", "sort", "key_sort"),
+    Key("S", "sort_reverse", "key_sort_reverse"),
+    Key("p", "pause", "key_pause", footer=True),
+    Key("l", "language", "key_lang", footer=True),
+    Key("escape", "close_filter", "key_escape"),
+)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -39,10 +96,11 @@ class HelpScreen(ModalScreen[None]):
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Static {
-        width: auto; max-width: 90%; height: auto; padding: 1 2;
+    HelpScreen > VerticalScroll {
+        width: auto; max-width: 90%; height: auto; max-height: 90%; padding: 1 2;
         border: round $accent; background: $surface;
     }
+    HelpScreen Static { width: auto; }
     """
 
     def __init__(self, words: Words) -> None:
@@ -51,49 +109,73 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         w = self.words
-        keys = [
-            ("q", w["key_quit"]),
-            ("? / F1", w["key_help"]),
-            ("]", w["key_next_hall"]),
-            ("[", w["key_prev_hall"]),
-            ("1 … 9", w["key_hall_n"]),
-            ("p", w["key_pause"]),
-            ("l", w["key_lang"]),
-        ]
         text = Text()
         text.append(w["help_title"] + "\n\n", "bold")
-        for key, what in keys:
-            text.append(f"  {key:<8} ", "bold")
+        rows: list[tuple[str, str]] = []
+        for k in KEYS:
+            if k.key in ("f1", "escape"):
+                continue
+            rows.append((k.display or k.key, w[k.words]))
+            if k.key == "left_square_bracket":
+                rows.append(("1 … 9", w["key_hall_n"]))
+        rows += [("Enter", w["key_enter"]), ("Esc", w["key_escape"]), ("ctrl+p", w["key_palette"])]
+        for key, what in rows:
+            text.append(f"  {key:<7} ", "bold")
             text.append(what + "\n")
         text.append("\n" + w["close_help"], "dim")
-        yield Static(text, id="help-text")
+        with VerticalScroll():
+            yield Static(text, id="help-text")
+
+
+class ConsoleCommands(Provider):
+    """Every key's action in the command palette, in the current language."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], object]]]:
+        app = self.app
+        assert isinstance(app, HallwatchApp)
+        out: list[tuple[str, Callable[[], object]]] = []
+        for k in KEYS:
+            if k.key in ("f1", "escape"):
+                continue
+            out.append(
+                (f"{app.words[k.words]} ({k.display or k.key})", partial(app.run_action, k.action))
+            )
+        for n, name in enumerate(app.hall_names, start=1):
+            out.append((f"{app.words['hall']} {n}: {name}", partial(app.action_hall_number, n)))
+        return out
+
+    async def discover(self) -> AsyncIterator[DiscoveryHit]:
+        for text, command in self._commands():
+            yield DiscoveryHit(text, command, text=text)
+
+    async def search(self, query: str) -> AsyncIterator[Hit]:
+        matcher = self.matcher(query)
+        for text, command in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text)
 
 
 class HallwatchApp(App[None]):
     """The console. ``supervisor`` is run here unless ``run_supervisor`` is False."""
 
     TITLE = "hallwatch"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
     CSS = """
     Screen { layout: vertical; }
     CityStrip { height: 1; background: $boost; }
     Headline { height: auto; max-height: 4; padding: 0 1; }
-    #body { height: 1fr; }
+    ContentSwitcher { height: 1fr; }
+    #overview { height: 1fr; }
     ZoneTable { height: auto; max-height: 14; margin: 0 0 1 0; }
     WindowGrid { margin: 0 1 1 1; }
     AlertTable { height: auto; max-height: 12; }
     .section { height: 1; padding: 0 1; color: $text-muted; text-style: bold; }
     FeedBar { height: auto; max-height: 4; padding: 0 1; }
+    ViewTable { height: 1fr; }
+    #filter { dock: bottom; display: none; }
+    #filter.active { display: block; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Keys", key_display="?"),
-        Binding("f1", "help", "Keys", show=False),
-        Binding("right_square_bracket", "hall(1)", "Next hall", key_display="]"),
-        Binding("left_square_bracket", "hall(-1)", "Prev hall", key_display="[", show=False),
-        Binding("p", "pause", "Pause view"),
-        Binding("l", "language", "中文/EN"),
-        *(Binding(str(n), f"hall_number({n})", show=False) for n in range(1, 10)),
-    ]
 
     def __init__(
         self,
@@ -105,6 +187,8 @@ class HallwatchApp(App[None]):
         run_supervisor: bool = True,
     ) -> None:
         super().__init__()
+        self._textual_bindings: BindingsMap = self._bindings.copy()
+        """Textual's own keys, before ours are added in the current language."""
         self.supervisor = supervisor
         if title:
             self.title = title
@@ -113,26 +197,32 @@ class HallwatchApp(App[None]):
         self.run_supervisor = run_supervisor
         self.hall: str | None = None
         """The hall shown; the first one seen until the user picks another."""
+        self.screen_name = "overview"
         self.paused_at: int | None = None
         """``events_total`` when the view was paused; None while live."""
         self.shown: View | None = None
         """The view on screen now."""
-        self._hall_names: list[str] = []
+        self.hall_names: list[str] = []
         self._banner_count = -1
 
     def compose(self) -> ComposeResult:
-        yield CityStrip(id="city")
+        yield CityStrip(id="city-strip")
         yield Headline(id="headline")
-        with VerticalScroll(id="body"):
-            yield ZoneTable(id="zones", cursor_type="row", zebra_stripes=True)
-            yield WindowGrid(id="windows")
-            yield Static(id="alerts-title", classes="section")
-            yield AlertTable(id="alerts", cursor_type="row")
-            yield FeedBar(id="feeds")
+        with ContentSwitcher(initial="overview"):
+            with VerticalScroll(id="overview"):
+                yield ZoneTable(id="zones", cursor_type="row", zebra_stripes=True)
+                yield WindowGrid(id="window-grid")
+                yield Static(id="alerts-title", classes="section")
+                yield AlertTable(id="overview-alerts", cursor_type="row")
+                yield FeedBar(id="feed-bar")
+            for name, table in TABLE_SCREENS.items():
+                yield table(id=name)
+        yield Input(id="filter", disabled=True)  # enabled (focusable) only while filtering
         yield Footer()
 
     def on_mount(self) -> None:
         self._set_language()
+        self.query_one(ZoneTable).focus()
         if self.run_supervisor:
             self.run_worker(self.supervisor.run(), name="pipeline", exit_on_error=True)
         self.set_interval(self.refresh_interval, self.refresh_view)
@@ -155,29 +245,37 @@ class HallwatchApp(App[None]):
 
     def _render(self, view: View) -> None:
         halls = view.city.halls
-        self._hall_names = list(halls)
+        self.hall_names = list(halls)
         if self.hall not in halls and halls:
-            self.hall = self._hall_names[0]
+            self.hall = self.hall_names[0]
         words = self.words
+        hall = halls.get(self.hall) if self.hall else None
         with self.batch_update():
             self.shown = view
             self.query_one(CityStrip).show(halls, self.hall, view.alerts, words)
-            hall = halls.get(self.hall) if self.hall else None
             if hall is not None:
                 self.query_one(Headline).show(hall, words, self._pause_banner())
-                cards: dict[str, str] = {}
-                for a in view.alerts:
-                    if a.hall == hall.hall and a.rule == WAIT_RULE:
-                        zone = a.scope.split("/", 1)[0]
-                        if _CARD_RANK[a.severity] > _CARD_RANK.get(cards.get(zone, ""), 0):
-                            cards[zone] = a.severity
-                self.query_one(ZoneTable).show(hall, cards)
-                self.query_one(WindowGrid).show(hall, words)
-            alerts = [a for a in view.alerts if self.hall is None or a.hall == self.hall]
-            title = f"{words['alerts']} {len(alerts)}" if alerts else words["no_alerts"]
-            self.query_one("#alerts-title", Static).update(title)
-            self.query_one(AlertTable).show(alerts, words)
-            self.query_one(FeedBar).show(view.city.feeds, words)
+            if self.screen_name == "overview":
+                self._render_overview(view, words)
+            else:
+                self.query_one(f"#{self.screen_name}", ViewTable).show(view, hall, words)
+
+    def _render_overview(self, view: View, words: Words) -> None:
+        hall = view.city.halls.get(self.hall) if self.hall else None
+        if hall is not None:
+            cards: dict[str, str] = {}
+            for a in view.alerts:
+                if a.hall == hall.hall and a.rule == WAIT_RULE:
+                    zone = a.scope.split("/", 1)[0]
+                    if _CARD_RANK[a.severity] > _CARD_RANK.get(cards.get(zone, ""), 0):
+                        cards[zone] = a.severity
+            self.query_one(ZoneTable).show(hall, cards)
+            self.query_one(WindowGrid).show(hall, words)
+        alerts = [a for a in view.alerts if self.hall is None or a.hall == self.hall]
+        title = f"{words['alerts']} {len(alerts)}" if alerts else words["no_alerts"]
+        self.query_one("#alerts-title", Static).update(title)
+        self.query_one(AlertTable).show(alerts, words)
+        self.query_one(FeedBar).show(view.city.feeds, words)
 
     def _pause_banner(self) -> str | None:
         if self.paused_at is None:
@@ -186,30 +284,59 @@ class HallwatchApp(App[None]):
         return f" {self.words['paused_view']} · {arrived} {self.words['arrived_meanwhile']} "
 
     def _set_language(self) -> None:
-        self.query_one(ZoneTable).set_language(self.words)
-        self.query_one(AlertTable).set_language(self.words)
+        words = self.words
+        self.query_one(ZoneTable).set_language(words)
+        self.query_one(AlertTable).set_language(words)
+        for table in self.query(ViewTable):
+            table.set_language(words)
+        self.query_one("#filter", Input).placeholder = words["filter_placeholder"]
+        # Textual's own keys (ctrl+q, ctrl+p for the palette …) stay; ours get the words
+        # of the current language in the footer.
+        bindings = self._textual_bindings.copy()
+        ours = [
+            Binding(k.key, k.action, words[k.words], show=k.footer, key_display=k.display)
+            for k in KEYS
+        ]
+        ours += [Binding(str(n), f"hall_number({n})", show=False) for n in range(1, 10)]
+        for binding in ours:
+            bindings.key_to_bindings[binding.key] = [binding]
+        self._bindings = bindings
+        self.refresh_bindings()
+
+    def _show_now(self) -> None:
+        view = self.shown if self.paused_at is not None and self.shown else self.supervisor.view
+        self._render(view)
+
+    def _table(self) -> ViewTable | None:
+        if self.screen_name == "overview":
+            return None
+        return self.query_one(f"#{self.screen_name}", ViewTable)
 
     # --- actions -------------------------------------------------------------------------
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.words))
 
+    def action_screen(self, name: str) -> None:
+        self.screen_name = name
+        self.query_one(ContentSwitcher).current = name
+        table = self._table()
+        (table or self.query_one(ZoneTable)).focus()
+        self._show_now()
+
     def action_hall(self, step: int) -> None:
-        if self._hall_names:
-            i = self._hall_names.index(self.hall) if self.hall in self._hall_names else 0
-            self.hall = self._hall_names[(i + step) % len(self._hall_names)]
+        if self.hall_names:
+            i = self.hall_names.index(self.hall) if self.hall in self.hall_names else 0
+            self.hall = self.hall_names[(i + step) % len(self.hall_names)]
             self._show_now()
 
     def action_hall_number(self, n: int) -> None:
-        if 0 < n <= len(self._hall_names):
-            self.hall = self._hall_names[n - 1]
+        if 0 < n <= len(self.hall_names):
+            self.hall = self.hall_names[n - 1]
             self._show_now()
 
     def action_pause(self) -> None:
-        if self.paused_at is None:
-            self.paused_at = self.supervisor.events_total
-        else:
-            self.paused_at = None
+        self.paused_at = None if self.paused_at is not None else self.supervisor.events_total
         self._show_now()
 
     def action_language(self) -> None:
@@ -217,6 +344,47 @@ class HallwatchApp(App[None]):
         self._set_language()
         self._show_now()
 
-    def _show_now(self) -> None:
-        view = self.shown if self.paused_at is not None and self.shown else self.supervisor.view
-        self._render(view)
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        table = self._table()
+        box.value = table.filter_text if table else ""
+        box.disabled = False
+        box.add_class("active")
+        box.focus()
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("active"):
+            self._close_filter(box)
+
+    def action_sort(self) -> None:
+        if (table := self._table()) is not None:
+            table.cycle_sort(self.words)
+            self._show_now()
+
+    def action_sort_reverse(self) -> None:
+        if (table := self._table()) is not None:
+            table.cycle_sort(self.words, reverse=True)
+            self._show_now()
+
+    # --- events --------------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if (table := self._table()) is not None:
+            table.filter_text = event.value
+            self._show_now()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._close_filter(event.input)
+
+    def _close_filter(self, box: Input) -> None:
+        """Hide the filter box; the filter stays applied (``/`` then Enter on empty clears)."""
+        box.remove_class("active")
+        box.disabled = True
+        (self._table() or self.query_one(ZoneTable)).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a hall of the city table opens that hall's overview."""
+        if isinstance(event.data_table, CityTable) and event.row_key.value in self.hall_names:
+            self.hall = event.row_key.value
+            self.action_screen("overview")

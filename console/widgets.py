@@ -14,7 +14,8 @@ console.text.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -24,7 +25,7 @@ from textual.widgets import DataTable, Static
 from console.text import Words, clock, duration
 from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot, WindowSnapshot
-from runtime.supervisor import AlertView
+from runtime.supervisor import AlertView, View
 
 #: Colours that read on dark and light terminals and in 16 colours.
 SEVERITY_STYLE = {"red": "bold white on red", "yellow": "bold black on yellow"}
@@ -53,6 +54,60 @@ def sync_rows(table: DataTable[str | Text], rows: Mapping[str, Sequence[str | Te
         for column, value in zip(columns, cells, strict=True):
             if table.get_cell(key, column) != value:
                 table.update_cell(key, column, value)
+
+
+Row = tuple[str, list[str | Text], tuple[Any, ...]]
+"""(key, cells, sort values): one row of a table screen."""
+
+
+def matches(cells: Sequence[str | Text], needle: str) -> bool:
+    """Whether any cell contains ``needle`` (case-insensitive)."""
+    needle = needle.casefold()
+    return any(needle in str(cell).casefold() for cell in cells)
+
+
+class ViewTable(DataTable[str | Text]):
+    """A table screen: ``build`` rows from the view; filtered, sorted and diffed here."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
+    """Column keys, also the ``Words`` keys of their headings."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.sort_column: int | None = None
+        """Index into COLUMNS, or None for the table's natural order."""
+        self.sort_reverse = False
+        self.filter_text = ""
+
+    def set_language(self, words: Words) -> None:
+        self.clear(columns=True)
+        for i, key in enumerate(self.COLUMNS):
+            label = words[key]
+            if i == self.sort_column:
+                label += " ▼" if self.sort_reverse else " ▲"
+            self.add_column(label, key=key)
+
+    def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
+        """The rows, in natural order. Subclasses override."""
+        return ()
+
+    def show(self, view: View, hall: HallSnapshot | None, words: Words) -> None:
+        rows = list(self.build(view, hall, words))
+        if self.filter_text:
+            rows = [r for r in rows if matches(r[1], self.filter_text)]
+        if self.sort_column is not None:
+            col = self.sort_column
+            rows.sort(key=lambda r: r[2][col], reverse=self.sort_reverse)
+        sync_rows(self, {key: cells for key, cells, _ in rows})
+
+    def cycle_sort(self, words: Words, *, reverse: bool = False) -> None:
+        """``s``: sort by the next column; ``S``: reverse the order."""
+        if reverse:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            n = len(self.COLUMNS)
+            self.sort_column = 0 if self.sort_column is None else (self.sort_column + 1) % n
+        self.set_language(words)
 
 
 class CityStrip(Static):

@@ -1,0 +1,91 @@
+"""Every table screen of the console, its keys, the filter, the sort and the palette."""
+
+from __future__ import annotations
+
+from console.tables import CityTable, FeedsTable, QueueTable, WindowsTable
+from feeds.demo_server import FeedServer
+from feeds.protocol import Heartbeat, TicketIssued
+from tests.conftest import ms, wait_for
+from tests.console.test_app import console_on, morning, server  # noqa: F401  (fixture)
+
+
+def cells(table, key: str) -> list[str]:
+    return [str(c) for c in table.get_row(key)]
+
+
+async def test_screen_keys_show_each_table(server: FeedServer) -> None:  # noqa: F811
+    await server.publish(morning())
+    async with console_on(server) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await pilot.press("w")
+        assert app.screen_name == "windows"
+        windows = app.query_one(WindowsTable)
+        await wait_for(lambda: windows.row_count == 2)
+        w02 = cells(windows, "W02")
+        assert w02[:5] == ["W02", "open", "20:00", "s018", "B001 5:00"]
+        assert w02[5:7] == ["0", "0"]  # nothing finished at W02 yet
+        w01 = cells(windows, "W01")
+        assert w01[5:8] == ["1", "1", "6:00"]  # one service, 09:07 → 09:13
+        await pilot.press("u")
+        queue = app.query_one(QueueTable)
+        await wait_for(lambda: queue.row_count == 2)
+        # The priority lane first, then by wait.
+        assert [queue.get_row_at(i)[0] for i in range(2)] == ["A002", "B002"]
+        assert cells(queue, "A002")[4] == "17:00"
+        await pilot.press("f")
+        feeds = app.query_one(FeedsTable)
+        await wait_for(lambda: feeds.row_count == 1)
+        assert cells(feeds, "lz")[:2] == ["lz", "connected"]
+        await pilot.press("o")
+        assert app.screen_name == "overview"
+
+
+async def test_city_table_enter_opens_the_hall() -> None:
+    other = [
+        TicketIssued(seq=0, ts=ms(5), hall="zz", ticket="X001", zone="civic"),
+        Heartbeat(ts=ms(6), hall="zz"),
+    ]
+    two_halls = FeedServer("city-feed", ["lz", "zz"])  # heartbeats carry both clocks
+    await two_halls.start()
+    await two_halls.publish(morning() + other)
+    async with console_on(two_halls) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and len(app.shown.city.halls) == 2)
+        await pilot.press("c")
+        city = app.query_one(CityTable)
+        await wait_for(lambda: city.row_count == 2 and cells(city, "zz")[2] == "1:00")
+        assert cells(city, "zz")[:2] == ["zz", "1"]
+        assert cells(city, "lz")[6] == "1"  # the complaint's red card
+        await pilot.press("down", "enter")
+        assert app.screen_name == "overview" and app.hall == "zz"
+    await two_halls.stop()
+
+
+async def test_filter_and_sort(server: FeedServer) -> None:  # noqa: F811
+    await server.publish(morning())
+    async with console_on(server) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await pilot.press("u")
+        queue = app.query_one(QueueTable)
+        await wait_for(lambda: queue.row_count == 2)
+        await pilot.press("slash", "B", "0")
+        await wait_for(lambda: queue.row_count == 1)
+        assert queue.get_row_at(0)[0] == "B002"
+        await pilot.press("enter")  # the filter stays, the box closes
+        assert queue.row_count == 1 and queue.has_focus
+        await pilot.press("slash", "backspace", "backspace", "enter")
+        await wait_for(lambda: queue.row_count == 2)
+        await pilot.press("s")  # sort by ticket
+        assert [queue.get_row_at(i)[0] for i in range(2)] == ["A002", "B002"]
+        await pilot.press("S")  # reversed
+        await wait_for(lambda: queue.get_row_at(0)[0] == "B002")
+
+
+async def test_command_palette_lists_the_screens(server: FeedServer) -> None:  # noqa: F811
+    await server.publish(morning())
+    async with console_on(server) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"complaints")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(lambda: app.screen_name == "complaints")
