@@ -21,12 +21,20 @@ from typing import Any
 
 import structlog
 
+from alerts.store import AlertStore, StoreError
 from feeds.client import WebSocketFeed, feed_name
 from feeds.decode import FrameDecoder
 from feeds.journal import Journal
 from feeds.privacy import Pseudonymizer, ensure_data_dir
 from runtime import logs
-from runtime.config import Config, ConfigError, default_data_dir, load_config, read_token
+from runtime.config import (
+    Config,
+    ConfigError,
+    check_config,
+    default_data_dir,
+    load_config,
+    read_token,
+)
 from runtime.supervisor import Supervisor
 
 
@@ -69,6 +77,22 @@ def _add_live_options(p: argparse.ArgumentParser, *, feeds_required: bool) -> No
     p.add_argument("--token-file", type=Path, help="bearer token for the feeds (mode 0600)")
     p.add_argument("--metrics-host", default="127.0.0.1", help="default 127.0.0.1")
     p.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
+    _add_operator(p)
+
+
+def _add_operator(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--operator",
+        default=None,
+        metavar="NAME",
+        help="who acts (acknowledge, resolve, silence, handover); default: the OS user",
+    )
+
+
+def _operator(args: argparse.Namespace) -> str:
+    import getpass
+
+    return getattr(args, "operator", None) or getpass.getuser()
 
 
 def _add_demo_options(p: argparse.ArgumentParser) -> None:
@@ -95,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", type=Path, help="journal and key (default: per user)")
     demo.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
     demo.add_argument("--metrics-host", default="127.0.0.1")
+    _add_operator(demo)
     console = sub.add_parser("console", help="the Textual console on live feeds")
     _add_live_options(console, feeds_required=True)
     for p in (demo, console):
@@ -111,7 +136,79 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_options(feed)
     _add_staffing(sub)
     _add_replay(sub)
+    _add_alert_commands(sub)
     return parser
+
+
+def _add_alert_commands(sub: Any) -> None:
+    p = sub.add_parser("check-config", help="validate a config file (rules, roster, holidays)")
+    p.add_argument("file", type=Path)
+    p = sub.add_parser("handover", help="write the shift report (Markdown), or accept one")
+    p.add_argument("--data-dir", type=Path, help="where the alert database is")
+    p.add_argument("--config", type=Path, help="TOML with the duty roster")
+    _add_operator(p)
+    p.add_argument("--hall", help="the hall (needed when several are known)")
+    p.add_argument("--notes", default="", help="the outgoing director's notes")
+    p.add_argument("--incoming", help="who takes over (default: from the roster)")
+    p.add_argument("--accept", type=int, metavar="ID", help="accept shift report ID instead")
+    p = sub.add_parser("audit", help="the alert audit trail: verify the chain, export it")
+    p.add_argument("action", choices=("verify", "export"))
+    p.add_argument("--data-dir", type=Path, help="where the alert database is")
+    p.add_argument("--out", type=Path, help="export: write here instead of stdout")
+
+
+def _store(args: argparse.Namespace) -> AlertStore:
+    data_dir = ensure_data_dir(args.data_dir or default_data_dir())
+    return AlertStore(data_dir / "alerts.db")
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    for warning in check_config(args.file):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{args.file}: ok")
+    return 0
+
+
+def cmd_handover(args: argparse.Namespace) -> int:
+    from alerts import commands
+
+    config = load_config(args.config) if args.config else Config()
+    store = _store(args)
+    try:
+        if args.accept is not None:
+            print(commands.accept_handover(store, args.accept, _operator(args), args.notes))
+        else:
+            hid, report = commands.write_handover(
+                store, config.duty, _operator(args), args.hall, args.notes, args.incoming
+            )
+            print(report)
+            print(f"(stored as handover #{hid}; accept with: run.py handover --accept {hid})")
+    except commands.CommandError as error:
+        print(f"hallwatch handover: {error}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from alerts import commands
+
+    store = _store(args)
+    try:
+        if args.action == "verify":
+            intact, text = commands.verify(store)
+            print(text, file=sys.stdout if intact else sys.stderr)
+            return 0 if intact else 1
+        if args.out:
+            with args.out.open("w", encoding="utf-8") as out:
+                n = commands.export(store, out)
+            print(f"{n} audit records written to {args.out}", file=sys.stderr)
+        else:
+            commands.export(store, sys.stdout)
+        return 0
+    finally:
+        store.close()
 
 
 def _add_staffing(sub: Any) -> None:
@@ -155,11 +252,16 @@ def _supervisor(args: argparse.Namespace, feeds: list[tuple[str, str]]) -> Super
         WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token)
         for name, url in feeds
     ]
+    calendar = config.work_calendar()
+    store = AlertStore(data_dir / "alerts.db")
     return Supervisor(
         sources,
-        settings=config.settings(),
-        wait_limits=config.wait_limits(),
+        settings=config.settings(calendar),
         journal=Journal(data_dir / "journal"),
+        alerts=config.alert_engine(store, calendar),
+        store=store,
+        roster=config.duty,
+        operator=_operator(args),
     )
 
 
@@ -340,10 +442,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # No command, only demo options (``run.py --speed 120``): the demo, as documented.
+    if words and words[0].startswith("-") and words[0] not in ("-h", "--help"):
+        words.insert(0, "demo")
+    args = parser.parse_args(words)
     command = args.command or "demo"
     if args.command is None:
-        args = parser.parse_args(["demo", *(argv if argv is not None else sys.argv[1:])])
+        args = parser.parse_args(["demo"])
     handlers = {
         "demo": cmd_demo,
         "console": cmd_console,
@@ -351,10 +457,13 @@ def main(argv: list[str] | None = None) -> int:
         "demo-feed": cmd_demo_feed,
         "staffing": cmd_staffing,
         "replay": cmd_replay,
+        "check-config": cmd_check_config,
+        "handover": cmd_handover,
+        "audit": cmd_audit,
     }
     try:
         return handlers[command](args)
-    except ConfigError as error:
+    except (ConfigError, StoreError) as error:
         print(f"hallwatch: {error}", file=sys.stderr)
         return 2
 

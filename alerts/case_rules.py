@@ -26,6 +26,14 @@ def _hm(ms: int) -> str:
     return local_datetime(ms).strftime("%H:%M")
 
 
+def _when(deadline_ms: int) -> str:
+    """``end of 2025-11-26`` for a midnight deadline, else ``2025-11-27 02:00``."""
+    at = local_datetime(deadline_ms)
+    if at.hour == 0 and at.minute == 0:
+        return f"end of {service_day(deadline_ms - 1).isoformat()}"
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
 class DeemedAcceptanceRule:
     """A case the back office did not accept within the minutes (default 10) of its
     submission: deemed accepted then, and alerted (seed 002: 超过10分钟未作出受理决定的,
@@ -95,10 +103,10 @@ class CaseDeadlineRule:
             note = f" (no holiday calendar for {due.year}: Monday to Friday assumed)"
         what = f"case {c.case} ({c.item}, {c.dept}, {c.promised_days} working days)"
         if now >= yellow:
-            summary = f"{what} due {due.isoformat()}{note}"
+            summary = f"{what} due {_when(red)}{note}"
             book.fire(CASE_DEADLINE, hall, c.case, "yellow", yellow, summary)
         if now >= red:
-            summary = f"{what} overdue since {due.isoformat()} end of day{note}"
+            summary = f"{what} overdue since {_when(red)}{note}"
             book.fire(CASE_DEADLINE, hall, c.case, "red", red, summary)
 
     def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:

@@ -116,11 +116,15 @@ class SecondTripRule:
                 v = self.visits(ev.hall, ev.ts)
                 v.item.setdefault(ev.ticket, ev.item)
                 self._check(book, ev.hall, v, ev.ticket, ev.ts)
-            elif isinstance(ev, ServiceFinished) and ev.outcome in ("incomplete", "rejected"):
+            elif isinstance(ev, ServiceFinished) and ev.outcome != "transferred":
                 v = self.visits(ev.hall, ev.ts)
                 person, item = v.person.get(ev.ticket), v.item.get(ev.ticket)
-                if person is not None and item is not None:
+                if person is None or item is None:
+                    continue
+                if ev.outcome in ("incomplete", "rejected"):
                     self.failed[(ev.hall, person, item)] = (ev.ts, ev.outcome)
+                else:  # done (or sent to the back office): the matter moved on
+                    self.failed.pop((ev.hall, person, item), None)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         return None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from runtime.config import ConfigError, load_config, read_token
+from runtime.config import ConfigError, check_config, load_config, read_token
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -72,3 +73,115 @@ def test_token_file_must_be_private(tmp_path: Path) -> None:
         read_token(path)
     os.chmod(path, 0o600)
     assert read_token(path) == "s3cret"
+
+
+FULL = """
+[thresholds]
+deemed_accept_minutes = 15
+
+[halls.anqiu.items.bdc-01]
+standard_minutes = 25
+
+[rules]
+disabled = ["ticket_scalping"]
+
+[rules.ratings]
+rectify_days = 3
+
+[rules.lifecycle]
+escalate_minutes = 10
+
+[calendar]
+file = "holidays.toml"
+
+[calendar.years."2028"]
+holidays = [2028-01-03]
+
+[duty.people.zhang]
+name = "张主任"
+
+[[duty.shifts]]
+name = "全天"
+start = "08:30"
+end = "17:30"
+
+[[duty.rota]]
+person = "zhang"
+shift = "全天"
+weekdays = [1, 2, 3, 4, 5]
+"""
+
+
+def test_rules_roster_and_holiday_file(tmp_path: Path) -> None:
+    (tmp_path / "holidays.toml").write_text(
+        '[years."2027"]\nholidays = [2027-10-01]\nworkdays = [2027-09-26]\n', encoding="utf-8"
+    )
+    cfg = load_config(write(tmp_path, FULL))
+    engine = cfg.alert_engine()
+    names = {r.name for r in engine.rules}
+    assert "ticket_scalping" not in names and "bad_rating" in names
+    assert engine.book.timing.escalate_after_ms == 10 * 60_000
+    assert cfg.item_minutes() == {"bdc-01": 25}
+    assert cfg.settings().deemed_accept_minutes == 15
+    calendar = cfg.work_calendar()
+    assert (calendar.source(2027), calendar.source(2028), calendar.source(2029)) == (
+        "config",
+        "config",
+        None,
+    )
+    assert calendar.is_workday(date(2027, 9, 26))  # a Sunday make-up day
+    assert cfg.duty.on_duty(1763946000000) is not None  # Monday 09:00
+    warnings = check_config(tmp_path / "hall.toml", today=date(2028, 6, 1))
+    assert len(warnings) == 1 and "2029" in warnings[0]
+
+
+ROTA_PERSON_LINE = FULL.splitlines().index('person = "zhang"') + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "field"),
+    [
+        (
+            "[rules.ratings]\nrectify_days = 5\nbad_at_mots = 2\n",
+            ":3:",
+            "rules.ratings.bad_at_mots",
+        ),
+        ("[rules.complaints]\nsettle_by = '25:00'\n", ":2:", "rules.complaints.settle_by"),
+        (
+            '[calendar.years."2027"]\nholidays = [2028-01-01]\n',
+            ":2:",
+            "calendar.years.2027.holidays",
+        ),
+        (
+            FULL.replace('person = "zhang"', 'person = "wang"'),
+            f":{ROTA_PERSON_LINE}:",
+            "duty.rota.0.person",
+        ),
+        (
+            "[[duty.shifts]]\nname = 'a'\nstart = '08:00'\nend = '12:00'\n"
+            "[[duty.shifts]]\nname = 'b'\nstart = '13:00'\nend = 9\n",
+            ":8:",
+            "duty.shifts.1.end",
+        ),
+    ],
+)
+def test_bad_rules_roster_calendar_name_line_and_field(
+    tmp_path: Path, text: str, where: str, field: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(str(path) + where), message
+    assert f"field {field}:" in message, message
+
+
+def test_check_config_command(tmp_path: Path, capsys) -> None:
+    import run
+
+    good = write(tmp_path, "[rules.scalping]\nmax_tickets = 5\n")
+    assert run.main(["check-config", str(good)]) == 0
+    assert capsys.readouterr().out.strip() == f"{good}: ok"
+    bad = write(tmp_path, "[rules.scalping]\nmax_tickets = 0\n")
+    assert run.main(["check-config", str(bad)]) == 2
+    assert f"{bad}:2: field rules.scalping.max_tickets" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""What ``run.py handover`` and ``run.py audit verify|export`` do, on the alert store.
+
+These run in their own process next to a running ``serve`` or console (SQLite WAL lets
+them share the file). They stamp hall time from the clocks the running pipeline keeps in
+the store, never wall time.
+
+Imports: alerts.store, alerts.duty, feeds.hallclock, the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import IO
+
+from alerts.duty import Roster, shift_report
+from alerts.store import AlertStore, StoreError
+from feeds.hallclock import day_start_ms, service_day
+
+
+class CommandError(Exception):
+    """The command cannot be done; the message says why."""
+
+
+def _hall_and_now(store: AlertStore, hall: str | None) -> tuple[str, int]:
+    clocks = store.clocks()
+    if hall is None:
+        if len(clocks) != 1:
+            known = ", ".join(clocks) or "none yet"
+            raise CommandError(f"say which hall with --hall (halls seen: {known})")
+        hall = next(iter(clocks))
+    if hall not in clocks:
+        raise CommandError(f"hall {hall!r} has not been seen (is serve or the console running?)")
+    return hall, clocks[hall]
+
+
+def write_handover(
+    store: AlertStore,
+    roster: Roster,
+    who: str,
+    hall: str | None = None,
+    notes: str = "",
+    incoming: str | None = None,
+) -> tuple[int, str]:
+    """The outgoing director's shift report for ``hall``: stored and returned (id, Markdown).
+
+    The shift starts at the roster's shift start, else at the last report of the hall,
+    else at the start of the service day.
+    """
+    hall, now = _hall_and_now(store, hall)
+    duty = roster.on_duty(now)
+    earlier = [h["written_ms"] for h in store.handovers() if h["hall"] == hall]
+    start = duty.start_ms if duty is not None else max(earlier, default=0)
+    start = start or day_start_ms(service_day(now))
+    if incoming is None:
+        nxt = roster.on_duty(duty.end_ms) if duty is not None else None
+        incoming = nxt.person if nxt is not None and nxt.person != who else None
+    alerts = [a for a in store.alerts(start, now) if a.hall == hall]
+    report = shift_report(hall, who, start, now, alerts, store.figures(hall), notes, incoming)
+    return store.write_handover(hall, who, now, start, report, incoming), report
+
+
+def accept_handover(store: AlertStore, handover_id: int, who: str, note: str | None) -> str:
+    """The incoming director accepts report ``handover_id``; returns a confirmation line."""
+    found = next((h for h in store.handovers() if h["id"] == handover_id), None)
+    if found is None:
+        raise CommandError(f"no handover #{handover_id}")
+    if found["written_by"] == who:
+        raise CommandError("the incoming director accepts, not the one who wrote it")
+    now = store.clocks().get(found["hall"], found["written_ms"])
+    try:
+        store.accept_handover(handover_id, who, max(now, found["written_ms"]), note)
+    except StoreError as error:
+        raise CommandError(str(error)) from error
+    return f"handover #{handover_id} ({found['hall']}, by {found['written_by']}) accepted by {who}"
+
+
+def verify(store: AlertStore) -> tuple[bool, str]:
+    """Check the audit chain and the alert rows; (intact?, what to print)."""
+    problems = store.verify()
+    if problems:
+        return False, "\n".join(["audit trail BROKEN:", *problems])
+    n = sum(1 for _ in store.audit_records())
+    return True, f"audit trail intact: {n} records, every alert row matches its trail"
+
+
+def export(store: AlertStore, out: IO[str]) -> int:
+    """Write every audit record as a JSON line (with ``prev`` and ``hash``); the count."""
+    n = 0
+    for record in store.audit_records():
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        n += 1
+    return n

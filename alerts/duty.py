@@ -1,0 +1,242 @@
+"""Duty directors (值班主任) on rotation and the two-step handover (交接班).
+
+The roster is part of the config (``[duty]``: people, shifts, a rota by weekday or date).
+``Roster.on_duty`` answers who is on duty at a hall time. The outgoing director writes a
+shift report (``shift_report``: figures, alerts raised, acknowledged, still open,
+complaints, red cards, notes — Markdown), stored with its audit record; the incoming
+director accepts it. A report not accepted within ``[rules.handover] accept_minutes`` is
+itself a red alert (``HandoverRule``).
+
+Imports: alerts.book, alerts.store, alerts.rules (Tick), alerts.settings, feeds.hallclock,
+metrics (snapshots), msgspec.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+
+from alerts.book import Alert, AlertBook
+from alerts.rules import Tick
+from alerts.settings import ClockTime, minutes_of_day
+from alerts.store import AlertStore
+from feeds.hallclock import day_start_ms, local_datetime, service_day
+from feeds.protocol import Event
+from metrics.snapshot import HallSnapshot
+from metrics.state import ApplyResult
+
+HANDOVER_UNACCEPTED = "handover_unaccepted"
+Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class Person(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    name: str
+    """Display name, e.g. 张主任."""
+    phone: str | None = None
+
+
+class Shift(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    name: str
+    """e.g. 上午."""
+    start: ClockTime
+    """Hall-local start, ``HH:MM``."""
+    end: ClockTime
+    """Hall-local end, ``HH:MM`` (``24:00`` for midnight); after ``start``."""
+
+
+class RotaEntry(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    person: Ident
+    """A key of ``[duty.people]``."""
+    shift: str
+    """A ``name`` of ``[[duty.shifts]]``."""
+    weekdays: list[Annotated[int, msgspec.Meta(ge=1, le=7)]] = []
+    """ISO weekdays (1 Monday … 7 Sunday) this entry covers."""
+    dates: list[date] = []
+    """Dates this entry covers; a date entry wins over weekday entries."""
+
+
+class Roster(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """``[duty]``: who is the duty director when."""
+
+    people: dict[Ident, Person] = {}
+    shifts: list[Shift] = []
+    rota: list[RotaEntry] = []
+    escalate_to: list[str] = []
+    """Who an escalated alert goes to, by level (level 1 is the first name)."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(field path, message) for references that do not resolve."""
+        out = []
+        names = {s.name for s in self.shifts}
+        for i, s in enumerate(self.shifts):
+            if minutes_of_day(s.end) <= minutes_of_day(s.start):
+                out.append((f"duty.shifts[{i}].end", f"shift {s.name!r} ends before it starts"))
+        for i, r in enumerate(self.rota):
+            if r.person not in self.people:
+                out.append((f"duty.rota[{i}].person", f"unknown person {r.person!r}"))
+            if r.shift not in names:
+                out.append((f"duty.rota[{i}].shift", f"unknown shift {r.shift!r}"))
+            if not r.weekdays and not r.dates:
+                out.append((f"duty.rota[{i}]", "needs weekdays or dates"))
+        return out
+
+    def on_duty(self, at_ms: int) -> OnDuty | None:
+        """The duty director at hall time ``at_ms`` (None: nobody is rostered)."""
+        day = service_day(at_ms)
+        minute = (at_ms - day_start_ms(day)) // 60_000
+        shifts = {s.name: s for s in self.shifts}
+        found: OnDuty | None = None
+        for r in self.rota:
+            shift = shifts.get(r.shift)
+            if shift is None or r.person not in self.people:
+                continue
+            if not minutes_of_day(shift.start) <= minute < minutes_of_day(shift.end):
+                continue
+            by_date = day in r.dates
+            if by_date or day.isoweekday() in r.weekdays:
+                start = day_start_ms(day) + minutes_of_day(shift.start) * 60_000
+                end = day_start_ms(day) + minutes_of_day(shift.end) * 60_000
+                duty = OnDuty(r.person, self.people[r.person].name, shift.name, start, end)
+                if by_date:
+                    return duty
+                found = found or duty
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class OnDuty:
+    person: str
+    name: str
+    shift: str
+    start_ms: int
+    end_ms: int
+
+
+def _hm(ms: int) -> str:
+    return local_datetime(ms).strftime("%m-%d %H:%M")
+
+
+def hall_figures(s: HallSnapshot) -> dict[str, Any]:
+    """The headline figures a shift report shows (also kept in the store for the CLI)."""
+    cards = s.cases_by_card()
+    return {
+        "day": s.day,
+        "now_ms": s.now_ms,
+        "issued": s.issued_today,
+        "served": s.served_today,
+        "waiting": s.waiting,
+        "mean_wait_min": round(s.mean_wait_s / 60, 1) if s.mean_wait_s is not None else None,
+        "longest_wait_min": round(s.longest_wait_s / 60, 1),
+        "windows_open": s.windows_open,
+        "windows_total": s.windows_total,
+        "complaints_open": s.complaints_open,
+        "cases": cards,
+    }
+
+
+def shift_report(
+    hall: str,
+    who: str,
+    start_ms: int,
+    now_ms: int,
+    alerts: Sequence[Alert],
+    figures: Mapping[str, Any] | None,
+    notes: str = "",
+    incoming: str | None = None,
+) -> str:
+    """The outgoing director's shift report, Markdown.
+
+    Args:
+        hall: the hall reported on.
+        who: the outgoing director (operator identity).
+        start_ms: shift start, hall time; ``now_ms``: its end (the hall clock now).
+        alerts: alerts of the hall that fired before ``now_ms`` and were open at some
+            point after ``start_ms`` (``AlertStore.alerts``).
+        figures: ``hall_figures`` of the hall now, if known.
+        notes: free text from the director.
+        incoming: who takes over, if known.
+    """
+    raised = [a for a in alerts if a.fired_ms >= start_ms]
+    acked = [a for a in alerts if a.ack_ms is not None and a.ack_ms >= start_ms]
+    still = [a for a in alerts if a.state in ("firing", "acknowledged")]
+    complaints = [a for a in alerts if a.rule.startswith("complaint")]
+    red = [a for a in alerts if a.severity == "red" and (a.raised_ms or a.fired_ms) >= start_ms]
+    lines = [
+        f"# 交接班 shift report — {hall}",
+        "",
+        f"- outgoing: **{who}**" + (f" → incoming: **{incoming}**" if incoming else ""),
+        f"- shift: {_hm(start_ms)} – {_hm(now_ms)} (hall time, CST)",
+        "",
+        "## Figures",
+    ]
+    if figures:
+        f = figures
+        mean = f"{f['mean_wait_min']} min" if f["mean_wait_min"] is not None else "—"
+        cards = f["cases"]
+        lines += [
+            f"- tickets issued today: {f['issued']}, served: {f['served']}, "
+            f"waiting now: {f['waiting']}",
+            f"- mean wait: {mean}, longest waiting now: {f['longest_wait_min']} min",
+            f"- windows open: {f['windows_open']}/{f['windows_total']}",
+            f"- complaints open: {f['complaints_open']}; cases open: yellow {cards['yellow']}, "
+            f"red {cards['red']}, on time {cards['none']}",
+        ]
+    else:
+        lines.append("- (no hall figures: the hall has not been seen)")
+    by_rule = Counter(f"{a.rule} ({a.severity})" for a in raised)
+    lines += ["", f"## Alerts raised this shift: {len(raised)}"]
+    lines += [f"- {k}: {n}" for k, n in sorted(by_rule.items())] or ["- none"]
+    for title, group in (
+        ("Red cards", red),
+        ("Complaints", complaints),
+        ("Acknowledged this shift", acked),
+        ("Still open — handed over", still),
+    ):
+        lines += ["", f"## {title}: {len(group)}"]
+        lines += [_alert_line(a) for a in group] or ["- none"]
+    lines += ["", "## Notes", notes.strip() or "—", ""]
+    return "\n".join(lines)
+
+
+def _alert_line(a: Alert) -> str:
+    state = a.state
+    if a.ack_by:
+        state += f", ack {a.ack_by} {_hm(a.ack_ms or 0)}" + (
+            f" “{a.ack_note}”" if a.ack_note else ""
+        )
+    if a.resolved_by and a.resolved_by != "system":
+        state += f", resolved by {a.resolved_by}: “{a.resolve_note}”"
+    return f"- #{a.id} {_hm(a.fired_ms)} [{a.severity}] {a.summary} ({state})"
+
+
+class HandoverRule:
+    """A shift report the incoming director has not accepted within the minutes: red."""
+
+    name = HANDOVER_UNACCEPTED
+
+    def __init__(self, store: AlertStore, accept_minutes: float = 30.0) -> None:
+        self.store = store
+        self.accept_ms = int(accept_minutes * 60_000)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+        return None
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        waiting = {f"handover/{h['id']}": h for h in self.store.handovers(unaccepted_only=True)}
+        for scope, h in waiting.items():
+            hall = tick.halls.get(h["hall"])
+            due = h["written_ms"] + self.accept_ms
+            if hall is not None and hall.now_ms >= due:
+                written = _hm(h["written_ms"])
+                summary = f"shift report of {h['written_by']} not accepted (written {written})"
+                book.fire(HANDOVER_UNACCEPTED, h["hall"], scope, "red", due, summary)
+        for rule, hall_name, scope in list(book.open):
+            if rule == HANDOVER_UNACCEPTED and scope not in waiting:
+                accepted = {f"handover/{h['id']}": h for h in self.store.handovers()}.get(scope)
+                at = accepted["accepted_ms"] if accepted else None
+                book.resolve(rule, hall_name, scope, at or book.now.get(hall_name, 0))

@@ -1,0 +1,116 @@
+"""The roster, the Markdown shift report, acceptance, and the unaccepted-handover alert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+import run
+from alerts.commands import CommandError, accept_handover, write_handover
+from alerts.duty import HANDOVER_UNACCEPTED, Roster
+from alerts.rules import COMPLAINT, AlertEngine
+from alerts.store import AlertStore
+from feeds.protocol import Complaint, Heartbeat
+from metrics.state import CityState
+from tests.alerts._helpers import H, only
+from tests.conftest import ms
+
+ROSTER = msgspec.toml.decode(
+    """
+[people.zhang]
+name = "张主任"
+[people.li]
+name = "李主任"
+[[shifts]]
+name = "上午"
+start = "08:30"
+end = "12:30"
+[[shifts]]
+name = "下午"
+start = "12:30"
+end = "17:30"
+[[rota]]
+person = "zhang"
+shift = "上午"
+weekdays = [1, 2, 3, 4, 5]
+[[rota]]
+person = "li"
+shift = "下午"
+weekdays = [1, 2, 3, 4, 5]
+[[rota]]
+person = "li"
+shift = "上午"
+dates = [2025-11-24]
+""".encode(),
+    type=Roster,
+)
+
+
+def test_on_duty_by_weekday_date_and_shift() -> None:
+    assert ROSTER.problems() == []
+    monday_am = ROSTER.on_duty(ms(0))  # Monday 09:00: the date entry wins
+    assert monday_am is not None and (monday_am.person, monday_am.shift) == ("li", "上午")
+    tuesday_am = ROSTER.on_duty(ms(24 * 60))
+    assert tuesday_am is not None and tuesday_am.person == "zhang"
+    assert tuesday_am.start_ms == ms(24 * 60 - 30)
+    assert ROSTER.on_duty(ms(9 * 60)) is None  # 18:00: nobody rostered
+    assert ROSTER.on_duty(ms(5 * 24 * 60)) is None  # Saturday
+
+
+def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None:
+    store = AlertStore(tmp_path / "alerts.db")
+    engine = AlertEngine(rules=only(COMPLAINT, HANDOVER_UNACCEPTED), sink=store)
+    city = CityState()
+    tuesday = 24 * 60
+    events = [Complaint(seq=1, ts=ms(tuesday + 10), hall=H, complaint="K1", channel="desk")]
+    engine.on_batch(city.apply(events), events)
+    (k1,) = engine.book.active()
+    engine.book.acknowledge(k1.id, "zhang", "talking to the citizen")
+    with pytest.raises(CommandError, match="halls seen: none yet"):
+        write_handover(store, ROSTER, "zhang")
+    store.set_clocks({H: ms(tuesday + 3 * 60 + 25)})  # 12:25, as a running serve leaves it
+    hid, report = write_handover(store, ROSTER, "zhang", notes="printer at W4 jammed")
+    assert report.startswith(f"# 交接班 shift report — {H}")
+    assert "incoming: **li**" in report and "printer at W4 jammed" in report
+    assert "## Complaints: 1" in report and "talking to the citizen" in report
+    assert "## Still open — handed over: 1" in report
+    # 30 minutes later nobody accepted: a red alert.
+    city.apply([Heartbeat(ts=ms(tuesday + 3 * 60 + 56), hall=H)])
+    engine.on_tick(city.snapshots())
+    (late,) = [a for a in engine.book.active() if a.rule == HANDOVER_UNACCEPTED]
+    assert (late.severity, late.fired_ms, late.scope) == (
+        "red",
+        ms(tuesday + 3 * 60 + 55),
+        f"handover/{hid}",
+    )
+    with pytest.raises(CommandError, match="incoming director"):
+        accept_handover(store, hid, "zhang", None)
+    assert "accepted by li" in accept_handover(store, hid, "li", "ok")
+    engine.on_tick(city.snapshots())
+    assert [a.rule for a in engine.book.active()] == [COMPLAINT]
+    records = list(store.audit_records())
+    trail = [(r["subject"], r["action"], r["actor"]) for r in records]
+    assert [t for t in trail if t[0] in (f"handover {hid}", f"alert {late.id}")] == [
+        (f"handover {hid}", "handover written", "zhang"),
+        (f"alert {late.id}", "fired red", "system"),
+        (f"handover {hid}", "handover accepted", "li"),
+        (f"alert {late.id}", "resolved", "system"),
+    ]
+    store.close()
+
+
+def test_handover_command_prints_markdown(tmp_path: Path, capsys) -> None:
+    store = AlertStore(tmp_path / "alerts.db")
+    store.set_clocks({H: ms(60)})
+    store.close()
+    args = ["handover", "--data-dir", str(tmp_path), "--operator", "zhang", "--notes", "quiet"]
+    assert run.main(args) == 0
+    out = capsys.readouterr().out
+    assert "# 交接班 shift report" in out and "quiet" in out and "handover #1" in out
+    assert run.main(["handover", "--data-dir", str(tmp_path), "--operator", "li",
+                     "--accept", "1"]) == 0  # fmt: skip
+    assert run.main(["handover", "--data-dir", str(tmp_path), "--operator", "li",
+                     "--accept", "1"]) == 2  # fmt: skip
+    assert "already accepted" in capsys.readouterr().err

@@ -1,0 +1,102 @@
+"""Window rules on the hall clock: service overtime, unattended zone, 空岗, long pause."""
+
+from __future__ import annotations
+
+from alerts.window_rules import IDLE_WINDOW, LONG_PAUSE, SERVICE_OVERTIME, UNATTENDED_ZONE
+from feeds.protocol import (
+    Heartbeat,
+    ServiceFinished,
+    ServiceStarted,
+    TicketCalled,
+    TicketIssued,
+    WindowState,
+)
+from tests.alerts._helpers import H, Hall
+from tests.conftest import ms
+
+
+def beat(minute: float) -> Heartbeat:
+    return Heartbeat(ts=ms(minute), hall=H)
+
+
+def opened(seq: int, minute: float, window: str = "W1", state: str = "open") -> WindowState:
+    return WindowState(seq=seq, ts=ms(minute), hall=H, window=window, state=state)  # type: ignore[arg-type]
+
+
+def issued(seq: int, minute: float, ticket: str, item: str | None = None) -> TicketIssued:
+    return TicketIssued(seq=seq, ts=ms(minute), hall=H, ticket=ticket, zone="biz", item=item)
+
+
+SERVICE = [
+    opened(1, 0),
+    issued(2, 0, "B1", "x"),
+    ServiceStarted(seq=3, ts=ms(1), hall=H, ticket="B1", window="W1"),
+]
+FINISH = ServiceFinished(seq=4, ts=ms(25), hall=H, ticket="B1", window="W1", outcome="done")
+
+
+def test_service_overtime_yellow_red_resolved_at_finish() -> None:
+    hall = Hall(SERVICE_OVERTIME, item_minutes={"x": 10})  # yellow 1.5x = 15, red 2x = 20
+    hall.feed(*SERVICE, beat(15.5))
+    assert hall.active() == []
+    hall.feed(beat(17))
+    (a,) = hall.active()
+    assert (a.scope, a.severity, a.fired_ms) == ("W1/B1", "yellow", ms(16))
+    hall.feed(beat(22))
+    assert (a.severity, a.raised_ms, a.level) == ("red", ms(21), 0)
+    hall.feed(FINISH)
+    assert hall.active() == [] and a.resolved_ms == ms(25)
+
+
+def test_service_overtime_seen_without_any_tick() -> None:
+    hall = Hall(SERVICE_OVERTIME, item_minutes={"x": 10})
+    hall.feed(*SERVICE, FINISH, tick=False)
+    (a,) = hall.book.resolved
+    assert (a.fired_ms, a.raised_ms, a.resolved_ms) == (ms(16), ms(21), ms(25))
+
+
+def test_unattended_zone_pending_then_firing_then_hold() -> None:
+    hall = Hall(UNATTENDED_ZONE)
+    hall.feed(issued(1, 0, "B1"), beat(3))
+    assert hall.active() == [] and hall.book.pending
+    hall.feed(beat(6))
+    (a,) = hall.active()
+    assert (a.scope, a.fired_ms) == ("biz", ms(5))
+    hall.feed(opened(2, 8), TicketCalled(seq=3, ts=ms(8), hall=H, ticket="B1", window="W1"))
+    assert hall.active()  # clear, but held for a minute
+    hall.feed(beat(9.5))
+    assert hall.active() == [] and a.resolved_ms == ms(9)
+
+
+def test_idle_window_while_people_wait_then_resolved_when_it_calls() -> None:
+    hall = Hall(IDLE_WINDOW)
+    hall.feed(
+        opened(1, 0),
+        issued(2, 0, "B1"),
+        TicketCalled(seq=3, ts=ms(1), hall=H, ticket="B1", window="W1"),
+        issued(4, 2, "B2"),
+        ServiceFinished(seq=5, ts=ms(3), hall=H, ticket="B1", window="W1", outcome="done"),
+        beat(12),
+    )
+    assert hall.active() == []
+    hall.feed(beat(14))
+    (a,) = hall.active()
+    assert (a.scope, a.fired_ms) == ("W1", ms(13))
+    hall.feed(TicketCalled(seq=6, ts=ms(15), hall=H, ticket="B2", window="W1"))
+    assert hall.active() == [] and a.resolved_ms == ms(15)
+
+
+def test_long_pause_yellow_red_escalates_unless_acknowledged() -> None:
+    hall = Hall(LONG_PAUSE)
+    hall.feed(opened(1, 0), opened(2, 1, state="paused"), beat(17))
+    (a,) = hall.active()
+    assert (a.severity, a.fired_ms) == ("yellow", ms(16))
+    hall.feed(beat(32))
+    assert (a.severity, a.raised_ms) == ("red", ms(31))
+    hall.feed(beat(47))
+    assert (a.level, a.escalated_ms) == (1, ms(46))
+    hall.book.acknowledge(a.id, "zhang", "staff at lunch, replacement coming")
+    hall.feed(beat(70))
+    assert a.level == 1 and a.state == "acknowledged"
+    hall.feed(opened(3, 75))
+    assert hall.active() == [] and (a.resolved_ms, a.resolved_by) == (ms(75), "system")
