@@ -111,7 +111,7 @@ class ViewTable(DataTable[str | Text]):
 
 
 class CityStrip(Static):
-    """``1 anqiu 排队 23 ■2`` for every hall; the shown one in reverse video."""
+    """``1 anqiu 排队 23 红牌 1 黄牌 2`` for every hall; the shown one in reverse video."""
 
     def show(
         self,
@@ -130,9 +130,9 @@ class CityStrip(Static):
             line.append(f" {n} {name} ", style)
             line.append(f"{words['waiting']} {hall.waiting} ", style)
             if red:
-                line.append(f"■{red}", "bold red")
+                line.append(f" {words['red']} {red} ", "bold white on red")
             if yellow:
-                line.append(f"■{yellow}", "bold yellow")
+                line.append(f" {words['yellow']} {yellow} ", "bold black on yellow")
             line.append("  ")
         self.update(line)
 
@@ -167,19 +167,34 @@ class Headline(Static):
 ZONE_COLUMNS = (
     "zone",
     "waiting",
-    "priority",
     "longest",
-    "mean_wait",
+    "expected",
+    "windows_open",
+    "needed",
     "p90_wait",
+    "mean_wait",
+    "priority",
     "issued",
     "served",
     "abandoned",
-    "windows_open",
+    "curve",
 )
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[int], width: int = 36) -> str:
+    """The day's curve in ``width`` block characters (each the max of its bins)."""
+    if not values:
+        return ""
+    step = -(-len(values) // width)
+    peaks = [max(values[i : i + step]) for i in range(0, len(values), step)]
+    top = max(peaks) or 1
+    return "".join(SPARK[min(len(SPARK) - 1, v * len(SPARK) // (top + 1))] for v in peaks)
 
 
 class ZoneTable(DataTable[str | Text]):
-    """One row per zone: queue, waits, flow, windows serving it."""
+    """One row per zone: queue, forecast and windows needed next to windows open, waits,
+    flow, and the day's waiting curve."""
 
     def set_language(self, words: Words) -> None:
         self.clear(columns=True)
@@ -194,17 +209,28 @@ class ZoneTable(DataTable[str | Text]):
             card = cards.get(z.name)
             if card is not None:
                 longest = Text(str(longest), SEVERITY_STYLE[card])
+            need: str | Text = "–" if z.windows_needed is None else str(z.windows_needed)
+            if z.windows_needed is not None and z.windows_needed > z.windows_open:
+                need = Text(
+                    f"{z.windows_needed} (+{z.windows_needed - z.windows_open})", "bold red"
+                )
+            expected: str | Text = duration(z.expected_wait_s)
+            if z.expected_wait_s is not None and z.expected_wait_s >= z.wait_limit_s:
+                expected = Text(str(expected), "bold red")
             rows[z.name] = [
                 z.name,
                 str(z.waiting),
-                str(z.priority_waiting),
                 longest,
-                duration(z.mean_wait_s),
+                expected,
+                str(z.windows_open),
+                need,
                 duration(z.p90_wait_s),
+                duration(z.mean_wait_s),
+                str(z.priority_waiting),
                 str(z.issued_today),
                 str(z.served_today),
                 str(z.abandoned_today),
-                str(z.windows_open),
+                Text(sparkline(z.curve_waiting), "cyan"),
             ]
         sync_rows(self, rows)
 
