@@ -280,11 +280,15 @@ class AlertBook:
         waiting it out); a pending alert is dropped without a trace."""
         key = (rule, hall, scope)
         self._see(hall, at_ms)
-        if self.pending.pop(key, None) is not None:
-            return None
+        pending = self.pending.pop(key, None)
+        if pending is not None and pending.pending_since is not None:
+            if at_ms < pending.pending_since + pending.for_ms:
+                return None
+            self._open(pending, pending.pending_since + pending.for_ms)  # it did fire
         alert = self.open.get(key)
         if alert is None:
             return None
+        self._timers(alert, at_ms)  # what its timers did before it cleared
         if alert.hold_ms > 0:
             if alert.clearing_since is None:
                 alert.clearing_since = at_ms
@@ -323,30 +327,35 @@ class AlertBook:
                 s.ended_ms = self._ended[sid] = s.until_ms
                 if self.sink is not None:
                     self.sink.silence_changed(s, "expired", SYSTEM, s.until_ms)
-        t = self.timing
         for alert in [a for a in self.open.values() if a.hall == hall]:
             if alert.clearing_since is not None and now_ms >= alert.clearing_since + alert.hold_ms:
                 self._close(alert, alert.clearing_since + alert.hold_ms, SYSTEM, None, "resolved")
                 continue
-            silenced = self._silence_of(alert)
-            if alert.silenced_by is not None and silenced is None:
-                # Out of a silence: the escalation clock starts again when it ended.
-                ended = self._ended.get(alert.silenced_by, now_ms)
-                alert.escalated_ms = max(alert.escalated_ms or 0, ended)
-            alert.silenced_by = silenced
-            if alert.state == "acknowledged" and alert.ack_ms is not None:
-                lapse = alert.ack_ms + t.ack_timeout_ms
-                if now_ms >= lapse:
-                    alert.state = "firing"
-                    alert.escalated_ms = lapse  # the escalation clock restarts here
-                    self._emit(alert, "acknowledgement expired", lapse)
-            if alert.state == "firing" and alert.severity == "red" and alert.silenced_by is None:
-                since = alert.escalated_ms or alert.raised_ms or alert.fired_ms
-                while alert.level < t.max_level and now_ms >= since + t.escalate_after_ms:
-                    since += t.escalate_after_ms
-                    alert.level += 1
-                    alert.escalated_ms = since
-                    self._emit(alert, f"escalated to level {alert.level}", since)
+            self._timers(alert, now_ms)
+
+    def _timers(self, alert: Alert, now_ms: int) -> None:
+        """One alert's timers up to ``now_ms``: silence, ack timeout, escalation. Each is
+        stamped when it fell due, so looking late (or only at resolution) changes nothing."""
+        t = self.timing
+        silenced = self._silence_of(alert)
+        if alert.silenced_by is not None and silenced is None:
+            # Out of a silence: the escalation clock starts again when it ended.
+            ended = self._ended.get(alert.silenced_by, now_ms)
+            alert.escalated_ms = max(alert.escalated_ms or 0, ended)
+        alert.silenced_by = silenced
+        if alert.state == "acknowledged" and alert.ack_ms is not None:
+            lapse = alert.ack_ms + t.ack_timeout_ms
+            if now_ms >= lapse:
+                alert.state = "firing"
+                alert.escalated_ms = lapse  # the escalation clock restarts here
+                self._emit(alert, "acknowledgement expired", lapse)
+        if alert.state == "firing" and alert.severity == "red" and alert.silenced_by is None:
+            since = alert.escalated_ms or alert.raised_ms or alert.fired_ms
+            while alert.level < t.max_level and now_ms >= since + t.escalate_after_ms:
+                since += t.escalate_after_ms
+                alert.level += 1
+                alert.escalated_ms = since
+                self._emit(alert, f"escalated to level {alert.level}", since)
 
     # --- what people do ------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ class CaseDeadlineRule:
         """(yellow from, red from) in hall ms for the case as it stands."""
         cal = self.calendar
         paused = c.deadline_ms - cal.deadline_ms(c.accepted_ms, c.promised_days)
-        if c.promised_days > self.yellow_days:
+        if c.promised_days >= self.yellow_days:
             yellow = cal.deadline_ms(c.accepted_ms, c.promised_days - self.yellow_days) + paused
         else:
             yellow = c.accepted_ms
@@ -121,4 +121,8 @@ class CaseDeadlineRule:
         for name, hall in tick.halls.items():
             for c in hall.cases:
                 self.seen[(name, c.case)] = c
-                self._judge(book, name, c, hall.now_ms)
+                if c.card == "none" and self.yellow_days <= 1:
+                    continue  # not even the hall state's card (yellow at 1 day) is up yet
+                a = book.open.get((CASE_DEADLINE, name, c.case))
+                if a is None or a.severity != "red":
+                    self._judge(book, name, c, hall.now_ms)

@@ -14,7 +14,7 @@ from alerts.book import AlertBook
 from alerts.rules import Tick
 from alerts.settings import ServiceOvertime, Unattended
 from feeds.hallclock import day_ordinal
-from feeds.protocol import Event, ServiceFinished, ServiceStarted, TicketIssued
+from feeds.protocol import Event, ServiceFinished, ServiceStarted, TicketIssued, WindowState
 from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
 
@@ -168,7 +168,8 @@ class IdleWindowRule:
 
 
 class LongPauseRule:
-    """A window paused longer than allowed: yellow, then red."""
+    """A window paused longer than allowed: yellow, then red. Judged from the window's
+    own events, so a pause that ended between two looks is still alerted."""
 
     name = LONG_PAUSE
 
@@ -177,18 +178,33 @@ class LongPauseRule:
             ("yellow", int(cfg.pause_minutes * 60_000)),
             ("red", int(max(cfg.pause_red_minutes, cfg.pause_minutes) * 60_000)),
         )
+        self.paused: dict[tuple[str, str], int] = {}
+        """(hall, window) → when its pause began."""
+
+    def _judge(self, book: AlertBook, hall: str, window: str, since: int, now: int) -> None:
+        for severity, limit in self.limits:
+            if now >= since + limit:
+                summary = f"window {window} paused over {limit // 60000} min"
+                book.fire(LONG_PAUSE, hall, window, severity, since + limit, summary)
 
     def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        return None
+        for ev in events:
+            if not isinstance(ev, WindowState):
+                continue
+            key = (ev.hall, ev.window)
+            if ev.state == "paused":
+                self.paused.setdefault(key, ev.ts)
+            elif key in self.paused:
+                self._judge(book, ev.hall, ev.window, self.paused.pop(key), ev.ts)
+                book.resolve(LONG_PAUSE, ev.hall, ev.window, ev.ts)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         for name, hall in tick.halls.items():
             for w in hall.windows:
                 if w.state == "paused":
-                    for severity, limit in self.limits:
-                        if hall.now_ms >= w.state_since_ms + limit:
-                            summary = f"window {w.name} paused over {limit // 60000} min"
-                            book.fire(LONG_PAUSE, name, w.name, severity,
-                                      w.state_since_ms + limit, summary)  # fmt: skip
+                    # After a restart the events before it are gone: the snapshot knows.
+                    since = self.paused.setdefault((name, w.name), w.state_since_ms)
+                    self._judge(book, name, w.name, since, hall.now_ms)
                 elif (LONG_PAUSE, name, w.name) in book.open:
+                    self.paused.pop((name, w.name), None)
                     book.resolve(LONG_PAUSE, name, w.name, w.state_since_ms)

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 import structlog
 
-from feeds.hallclock import DAY_MS, day_start_ms, service_day
+from feeds.hallclock import DAY_MS, day_ordinal, day_start_ms, service_day
 
 log = structlog.get_logger("hallwatch.workdays")
 
@@ -51,6 +51,8 @@ class WorkCalendar:
         self.undescribed: set[int] = set()
         """Years asked about that neither the config nor the package describes."""
         self._package_years: dict[int, bool] = {}
+        self._cached_years: dict[int, tuple[frozenset[date], frozenset[date]]] = dict(self.years)
+        self._deadlines: dict[tuple[int, int], int] = {}
 
     def source(self, year: int) -> str | None:
         """``"config"``, ``"package"``, or None for a year nobody described."""
@@ -69,25 +71,36 @@ class WorkCalendar:
                 return "package"
         return None
 
+    def _year(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """(holidays on weekdays, working weekend days) of a year; empty if undescribed.
+        The package's own lookup re-validates its whole table per call (~25 µs), so its
+        days are read once per year into sets."""
+        found = self.years.get(year)
+        if found is None:
+            source = self.source(year)
+            if source == "package":
+                holidays = frozenset(d for d in _package.holidays if d.year == year)
+                workdays = frozenset(d for d in _package.workdays if d.year == year)
+                found = (holidays, workdays)
+            else:
+                found = (frozenset(), frozenset())
+                if year not in self.undescribed:
+                    self.undescribed.add(year)
+                    log.warning(
+                        "calendar_year_undescribed",
+                        year=year,
+                        assumed="Monday to Friday",
+                        fix=f'add [calendar.years."{year}"] holidays and workdays to the config',
+                    )
+            self._cached_years[year] = found
+        return found
+
     def is_workday(self, day: date) -> bool:
         """True on a working day (make-up weekends included, holidays excluded)."""
-        described = self.years.get(day.year)
-        if described is not None:
-            holidays, workdays = described
-            if day in workdays:
-                return True
-            return day not in holidays and day.weekday() < 5
-        if self.source(day.year) == "package":
-            return bool(_package.is_workday(day))
-        if day.year not in self.undescribed:
-            self.undescribed.add(day.year)
-            log.warning(
-                "calendar_year_undescribed",
-                year=day.year,
-                assumed="Monday to Friday",
-                fix=f'add [calendar.years."{day.year}"] holidays and workdays to the config',
-            )
-        return day.weekday() < 5
+        holidays, workdays = self._cached_years.get(day.year) or self._year(day.year)
+        if day in workdays:
+            return True
+        return day.weekday() < 5 and day not in holidays
 
     def add_workdays(self, day: date, n: int) -> date:
         """The ``n``-th working day after ``day`` (``day`` itself when n == 0)."""
@@ -99,5 +112,11 @@ class WorkCalendar:
 
     def deadline_ms(self, start_ms: int, days: int) -> int:
         """End (next local midnight) of the ``days``-th working day after ``start_ms``'s day."""
-        last = self.add_workdays(service_day(start_ms), days)
-        return day_start_ms(last) + DAY_MS
+        key = (day_ordinal(start_ms), days)
+        found = self._deadlines.get(key)
+        if found is None:
+            if len(self._deadlines) > 50_000:
+                self._deadlines.clear()
+            last = self.add_workdays(service_day(start_ms), days)
+            found = self._deadlines[key] = day_start_ms(last) + DAY_MS
+        return found
