@@ -180,6 +180,8 @@ class HallState:
         """Start of the window's current open stretch counted today; -1 when not open."""
         self.complaints: dict[str, tuple[int, str, str | None]] = {}
         self.cases: dict[str, _Case] = {}
+        self.deadlines: dict[tuple[int, int], int] = {}
+        """(acceptance ms, working days) → deadline ms: the read side's memo."""
         # Observations not yet flushed into numpy (zone, window, ... as dense indices).
         # Flat per-field lists: numpy converts a list of ints ~5x faster than of tuples.
         self.b_issued: list[int] = []  # zone
@@ -207,6 +209,8 @@ class HallState:
         self.w_ticket_since = [0] * MAX_WINDOWS
         self.w_zone_bits = [0] * MAX_WINDOWS
         """Bit z set: the window called a ticket of zone z today."""
+        self.zone_windows: list[list[int]] = [[] for _ in range(MAX_ZONES)]
+        """Zone z → the windows that called a ticket of zone z today (bit z set)."""
         self.waiting_bits = 0
         """Bit z set: zone z has people waiting now."""
         self.zone_states = [0] * (MAX_ZONES * len(TICKET_STATES))

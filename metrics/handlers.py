@@ -75,11 +75,8 @@ def _idle(h: HallState, window: int, ts: int) -> None:
 def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
     """Zone ``zone``'s queue went from empty to not empty or back: windows serving it may
     start or stop being idle-while-waiting."""
-    bit = 1 << zone
-    bits = h.w_zone_bits
-    for w in range(len(h.windows)):
-        if bits[w] & bit:
-            _idle(h, w, ts)
+    for w in h.zone_windows[zone]:
+        _idle(h, w, ts)
 
 
 def _enqueue(h: HallState, t: Ticket, ts: int) -> None:
@@ -133,7 +130,10 @@ def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> No
         h.b_wait[1].append(ts - t.issued if ts > t.issued else 0)
         h.b_wait[2].append(ts)
     t.window = window
-    h.w_zone_bits[window] |= 1 << t.zone
+    bits = h.w_zone_bits[window]
+    if not bits >> t.zone & 1:
+        h.w_zone_bits[window] = bits | 1 << t.zone
+        h.zone_windows[t.zone].append(window)
 
 
 def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None:

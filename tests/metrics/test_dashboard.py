@@ -68,3 +68,43 @@ def test_contract_names_unchanged(metrics) -> None:
             assert name in bases, name
     # Labels stay bounded: no ticket ids anywhere.
     assert not any("B00" in v for _, labels in metrics for _, v in labels)
+
+
+def test_odd_label_values_are_escaped_and_the_registry_agrees() -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from feeds.protocol import TicketIssued
+    from metrics.exposition import render, serve_metrics
+    from tests.conftest import ms
+
+    odd = 'a"b\\c\nd'
+    city = CityState()
+    city.apply([TicketIssued(seq=1, ts=ms(1), hall=H, ticket="X1", zone=odd)])
+    snap = CitySnapshot(halls=city.snapshots(), feeds=())
+    registry, port, stop = serve_metrics(lambda: snap, "127.0.0.1", 0)
+    try:
+        m = scrape(port)
+        again = scrape(port)  # the same snapshot object: served from the render cache
+    finally:
+        stop()
+    assert m == again
+    assert val(m, "hall_queue_waiting", zone=odd) == 1
+    parsed = {
+        (s.name, tuple(sorted(s.labels.items())), s.value)
+        for text in (render(snap).decode(), generate_latest(registry).decode())
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
+    assert parsed == {(k[0], k[1], v) for k, v in m.items()}
+
+
+def test_numbers_never_print_id_like_digit_runs() -> None:
+    import re
+
+    from metrics.promtext import number
+
+    assert number(1) == "1.0" and number(float("inf")) == "+Inf" and number(float("nan")) == "NaN"
+    for v in (1 / 76, 1 / 7654, 123456.7890123456, 99999999999999.0):
+        assert float(number(v)) == pytest.approx(v, rel=1e-11)
+        assert not re.search(r"[0-9]{16}", number(v)), number(v)
