@@ -155,7 +155,7 @@ def shift_report(
         hall: the hall reported on.
         who: the outgoing director (operator identity).
         start_ms: shift start, hall time; ``now_ms``: its end (the hall clock now).
-        alerts: alerts of the hall that fired before ``now_ms`` and were open at some
+        alerts: alerts of the hall that fired by ``now_ms`` and were open at some
             point after ``start_ms`` (``AlertStore.alerts``).
         figures: ``hall_figures`` of the hall now, if known.
         notes: free text from the director.

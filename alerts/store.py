@@ -251,7 +251,7 @@ class AlertStore:
         """Alerts that fired, or were still open, in a hall-time window (for reports)."""
         end = until_ms if until_ms is not None else 2**62
         rows = self.db.execute(
-            f"SELECT {', '.join(ALERT_FIELDS)} FROM alerts WHERE fired_ms < ? AND "
+            f"SELECT {', '.join(ALERT_FIELDS)} FROM alerts WHERE fired_ms <= ? AND "
             "(resolved_ms IS NULL OR resolved_ms >= ?) ORDER BY id",
             (end, since_ms),
         ).fetchall()

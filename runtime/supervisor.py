@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -257,7 +258,7 @@ class Supervisor:
             alerts = [a for a in self.store.alerts(start, now) if a.hall == hall]
         else:
             every = [*self.alerts.book.open.values(), *self.alerts.book.resolved]
-            alerts = [a for a in every if a.hall == hall and a.fired_ms < now]
+            alerts = [a for a in every if a.hall == hall and a.fired_ms <= now]
         figures = hall_figures(snap) if snap is not None else None
         report = shift_report(hall, who, start, now, alerts, figures, notes, incoming)
         if self.store is not None:
@@ -273,6 +274,26 @@ class Supervisor:
         now = self.alerts.book.now.get(hall or "", 0)
         self.store.accept_handover(handover_id, self._actor(), now, note)
         self._changed.set()
+
+    def timeline(self, alert_id: int) -> tuple[tuple[int, str, str, str], ...]:
+        """One alert's trail, oldest first: (hall ms, who, what, note).
+
+        From the audit trail when there is a store (it outlives the in-memory book),
+        else from the book's own history.
+        """
+        if self.store is not None:
+            subject = f"alert {alert_id}"
+            out = []
+            for rec in self.store.audit_records():
+                if rec["subject"] == subject:
+                    note = json.loads(rec["detail"]).get("note") or ""
+                    out.append((rec["hall_ms"], rec["actor"], rec["action"], note))
+            return tuple(out)
+        book = self.alerts.book
+        for alert in (*book.open.values(), *book.resolved):
+            if alert.id == alert_id:
+                return tuple((ms, "", what, "") for ms, what in alert.history)
+        return ()
 
     def _log_rejections(self) -> None:
         """Rejections are logged per publish tick, by reason: never a line per event."""

@@ -1,0 +1,82 @@
+"""The pipeline with the store: actions carry the operator, the view shows duty and
+acknowledgements, a restart of the pipeline keeps what was open, counts reach /metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from alerts.book import ActionError
+from alerts.store import AlertStore
+from feeds.protocol import Complaint, Heartbeat
+from feeds.source import Batch, FeedStatus
+from metrics.exposition import HallCollector
+from runtime.config import Config
+from runtime.supervisor import Supervisor
+from tests.alerts._helpers import H
+from tests.conftest import ms
+
+
+def pipeline(tmp_path: Path, operator: str | None = "zhang") -> Supervisor:
+    store = AlertStore(tmp_path / "alerts.db")
+    config = Config()
+    return Supervisor(
+        settings=config.settings(),
+        alerts=config.alert_engine(store),
+        store=store,
+        roster=config.duty,
+        operator=operator,
+    )
+
+
+def feed(sup: Supervisor, *events) -> None:
+    sup.apply(FeedStatus(name="lz"), Batch("lz", list(events)))
+    sup.publish()
+
+
+def test_actions_carry_the_operator_and_survive_a_restart(tmp_path: Path) -> None:
+    sup = pipeline(tmp_path)
+    feed(sup, Complaint(seq=1, ts=ms(0), hall=H, complaint="K1", channel="desk"))
+    feed(sup, Heartbeat(ts=ms(3), hall=H))
+    (view,) = sup.view.alerts
+    sup.acknowledge(view.id, "calling the citizen")
+    sup.publish()
+    (view,) = sup.view.alerts
+    assert (view.state, view.ack_by, view.ack_ms, view.ack_note) == (
+        "acknowledged",
+        "zhang",
+        ms(3),
+        "calling the citizen",
+    )
+    assert sup.view.operator == "zhang"
+    silence = sup.silence(H, "meeting with the complainant", 20, rule="complaint")
+    assert silence.until_ms == ms(23) and sup.publish().silences[0].created_by == "zhang"
+    assert sup.view.city.alerts_active == {(H, "complaint", "red"): 1}
+    sup.close()
+
+    again = pipeline(tmp_path, operator=None)
+    feed(again, Complaint(seq=1, ts=ms(0), hall=H, complaint="K1", channel="desk"))
+    (view,) = again.view.alerts
+    assert (view.id, view.state, view.ack_by, view.silenced_by) == (1, "acknowledged", "zhang", 1)
+    with pytest.raises(ActionError, match="--operator"):
+        again.resolve(view.id, "settled")
+    again.close()
+
+
+def test_alert_counts_reach_metrics(tmp_path: Path) -> None:
+    sup = pipeline(tmp_path)
+    feed(
+        sup,
+        Complaint(seq=1, ts=ms(0), hall=H, complaint="K1", channel="desk"),
+        Complaint(seq=2, ts=ms(1), hall=H, complaint="K2", channel="hotline"),
+    )
+    registry = CollectorRegistry()
+    registry.register(HallCollector(lambda: sup.view.city))
+    text = generate_latest(registry).decode()
+    assert 'hall_alerts_active{hall="lz",rule="complaint",severity="red"} 2.0' in text
+    report = sup.write_handover(H, notes="two complaints open")
+    assert "## Complaints: 2" in report and "two complaints open" in report
+    assert sup.publish().handovers_unaccepted[0][1:3] == (H, "zhang")
+    sup.close()
