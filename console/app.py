@@ -18,6 +18,7 @@ from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.command import DiscoveryHit, Hit, Provider
@@ -25,7 +26,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 
-from console.tables import TABLE_SCREENS, CityTable
+from alerts.book import ActionError
+from alerts.store import StoreError
+from console.dialogs import NoteDialog, ReportDialog, SilenceDialog, TimelineDialog
+from console.duty import DutyPanel
+from console.tables import TABLE_SCREENS, AlertsTable, CityTable
 from console.text import Lang, Words, default_lang
 from console.widgets import (
     AlertTable,
@@ -36,7 +41,7 @@ from console.widgets import (
     WindowGrid,
     ZoneTable,
 )
-from runtime.supervisor import Supervisor, View
+from runtime.supervisor import AlertView, Supervisor, View
 
 WAIT_RULE = "wait_overtime"
 _CARD_RANK = {"yellow": 1, "red": 2}
@@ -64,7 +69,11 @@ SCREEN_KEYS: tuple[tuple[str, str], ...] = (
     ("k", "cases"),
     ("m", "complaints"),
     ("f", "feeds"),
+    ("d", "duty"),
 )
+#: Actions that act on the selected alert, and the screens where one can be selected.
+ALERT_ACTIONS = frozenset({"acknowledge", "resolve", "silence", "timeline"})
+DUTY_ACTIONS = frozenset({"handover", "accept_handover"})
 
 KEYS: tuple[Key, ...] = (
     Key("q", "quit", "key_quit", footer=True),
@@ -82,6 +91,12 @@ KEYS: tuple[Key, ...] = (
     Key("p", "pause", "key_pause", footer=True),
     Key("l", "language", "key_lang", footer=True),
     Key("escape", "close_filter", "key_escape"),
+    Key("A", "acknowledge", "key_ack", footer=True),
+    Key("R", "resolve", "key_resolve", footer=True),
+    Key("X", "silence", "key_silence", footer=True),
+    Key("t", "timeline", "key_timeline", footer=True),
+    Key("H", "handover", "key_handover", footer=True),
+    Key("G", "accept_handover", "key_accept", footer=True),
 )
 
 
@@ -217,6 +232,7 @@ class HallwatchApp(App[None]):
                 yield FeedBar(id="feed-bar")
             for name, table in TABLE_SCREENS.items():
                 yield table(id=name)
+            yield DutyPanel(id="duty")
         yield Input(id="filter", disabled=True)  # enabled (focusable) only while filtering
         yield Footer()
 
@@ -258,7 +274,8 @@ class HallwatchApp(App[None]):
             if self.screen_name == "overview":
                 self._render_overview(view, words)
             else:
-                self.query_one(f"#{self.screen_name}", ViewTable).show(view, hall, words)
+                panel = self.query_one(f"#{self.screen_name}", ViewTable | DutyPanel)
+                panel.show(view, hall, words)
 
     def _render_overview(self, view: View, words: Words) -> None:
         hall = view.city.halls.get(self.hall) if self.hall else None
@@ -308,9 +325,17 @@ class HallwatchApp(App[None]):
         self._render(view)
 
     def _table(self) -> ViewTable | None:
-        if self.screen_name == "overview":
+        if self.screen_name not in TABLE_SCREENS:
             return None
         return self.query_one(f"#{self.screen_name}", ViewTable)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Alert keys only where an alert can be selected; duty keys on the duty screen."""
+        if action in ALERT_ACTIONS:
+            return self.screen_name in ("alerts", "overview")
+        if action in DUTY_ACTIONS:
+            return self.screen_name == "duty"
+        return True
 
     # --- actions -------------------------------------------------------------------------
 
@@ -321,8 +346,110 @@ class HallwatchApp(App[None]):
         self.screen_name = name
         self.query_one(ContentSwitcher).current = name
         table = self._table()
-        (table or self.query_one(ZoneTable)).focus()
+        if table is not None:
+            table.focus()
+        elif name == "overview":
+            self.query_one(ZoneTable).focus()
+        self.refresh_bindings()
         self._show_now()
+
+    # --- alert and duty actions: each goes through the Supervisor, as the operator -------
+
+    def _selected_alert(self) -> AlertView | None:
+        """The alert under the cursor of the alerts table on show (or the first one)."""
+        table: DataTable[str | Text] = (
+            self.query_one(AlertsTable)
+            if self.screen_name == "alerts"
+            else self.query_one(AlertTable)
+        )
+        if table.row_count == 0 or self.shown is None:
+            self.notify(self.words["no_alert_selected"], severity="warning")
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        every = (*self.shown.alerts, *self.shown.resolved)
+        return next((a for a in every if str(a.id) == key), None)
+
+    def _act(self, what: Callable[[], object]) -> bool:
+        """Run a supervisor action; a refusal is shown, never raised into the screen."""
+        try:
+            what()
+        except (ActionError, StoreError, ValueError) as error:
+            self.notify(str(error), severity="error", timeout=8)
+            return False
+        return True
+
+    def action_acknowledge(self) -> None:
+        alert = self._selected_alert()
+        if alert is None:
+            return
+        title = f"{self.words['key_ack']}: #{alert.id} {alert.summary}"
+
+        def done(note: str | None) -> None:
+            if note is not None and self._act(lambda: self.supervisor.acknowledge(alert.id, note)):
+                self.notify(f"#{alert.id} {self.words['acknowledged']}")
+
+        self.push_screen(NoteDialog(title, self.words), done)
+
+    def action_resolve(self) -> None:
+        alert = self._selected_alert()
+        if alert is None:
+            return
+        title = f"{self.words['key_resolve']}: #{alert.id} {alert.summary}"
+
+        def done(note: str | None) -> None:
+            if note and self._act(lambda: self.supervisor.resolve(alert.id, note)):
+                self.notify(f"#{alert.id} {self.words['resolved']}")
+
+        self.push_screen(NoteDialog(title, self.words, required=True), done)
+
+    def action_silence(self) -> None:
+        alert = self._selected_alert()
+        if alert is None:
+            return
+        title = f"{self.words['key_silence']}: {alert.hall} · {self.words[alert.rule]}"
+
+        def done(answer: tuple[float, str] | None) -> None:
+            if answer is not None:
+                minutes, why = answer
+                if self._act(lambda: self.supervisor.silence(alert.hall, why, minutes, alert.rule)):
+                    self.notify(f"{self.words['silenced']} {minutes:g} min")
+
+        self.push_screen(SilenceDialog(title, self.words), done)
+
+    def action_timeline(self) -> None:
+        alert = self._selected_alert()
+        if alert is not None:
+            records = self.supervisor.timeline(alert.id)
+            self.push_screen(TimelineDialog(f"#{alert.id} {alert.summary}", records, self.words))
+
+    def action_handover(self) -> None:
+        if self.hall is None:
+            return
+        hall = self.hall
+
+        def done(notes: str | None) -> None:
+            if notes is None:
+                return
+            report: list[str] = []
+            if self._act(lambda: report.append(self.supervisor.write_handover(hall, notes))):
+                self.push_screen(ReportDialog(report[0]))
+
+        self.push_screen(NoteDialog(f"{self.words['key_handover']}: {hall}", self.words), done)
+
+    def action_accept_handover(self) -> None:
+        waiting = self.shown.handovers_unaccepted if self.shown else ()
+        if not waiting:
+            self.notify(self.words["no_handover"], severity="warning")
+            return
+        handover_id = waiting[0][0]
+
+        def done(note: str | None) -> None:
+            if note is not None and self._act(
+                lambda: self.supervisor.accept_handover(handover_id, note or None)
+            ):
+                self.notify(f"#{handover_id} {self.words['accepted']}")
+
+        self.push_screen(NoteDialog(f"{self.words['key_accept']} #{handover_id}", self.words), done)
 
     def action_hall(self, step: int) -> None:
         if self.hall_names:
@@ -369,12 +496,14 @@ class HallwatchApp(App[None]):
 
     # --- events --------------------------------------------------------------------------
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
         if (table := self._table()) is not None:
             table.filter_text = event.value
             self._show_now()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
         self._close_filter(event.input)
 
     def _close_filter(self, box: Input) -> None:
@@ -384,7 +513,9 @@ class HallwatchApp(App[None]):
         (self._table() or self.query_one(ZoneTable)).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a hall of the city table opens that hall's overview."""
+        """Enter opens: a hall of the city table, the timeline of an alert."""
         if isinstance(event.data_table, CityTable) and event.row_key.value in self.hall_names:
             self.hall = event.row_key.value
             self.action_screen("overview")
+        elif isinstance(event.data_table, AlertsTable | AlertTable):
+            self.action_timeline()

@@ -1,0 +1,59 @@
+"""The duty screen: who operates this console, who is on duty now, handovers waiting
+for acceptance and the silences in force. Its keys write a handover (H) and accept one
+(G); the app does the acting, this panel only shows.
+
+Imports: textual, rich, runtime.supervisor, console.text.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from console.text import Words, clock
+from metrics.snapshot import HallSnapshot
+from runtime.supervisor import View
+
+
+class DutyPanel(Static):
+    """Operator, director on duty, unaccepted handovers, silences."""
+
+    DEFAULT_CSS = "DutyPanel { padding: 1 2; height: 1fr; }"
+
+    def show(self, view: View, hall: HallSnapshot | None, words: Words) -> None:
+        parts: list[Text] = []
+        line = Text()
+        line.append(f"{words['operator']}: ", "bold")
+        line.append(view.operator or words["no_operator"], "" if view.operator else "bold red")
+        parts.append(line)
+        line = Text()
+        line.append(f"{words['on_duty']}: ", "bold")
+        duty = view.on_duty
+        if duty is None:
+            line.append(words["nobody_on_duty"], "yellow")
+        else:
+            line.append(f"{duty.name} ({duty.person}) · {duty.shift} ")
+            line.append(f"{clock(duty.start_ms)}–{clock(duty.end_ms)}", "cyan")
+        parts.append(line)
+        parts.append(Text(""))
+        parts.append(Text(words["handovers_waiting"], "bold"))
+        if not view.handovers_unaccepted:
+            parts.append(Text("  " + words["none"], "dim"))
+        for handover_id, hall_name, written_by, written_ms in view.handovers_unaccepted:
+            row = Text("  ")
+            row.append(f"#{handover_id} ", "bold yellow")
+            row.append(f"{hall_name} · {written_by} · {clock(written_ms)}")
+            parts.append(row)
+        parts.append(Text(""))
+        parts.append(Text(words["silences"], "bold"))
+        if not view.silences:
+            parts.append(Text("  " + words["none"], "dim"))
+        for s in view.silences:
+            row = Text("  ")
+            row.append(f"#{s.id} {s.hall} {s.rule or '*'} {s.scope_prefix}", "bold")
+            row.append(f" · {s.created_by} · {words['until']} {clock(s.until_ms)} · {s.reason}")
+            parts.append(row)
+        parts.append(Text(""))
+        parts.append(Text(words["duty_keys"], "dim"))
+        self.update(Group(*parts))
