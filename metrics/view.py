@@ -3,15 +3,18 @@
 Where numpy earns its keep: percentiles, per-window rolling counts and per-zone maxima
 are a handful of vectorized calls over the day's columns, whatever the hall's size.
 
-Imports: feeds.protocol (enumerations), metrics.hall, metrics.snapshot, metrics.figures,
-numpy.
+Imports: feeds.protocol (enumerations), feeds.hallclock, metrics.hall, metrics.snapshot,
+metrics.figures, numpy.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import numpy.typing as npt
 
+from feeds.hallclock import day_start_ms
 from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
 from metrics import figures as fig
 from metrics.hall import _TRANSFERRED, CALLED, SERVING, TICKET_STATES, HallState
@@ -162,7 +165,9 @@ def build_snapshot(h: HallState) -> HallSnapshot:
     hour_known = known & in_hour
     hour_service_n = np.bincount(fin_zone[hour_known], minlength=nz)
     hour_service_sum = np.bincount(fin_zone[hour_known], weights=fin_ms[hour_known], minlength=nz)
-    start = fig.curve_start(h.day_open_ms) if h.day_open_ms >= 0 else 0
+    start = 0
+    if h.day_open_ms >= 0:  # an event dated before the service day counts in its first bin
+        start = max(fig.curve_start(h.day_open_ms), day_start_ms(date.fromordinal(h.day_ordinal)))
     curve_arrivals, curve_waiting = fig.day_curves(
         start, now, nz, issued_ts, issued_zone,
         h.d_q_ts.view(), h.d_q_zone.view(), h.d_q_delta.view(),

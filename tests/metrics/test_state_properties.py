@@ -77,3 +77,37 @@ def test_invariants_hold_for_any_sequence(batches) -> None:
         c = snap.counters
         assert (c.issued >= 0).all() and (c.services >= 0).all()
         assert (c.wait_sum >= 0).all() and (c.service_sum >= 0).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(events(), max_size=12), max_size=8))
+def test_figures_stay_consistent_for_any_sequence(batches) -> None:
+    """The docs/figures.md figures agree with the tickets, whatever the order of events."""
+    city = CityState()
+    for batch in batches:
+        city.apply(batch)
+        if "h" not in city.halls:
+            continue
+        h = city.halls["h"]
+        snap = city.snapshot("h")
+        tickets = list(h.tickets.values())
+        for z, zone in enumerate(snap.zones):
+            mine = [t for t in tickets if t.zone == z]
+            assert zone.called_not_started == sum(t.state == CALLED for t in mine)
+            assert zone.serving == sum(t.state == SERVING for t in mine)
+            assert zone.day.count == sum(t.first_call >= 0 for t in mine)
+            if zone.curve_waiting:  # the last bin ends now: its value is the queue now
+                assert zone.curve_waiting[-1] == zone.waiting
+                assert sum(zone.curve_arrivals) == zone.issued_today
+            for stats in (zone.day, zone.hour):
+                if stats.count:
+                    assert stats.p50_s <= stats.p90_s <= stats.p99_s
+                    assert 0.0 <= stats.service_level <= 1.0
+            for rate in (zone.no_show_rate, zone.abandonment_rate):
+                assert rate is None or 0.0 <= rate <= 1.0
+            assert zone.expected_wait_s is None or zone.expected_wait_s >= 0
+        for window in snap.windows:
+            assert window.open_s >= 0 and window.serving_s >= 0 and window.idle_waiting_s >= 0
+            assert window.walk_mean_s is None or window.walk_mean_s >= 0
+            assert sum(window.outcomes.values()) == window.services_today
+        assert snap.called_not_started == sum(z.called_not_started for z in snap.zones)
