@@ -119,3 +119,8 @@ def figure_families(
     per_staff("hall_staff_rating_mean", "Mean rating today (1-5).", lambda s: s.rating_mean)
     per_staff("hall_staff_bad_ratings_today", "Ratings of 1 or 2 today.",
               lambda s: s.bad_ratings_today)  # fmt: skip
+    per_staff("hall_staff_utilization_ratio", "Serving time / open time today.",
+              lambda s: s.utilization)  # fmt: skip
+    per_staff("hall_staff_idle_waiting_seconds_today",
+              "At an open window, no ticket, while its zones had people waiting, today.",
+              lambda s: s.idle_waiting_s)  # fmt: skip

@@ -4,7 +4,7 @@ statistics, the 5-minute day curves, the expected wait and the windows needed.
 Pure functions over numpy arrays (the caller hands in views of the day columns); every
 definition is in docs/figures.md. Used by ``metrics.view`` when it builds a snapshot.
 
-Imports: metrics.erlang, metrics.snapshot, numpy.
+Imports: feeds.protocol (enumerations), metrics.erlang, metrics.snapshot, numpy.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from feeds.protocol import SERVICE_OUTCOMES
 from metrics.erlang import windows_needed as erlang_windows_needed
 from metrics.snapshot import CURVE_BIN_MS, WaitStats
 
@@ -177,3 +178,13 @@ def expected_wait(
         return None
     turns = ahead + 1 - free_windows
     return turns / capacity_per_s if turns > 0 else 0.0
+
+
+def ratio(num: float, den: float) -> float | None:
+    """``num / den``, or None when ``den`` is 0 (a figure undefined so far)."""
+    return num / den if den else None
+
+
+def outcome_counts(row: Array) -> dict[str, int]:
+    """One row of per-outcome counts as ``{outcome: count}``."""
+    return {name: int(n) for name, n in zip(SERVICE_OUTCOMES, row.tolist(), strict=True)}

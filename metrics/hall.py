@@ -224,6 +224,10 @@ class HallState:
         self.w_idle_ms = [0] * MAX_WINDOWS
         """Time today open, with no ticket, while a zone of the window had people waiting."""
         self.w_idle_from = [-1] * MAX_WINDOWS
+        self.s_open_ms: dict[int, int] = {}
+        """Staff index → open time today at any window, stretches ended so far."""
+        self.s_idle_ms: dict[int, int] = {}
+        """Staff index → idle-while-people-wait time today, stretches ended so far."""
         self.d_issued_ts = Column(np.int64)
         self.d_wait_ts = Column(np.int64)
         self.d_fin_staff = Column(np.int32)

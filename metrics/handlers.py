@@ -68,8 +68,35 @@ def _idle(h: HallState, window: int, ts: int) -> None:
         if since < 0:
             h.w_idle_from[window] = ts
     elif since >= 0:
-        h.w_idle_ms[window] += ts - since if ts > since else 0
+        elapsed = ts - since if ts > since else 0
+        h.w_idle_ms[window] += elapsed
+        _credit(h.s_idle_ms, h.staff_index(window), elapsed)
         h.w_idle_from[window] = -1
+
+
+def _credit(acc: dict[int, int], staff: int, elapsed: int) -> None:
+    """Add a stretch of ``elapsed`` ms to ``staff``'s total (unknown staff: nobody)."""
+    if staff >= 0 and elapsed > 0:
+        acc[staff] = acc.get(staff, 0) + elapsed
+
+
+def _set_staff(h: HallState, window: int, staff: str | None, ts: int) -> None:
+    """A new person at ``window`` (shift, A/B post): the open and idle stretches so far
+    are credited to the one leaving, and go on for the one arriving."""
+    if h.w_staff[window] == staff:
+        return
+    leaving = h.staff_index(window)
+    since = h.w_open_from[window]
+    if since >= 0 and ts > since:
+        h.w_open_ms[window] += ts - since
+        _credit(h.s_open_ms, leaving, ts - since)
+        h.w_open_from[window] = ts
+    since = h.w_idle_from[window]
+    if since >= 0 and ts > since:
+        h.w_idle_ms[window] += ts - since
+        _credit(h.s_idle_ms, leaving, ts - since)
+        h.w_idle_from[window] = ts
+    h.w_staff[window] = staff
 
 
 def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
@@ -181,7 +208,7 @@ def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | 
     h.w_ticket[window] = ev.ticket
     h.w_ticket_since[window] = ev.ts
     if ev.staff is not None:
-        h.w_staff[window] = ev.staff
+        _set_staff(h, window, ev.staff, ev.ts)
     if walked:
         walk = h.b_walk
         walk[0].append(window)
@@ -247,7 +274,9 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
         h.w_state_since[window] = ev.ts
         since = h.w_open_from[window]
         if since >= 0:  # an open stretch ends
-            h.w_open_ms[window] += ev.ts - since if ev.ts > since else 0
+            elapsed = ev.ts - since if ev.ts > since else 0
+            h.w_open_ms[window] += elapsed
+            _credit(h.s_open_ms, h.staff_index(window), elapsed)
             h.w_open_from[window] = -1
         if state == _OPEN:
             h.w_open_from[window] = ev.ts
@@ -255,9 +284,9 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
                 h.day_open_ms = ev.ts
         _idle(h, window, ev.ts)
     if ev.staff is not None:
-        h.w_staff[window] = ev.staff
+        _set_staff(h, window, ev.staff, ev.ts)
     elif state == _CLOSED:
-        h.w_staff[window] = None
+        h.w_staff[window] = None  # its stretches ended above, credited to the one leaving
     return None
 
 

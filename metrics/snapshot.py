@@ -166,6 +166,14 @@ class StaffSnapshot:
     ratings_today: int
     rating_mean: float | None
     bad_ratings_today: int
+    open_s: float = 0.0
+    """Time today at a window while it was open."""
+    serving_s: float = 0.0
+    """Service time today, the service in progress included."""
+    utilization: float | None = None
+    """serving_s / open_s."""
+    idle_waiting_s: float = 0.0
+    """Time today at an open window with no ticket while its zones had people waiting."""
 
 
 @dataclass(frozen=True, slots=True)

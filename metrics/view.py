@@ -24,11 +24,11 @@ from metrics.snapshot import (
     Counters,
     HallSnapshot,
     QueuedTicket,
-    StaffSnapshot,
     WindowSnapshot,
     ZoneSnapshot,
     frozen,
 )
+from metrics.staff_view import staff_figures
 
 HOUR_MS = 3_600_000
 _OPEN = WINDOW_STATES.index("open")
@@ -36,14 +36,6 @@ _NO_SHOW = ABANDON_REASONS.index("no_show")
 _LEFT = ABANDON_REASONS.index("left")
 _EXPIRED = ABANDON_REASONS.index("expired")
 _NO = len(SERVICE_OUTCOMES)
-
-
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den else None
-
-
-def _outcomes(row: npt.NDArray[np.int64]) -> dict[str, int]:
-    return {name: int(n) for name, n in zip(SERVICE_OUTCOMES, row.tolist(), strict=True)}
 
 
 def build_snapshot(h: HallState) -> HallSnapshot:
@@ -144,15 +136,15 @@ def build_snapshot(h: HallState) -> HallSnapshot:
                 mean_service_s=mean_s,
                 zones=tuple(znames[z] for z in range(nz) if bits >> z & 1),
                 p90_service_s=p90_s,
-                outcomes=_outcomes(outcomes[w]),
+                outcomes=fig.outcome_counts(outcomes[w]),
                 open_s=open_s,
                 serving_s=serving_s,
-                utilization=_ratio(serving_s, open_s),
+                utilization=fig.ratio(serving_s, open_s),
                 idle_waiting_s=idle_s,
                 walks=int(walk_n[w]),
-                walk_mean_s=_ratio(float(walk_sum[w]) / 1000.0, float(walk_n[w])),
+                walk_mean_s=fig.ratio(float(walk_sum[w]) / 1000.0, float(walk_n[w])),
                 ratings_today=int(r_n[w]),
-                rating_mean=_ratio(float(r_sum[w]), float(r_n[w])),
+                rating_mean=fig.ratio(float(r_sum[w]), float(r_n[w])),
                 bad_ratings_today=int(r_bad[w]),
             )
         )
@@ -212,8 +204,8 @@ def build_snapshot(h: HallState) -> HallSnapshot:
                 no_show_today=int(abandoned[z, _NO_SHOW]),
                 left_today=int(abandoned[z, _LEFT]),
                 expired_today=int(abandoned[z, _EXPIRED]),
-                no_show_rate=_ratio(float(abandoned[z, _NO_SHOW]), float(ended[z])),
-                abandonment_rate=_ratio(
+                no_show_rate=fig.ratio(float(abandoned[z, _NO_SHOW]), float(ended[z])),
+                abandonment_rate=fig.ratio(
                     float(abandoned[z, _LEFT] + abandoned[z, _EXPIRED]), float(ended[z])
                 ),
                 mean_service_s=zone_service[z][0],
@@ -262,14 +254,14 @@ def build_snapshot(h: HallState) -> HallSnapshot:
             window_state=frozen(h.w_state[:nw].astype(np.int64)),
         ),
         version=h.version,
-        staff=_staff(h, fin_ts, fin_out, fin_ms, fin_staff, known, now),
+        staff=staff_figures(h, fin_ts, fin_out, fin_ms, fin_staff, known, now),
         day_waits=day_all,
         hour_waits=hour_all,
         called_not_started=h.state_counts[CALLED],
         arrivals_15m=int(arrivals_15.sum()),
         arrivals_60m=int(arrivals_60.sum()),
-        no_show_rate=_ratio(float(abandoned[:, _NO_SHOW].sum()), float(total_ended)),
-        abandonment_rate=_ratio(
+        no_show_rate=fig.ratio(float(abandoned[:, _NO_SHOW].sum()), float(total_ended)),
+        abandonment_rate=fig.ratio(
             float(abandoned[:, _LEFT].sum() + abandoned[:, _EXPIRED].sum()), float(total_ended)
         ),
         curve_start_ms=start,
@@ -309,69 +301,6 @@ def _window_cycles(
         walk = walk_mean[w] if walk_n[w] else hall_walk
         out.append(float(service + walk) / 1000.0)
     return out
-
-
-def _staff(
-    h: HallState,
-    fin_ts: npt.NDArray[np.int64],
-    fin_out: npt.NDArray[np.int8],
-    fin_ms: npt.NDArray[np.int64],
-    fin_staff: npt.NDArray[np.int32],
-    known: npt.NDArray[np.bool_],
-    now: int,
-) -> tuple[StaffSnapshot, ...]:
-    """Per staff today: who finished, walked and was rated (by the staff at the window
-    at the time, or the rating's own ``staff``), plus anyone at a window now."""
-    names = h.staff.names
-    ns = len(names)
-    has = fin_staff >= 0
-    st = fin_staff[has]
-    services = np.bincount(st, minlength=ns)
-    last_hour = np.bincount(fin_staff[has & (fin_ts > now - HOUR_MS)], minlength=ns)
-    outcomes = np.bincount(st * _NO + fin_out[has], minlength=ns * _NO).reshape(ns, _NO)
-    timed = has & known
-    service_stats = fig.grouped_mean_p90(fin_ms[timed], fin_staff[timed], ns)
-    walk_staff, walk_ms = h.d_walk_staff.view(), h.d_walk_ms.view()
-    wk = walk_staff >= 0
-    walk_n = np.bincount(walk_staff[wk], minlength=ns)
-    walk_sum = np.bincount(walk_staff[wk], weights=walk_ms[wk], minlength=ns)
-    r_staff, r_score = h.d_rating_staff.view(), h.d_rating_score.view()
-    rk = r_staff >= 0
-    r_n = np.bincount(r_staff[rk], minlength=ns)
-    r_sum = np.bincount(r_staff[rk], weights=r_score[rk] + 1, minlength=ns)
-    r_bad = np.bincount(r_staff[rk & (r_score <= 1)], minlength=ns)
-    at_window: dict[str, str] = {}
-    for w, name in enumerate(h.w_staff[: len(h.windows)]):
-        if name is not None and h.w_state[w] != WINDOW_STATES.index("closed"):
-            at_window.setdefault(name, h.windows.names[w])
-    out = []
-    seen = set()
-    for i, name in enumerate(names):
-        if not (services[i] or walk_n[i] or r_n[i] or name in at_window):
-            continue
-        seen.add(name)
-        mean_s, p90_s = service_stats[i]
-        out.append(
-            StaffSnapshot(
-                name=name,
-                window=at_window.get(name),
-                services_today=int(services[i]),
-                services_last_hour=int(last_hour[i]),
-                mean_service_s=mean_s,
-                p90_service_s=p90_s,
-                outcomes=_outcomes(outcomes[i]),
-                walks=int(walk_n[i]),
-                walk_mean_s=_ratio(float(walk_sum[i]) / 1000.0, float(walk_n[i])),
-                ratings_today=int(r_n[i]),
-                rating_mean=_ratio(float(r_sum[i]), float(r_n[i])),
-                bad_ratings_today=int(r_bad[i]),
-            )
-        )
-    empty = _outcomes(np.zeros(_NO, np.int64))
-    for name, window in at_window.items():
-        if name not in seen:
-            out.append(StaffSnapshot(name, window, 0, 0, None, None, empty, 0, None, 0, None, 0))
-    return tuple(sorted(out, key=lambda s: s.name))
 
 
 def _deadline(h: HallState, accepted_ms: int, days: int) -> int:

@@ -58,6 +58,8 @@ def test_window_and_staff_figures_exported(metrics) -> None:
     assert val(metrics, "hall_window_state_seconds", window="W02") == 55 * 60.0  # paused at 14
     assert val(metrics, "hall_staff_rating_mean", staff="s1") == 3.5
     assert val(metrics, "hall_staff_services_today", staff="s2") == 1
+    assert val(metrics, "hall_staff_utilization_ratio", staff="s1") == pytest.approx(60 / 69)
+    assert val(metrics, "hall_staff_idle_waiting_seconds_today", staff="s2") == 120.0
 
 
 def test_contract_names_unchanged(metrics) -> None:

@@ -143,6 +143,8 @@ def test_staff(snap) -> None:
     assert (s1.name, s1.window, s1.services_today, s1.mean_service_s) == ("s1", "W01", 1, 540)
     assert (s1.walks, s1.walk_mean_s, s1.rating_mean, s1.bad_ratings_today) == (2, 90, 3.5, 1)
     assert (s2.name, s2.window, s2.outcomes["transferred"], s2.ratings_today) == ("s2", "W02", 1, 0)
+    assert (s1.open_s, s1.serving_s, s1.idle_waiting_s) == (69 * MIN, 60 * MIN, 1 * MIN)
+    assert (s2.open_s, s2.serving_s, s2.idle_waiting_s) == (14 * MIN, 1 * MIN, 2 * MIN)
 
 
 def test_day_curves(snap) -> None:
@@ -206,3 +208,30 @@ def test_day_change_resets_day_figures_not_counters() -> None:
     w1 = window(s, "W01")  # open since yesterday: open time counts from midnight
     assert w1.open_s == (9 * 60 + 20) * MIN and w1.serving_s == 0.0
     assert biz.curve_arrivals[0] == 1 and s.curve_start_ms == ms(day2 + 10)
+
+
+def test_staff_time_follows_the_ab_post_change() -> None:
+    """s1 opens W01; at 20 the B post, s2, takes over the open window (AB岗)."""
+    e = Script()
+    events = [
+        e(WindowState, ms(0), window="W01", state="open", staff="s1"),
+        e(TicketIssued, ms(1), ticket="T1", zone="biz"),
+        e(TicketCalled, ms(2), ticket="T1", window="W01"),
+        e(ServiceStarted, ms(3), ticket="T1", window="W01"),
+        e(ServiceFinished, ms(13), ticket="T1", window="W01", outcome="done"),
+        e(TicketIssued, ms(14), ticket="T2", zone="biz"),  # W01 free: idle from 14
+        e(WindowState, ms(20), window="W01", state="open", staff="s2"),
+        e(TicketCalled, ms(25), ticket="T2", window="W01"),
+        e(ServiceStarted, ms(26), ticket="T2", window="W01"),
+        e(Heartbeat, ms(40)),
+    ]
+    city = CityState()
+    assert city.apply(events).rejections == []
+    s = city.snapshot(H)
+    s1, s2 = s.staff
+    assert (s1.name, s1.window, s1.open_s, s1.serving_s) == ("s1", None, 20 * MIN, 10 * MIN)
+    assert (s1.idle_waiting_s, s1.utilization) == (6 * MIN, 0.5)
+    assert (s2.name, s2.window, s2.open_s, s2.serving_s) == ("s2", "W01", 20 * MIN, 14 * MIN)
+    assert (s2.idle_waiting_s, s2.utilization) == (5 * MIN, 0.7)
+    w1 = window(s, "W01")
+    assert (w1.open_s, w1.serving_s, w1.idle_waiting_s) == (40 * MIN, 24 * MIN, 11 * MIN)
