@@ -205,12 +205,8 @@ class AlertEngine:
     ) -> None:
         from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
         from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
-        from alerts.window_rules import (
-            IdleWindowRule,
-            LongPauseRule,
-            ServiceOvertimeRule,
-            UnattendedZoneRule,
-        )
+        from alerts.staffing_rules import staffing_rules
+        from alerts.window_rules import LongPauseRule, ServiceOvertimeRule
 
         cfg = rules or Rules()
         cal = calendar or WorkCalendar()
@@ -220,8 +216,7 @@ class AlertEngine:
             WaitOvertimeRule(wait_limits),
             ComplaintRule(cfg.complaints.settle_by),
             ServiceOvertimeRule(cfg.service_overtime, item_minutes or {}),
-            UnattendedZoneRule(cfg.unattended),
-            IdleWindowRule(cfg.unattended),
+            *staffing_rules(cfg.unattended, cfg.disabled),
             LongPauseRule(cfg.unattended),
             DeemedAcceptanceRule(deem_minutes),
             CaseDeadlineRule(cfg.case_deadline, cal),

@@ -1,6 +1,6 @@
-"""Rules about windows: service overtime, unattended zones, idle open windows (空岗), long
-pauses. Each fires at the hall time its threshold was crossed (computed from the
-snapshot's ``*_since_ms`` stamps), not when the engine looked.
+"""Rules about windows: service overtime and long pauses (unattended zones and idle
+windows are in ``alerts.staffing_rules``). Each fires at the hall time its threshold was
+crossed, judged from the window's own events, not from when the engine looked.
 
 Imports: feeds.protocol, metrics (snapshots, apply results), alerts.book, alerts.settings,
 alerts.rules (Tick).
@@ -15,12 +15,9 @@ from alerts.rules import Tick
 from alerts.settings import ServiceOvertime, Unattended
 from feeds.hallclock import day_ordinal
 from feeds.protocol import Event, ServiceFinished, ServiceStarted, TicketIssued, WindowState
-from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
 
 SERVICE_OVERTIME = "service_overtime"
-UNATTENDED_ZONE = "unattended_zone"
-IDLE_WINDOW = "idle_window"
 LONG_PAUSE = "long_pause"
 
 
@@ -96,75 +93,6 @@ class ServiceOvertimeRule:
                 and (hall_name, scope) not in live
             ):
                 book.resolve(rule, hall_name, scope, tick.halls[hall_name].now_ms)
-
-
-def _oldest_queued(hall: HallSnapshot) -> dict[str, int]:
-    """zone → when its longest-waiting ticket entered the queue."""
-    oldest: dict[str, int] = {}
-    for q in hall.queue:
-        if q.queued_ms < oldest.get(q.zone, q.queued_ms + 1):
-            oldest[q.zone] = q.queued_ms
-    return oldest
-
-
-class UnattendedZoneRule:
-    """A zone has people waiting and no open window serving it (an open window that has
-    called its tickets today), for ``zone_for_minutes``."""
-
-    name = UNATTENDED_ZONE
-
-    def __init__(self, cfg: Unattended) -> None:
-        self.for_ms = int(cfg.zone_for_minutes * 60_000)
-        self.hold_ms = int(cfg.hold_minutes * 60_000)
-
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        return None
-
-    def on_tick(self, book: AlertBook, tick: Tick) -> None:
-        for name, hall in tick.halls.items():
-            oldest = _oldest_queued(hall)
-            for z in hall.zones:
-                if z.waiting > 0 and z.windows_open == 0:
-                    # Since when: the later of the oldest wait and the last window of the
-                    # zone leaving the open state.
-                    left = [w.state_since_ms for w in hall.windows if z.name in w.zones]
-                    since = max([oldest.get(z.name, hall.now_ms), *left])
-                    summary = f"zone {z.name}: {z.waiting} waiting, no open window serving it"
-                    book.fire(UNATTENDED_ZONE, name, z.name, "yellow", since,
-                              summary, for_ms=self.for_ms, hold_ms=self.hold_ms)  # fmt: skip
-                else:
-                    book.resolve(UNATTENDED_ZONE, name, z.name, hall.now_ms)
-
-
-class IdleWindowRule:
-    """空岗: an open window with no ticket for ``idle_minutes`` while its zones have people
-    waiting."""
-
-    name = IDLE_WINDOW
-
-    def __init__(self, cfg: Unattended) -> None:
-        self.idle_ms = int(cfg.idle_minutes * 60_000)
-
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        return None
-
-    def on_tick(self, book: AlertBook, tick: Tick) -> None:
-        for name, hall in tick.halls.items():
-            oldest = _oldest_queued(hall)
-            for w in hall.windows:
-                waiting = [oldest[z] for z in w.zones if z in oldest]
-                if w.state == "open" and w.ticket is None and waiting:
-                    since = max(w.state_since_ms, w.ticket_since_ms, min(waiting))
-                    if hall.now_ms >= since + self.idle_ms:
-                        summary = f"window {w.name} open and idle while people wait (空岗)"
-                        book.fire(IDLE_WINDOW, name, w.name, "yellow", since + self.idle_ms,
-                                  summary)  # fmt: skip
-                elif (IDLE_WINDOW, name, w.name) in book.open:
-                    # Cleared when the window took a ticket or changed state (stamped
-                    # then), or when its zones' queues emptied (seen now).
-                    busy = w.state != "open" or w.ticket is not None
-                    at = max(w.ticket_since_ms, w.state_since_ms) if busy else hall.now_ms
-                    book.resolve(IDLE_WINDOW, name, w.name, min(at, hall.now_ms))
 
 
 class LongPauseRule:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from alerts.window_rules import IDLE_WINDOW, LONG_PAUSE, SERVICE_OVERTIME, UNATTENDED_ZONE
+from alerts.staffing_rules import IDLE_WINDOW, UNATTENDED_ZONE
+from alerts.window_rules import LONG_PAUSE, SERVICE_OVERTIME
 from feeds.protocol import (
     Heartbeat,
     ServiceFinished,
@@ -55,10 +56,10 @@ def test_service_overtime_seen_without_any_tick() -> None:
     assert (a.fired_ms, a.raised_ms, a.resolved_ms) == (ms(16), ms(21), ms(25))
 
 
-def test_unattended_zone_pending_then_firing_then_hold() -> None:
+def test_unattended_zone_after_five_minutes_then_hold() -> None:
     hall = Hall(UNATTENDED_ZONE)
     hall.feed(issued(1, 0, "B1"), beat(3))
-    assert hall.active() == [] and hall.book.pending
+    assert hall.active() == []
     hall.feed(beat(6))
     (a,) = hall.active()
     assert (a.scope, a.fired_ms) == ("biz", ms(5))
@@ -100,3 +101,24 @@ def test_long_pause_yellow_red_escalates_unless_acknowledged() -> None:
     assert a.level == 1 and a.state == "acknowledged"
     hall.feed(opened(3, 75))
     assert hall.active() == [] and (a.resolved_ms, a.resolved_by) == (ms(75), "system")
+
+
+def test_idle_episode_between_two_looks_is_still_alerted() -> None:
+    hall = Hall(IDLE_WINDOW, UNATTENDED_ZONE)
+    hall.feed(
+        opened(1, 0),
+        issued(2, 0, "B1"),
+        TicketCalled(seq=3, ts=ms(1), hall=H, ticket="B1", window="W1"),
+        issued(4, 2, "B2"),
+        ServiceFinished(seq=5, ts=ms(3), hall=H, ticket="B1", window="W1", outcome="done"),
+        TicketCalled(seq=6, ts=ms(20), hall=H, ticket="B2", window="W1"),
+        opened(7, 21, state="closed"),
+        issued(8, 22, "B3"),
+        beat(40),
+        tick=False,
+    )
+    idle = hall.book.resolved
+    assert [(a.rule, a.fired_ms, a.resolved_ms) for a in idle] == [("idle_window", ms(13), ms(20))]
+    hall.tick()  # B3 waits from 22 with no open window for its zone: unattended from 27
+    (alone,) = hall.active()
+    assert (alone.rule, alone.fired_ms) == ("unattended_zone", ms(27))
