@@ -54,6 +54,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _mmc(text: str) -> Any:
+    from feeds.demo_mmc import MMC
+
+    try:
+        return MMC.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _feed(text: str) -> tuple[str, str]:
     """``[NAME=]URL`` → (name, url)."""
     name, sep, url = text.partition("=")
@@ -134,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--port", type=int, default=8765, help="0 = any free port")
     feed.add_argument("--token-file", type=Path, help="require this bearer token")
     _add_demo_options(feed)
+    feed.add_argument(
+        "--mmc",
+        type=_mmc,
+        metavar="LAMBDA,MU,C",
+        help="instead of the city: one M/M/c hall (rates per minute, C windows, FCFS)",
+    )
     _add_staffing(sub)
     _add_replay(sub)
     _add_alert_commands(sub)
@@ -379,6 +394,7 @@ def cmd_demo_feed(args: argparse.Namespace) -> int:
             token=token,
             halls=args.halls,
             days=args.days,
+            mmc=args.mmc,
             ready=ready,
         )
     )

@@ -6,8 +6,8 @@ optional gap op, the retained backlog, then live events, with heartbeats carryin
 hall's clock when the connection is otherwise quiet. ``run_demo`` plays a simulated day
 into a server at a chosen speed; ``serve_demo`` is ``run.py demo-feed``.
 
-Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_hall, websockets,
-msgspec, the standard library.
+Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_hall, feeds.demo_mmc,
+websockets, msgspec, the standard library.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from websockets.http11 import Request, Response
 
 from feeds.demo_city import HallProfile, city, last_open_day
 from feeds.demo_hall import simulate_days
+from feeds.demo_mmc import HALL as MMC_HALL
+from feeds.demo_mmc import MMC, simulate_mmc
 from feeds.hallclock import HALL_TZ
 from feeds.protocol import PROTOCOL_VERSION, Error, Event, Gap, Heartbeat, Hello, Subscribe
 
@@ -400,11 +402,12 @@ async def serve_demo(
     halls: int = 3,
     days: int = 1,
     halls_profiles: Sequence[HallProfile] | None = None,
+    mmc: MMC | None = None,
     ready: Callable[[str], None] | None = None,
 ) -> None:
     """``run.py demo-feed``: simulate ``days`` days of a city of ``halls`` halls (or of
-    ``halls_profiles``), serve them on ``host:port`` and play them at ``speed`` until
-    cancelled.
+    ``halls_profiles``, or the M/M/c hall), serve them on ``host:port`` and play them at
+    ``speed`` until cancelled.
 
     Args:
         host: Interface to listen on.
@@ -416,11 +419,17 @@ async def serve_demo(
         halls: How many halls (``demo_city.city``) when ``halls_profiles`` is None.
         days: Consecutive days to play (cases and returning people carry over).
         halls_profiles: The halls; ``city(halls)`` when None.
+        mmc: Instead of the city, one day of the M/M/c validation hall (``demo_mmc``).
         ready: Called with the server's URL once it listens.
     """
-    profiles = list(halls_profiles) if halls_profiles is not None else city(halls)
-    events = simulate_days(profiles, demo_day(profiles, day), days, seed)
-    server = FeedServer("demo", [p.hall for p in profiles], token=token, host=host, port=port)
+    if mmc is not None:
+        hall_ids = [MMC_HALL]
+        events = simulate_mmc(mmc, day or dt.datetime.now(HALL_TZ).date(), seed)
+    else:
+        profiles = list(halls_profiles) if halls_profiles is not None else city(halls)
+        hall_ids = [p.hall for p in profiles]
+        events = simulate_days(profiles, demo_day(profiles, day), days, seed)
+    server = FeedServer("demo", hall_ids, token=token, host=host, port=port)
     await server.start()
     try:
         if ready is not None:
