@@ -32,6 +32,7 @@ class BadRatingRule:
     (``rectify_days`` working days)."""
 
     name = BAD_RATING
+    kinds: tuple[type, ...] = (Rating,)
 
     def __init__(self, cfg: Ratings, calendar: WorkCalendar) -> None:
         self.cfg = cfg
@@ -76,6 +77,7 @@ class SecondTripRule:
     resolves it (what went wrong the first time is for the office to find out)."""
 
     name = SECOND_TRIP
+    kinds: tuple[type, ...] = (TicketIssued, ServiceStarted, ServiceFinished)
 
     def __init__(self, cfg: SecondTrip) -> None:
         self.window_ms = cfg.within_days * DAY_MS
@@ -86,7 +88,7 @@ class SecondTripRule:
     def visits(self, hall: str, ts: int) -> _Visits:
         day = day_ordinal(ts)
         v = self.days.get(hall)
-        if v is None or v.day != day:
+        if v is None or day > v.day:  # days only move forward (a late event stays)
             v = self.days[hall] = _Visits(day)
             horizon = ts - self.window_ms
             self.failed = {k: f for k, f in self.failed.items() if f[0] >= horizon}
@@ -135,6 +137,7 @@ class ScalpingRule:
     yellow alert named by the person's first ticket of the day, open until resolved."""
 
     name = TICKET_SCALPING
+    kinds: tuple[type, ...] = (TicketIssued,)
 
     def __init__(self, cfg: Scalping) -> None:
         self.max_tickets = cfg.max_tickets
@@ -146,7 +149,7 @@ class ScalpingRule:
                 continue
             day = day_ordinal(ev.ts)
             v = self.days.get(ev.hall)
-            if v is None or v.day != day:
+            if v is None or day > v.day:  # days only move forward (a late event stays)
                 v = self.days[ev.hall] = _Visits(day)
             tickets = v.by_person.setdefault(ev.person, [])
             tickets.append(ev.ticket)

@@ -15,11 +15,12 @@ alerts.settings, alerts.rules (Tick).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from alerts.book import AlertBook
 from alerts.rules import Tick
 from alerts.settings import Unattended
-from feeds.hallclock import day_ordinal
+from feeds.hallclock import DAY_MS, day_ordinal, day_start_ms
 from feeds.protocol import (
     Event,
     ServiceFinished,
@@ -43,6 +44,7 @@ class _HallWatch:
 
     def __init__(self, day: int) -> None:
         self.day = day
+        self.day_end_ms = day_start_ms(date.fromordinal(day)) + DAY_MS
         self.zone_of: dict[str, str] = {}
         self.waiting: dict[str, set[str]] = {}
         """zone → tickets waiting in it."""
@@ -126,9 +128,9 @@ class StaffingWatch:
     # --- the events ----------------------------------------------------------------------
 
     def _hall(self, book: AlertBook, hall: str, ts: int) -> _HallWatch:
-        day = day_ordinal(ts)
         w = self.halls.get(hall)
-        if w is None or w.day != day:
+        if w is None or ts >= w.day_end_ms:  # days only move forward (a late event stays)
+            day = day_ordinal(ts)
             if w is not None:  # the day ended: what was waiting is gone
                 for rule, since in ((IDLE_WINDOW, w.idle_since), (UNATTENDED_ZONE, w.alone_since)):
                     for scope in list(since):
@@ -209,7 +211,7 @@ class StaffingWatch:
             w = self.halls.get(hall)
             if w is None:
                 continue
-            if day_ordinal(snap.now_ms) != w.day:  # a heartbeat carried the hall past midnight
+            if snap.now_ms >= w.day_end_ms:  # a heartbeat carried the hall past midnight
                 w = self._hall(book, hall, snap.now_ms)
             for window, start in w.idle_since.items():
                 self._fire(book, hall, IDLE_WINDOW, window, start, snap.now_ms)
@@ -219,6 +221,8 @@ class StaffingWatch:
 
 class _View:
     """One of the two rules, as the engine lists it (both share one watch)."""
+
+    kinds: tuple[type, ...] = _Watched.__args__
 
     def __init__(self, name: str, watch: StaffingWatch, leader: bool) -> None:
         self.name = name

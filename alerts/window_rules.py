@@ -25,6 +25,7 @@ class ServiceOvertimeRule:
     """A service running past its item's standard time by a factor: yellow, then red."""
 
     name = SERVICE_OVERTIME
+    kinds: tuple[type, ...] = (TicketIssued, ServiceStarted, ServiceFinished)
 
     def __init__(self, cfg: ServiceOvertime, item_minutes: Mapping[str, float]) -> None:
         self.cfg = cfg
@@ -37,7 +38,7 @@ class ServiceOvertimeRule:
 
     def _items(self, hall: str, ts: int) -> dict[str, str]:
         day = day_ordinal(ts)
-        if self.day.get(hall) != day:
+        if day > self.day.get(hall, 0):  # days only move forward (a late event stays)
             self.day[hall] = day
             self.items[hall] = {}
         return self.items[hall]
@@ -100,6 +101,7 @@ class LongPauseRule:
     own events, so a pause that ended between two looks is still alerted."""
 
     name = LONG_PAUSE
+    kinds: tuple[type, ...] = (WindowState,)
 
     def __init__(self, cfg: Unattended) -> None:
         self.limits = (
