@@ -176,6 +176,8 @@ class HallState:
         self.w_state = np.full(nw, _CLOSED, np.int8)
         self.w_state_since = np.zeros(nw, i8)
         self.w_staff: list[str | None] = [None] * nw
+        self.w_staff_index = [-1] * nw
+        """``staff`` registry index of ``w_staff`` (-1: nobody): read per event."""
         self.w_open_from = [-1] * nw
         """Start of the window's current open stretch counted today; -1 when not open."""
         self.complaints: dict[str, tuple[int, str, str | None]] = {}
@@ -209,8 +211,6 @@ class HallState:
         self.w_ticket_since = [0] * MAX_WINDOWS
         self.w_zone_bits = [0] * MAX_WINDOWS
         """Bit z set: the window called a ticket of zone z today."""
-        self.zone_windows: list[list[int]] = [[] for _ in range(MAX_ZONES)]
-        """Zone z → the windows that called a ticket of zone z today (bit z set)."""
         self.waiting_bits = 0
         """Bit z set: zone z has people waiting now."""
         self.zone_states = [0] * (MAX_ZONES * len(TICKET_STATES))
@@ -221,6 +221,8 @@ class HallState:
         self.w_open_ms = [0] * MAX_WINDOWS
         """Open time today before the current open stretch."""
         self.w_open_from = [start if f >= 0 else -1 for f in self.w_open_from]
+        self.free = {w for w, f in enumerate(self.w_open_from) if f >= 0}
+        """Open windows with no ticket called or in service: only they can turn idle."""
         self.w_idle_ms = [0] * MAX_WINDOWS
         """Time today open, with no ticket, while a zone of the window had people waiting."""
         self.w_idle_from = [-1] * MAX_WINDOWS
@@ -271,8 +273,12 @@ class HallState:
 
     def staff_index(self, window: int) -> int:
         """Dense index of the staff at ``window`` now; -1 when unknown."""
-        name = self.w_staff[window]
-        return -1 if name is None else self.staff.index(name)
+        return self.w_staff_index[window]
+
+    def set_staff_name(self, window: int, name: str | None) -> None:
+        """The one place that changes who is at a window (keeps the index in step)."""
+        self.w_staff[window] = name
+        self.w_staff_index[window] = -1 if name is None else self.staff.index(name)
 
     # --- numpy side ----------------------------------------------------------------------
 

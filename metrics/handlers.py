@@ -58,11 +58,12 @@ Handler = Callable[[HallState, Any, ApplyResult], "str | None"]
 def _idle(h: HallState, window: int, ts: int) -> None:
     """Re-evaluate whether ``window`` is idle while its zones have people waiting (open,
     no ticket called or in service, a zone it served today has a queue) and integrate."""
-    idle = (
-        h.w_open_from[window] >= 0
-        and h.w_ticket[window] is None
-        and h.w_zone_bits[window] & h.waiting_bits != 0
-    )
+    if h.w_open_from[window] >= 0 and h.w_ticket[window] is None:
+        h.free.add(window)
+        idle = h.w_zone_bits[window] & h.waiting_bits != 0
+    else:
+        h.free.discard(window)
+        idle = False
     since = h.w_idle_from[window]
     if idle:
         if since < 0:
@@ -72,6 +73,13 @@ def _idle(h: HallState, window: int, ts: int) -> None:
         h.w_idle_ms[window] += elapsed
         _credit(h.s_idle_ms, h.staff_index(window), elapsed)
         h.w_idle_from[window] = -1
+
+
+def _busy(h: HallState, window: int, ts: int) -> None:
+    """``window`` just got a ticket (called or started): not free, so not idle."""
+    h.free.discard(window)
+    if h.w_idle_from[window] >= 0:
+        _idle(h, window, ts)
 
 
 def _credit(acc: dict[int, int], staff: int, elapsed: int) -> None:
@@ -96,14 +104,24 @@ def _set_staff(h: HallState, window: int, staff: str | None, ts: int) -> None:
         h.w_idle_ms[window] += ts - since
         _credit(h.s_idle_ms, leaving, ts - since)
         h.w_idle_from[window] = ts
-    h.w_staff[window] = staff
+    h.set_staff_name(window, staff)
 
 
 def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
-    """Zone ``zone``'s queue went from empty to not empty or back: windows serving it may
-    start or stop being idle-while-waiting."""
-    for w in h.zone_windows[zone]:
-        _idle(h, w, ts)
+    """Zone ``zone``'s queue went from empty to not empty or back: free windows serving
+    it start or stop being idle-while-waiting (busy ones cannot change). Inlined ``_idle``:
+    this runs at every flip of a short queue, the hot path of a quiet hall."""
+    if not h.free:
+        return
+    bit = 1 << zone
+    bits, idle_from, waiting = h.w_zone_bits, h.w_idle_from, h.waiting_bits
+    for w in h.free:
+        if bits[w] & bit:
+            if waiting & bit:  # people wait now: a free window of the zone is idle
+                if idle_from[w] < 0:
+                    idle_from[w] = ts
+            elif idle_from[w] >= 0 and not bits[w] & waiting:
+                _idle(h, w, ts)  # its last waiting zone emptied: the stretch ends
 
 
 def _enqueue(h: HallState, t: Ticket, ts: int) -> None:
@@ -157,10 +175,7 @@ def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> No
         h.b_wait[1].append(ts - t.issued if ts > t.issued else 0)
         h.b_wait[2].append(ts)
     t.window = window
-    bits = h.w_zone_bits[window]
-    if not bits >> t.zone & 1:
-        h.w_zone_bits[window] = bits | 1 << t.zone
-        h.zone_windows[t.zone].append(window)
+    h.w_zone_bits[window] |= 1 << t.zone
 
 
 def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None:
@@ -190,7 +205,7 @@ def _ticket_called(h: HallState, ev: TicketCalled, r: ApplyResult) -> str | None
     if h.w_ticket[window] != ev.ticket:
         h.w_ticket[window] = ev.ticket
         h.w_ticket_since[window] = ev.ts
-        _idle(h, window, ev.ts)
+        _busy(h, window, ev.ts)
     return None
 
 
@@ -214,7 +229,7 @@ def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | 
         walk[0].append(window)
         walk[1].append(h.staff_index(window))
         walk[2].append(ev.ts - t.called if ev.ts > t.called else 0)
-    _idle(h, window, ev.ts)
+    _busy(h, window, ev.ts)
     return None
 
 
@@ -286,7 +301,7 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
     if ev.staff is not None:
         _set_staff(h, window, ev.staff, ev.ts)
     elif state == _CLOSED:
-        h.w_staff[window] = None  # its stretches ended above, credited to the one leaving
+        h.set_staff_name(window, None)  # its stretches ended above, credited to the leaver
     return None
 
 
