@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_staffing(sub)
     _add_replay(sub)
+    _add_import_csv(sub)
     _add_alert_commands(sub)
     return parser
 
@@ -456,6 +457,48 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_import_csv(sub: Any) -> None:
+    p = sub.add_parser(
+        "import-csv", help="turn a queue system's CSV ticket log into recordings for replay"
+    )
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument(
+        "--map",
+        required=True,
+        metavar="FIELD=COLUMN,...",
+        help="arrival (required), call, start, end, window, item, outcome, ticket, zone, "
+        "person, staff",
+    )
+    p.add_argument("--hall", default="imported", help="hall id of the events (default imported)")
+    p.add_argument("--out", type=Path, help="folder (default: <data dir>/journal/import-HALL)")
+    p.add_argument("--data-dir", type=Path, help="pseudonymization key (default: per user)")
+    p.add_argument("--encoding", default="utf-8-sig", help="e.g. gbk (default utf-8)")
+    p.add_argument("--outcome", metavar="WORD=OUTCOME,...", help="extra outcome words of the log")
+
+
+def cmd_import_csv(args: argparse.Namespace) -> int:
+    from feeds.csv_import import CsvImportError, import_csv, parse_map, parse_outcomes
+    from feeds.journal import safe_name
+
+    data_dir = ensure_data_dir(args.data_dir or default_data_dir())
+    out = args.out or data_dir / "journal" / f"import-{safe_name(args.hall)}"
+    try:
+        report = import_csv(
+            args.file,
+            parse_map(args.map),
+            out,
+            hall=args.hall,
+            pseudonymize=Pseudonymizer.from_data_dir(data_dir),
+            encoding=args.encoding,
+            outcomes=parse_outcomes(args.outcome),
+        )
+    except (CsvImportError, OSError, LookupError) as error:
+        print(f"hallwatch: import-csv: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(report.lines()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
@@ -473,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo-feed": cmd_demo_feed,
         "staffing": cmd_staffing,
         "replay": cmd_replay,
+        "import-csv": cmd_import_csv,
         "check-config": cmd_check_config,
         "handover": cmd_handover,
         "audit": cmd_audit,
