@@ -130,7 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--metrics-host", default="127.0.0.1")
     _add_operator(demo)
     console = sub.add_parser("console", help="the Textual console on live feeds")
-    _add_live_options(console, feeds_required=True)
+    _add_live_options(console, feeds_required=False)
+    console.add_argument(
+        "--replay",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="open the console on recorded days instead of live feeds (space pauses, "
+        ". and > step on, < steps back, + and - change the speed)",
+    )
+    console.add_argument(
+        "--speed", type=_speed, default=60.0, help="replay: hall/real time, or max"
+    )
+    console.add_argument("--from", dest="start", metavar="TIME", help="replay: start here")
+    console.add_argument("--until", metavar="TIME", help="replay: stop here")
     for p in (demo, console):
         p.add_argument(
             "--lang", choices=("zh", "en"), help="中文 or English (default: from the locale)"
@@ -297,7 +310,44 @@ async def _run_console(sup: Supervisor, **app_args: Any) -> None:
     await HallwatchApp(sup, **app_args).run_async()
 
 
+def _replay_console(args: argparse.Namespace) -> int:
+    """``console --replay``: the console on recordings, in process, with replay keys. No
+    journal (the recording is the journal) and no alert store (a replay must not mix its
+    alerts into the live trail): alerts live in memory for the session."""
+    from feeds.replay import ReplayDriver, ReplaySource, read_recording, window
+
+    config = load_config(args.config) if args.config else Config()
+    try:
+        recording = read_recording(args.replay)
+        begin, end = window(recording, args.start, args.until)
+    except (OSError, ValueError) as error:
+        print(f"hallwatch: replay: {error}", file=sys.stderr)
+        return 2
+    driver = ReplayDriver(recording.events, speed=args.speed, start_ts=begin, until_ts=end)
+    calendar = config.work_calendar()
+
+    def rebuild() -> Supervisor:
+        return Supervisor(
+            [ReplaySource(driver)],
+            settings=config.settings(calendar),
+            alerts=config.alert_engine(None, calendar),
+            roster=config.duty,
+            operator=_operator(args),
+        )
+
+    logs.configure(sup_log_path(args))
+    sup = rebuild()
+    title = f"hallwatch — replay {' '.join(p.name for p in args.replay)}"
+    asyncio.run(_run_console(sup, lang=args.lang, title=title, replay=driver, rebuild=rebuild))
+    return 0
+
+
 def cmd_console(args: argparse.Namespace) -> int:
+    if args.replay:
+        return _replay_console(args)
+    if not args.feed:
+        print("hallwatch: console needs --feed URL (or --replay FILE)", file=sys.stderr)
+        return 2
     sup = _supervisor(args, args.feed)
     logs.configure(sup_log_path(args))
     stop_metrics = _start_metrics(args, sup)

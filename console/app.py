@@ -12,6 +12,7 @@ Imports: textual, rich, runtime, console.*.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -25,6 +26,7 @@ from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from alerts.book import ActionError
 from alerts.store import StoreError
@@ -41,6 +43,7 @@ from console.widgets import (
     WindowGrid,
     ZoneTable,
 )
+from feeds.replay import ReplayDriver
 from runtime.supervisor import AlertView, Supervisor, View
 
 WAIT_RULE = "wait_overtime"
@@ -56,7 +59,8 @@ class Key:
     words: str
     """``Words`` key of its description."""
     display: str | None = None
-    footer: bool = False
+    footer: str | None = None
+    """``Words`` key of its short label in the footer; None: not in the footer."""
 
 
 #: Screens in the order of their keys; "overview" is the hall's overview.
@@ -76,28 +80,38 @@ ALERT_ACTIONS = frozenset({"acknowledge", "resolve", "silence", "timeline"})
 DUTY_ACTIONS = frozenset({"handover", "accept_handover"})
 
 KEYS: tuple[Key, ...] = (
-    Key("q", "quit", "key_quit", footer=True),
-    Key("question_mark", "help", "key_help", "?", footer=True),
+    Key("q", "quit", "key_quit", footer="f_quit"),
+    Key("question_mark", "help", "key_help", "?", footer="f_help"),
     Key("f1", "help", "key_help"),
-    *(
-        Key(k, f"screen('{name}')", f"screen_{name}", footer=name != "overview")
-        for k, name in SCREEN_KEYS
-    ),
-    Key("right_square_bracket", "hall(1)", "key_next_hall", "]", footer=True),
+    *(Key(k, f"screen('{name}')", f"screen_{name}") for k, name in SCREEN_KEYS),
+    Key("right_square_bracket", "hall(1)", "key_next_hall", "]", footer="f_next_hall"),
     Key("left_square_bracket", "hall(-1)", "key_prev_hall", "["),
-    Key("slash", "filter", "key_filter", "/", footer=True),
+    Key("slash", "filter", "key_filter", "/", footer="f_filter"),
     Key("s", "sort", "key_sort"),
     Key("S", "sort_reverse", "key_sort_reverse"),
-    Key("p", "pause", "key_pause", footer=True),
-    Key("l", "language", "key_lang", footer=True),
+    Key("p", "pause", "key_pause", footer="f_pause"),
+    Key("l", "language", "key_lang"),
     Key("escape", "close_filter", "key_escape"),
-    Key("A", "acknowledge", "key_ack", footer=True),
-    Key("R", "resolve", "key_resolve", footer=True),
-    Key("X", "silence", "key_silence", footer=True),
-    Key("t", "timeline", "key_timeline", footer=True),
-    Key("H", "handover", "key_handover", footer=True),
-    Key("G", "accept_handover", "key_accept", footer=True),
+    Key("A", "acknowledge", "key_ack", footer="f_ack"),
+    Key("R", "resolve", "key_resolve", footer="f_resolve"),
+    Key("X", "silence", "key_silence", footer="f_silence"),
+    Key("t", "timeline", "key_timeline", footer="f_timeline"),
+    Key("H", "handover", "key_handover", footer="f_handover"),
+    Key("G", "accept_handover", "key_accept", footer="f_accept"),
+    Key("space", "replay_pause", "key_replay_pause", "space", footer="f_replay_pause"),
+    Key("full_stop", "replay_step(60)", "key_replay_step", ".", footer="f_replay_step"),
+    Key(
+        "greater_than_sign",
+        "replay_step(900)",
+        "key_replay_forward",
+        ">",
+        footer="f_replay_forward",
+    ),
+    Key("less_than_sign", "replay_step(-900)", "key_replay_back", "<", footer="f_replay_back"),
+    Key("plus", "replay_speed(2)", "key_replay_faster", "+"),
+    Key("minus", "replay_speed(0.5)", "key_replay_slower", "-"),
 )
+REPLAY_ACTIONS = frozenset({"replay_pause", "replay_step", "replay_speed"})
 
 
 class HelpScreen(ModalScreen[None]):
@@ -200,6 +214,8 @@ class HallwatchApp(App[None]):
         lang: Lang | None = None,
         refresh_hz: float = 4.0,
         run_supervisor: bool = True,
+        replay: ReplayDriver | None = None,
+        rebuild: Callable[[], Supervisor] | None = None,
     ) -> None:
         super().__init__()
         self._textual_bindings: BindingsMap = self._bindings.copy()
@@ -219,6 +235,11 @@ class HallwatchApp(App[None]):
         """The view on screen now."""
         self.hall_names: list[str] = []
         self._banner_count = -1
+        self.replay = replay
+        """The recording being replayed (``console --replay``), or None on live feeds."""
+        self._rebuild = rebuild
+        """Makes a fresh pipeline on the same replay, for a seek back in time."""
+        self._pipeline: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         yield CityStrip(id="city-strip")
@@ -240,7 +261,7 @@ class HallwatchApp(App[None]):
         self._set_language()
         self.query_one(ZoneTable).focus()
         if self.run_supervisor:
-            self.run_worker(self.supervisor.run(), name="pipeline", exit_on_error=True)
+            self._start_pipeline()
         self.set_interval(self.refresh_interval, self.refresh_view)
         self.refresh_view()
 
@@ -295,10 +316,16 @@ class HallwatchApp(App[None]):
         self.query_one(FeedBar).show(view.city.feeds, words)
 
     def _pause_banner(self) -> str | None:
-        if self.paused_at is None:
-            return None
-        arrived = self.supervisor.events_total - self.paused_at
-        return f" {self.words['paused_view']} · {arrived} {self.words['arrived_meanwhile']} "
+        words = self.words
+        parts = []
+        if self.replay is not None:
+            speed = "max" if self.replay.speed is None else f"{self.replay.speed:g}x"
+            state = words["replay_paused"] if self.replay.paused else f"▶ {speed}"
+            parts.append(f" {words['replay']} {state} ")
+        if self.paused_at is not None:
+            arrived = self.supervisor.events_total - self.paused_at
+            parts.append(f" {words['paused_view']} · {arrived} {words['arrived_meanwhile']} ")
+        return " ".join(parts) or None
 
     def _set_language(self) -> None:
         words = self.words
@@ -311,7 +338,13 @@ class HallwatchApp(App[None]):
         # of the current language in the footer.
         bindings = self._textual_bindings.copy()
         ours = [
-            Binding(k.key, k.action, words[k.words], show=k.footer, key_display=k.display)
+            Binding(
+                k.key,
+                k.action,
+                words[k.footer or k.words],
+                show=k.footer is not None,
+                key_display=k.display,
+            )
             for k in KEYS
         ]
         ours += [Binding(str(n), f"hall_number({n})", show=False) for n in range(1, 10)]
@@ -335,6 +368,8 @@ class HallwatchApp(App[None]):
             return self.screen_name in ("alerts", "overview")
         if action in DUTY_ACTIONS:
             return self.screen_name == "duty"
+        if action in REPLAY_ACTIONS:
+            return self.replay is not None
         return True
 
     # --- actions -------------------------------------------------------------------------
@@ -352,6 +387,47 @@ class HallwatchApp(App[None]):
             self.query_one(ZoneTable).focus()
         self.refresh_bindings()
         self._show_now()
+
+    # --- replay (console --replay): the data's clock, not the view's ----------------------
+
+    def _start_pipeline(self) -> None:
+        self._pipeline = self.run_worker(self.supervisor.run(), name="pipeline", exit_on_error=True)
+
+    def action_replay_pause(self) -> None:
+        if self.replay is not None:
+            (self.replay.resume if self.replay.paused else self.replay.pause)()
+            self._render(self.supervisor.view)
+
+    async def action_replay_step(self, seconds: float) -> None:
+        """Move the replay's hall clock; back in time rebuilds the pipeline from the start
+        of the recording (state cannot be un-applied), forward releases what lies between."""
+        replay = self.replay
+        if replay is None:
+            return
+        if seconds >= 0:
+            replay.step(seconds)
+            return
+        target = max(
+            replay.events[0].ts if replay.events else 0, replay.hall_ms + int(seconds * 1000)
+        )
+        if self._rebuild is None:
+            return
+        # Stop the old pipeline before the seek, or its source would take the events the
+        # seek releases again.
+        if self._pipeline is not None:
+            self._pipeline.cancel()
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await self._pipeline.wait()
+        replay.seek(target)
+        self.supervisor.close()
+        self.supervisor = self._rebuild()
+        self.shown = None
+        self._start_pipeline()
+
+    def action_replay_speed(self, factor: float) -> None:
+        if self.replay is not None and self.replay.speed is not None:
+            self.replay.set_speed(min(max(self.replay.speed * factor, 1.0), 100_000.0))
+            self._render(self.supervisor.view)
 
     # --- alert and duty actions: each goes through the Supervisor, as the operator -------
 
