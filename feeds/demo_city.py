@@ -234,18 +234,22 @@ def build_profile(
     return HallProfile(hall, name, ANQIU_ZONES, windows, _SPLIT_DAY, arrivals_per_day, area_code)
 
 
+#: Anqiu's "1+X" layout per zone (invest, estate, biz, civic): (comprehensive, specialist).
+_ANQIU_LAYOUT: Final = ((2, 0), (3, 1), (2, 1), (2, 0))
+
+
 def default_profile(hall_id: str = "anqiu") -> HallProfile:
     """An Anqiu-like hall: 4 zones, 12 windows (1+X: 9 comprehensive, 2 specialist, one
-    priority lane), 09:00-12:00 and 13:00-17:00, ~650-750 tickets a day."""
-    return build_profile(hall_id, "安丘市政务服务中心", ((2, 0), (3, 1), (2, 1), (2, 0)), 660)
+    priority lane), 09:00-12:00 and 13:00-17:00, ~650-750 tickets a day: a busy hall."""
+    return build_profile(hall_id, "安丘市政务服务中心", _ANQIU_LAYOUT, 660)
 
 
 def ouhai_profile(
     hall: str, name: str, scale: float = 1.0, area_code: str = "330304"
 ) -> HallProfile:
     """A city centre with Ouhai's 8 fields, 2 enquiry and 2 printing windows, a priority
-    lane and continuous service 09:00-17:00; ``scale`` 1 is 29 windows, ~1300 tickets."""
-    base = ((2, 0), (3, 1), (4, 1), (2, 0), (2, 0), (3, 0), (2, 1), (2, 0))
+    lane and continuous service 09:00-17:00; ``scale`` 1 is 34 windows, ~1300 tickets."""
+    base = ((3, 0), (5, 1), (5, 1), (2, 1), (2, 0), (3, 0), (2, 1), (2, 0))
     layout = tuple((max(1, round(c * scale)), s) for c, s in base)
     zones = (*OUHAI_ZONES, ENQUIRY_ZONE, PRINTING_ZONE)
     windows = _windows(zones, layout, 2, 2)
@@ -295,8 +299,8 @@ def city(halls: int = 3) -> list[HallProfile]:
         if i % 2 == 1:
             out.append(luozhuang_profile(hall, name, scale, area))
         else:
-            layout = ((1, 0), (max(1, round(2 * scale)), 1), (1, 1), (max(1, round(scale)), 0))
-            out.append(build_profile(hall, name, layout, 360 * scale, area))
+            layout = tuple((max(1, round(c * scale)), s) for c, s in _ANQIU_LAYOUT)
+            out.append(build_profile(hall, name, layout, 400 * scale, area))
     return out
 
 
