@@ -17,7 +17,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -130,6 +130,12 @@ class Supervisor:
         operator: str | None = None,
     ) -> None:
         self.sources = list(sources)
+        if wait_limits is not None:  # the figures' service level and target: same limits
+            settings = replace(
+                settings or Settings(),
+                wait_limit_s=wait_limits.limit_s,
+                zone_wait_limits=dict(wait_limits.zones),
+            )
         self.state = CityState(settings)
         self.alerts = alerts or AlertEngine(wait_limits, sink=store)
         self.store = store

@@ -235,3 +235,12 @@ def test_staff_time_follows_the_ab_post_change() -> None:
     assert (s2.idle_waiting_s, s2.utilization) == (5 * MIN, 0.7)
     w1 = window(s, "W01")
     assert (w1.open_s, w1.serving_s, w1.idle_waiting_s) == (40 * MIN, 24 * MIN, 11 * MIN)
+
+
+def test_supervisor_gives_the_figures_the_alerts_wait_limits() -> None:
+    from alerts.rules import WaitLimits
+    from runtime.supervisor import Supervisor
+
+    sup = Supervisor(wait_limits=WaitLimits(limit_s=600.0, zones={"estate": 420.0}))
+    assert sup.state.settings.wait_limit("biz") == 600.0
+    assert sup.state.settings.wait_limit("estate") == 420.0
