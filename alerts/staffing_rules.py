@@ -66,7 +66,12 @@ class _HallWatch:
 
 
 class StaffingWatch:
-    """Follows the events and judges both rules at every change (one instance, two rules)."""
+    """Follows the events and judges both rules at every change (one instance, two rules).
+
+    A window serves the zones whose tickets it has called today; a zone no window has
+    served yet today counts as served by any open window (a comprehensive window may take
+    it), so the first tickets of the morning are not "unattended" while windows are open.
+    """
 
     def __init__(self, cfg: Unattended) -> None:
         self.idle_ms = int(cfg.idle_minutes * 60_000)
@@ -83,7 +88,10 @@ class StaffingWatch:
     def _alone(self, w: _HallWatch, zone: str) -> bool:
         if not w.waiting.get(zone):
             return False
-        return w.open.isdisjoint(w.windows_of.get(zone, ()))
+        serving = w.windows_of.get(zone)
+        if not serving:  # no window called its tickets yet today: any open window may
+            return not w.open  # (comprehensive windows, 无差别受理)
+        return w.open.isdisjoint(serving)
 
     def _update(self, book: AlertBook, hall: str, w: _HallWatch, ts: int,
                 windows: set[str], zones: set[str]) -> None:  # fmt: skip
@@ -166,6 +174,7 @@ class StaffingWatch:
                 w.open.discard(ev.window)
             if was_open != (ev.state == "open"):
                 zones |= w.zones_of.get(ev.window, set())
+                zones |= {z for z, q in w.waiting.items() if q and not w.windows_of.get(z)}
         elif isinstance(ev, TicketIssued):
             w.zone_of[ev.ticket] = ev.zone
             queue = w.waiting.setdefault(ev.zone, set())

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from alerts.rules import AlertEngine  # noqa: E402
-from alerts.store import AlertStore  # noqa: E402
-from feeds.demo_city import default_city  # noqa: E402
-from feeds.demo_hall import simulate_city  # noqa: E402
-from metrics.state import CityState  # noqa: E402
+from alerts.rules import AlertEngine
+from alerts.store import AlertStore
+from feeds.demo_city import default_city
+from feeds.demo_hall import simulate_city
+from metrics.state import CityState
 
 
 def day_run(events: list, with_alerts: bool, batch: int) -> tuple[float, int, int]:
