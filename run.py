@@ -54,6 +54,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
 def _mmc(text: str) -> Any:
     from feeds.demo_mmc import MMC
 
@@ -114,6 +121,14 @@ def _add_demo_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--halls", type=_positive, default=3, help="halls in the demo city (default 3)")
     p.add_argument("--days", type=_positive, default=1, help="consecutive days to play (default 1)")
+    p.add_argument(
+        "--history",
+        type=_non_negative,
+        default=0,
+        metavar="DAYS",
+        help="also simulate DAYS days before --date and send them at once first "
+        "(open cases, some late; people coming back)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,8 +380,8 @@ def sup_log_path(args: argparse.Namespace) -> Path:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from feeds.demo_city import city
-    from feeds.demo_hall import simulate_days
-    from feeds.demo_server import FeedServer, demo_day, run_demo
+    from feeds.demo_server import FeedServer, demo_day, demo_events, run_demo
+    from feeds.hallclock import day_start_ms
 
     profiles = city(args.halls)
     day = demo_day(profiles, args.date)
@@ -375,12 +390,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     logs.configure(sup_log_path(args))
 
     async def main() -> None:
-        events = simulate_days(profiles, day, args.days, args.seed)
+        events = demo_events(profiles, day, args.seed, days=args.days, history=args.history)
         server = FeedServer("demo", [p.hall for p in profiles])
         await server.start()
         sup = _supervisor(args, [("demo", server.url)])
         stop_metrics = _start_metrics(args, sup)
-        driver = asyncio.create_task(run_demo(server, events, speed=args.speed))
+        driver = asyncio.create_task(
+            run_demo(server, events, speed=args.speed, backlog_until=day_start_ms(day))
+        )
         try:
             await _run_console(sup, title=f"hallwatch — demo {day.isoformat()}", lang=args.lang)
         finally:
@@ -445,6 +462,7 @@ def cmd_demo_feed(args: argparse.Namespace) -> int:
             token=token,
             halls=args.halls,
             days=args.days,
+            history=args.history,
             mmc=args.mmc,
             ready=ready,
         )

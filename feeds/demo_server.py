@@ -13,6 +13,7 @@ websockets, msgspec, the standard library.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 import hmac
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from feeds.demo_city import HallProfile, city, last_open_day
 from feeds.demo_hall import simulate_days
 from feeds.demo_mmc import HALL as MMC_HALL
 from feeds.demo_mmc import MMC, simulate_mmc
-from feeds.hallclock import HALL_TZ
+from feeds.hallclock import HALL_TZ, day_start_ms
 from feeds.protocol import PROTOCOL_VERSION, Error, Event, Gap, Heartbeat, Hello, Subscribe
 
 #: Frames a connection may have queued before it counts as too slow and is dropped (it
@@ -336,6 +337,7 @@ async def run_demo(
     *,
     speed: float | None = 60.0,
     start_offset_s: float = 0.0,
+    backlog_until: int | None = None,
 ) -> None:
     """Play a simulated day into ``server``, then return.
 
@@ -352,7 +354,14 @@ async def run_demo(
         events: Events sorted by ``ts`` (``simulate_day`` / ``simulate_city``).
         speed: Hall seconds per wall second, or None for as fast as possible.
         start_offset_s: Start this many hall seconds into the day.
+        backlog_until: Events before this hall time (earlier days: ``--history``) go
+            out at once first; the paced play starts after them.
     """
+    if backlog_until is not None:
+        cut = bisect.bisect_left([e.ts for e in events], backlog_until)
+        for i in range(0, cut, 1000):
+            await server.publish(events[i : min(i + 1000, cut)])
+        events = events[cut:]
     if not events:
         return
     if speed is None:
@@ -383,6 +392,14 @@ async def run_demo(
         await asyncio.sleep(tick)
 
 
+def demo_events(
+    profiles: Sequence[HallProfile], day: dt.date, seed: int, *, days: int = 1, history: int = 0
+) -> list[Event]:
+    """``days`` days of ``profiles`` from ``day``, preceded by ``history`` calendar days
+    (send those with ``run_demo(..., backlog_until=day_start_ms(day))``)."""
+    return simulate_days(profiles, day - dt.timedelta(days=history), history + days, seed)
+
+
 def demo_day(profiles: Sequence[HallProfile], day: dt.date | None) -> dt.date:
     """The service day a demo plays: ``day``, else today (hall time) when a hall opens
     today, else the last day one did (a demo on a Sunday shows Saturday or Friday)."""
@@ -401,6 +418,7 @@ async def serve_demo(
     token: str | None,
     halls: int = 3,
     days: int = 1,
+    history: int = 0,
     halls_profiles: Sequence[HallProfile] | None = None,
     mmc: MMC | None = None,
     ready: Callable[[str], None] | None = None,
@@ -418,6 +436,8 @@ async def serve_demo(
         token: Bearer token to require, or None.
         halls: How many halls (``demo_city.city``) when ``halls_profiles`` is None.
         days: Consecutive days to play (cases and returning people carry over).
+        history: Days before ``day`` simulated too and sent at once at the start, so
+            the console opens on open cases (some late) and people coming back.
         halls_profiles: The halls; ``city(halls)`` when None.
         mmc: Instead of the city, one day of the M/M/c validation hall (``demo_mmc``).
         ready: Called with the server's URL once it listens.
@@ -428,13 +448,16 @@ async def serve_demo(
     else:
         profiles = list(halls_profiles) if halls_profiles is not None else city(halls)
         hall_ids = [p.hall for p in profiles]
-        events = simulate_days(profiles, demo_day(profiles, day), days, seed)
+        first = demo_day(profiles, day)
+        events = demo_events(profiles, first, seed, days=days, history=history)
+        day = first
     server = FeedServer("demo", hall_ids, token=token, host=host, port=port)
     await server.start()
     try:
         if ready is not None:
             ready(server.url)
-        await run_demo(server, events, speed=speed)
+        backlog = day_start_ms(day) if day is not None and history else None
+        await run_demo(server, events, speed=speed, backlog_until=backlog)
         await asyncio.Future()  # the day is over; heartbeats go on until cancelled
     finally:
         await server.stop()

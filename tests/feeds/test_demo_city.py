@@ -154,5 +154,11 @@ def test_ten_days_carry_cases_and_returns_across_days() -> None:
         if isinstance(ev, TicketIssued) and ev.person is not None:
             visits[(ev.hall, ev.person, ev.item)].add(service_day(ev.ts))
     assert sum(len(days) > 1 for days in visits.values()) >= 10
+    # A console opening on the last day (after nine days of history) sees late cases.
+    history = [e for e in events if service_day(e.ts) < MONDAY + dt.timedelta(days=9)]
+    opening = CityState()
+    opening.apply(numbered(history))
+    late = [c for h in opening.snapshots().values() for c in h.cases if c.card != "none"]
+    assert late
     # Nothing on Sundays.
     assert all(service_day(ev.ts).weekday() != 6 for ev in events)

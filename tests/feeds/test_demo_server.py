@@ -12,9 +12,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from feeds.demo_city import build_profile
-from feeds.demo_server import FeedServer, run_demo, serve_demo
+from feeds.demo_city import build_profile, default_city
+from feeds.demo_server import FeedServer, demo_events, run_demo, serve_demo
 from feeds.hallclock import HALL_TZ as CST
+from feeds.hallclock import day_start_ms
 from feeds.protocol import Error, Event, Gap, Heartbeat, Hello, Op, TicketIssued
 from tests.conftest import T0, wait_for
 
@@ -249,6 +250,22 @@ async def test_run_demo_plays_the_day_at_speed() -> None:
         assert server.clock(H) == server.clock("lz2") == late + 2000 - 1  # 23:59:59.999
         await run_demo(server, events, speed=None)
         assert server.last_seq == 20
+
+
+async def test_history_goes_out_at_once_then_the_day_plays_at_speed() -> None:
+    day = dt.date(2025, 11, 24)
+    events = demo_events(default_city()[1:2], day, 1, history=3)  # Fri, Sat, Sun, Monday
+    before = sum(ev.ts < day_start_ms(day) for ev in events)
+    assert 1000 < before < len(events) - 1000
+    async with running(FeedServer("f", ["county-a"])) as server:
+        play = asyncio.create_task(
+            run_demo(server, events, speed=1.0, backlog_until=day_start_ms(day))
+        )
+        await wait_for(lambda: server.last_seq >= before)
+        assert server.last_seq < before + 5  # Monday runs in real time: barely begun
+        play.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await play
 
 
 async def test_serve_demo_serves_the_default_city() -> None:
