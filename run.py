@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--lang", choices=("zh", "en"), help="中文 or English (default: from the locale)"
         )
+        p.add_argument(
+            "--big-screen",
+            action="store_true",
+            help="the wall display: big figures, turning through the halls",
+        )
     serve = sub.add_parser("serve", help="headless: ingest, alerts, journal and /metrics")
     _add_live_options(serve, feeds_required=True)
     serve.add_argument("--log-file", type=Path, help="JSON-line log file (default: stderr)")
@@ -353,7 +358,16 @@ def _replay_console(args: argparse.Namespace) -> int:
     logs.configure(sup_log_path(args))
     sup = rebuild()
     title = f"hallwatch — replay {' '.join(p.name for p in args.replay)}"
-    asyncio.run(_run_console(sup, lang=args.lang, title=title, replay=driver, rebuild=rebuild))
+    asyncio.run(
+        _run_console(
+            sup,
+            lang=args.lang,
+            title=title,
+            replay=driver,
+            rebuild=rebuild,
+            big_screen=args.big_screen,
+        )
+    )
     return 0
 
 
@@ -367,7 +381,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     logs.configure(sup_log_path(args))
     stop_metrics = _start_metrics(args, sup)
     try:
-        asyncio.run(_run_console(sup, lang=args.lang))
+        asyncio.run(_run_console(sup, lang=args.lang, big_screen=args.big_screen))
     finally:
         stop_metrics()
         sup.close()
@@ -399,7 +413,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
             run_demo(server, events, speed=args.speed, backlog_until=day_start_ms(day))
         )
         try:
-            await _run_console(sup, title=f"hallwatch — demo {day.isoformat()}", lang=args.lang)
+            await _run_console(
+                sup,
+                title=f"hallwatch — demo {day.isoformat()}",
+                lang=args.lang,
+                big_screen=args.big_screen,
+            )
         finally:
             driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):

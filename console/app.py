@@ -30,6 +30,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from alerts.book import ActionError
 from alerts.store import StoreError
+from console.board import CYCLE_S, Board
 from console.dialogs import NoteDialog, ReportDialog, SilenceDialog, TimelineDialog
 from console.duty import DutyPanel
 from console.tables import TABLE_SCREENS, AlertsTable, CityTable
@@ -74,6 +75,7 @@ SCREEN_KEYS: tuple[tuple[str, str], ...] = (
     ("m", "complaints"),
     ("f", "feeds"),
     ("d", "duty"),
+    ("b", "board"),
 )
 #: Actions that act on the selected alert, and the screens where one can be selected.
 ALERT_ACTIONS = frozenset({"acknowledge", "resolve", "silence", "timeline"})
@@ -202,6 +204,7 @@ class HallwatchApp(App[None]):
     .section { height: 1; padding: 0 1; color: $text-muted; text-style: bold; }
     FeedBar { height: auto; max-height: 4; padding: 0 1; }
     ViewTable { height: 1fr; }
+    .big-screen CityStrip, .big-screen Headline { display: none; }
     #filter { dock: bottom; display: none; }
     #filter.active { display: block; }
     """
@@ -216,6 +219,7 @@ class HallwatchApp(App[None]):
         run_supervisor: bool = True,
         replay: ReplayDriver | None = None,
         rebuild: Callable[[], Supervisor] | None = None,
+        big_screen: bool = False,
     ) -> None:
         super().__init__()
         self._textual_bindings: BindingsMap = self._bindings.copy()
@@ -240,6 +244,8 @@ class HallwatchApp(App[None]):
         self._rebuild = rebuild
         """Makes a fresh pipeline on the same replay, for a seek back in time."""
         self._pipeline: Worker[None] | None = None
+        self.big_screen = big_screen
+        """The wall display: the board, turning to the next hall every CYCLE_S seconds."""
 
     def compose(self) -> ComposeResult:
         yield CityStrip(id="city-strip")
@@ -254,6 +260,7 @@ class HallwatchApp(App[None]):
             for name, table in TABLE_SCREENS.items():
                 yield table(id=name)
             yield DutyPanel(id="duty")
+            yield Board(id="board")
         yield Input(id="filter", disabled=True)  # enabled (focusable) only while filtering
         yield Footer()
 
@@ -263,6 +270,10 @@ class HallwatchApp(App[None]):
         if self.run_supervisor:
             self._start_pipeline()
         self.set_interval(self.refresh_interval, self.refresh_view)
+        if self.big_screen:
+            self.add_class("big-screen")
+            self.action_screen("board")
+            self.set_interval(CYCLE_S, partial(self.action_hall, 1))
         self.refresh_view()
 
     # --- refresh -------------------------------------------------------------------------
@@ -295,7 +306,7 @@ class HallwatchApp(App[None]):
             if self.screen_name == "overview":
                 self._render_overview(view, words)
             else:
-                panel = self.query_one(f"#{self.screen_name}", ViewTable | DutyPanel)
+                panel = self.query_one(f"#{self.screen_name}", ViewTable | DutyPanel | Board)
                 panel.show(view, hall, words)
 
     def _render_overview(self, view: View, words: Words) -> None:

@@ -132,6 +132,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "key_escape": ("关闭筛选/弹窗", "close the filter or dialog"),
     "key_palette": ("命令面板", "command palette"),
     "screen_duty": ("值班", "duty"),
+    "screen_board": ("大屏看板", "big-screen board"),
     "key_ack": ("确认告警", "acknowledge"),
     "key_resolve": ("手动解除(需说明)", "resolve with a note"),
     "key_silence": ("静默", "silence"),

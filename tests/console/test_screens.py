@@ -89,3 +89,19 @@ async def test_command_palette_lists_the_screens(server: FeedServer) -> None:  #
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(lambda: app.screen_name == "complaints")
+
+
+async def test_big_screen_board_shows_the_hall_in_big_figures(server: FeedServer) -> None:  # noqa: F811
+    from console.board import Board, Figure
+
+    await server.publish(morning())
+    async with console_on(server) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await pilot.press("b")
+        board = app.query_one(Board)
+        waiting = board.query_one("#fig-waiting", Figure)
+        await wait_for(lambda: waiting.query_one("#value").value == "2")
+        assert board.query_one("#fig-longest", Figure).query_one("#value").value == "17:00"
+        assert board.query_one("#fig-served", Figure).query_one("#value").value == "1"
+        alerts = str(board.query_one("#board-alerts").content.renderables[1])
+        assert "complaint c-1" in alerts
