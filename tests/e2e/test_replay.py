@@ -6,15 +6,19 @@ import asyncio
 import contextlib
 import datetime as dt
 import re
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
 from feeds.demo_city import default_city
 from feeds.demo_hall import simulate_city
 from feeds.demo_server import FeedServer, run_demo
+from feeds.hallclock import day_start_ms
 from feeds.journal import Journal
 from feeds.privacy import Pseudonymizer
 from feeds.replay import read_recording, serve_replay
@@ -22,6 +26,7 @@ from metrics.snapshot import HallSnapshot
 from runtime.supervisor import Supervisor
 from tests.conftest import wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 DAY = dt.date(2025, 11, 25)
 FAST = Backoff(initial=0.01, maximum=0.05)
 ID_NUMBER = re.compile(r"\b\d{17}[\dX]\b")
@@ -55,8 +60,8 @@ def figures(hall: HallSnapshot) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def keyed(tmp_path: Path, name: str) -> Pseudonymizer:
-    return Pseudonymizer(name.encode() * 4)
+def keyed(name: str) -> Pseudonymizer:
+    return Pseudonymizer((name * 16).encode())
 
 
 async def test_recorded_day_replayed_at_max_speed_gives_the_same_figures(tmp_path: Path) -> None:
@@ -67,7 +72,7 @@ async def test_recorded_day_replayed_at_max_speed_gives_the_same_figures(tmp_pat
     server = FeedServer("demo", [p.hall for p in profiles], heartbeat_interval=0.05)
     await server.start()
     try:
-        feed = WebSocketFeed(server.url, FrameDecoder(keyed(tmp_path, "live")), backoff=FAST)
+        feed = WebSocketFeed(server.url, FrameDecoder(keyed("live")), backoff=FAST)
         live = Supervisor([feed], journal=Journal(tmp_path / "journal"))
         async with running(live):
             await run_demo(server, events, speed=None)
@@ -100,7 +105,7 @@ async def test_recorded_day_replayed_at_max_speed_gives_the_same_figures(tmp_pat
     try:
         replay_server = await asyncio.wait_for(ready.get(), 10)
         replay_server.heartbeat_interval = 0.05
-        feed2 = WebSocketFeed(replay_server.url, FrameDecoder(keyed(tmp_path, "again")))
+        feed2 = WebSocketFeed(replay_server.url, FrameDecoder(keyed("again")))
         again = Supervisor([feed2])
         async with running(again):
             await wait_for(lambda: feed2.status.last_seq == len(events), 30)
@@ -114,3 +119,31 @@ async def test_recorded_day_replayed_at_max_speed_gives_the_same_figures(tmp_pat
     for hall in want:
         for key in want[hall]:
             assert got[hall][key] == want[hall][key], (hall, key)
+
+
+async def test_run_py_replay_serves_a_recording_from_a_time_of_day(tmp_path: Path) -> None:
+    """The command: ``replay FILE --from 12:00 --speed max`` sends the morning at once."""
+    events = simulate_city(default_city()[2:], DAY, 4)
+    journal = Journal(tmp_path)
+    journal.append("demo", [msgspec.structs.replace(e, seq=i) for i, e in enumerate(events, 1)])
+    journal.close()
+    (path,) = tmp_path.rglob("*.jsonl")
+    noon = day_start_ms(DAY) + 12 * 3_600_000
+    morning = sum(e.ts <= noon for e in events)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "run.py", "replay", str(path), "--port", "0", "--from", "12:00",
+        "--speed", "1", cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        url = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
+        feed = WebSocketFeed(url, FrameDecoder(keyed("cli")))
+        sup = Supervisor([feed])
+        async with running(sup):
+            await wait_for(lambda: feed.status.last_seq >= morning, 30)
+            assert feed.status.last_seq < morning + 20  # the afternoon plays in real time
+            assert feed.status.feed_id == "replay" and feed.status.halls == ("county-b",)
+    finally:
+        proc.terminate()
+        await proc.wait()
