@@ -184,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_staffing(sub)
     _add_replay(sub)
+    web = sub.add_parser(
+        "web",
+        help="the console in a browser (the hall's big screen): run.py web [--port P] "
+        "[-- console ARGS | demo ARGS]",
+    )
+    web.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (this machine)")
+    web.add_argument("--port", type=int, default=8000, help="default 8000")
+    web.add_argument(
+        "app",
+        nargs=argparse.REMAINDER,
+        help="what each browser tab runs (after --): a console or demo command line; "
+        "default: demo --big-screen",
+    )
     _add_import_csv(sub)
     _add_alert_commands(sub)
     return parser
@@ -394,7 +407,8 @@ def sup_log_path(args: argparse.Namespace) -> Path:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from feeds.demo_city import city
-    from feeds.demo_server import FeedServer, demo_day, demo_events, run_demo
+    from feeds.demo_play import demo_day, demo_events, run_demo
+    from feeds.demo_server import FeedServer
     from feeds.hallclock import day_start_ms
 
     profiles = city(args.halls)
@@ -460,8 +474,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    """``run.py web``: serve the console to browsers (textual-serve); every tab runs its
+    own console process with the arguments after ``--``. Bound to 127.0.0.1 unless told."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    app = [a for a in args.app if a != "--"] or ["demo", "--big-screen"]
+    if app[0] not in ("console", "demo"):
+        print(
+            "hallwatch: web runs a console or the demo: web -- console --feed URL", file=sys.stderr
+        )
+        return 2
+    command = shlex.join([sys.executable, str(Path(__file__).resolve()), *app])
+    print(f"http://{args.host}:{args.port}", flush=True)  # the first line: where to look
+    Server(command, host=args.host, port=args.port, title="hallwatch").serve()
+    return 0
+
+
 def cmd_demo_feed(args: argparse.Namespace) -> int:
-    from feeds.demo_server import serve_demo
+    from feeds.demo_play import serve_demo
 
     logs.configure(None)
     log = structlog.get_logger("hallwatch")
@@ -607,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         "check-config": cmd_check_config,
         "handover": cmd_handover,
         "audit": cmd_audit,
+        "web": cmd_web,
     }
     try:
         return handlers[command](args)
