@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from alerts.book import AlertBook, Sink
+from alerts.outbound import Outbound
 from alerts.settings import Rules, minutes_of_day
 from feeds.hallclock import DAY_MS, day_start_ms, service_day
 from feeds.protocol import Event
@@ -243,7 +244,18 @@ class AlertEngine:
             for hall, now_ms in sink.clocks().items():
                 self.book.now[hall] = max(self.book.now.get(hall, 0), now_ms)
         self.rules = [r for r in every if r.name not in cfg.disabled]
+        self.outbound: Outbound | None = None
         self._kinds = [frozenset(r.kinds) for r in self.rules]
+
+    def forward(self, outbound: Outbound) -> None:
+        """Send every notable change to ``outbound`` (Alertmanager, webhooks) too."""
+        self.outbound = outbound
+        self.book.listeners.append(outbound.changed)
+
+    def close(self) -> None:
+        """Stop forwarding (what is queued gets one more try)."""
+        if self.outbound is not None:
+            self.outbound.close()
 
     def on_batch(self, result: ApplyResult, events: Sequence[Event] = ()) -> None:
         """Run the event-driven rules on one applied batch (rejected events skipped)."""

@@ -55,6 +55,7 @@ from typing import Annotated, TypeVar
 import msgspec
 
 from alerts.duty import Roster
+from alerts.outbound import Outbound, OutboundConfig
 from alerts.rules import AlertEngine, WaitLimits
 from alerts.settings import Rules
 from alerts.store import AlertStore
@@ -123,6 +124,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     calendar: CalendarConfig = msgspec.field(default_factory=CalendarConfig)
     duty: Roster = msgspec.field(default_factory=Roster)
     """Duty directors: people, shifts, rota."""
+    outbound: OutboundConfig = msgspec.field(default_factory=OutboundConfig)
+    """Forward alerts to an Alertmanager and to webhooks (optional)."""
 
     def work_calendar(self) -> WorkCalendar:
         """Working days: this config's years, then the holiday package, then Mon-Fri."""
@@ -139,8 +142,9 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     def alert_engine(self, store: AlertStore | None = None, calendar: WorkCalendar | None = None
                      ) -> AlertEngine:  # fmt: skip
-        """The alert engine this config describes, writing to ``store``."""
-        return AlertEngine(
+        """The alert engine this config describes, writing to ``store`` (and forwarding,
+        if ``[outbound]`` says where)."""
+        engine = AlertEngine(
             self.wait_limits(),
             rules=self.rules,
             calendar=calendar or self.work_calendar(),
@@ -148,6 +152,9 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             deem_minutes=self.thresholds.deemed_accept_minutes,
             sink=store,
         )
+        if self.outbound.enabled:
+            engine.forward(Outbound(self.outbound))
+        return engine
 
     def wait_limits(self) -> WaitLimits:
         zones = {

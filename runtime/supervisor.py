@@ -333,5 +333,6 @@ class Supervisor:
     def close(self) -> None:
         if self.journal is not None:
             self.journal.close()
+        self.alerts.close()  # forwarding, if any, gets one more try at what is queued
         if self.store is not None:
             self.store.close()
