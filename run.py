@@ -305,7 +305,9 @@ def cmd_staffing(args: argparse.Namespace) -> int:
     return 0
 
 
-def _supervisor(args: argparse.Namespace, feeds: list[tuple[str, str]]) -> Supervisor:
+def _supervisor(
+    args: argparse.Namespace, feeds: list[tuple[str, str]], *, demo: bool = False
+) -> Supervisor:
     config = load_config(args.config) if getattr(args, "config", None) else Config()
     data_dir = ensure_data_dir(args.data_dir or default_data_dir())
     token = read_token(args.token_file) if getattr(args, "token_file", None) else None
@@ -315,7 +317,12 @@ def _supervisor(args: argparse.Namespace, feeds: list[tuple[str, str]]) -> Super
         for name, url in feeds
     ]
     calendar = config.work_calendar()
-    store = AlertStore(data_dir / "alerts.db")
+    store_path = data_dir / "alerts.db"
+    if demo:  # each demo starts a fresh day: its alerts go to their own, new database
+        store_path = ensure_data_dir(data_dir / "demo") / "alerts.db"
+        for old in (store_path, *(store_path.with_name(f"alerts.db{x}") for x in ("-wal", "-shm"))):
+            old.unlink(missing_ok=True)
+    store = AlertStore(store_path)
     return Supervisor(
         sources,
         settings=config.settings(calendar),
@@ -394,7 +401,11 @@ def cmd_console(args: argparse.Namespace) -> int:
     logs.configure(sup_log_path(args))
     stop_metrics = _start_metrics(args, sup)
     try:
-        asyncio.run(_run_console(sup, lang=args.lang, big_screen=args.big_screen))
+        # No --operator: whoever sits here picks their name from the roster, if there is one.
+        people = [] if args.operator else [(k, p.name) for k, p in sup.roster.people.items()]
+        asyncio.run(
+            _run_console(sup, lang=args.lang, big_screen=args.big_screen, choose_operator=people)
+        )
     finally:
         stop_metrics()
         sup.close()
@@ -421,7 +432,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         events = demo_events(profiles, day, args.seed, days=args.days, history=args.history)
         server = FeedServer("demo", [p.hall for p in profiles])
         await server.start()
-        sup = _supervisor(args, [("demo", server.url)])
+        sup = _supervisor(args, [("demo", server.url)], demo=True)
         stop_metrics = _start_metrics(args, sup)
         driver = asyncio.create_task(
             run_demo(server, events, speed=args.speed, backlog_until=day_start_ms(day))
