@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--lang", choices=("zh", "en"), help="中文 or English (default: from the locale)"
         )
         p.add_argument(
+            "--theme",
+            help="colours: textual-light (or ansi-light) for a light terminal, ansi-dark for 16 "
+            "colours (ctrl+p lists them all)",
+        )
+        p.add_argument(
             "--big-screen",
             action="store_true",
             help="the wall display: big figures, turning through the halls",
@@ -386,6 +391,7 @@ def _replay_console(args: argparse.Namespace) -> int:
             replay=driver,
             rebuild=rebuild,
             big_screen=args.big_screen,
+            theme=args.theme,
         )
     )
     return 0
@@ -404,7 +410,13 @@ def cmd_console(args: argparse.Namespace) -> int:
         # No --operator: whoever sits here picks their name from the roster, if there is one.
         people = [] if args.operator else [(k, p.name) for k, p in sup.roster.people.items()]
         asyncio.run(
-            _run_console(sup, lang=args.lang, big_screen=args.big_screen, choose_operator=people)
+            _run_console(
+                sup,
+                lang=args.lang,
+                big_screen=args.big_screen,
+                choose_operator=people,
+                theme=args.theme,
+            )
         )
     finally:
         stop_metrics()
@@ -443,6 +455,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 title=f"hallwatch — demo {day.isoformat()}",
                 lang=args.lang,
                 big_screen=args.big_screen,
+                theme=args.theme,
             )
         finally:
             driver.cancel()

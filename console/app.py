@@ -13,7 +13,7 @@ Imports: textual, rich, runtime, console.*.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
@@ -31,7 +31,13 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 from alerts.book import ActionError
 from alerts.store import StoreError
 from console.board import CYCLE_S, Board
-from console.dialogs import NoteDialog, ReportDialog, SilenceDialog, TimelineDialog
+from console.dialogs import (
+    NoteDialog,
+    OperatorDialog,
+    ReportDialog,
+    SilenceDialog,
+    TimelineDialog,
+)
 from console.duty import DutyPanel
 from console.tables import TABLE_SCREENS, AlertsTable, CityTable
 from console.text import Lang, Words, default_lang
@@ -220,6 +226,8 @@ class HallwatchApp(App[None]):
         replay: ReplayDriver | None = None,
         rebuild: Callable[[], Supervisor] | None = None,
         big_screen: bool = False,
+        choose_operator: Sequence[tuple[str, str]] = (),
+        theme: str | None = None,
     ) -> None:
         super().__init__()
         self._textual_bindings: BindingsMap = self._bindings.copy()
@@ -244,6 +252,10 @@ class HallwatchApp(App[None]):
         self._rebuild = rebuild
         """Makes a fresh pipeline on the same replay, for a seek back in time."""
         self._pipeline: Worker[None] | None = None
+        self.choose_operator = tuple(choose_operator)
+        """(person id, name) of the roster: asked at start when no --operator was given."""
+        self.initial_theme = theme
+        """A Textual theme (``textual-light`` for a light terminal, …); None: the default."""
         self.big_screen = big_screen
         """The wall display: the board, turning to the next hall every CYCLE_S seconds."""
 
@@ -266,10 +278,18 @@ class HallwatchApp(App[None]):
 
     def on_mount(self) -> None:
         self._set_language()
+        if self.initial_theme:
+            if self.initial_theme in self.available_themes:
+                self.theme = self.initial_theme
+            else:
+                known = ", ".join(sorted(self.available_themes))
+                self.notify(f"unknown theme {self.initial_theme!r}; known: {known}", timeout=10)
         self.query_one(ZoneTable).focus()
         if self.run_supervisor:
             self._start_pipeline()
         self.set_interval(self.refresh_interval, self.refresh_view)
+        if self.choose_operator:
+            self.push_screen(OperatorDialog(self.choose_operator, self.words), self._set_operator)
         if self.big_screen:
             self.add_class("big-screen")
             self.action_screen("board")
@@ -400,6 +420,11 @@ class HallwatchApp(App[None]):
         self._show_now()
 
     # --- replay (console --replay): the data's clock, not the view's ----------------------
+
+    def _set_operator(self, person: str | None) -> None:
+        if person:
+            self.supervisor.operator = person
+            self.notify(f"{self.words['operator']}: {person}")
 
     def _start_pipeline(self) -> None:
         self._pipeline = self.run_worker(self.supervisor.run(), name="pipeline", exit_on_error=True)

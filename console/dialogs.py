@@ -147,3 +147,31 @@ class ReportDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Markdown(self.markdown, id="report")
+
+
+class OperatorDialog(ModalScreen[str]):
+    """Who is at this console: chosen from the roster at start (when ``--operator`` was not
+    given), so every action in the audit trail carries a name from the roster."""
+
+    DEFAULT_CSS = _DIALOG_CSS.format(name="OperatorDialog")
+
+    def __init__(self, people: Sequence[tuple[str, str]], words: Words) -> None:
+        super().__init__()
+        self.people = people
+        self.words = words
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import OptionList
+        from textual.widgets.option_list import Option
+
+        with Vertical():
+            yield Static(Text(self.words["choose_operator"], "bold"))
+            yield OptionList(
+                *(Option(f"{name} ({person})", id=person) for person, name in self.people),
+                id="people",
+            )
+
+    def on_option_list_option_selected(self, event: object) -> None:
+        option = getattr(event, "option", None)
+        if option is not None and option.id is not None:
+            self.dismiss(option.id)

@@ -194,6 +194,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "f_replay_step": ("+1分", "+1 min"),
     "f_replay_forward": ("+15分", "+15 min"),
     "f_replay_back": ("-15分", "-15 min"),
+    "choose_operator": ("请选择操作员(值班表)", "who is at this console? (the roster)"),
     "filter_placeholder": ("筛选:输入文字,回车确认", "filter: type, Enter to keep"),
 }
 

@@ -120,3 +120,20 @@ async def test_duty_screen_writes_and_shows_the_handover(tmp_path: Path) -> None
         assert "#1" in shown(app.query_one(DutyPanel))
         handovers = store.handovers()
         assert handovers[0]["written_by"] == "wang" and "quiet morning" in handovers[0]["report"]
+
+
+async def test_operator_is_chosen_from_the_roster_at_start(tmp_path: Path) -> None:
+    from console.dialogs import OperatorDialog
+
+    sup = Supervisor(alerts=AlertEngine(), operator=None)
+    app = HallwatchApp(
+        sup,
+        lang="en",
+        run_supervisor=False,
+        choose_operator=[("zhang", "张主任"), ("li", "李主任")],
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, OperatorDialog))
+        await pilot.press("down", "enter")
+        await wait_for(lambda: sup.operator == "li")
+        assert not isinstance(app.screen, OperatorDialog)
