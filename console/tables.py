@@ -46,10 +46,27 @@ class CityTable(ViewTable):
         "red",
         "yellow",
         "hall_clock",
+        "feed",
+        "lag",
     )
 
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
+        # Which feed carries each hall (from its hello), and how long since it last spoke.
+        carriers = {h: f for f in view.city.feeds for h in f.halls}
         for name, h in view.city.halls.items():
+            feed = carriers.get(name) or (view.city.feeds[0] if len(view.city.feeds) == 1 else None)
+            lag_s = None
+            if feed is not None and feed.last_event_wall is not None:
+                lag_s = max(0.0, view.published_wall - feed.last_event_wall)
+            feed_cell: str | Text = "–"
+            if feed is not None:
+                feed_cell = Text(
+                    f"{'●' if feed.connected else '○'} {feed.name}",
+                    "green" if feed.connected else "bold red",
+                )
+            lag: str | Text = "–" if lag_s is None else f"{lag_s:.0f}s"
+            if lag_s is not None and lag_s > 30:
+                lag = Text(str(lag), "bold red")
             red = sum(1 for a in view.alerts if a.hall == name and a.severity == "red")
             yellow = sum(1 for a in view.alerts if a.hall == name and a.severity == "yellow")
             cells: list[str | Text] = [
@@ -62,9 +79,12 @@ class CityTable(ViewTable):
                 Text(str(red), "bold red") if red else "0",
                 Text(str(yellow), "bold yellow") if yellow else "0",
                 clock(h.now_ms),
+                feed_cell,
+                lag,
             ]
             sort = (name, h.waiting, h.longest_wait_s, h.served_today,
-                    _none_last(h.mean_wait_s), h.windows_open, red, yellow, h.now_ms)  # fmt: skip
+                    _none_last(h.mean_wait_s), h.windows_open, red, yellow, h.now_ms,
+                    str(feed_cell), _none_last(lag_s))  # fmt: skip
             yield name, cells, sort
 
 

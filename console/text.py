@@ -115,6 +115,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "age": ("已过", "age"),
     "feed": ("数据源", "feed"),
     "last_seq": ("最新序号", "last seq"),
+    "lag": ("延迟", "lag"),
     "last_error": ("最近错误", "last error"),
     "halls": ("大厅", "halls"),
     "screen_city": ("全市总览", "city overview"),

@@ -105,3 +105,49 @@ async def test_big_screen_board_shows_the_hall_in_big_figures(server: FeedServer
         assert board.query_one("#fig-served", Figure).query_one("#value").value == "1"
         alerts = str(board.query_one("#board-alerts").content.renderables[1])
         assert "complaint c-1" in alerts
+
+
+async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa: F811
+    from console.tables import CasesTable, ComplaintsTable
+    from feeds.protocol import CaseAccepted, CasePaused, CaseSubmitted
+
+    events = morning()
+    hb = events.pop()  # keep the heartbeat last: it sets the clock to 09:20
+    events += [
+        CaseSubmitted(
+            seq=0,
+            ts=ms(14),
+            hall="lz",
+            case="K-1",
+            item="bdc-01",
+            dept="bdcdj",
+            promised_days=5,
+            window="W01",
+            ticket="A001",
+        ),
+        CaseAccepted(seq=0, ts=ms(15), hall="lz", case="K-1"),
+        CaseSubmitted(
+            seq=0, ts=ms(16), hall="lz", case="K-2", item="shdj-01", dept="scjgj", promised_days=0
+        ),
+        CasePaused(seq=0, ts=ms(17), hall="lz", case="K-2", reason="site survey"),
+        hb,
+    ]
+    await server.publish(events)
+    async with console_on(server) as (app, _sup, pilot):
+        await wait_for(lambda: app.shown is not None and app.shown.events_total == 17)
+        await pilot.press("k")
+        cases = app.query_one(CasesTable)
+        await wait_for(lambda: cases.row_count == 2)
+        k1 = cells(cases, "K-1")
+        assert k1[:5] == ["K-1", "bdc-01", "bdcdj", "5", "09:15:00"]
+        assert k1[6] == "–"  # five working days: no card yet
+        k2 = cells(cases, "K-2")
+        assert "paused" in k2[5]
+        await pilot.press("m")
+        complaints = app.query_one(ComplaintsTable)
+        await wait_for(lambda: complaints.row_count == 1)
+        assert cells(complaints, "c-1") == ["c-1", "desk", "W02", "09:18:00", "2:00"]
+        await pilot.press("c")
+        city = app.query_one(CityTable)
+        await wait_for(lambda: city.row_count == 1)
+        assert cells(city, "lz")[9] == "● lz"  # carried by the connected feed lz
