@@ -40,6 +40,7 @@ REASONS: Final = (
     "unexpected_op",  # a control op where a data frame belongs
 )
 
+_PERSON_TYPES: Final = frozenset(PERSON_KINDS)
 DEFAULT_MAX_FRAME_BYTES: Final = 8 * 1024 * 1024
 DEFAULT_MAX_BATCH: Final = 100_000
 
@@ -135,9 +136,11 @@ class FrameDecoder:
 
     def _pseudonymize_all(self, events: list[Event]) -> None:
         pseudo = self._pseudonymize
+        kinds = _PERSON_TYPES
         for ev in events:
-            if isinstance(ev, PERSON_KINDS) and ev.person is not None:
-                ev.person = pseudo(ev.person)
+            # An exact type test (the Structs are final) is ~3x cheaper than isinstance.
+            if type(ev) in kinds and ev.person is not None:  # type: ignore[union-attr]
+                ev.person = pseudo(ev.person)  # type: ignore[union-attr]
 
     def _decode_slowly(self, frame: bytes | str, out: Decoded) -> None:
         """The frame failed as a whole: find out which parts are good and why others are not."""

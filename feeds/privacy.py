@@ -11,13 +11,13 @@ Imports: the standard library only.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import secrets
 from pathlib import Path
 
 KEY_FILE = "pseudonym.key"
 _KEY_BYTES = 32
+_BLOCK = 64  # SHA-256's block size: HMAC's pads are this long
 #: Pseudonyms look like ``p-3f9a0c1b2d4e5f60718a`` (80 bits): never mistaken for an ID.
 PREFIX = "p-"
 
@@ -25,21 +25,31 @@ PREFIX = "p-"
 class Pseudonymizer:
     """Turns a raw ``person`` value into a stable pseudonym, with a secret key."""
 
-    __slots__ = ("_cache", "_key")
+    __slots__ = ("_cache", "_inner", "_key", "_outer")
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 16:
             raise ValueError("pseudonymization key must be at least 16 bytes")
         self._key = key
-        # Bounded memo: the same people come back within a day; hashing is ~1 µs.
+        # HMAC (RFC 2104) with its two keyed pads hashed once: each pseudonym then costs
+        # two hash copies (~0.7 µs) instead of a new ``hmac`` object (~1.7 µs); the
+        # result is bit for bit ``hmac.new(key, raw, sha256)`` (tests/feeds/test_privacy.py).
+        block = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
+        block = block.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        # Bounded memo: the same people come back within a day.
         self._cache: dict[str, str] = {}
 
     def __call__(self, raw: str) -> str:
         cached = self._cache.get(raw)
         if cached is not None:
             return cached
-        digest = hmac.new(self._key, raw.encode("utf-8"), hashlib.sha256).hexdigest()
-        pseudo = PREFIX + digest[:20]
+        inner = self._inner.copy()
+        inner.update(raw.encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        pseudo = PREFIX + outer.hexdigest()[:20]
         if len(self._cache) >= 100_000:
             self._cache.clear()
         self._cache[raw] = pseudo
