@@ -17,7 +17,8 @@ from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
 from feeds.demo_city import default_city
 from feeds.demo_hall import simulate_city
-from feeds.demo_server import FeedServer, run_demo
+from feeds.demo_play import run_demo
+from feeds.demo_server import FeedServer
 from feeds.hallclock import day_start_ms
 from feeds.journal import Journal
 from feeds.privacy import Pseudonymizer
