@@ -331,6 +331,7 @@ def _supervisor(
     return Supervisor(
         sources,
         settings=config.settings(calendar),
+        wait_limits=config.wait_limits(),  # the figures' service level uses them too
         journal=Journal(data_dir / "journal"),
         alerts=config.alert_engine(store, calendar),
         store=store,

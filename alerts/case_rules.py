@@ -40,7 +40,7 @@ class DeemedAcceptanceRule:
     视为同意并开始业务办理计时). Resolved when the back office answers or the case closes."""
 
     name = DEEMED_ACCEPTANCE
-    kinds: tuple[type, ...] = (CaseSubmitted, CaseAccepted, CaseClosed)
+    kinds: frozenset[type] = frozenset((CaseSubmitted, CaseAccepted, CaseClosed))
 
     def __init__(self, deem_minutes: int = 10) -> None:
         self.deem_ms = deem_minutes * 60_000
@@ -78,7 +78,7 @@ class CaseDeadlineRule:
     move the deadline back by their length. Resolved when the case closes."""
 
     name = CASE_DEADLINE
-    kinds: tuple[type, ...] = (CaseClosed,)
+    kinds: frozenset[type] = frozenset((CaseClosed,))
 
     def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar) -> None:
         self.yellow_days = cfg.yellow_days

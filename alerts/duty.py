@@ -218,7 +218,7 @@ class HandoverRule:
     """A shift report the incoming director has not accepted within the minutes: red."""
 
     name = HANDOVER_UNACCEPTED
-    kinds: tuple[type, ...] = ()
+    kinds: frozenset[type] = frozenset()
 
     def __init__(self, store: AlertStore, accept_minutes: float = 30.0) -> None:
         self.store = store

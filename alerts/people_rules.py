@@ -32,7 +32,7 @@ class BadRatingRule:
     (``rectify_days`` working days)."""
 
     name = BAD_RATING
-    kinds: tuple[type, ...] = (Rating,)
+    kinds: frozenset[type] = frozenset((Rating,))
 
     def __init__(self, cfg: Ratings, calendar: WorkCalendar) -> None:
         self.cfg = cfg
@@ -77,7 +77,7 @@ class SecondTripRule:
     resolves it (what went wrong the first time is for the office to find out)."""
 
     name = SECOND_TRIP
-    kinds: tuple[type, ...] = (TicketIssued, ServiceStarted, ServiceFinished)
+    kinds: frozenset[type] = frozenset((TicketIssued, ServiceStarted, ServiceFinished))
 
     def __init__(self, cfg: SecondTrip) -> None:
         self.window_ms = cfg.within_days * DAY_MS
@@ -137,7 +137,7 @@ class ScalpingRule:
     yellow alert named by the person's first ticket of the day, open until resolved."""
 
     name = TICKET_SCALPING
-    kinds: tuple[type, ...] = (TicketIssued,)
+    kinds: frozenset[type] = frozenset((TicketIssued,))
 
     def __init__(self, cfg: Scalping) -> None:
         self.max_tickets = cfg.max_tickets

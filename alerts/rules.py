@@ -46,7 +46,7 @@ class Tick:
 
 class Rule(Protocol):
     name: str
-    kinds: tuple[type, ...]
+    kinds: frozenset[type]
     """The event kinds its ``on_batch`` reads: the engine filters each batch once per rule
     rather than every rule testing every event."""
 
@@ -76,7 +76,7 @@ class WaitOvertimeRule:
     """A ticket waiting past its zone's limit: yellow at a share of it, red past it."""
 
     name = WAIT_OVERTIME
-    kinds: tuple[type, ...] = ()
+    kinds: frozenset[type] = frozenset()
     """The event kinds ``on_batch`` reads (the engine passes only these)."""
 
     def __init__(self, limits: WaitLimits | None = None) -> None:
@@ -122,7 +122,7 @@ class ComplaintRule:
     seed 002)."""
 
     name = COMPLAINT
-    kinds: tuple[type, ...] = ()
+    kinds: frozenset[type] = frozenset()
 
     def __init__(self, settle_by: str = "17:30") -> None:
         self.settle_by_ms = minutes_of_day(settle_by) * 60_000
@@ -166,7 +166,7 @@ class FeedStalledRule:
     its halls has an open window. Its own alert: it hides and resolves nothing else."""
 
     name = FEED_STALLED
-    kinds: tuple[type, ...] = ()
+    kinds: frozenset[type] = frozenset()
 
     def __init__(self, stalled_s: float = 30.0) -> None:
         self.stalled_s = stalled_s
@@ -189,6 +189,19 @@ class FeedStalledRule:
                     book.resolve(FEED_STALLED, hall_name, feed.name, hall.now_ms)
 
 
+@dataclass(frozen=True, slots=True)
+class HallRules:
+    """One hall's own settings, where the config gives that hall its own."""
+
+    rules: Rules
+    wait_limits: WaitLimits
+    item_minutes: Mapping[str, float] = field(default_factory=dict)
+
+
+#: Rules about the city rather than one hall (they see every hall at once).
+CITY_RULES = (FEED_STALLED, "handover_unaccepted")
+
+
 class AlertEngine:
     """The rules and the book they write to.
 
@@ -199,6 +212,8 @@ class AlertEngine:
         item_minutes: standard service minutes by item id.
         deem_minutes: the back office's minutes before a case counts as accepted.
         sink: the store that records every change with its audit record.
+        halls: halls with settings of their own (``[halls.H]`` zones, items, rules); each
+            gets its own rule instances, the others share the defaults above.
     """
 
     def __init__(
@@ -210,42 +225,55 @@ class AlertEngine:
         item_minutes: Mapping[str, float] | None = None,
         deem_minutes: int = 10,
         sink: Sink | None = None,
+        halls: Mapping[str, HallRules] | None = None,
     ) -> None:
+        from alerts.store import AlertStore
+
+        cfg = rules or Rules()
+        self.calendar = calendar or WorkCalendar()
+        self.deem_minutes = deem_minutes
+        self.settings = cfg
+        self.book = AlertBook(cfg.lifecycle.timing(), sink=sink)
+        city: list[Rule] = [FeedStalledRule(cfg.feeds.stalled_seconds)]
+        if isinstance(sink, AlertStore):
+            from alerts.duty import HandoverRule
+
+            city.append(HandoverRule(sink, cfg.handover.accept_minutes))
+            # A restart: what was open stays open; the replayed day dedups against it.
+            self.book.restore(sink.open_alerts(), sink.live_silences(), *sink.next_ids())
+            for hall, now_ms in sink.clocks().items():
+                self.book.now[hall] = max(self.book.now.get(hall, 0), now_ms)
+        self.city_rules = [r for r in city if r.name not in cfg.disabled]
+        self.own = dict(halls or {})
+        """Hall → its own rule set (rules, their event kinds)."""
+        self._own_sets = {
+            name: self._rule_set(h.rules, h.wait_limits, h.item_minutes)
+            for name, h in self.own.items()
+        }
+        self.rules = self._rule_set(cfg, wait_limits, item_minutes or {})
+        """The default rule set (halls without settings of their own)."""
+        self.outbound: Outbound | None = None
+
+    def _rule_set(self, cfg: Rules, wait_limits: WaitLimits | None,
+                  item_minutes: Mapping[str, float]) -> list[Rule]:  # fmt: skip
         from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
         from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
         from alerts.staffing_rules import staffing_rules
         from alerts.window_rules import LongPauseRule, ServiceOvertimeRule
 
-        cfg = rules or Rules()
-        cal = calendar or WorkCalendar()
-        self.settings = cfg
-        self.book = AlertBook(cfg.lifecycle.timing(), sink=sink)
         every: list[Rule] = [
             WaitOvertimeRule(wait_limits),
             ComplaintRule(cfg.complaints.settle_by),
-            ServiceOvertimeRule(cfg.service_overtime, item_minutes or {}),
+            ServiceOvertimeRule(cfg.service_overtime, item_minutes),
             *staffing_rules(cfg.unattended, cfg.disabled),
             LongPauseRule(cfg.unattended),
-            DeemedAcceptanceRule(deem_minutes),
-            CaseDeadlineRule(cfg.case_deadline, cal),
-            BadRatingRule(cfg.ratings, cal),
+            DeemedAcceptanceRule(self.deem_minutes),
+            CaseDeadlineRule(cfg.case_deadline, self.calendar),
+            BadRatingRule(cfg.ratings, self.calendar),
             SecondTripRule(cfg.second_trip),
             ScalpingRule(cfg.scalping),
-            FeedStalledRule(cfg.feeds.stalled_seconds),
         ]
-        from alerts.store import AlertStore
-
-        if isinstance(sink, AlertStore):
-            from alerts.duty import HandoverRule
-
-            every.append(HandoverRule(sink, cfg.handover.accept_minutes))
-            # A restart: what was open stays open; the replayed day dedups against it.
-            self.book.restore(sink.open_alerts(), sink.live_silences(), *sink.next_ids())
-            for hall, now_ms in sink.clocks().items():
-                self.book.now[hall] = max(self.book.now.get(hall, 0), now_ms)
-        self.rules = [r for r in every if r.name not in cfg.disabled]
-        self.outbound: Outbound | None = None
-        self._kinds = [frozenset(r.kinds) for r in self.rules]
+        return [r for r in every if r.name not in cfg.disabled]
 
     def forward(self, outbound: Outbound) -> None:
         """Send every notable change to ``outbound`` (Alertmanager, webhooks) too."""
@@ -257,14 +285,28 @@ class AlertEngine:
         if self.outbound is not None:
             self.outbound.close()
 
+    def _run_batch(self, rules: list[Rule], result: ApplyResult, events: Sequence[Event]) -> None:
+        for rule in rules:
+            kinds = rule.kinds
+            mine = [e for e in events if type(e) in kinds] if kinds and events else []
+            rule.on_batch(self.book, result, mine)
+
     def on_batch(self, result: ApplyResult, events: Sequence[Event] = ()) -> None:
         """Run the event-driven rules on one applied batch (rejected events skipped)."""
         if result.rejections and events:
             rejected = {r.seq for r in result.rejections if r.seq is not None}
             events = [e for e in events if e.seq is None or e.seq not in rejected]
-        for rule, kinds in zip(self.rules, self._kinds, strict=True):
-            mine = [e for e in events if type(e) in kinds] if kinds and events else []
-            rule.on_batch(self.book, result, mine)
+        own = self.own
+        if not own or not (result.halls & own.keys()):
+            self._run_batch(self.rules, result, events)
+            return
+        for name in result.halls & own.keys():
+            self._run_batch(self._own_sets[name], _only(result, {name}), [
+                e for e in events if e.hall == name])  # fmt: skip
+        others = result.halls - own.keys()
+        if others:
+            rest = [e for e in events if e.hall in others]
+            self._run_batch(self.rules, _only(result, others), rest)
 
     def on_tick(
         self,
@@ -273,8 +315,25 @@ class AlertEngine:
         wall: float = 0.0,
     ) -> None:
         """Run the time-driven rules, then the book's timers, at each hall's clock."""
-        tick = Tick(halls, feeds, wall)
+        own = self.own
+        for name in halls.keys() & own.keys():
+            for rule in self._own_sets[name]:
+                rule.on_tick(self.book, Tick({name: halls[name]}, (), wall))
+        shared = {n: h for n, h in halls.items() if n not in own} if own else halls
         for rule in self.rules:
-            rule.on_tick(self.book, tick)
+            rule.on_tick(self.book, Tick(shared, (), wall))
+        for rule in self.city_rules:
+            rule.on_tick(self.book, Tick(halls, feeds, wall))
         for name, hall in halls.items():
             self.book.tick(name, hall.now_ms)
+
+
+def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:
+    """The part of a batch's changes that concerns ``halls``."""
+    return ApplyResult(
+        applied=result.applied,
+        rejections=result.rejections,
+        departures=[d for d in result.departures if d.hall in halls],
+        complaints=[c for c in result.complaints if c.hall in halls],
+        halls=set(halls),
+    )

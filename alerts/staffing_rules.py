@@ -231,7 +231,7 @@ class StaffingWatch:
 class _View:
     """One of the two rules, as the engine lists it (both share one watch)."""
 
-    kinds: tuple[type, ...] = _Watched.__args__
+    kinds: frozenset[type] = frozenset(_Watched.__args__)
 
     def __init__(self, name: str, watch: StaffingWatch, leader: bool) -> None:
         self.name = name

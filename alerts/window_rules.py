@@ -25,7 +25,7 @@ class ServiceOvertimeRule:
     """A service running past its item's standard time by a factor: yellow, then red."""
 
     name = SERVICE_OVERTIME
-    kinds: tuple[type, ...] = (TicketIssued, ServiceStarted, ServiceFinished)
+    kinds: frozenset[type] = frozenset((TicketIssued, ServiceStarted, ServiceFinished))
 
     def __init__(self, cfg: ServiceOvertime, item_minutes: Mapping[str, float]) -> None:
         self.cfg = cfg
@@ -101,7 +101,7 @@ class LongPauseRule:
     own events, so a pause that ended between two looks is still alerted."""
 
     name = LONG_PAUSE
-    kinds: tuple[type, ...] = (WindowState,)
+    kinds: frozenset[type] = frozenset((WindowState,))
 
     def __init__(self, cfg: Unattended) -> None:
         self.limits = (

@@ -56,8 +56,17 @@ import msgspec
 
 from alerts.duty import Roster
 from alerts.outbound import Outbound, OutboundConfig
-from alerts.rules import AlertEngine, WaitLimits
-from alerts.settings import Rules
+from alerts.rules import AlertEngine, HallRules, WaitLimits
+from alerts.settings import (
+    CaseDeadline,
+    Complaints,
+    Ratings,
+    Rules,
+    Scalping,
+    SecondTrip,
+    ServiceOvertime,
+    Unattended,
+)
 from alerts.store import AlertStore
 from metrics.state import Settings
 from metrics.workdays import WorkCalendar
@@ -79,11 +88,33 @@ class ItemConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Standard service time at the window (service overtime counts from it)."""
 
 
+class HallRulesConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[halls.H.rules]``: a hall's own rule tables; each one given replaces the
+    ``[rules]`` table of the same name for this hall (keys it leaves out take the
+    built-in defaults), the others are inherited."""
+
+    disabled: list[str] | None = None
+    service_overtime: ServiceOvertime | None = None
+    unattended: Unattended | None = None
+    case_deadline: CaseDeadline | None = None
+    complaints: Complaints | None = None
+    ratings: Ratings | None = None
+    second_trip: SecondTrip | None = None
+    scalping: Scalping | None = None
+
+    def over(self, base: Rules) -> Rules:
+        """``base`` with this hall's tables in place of its own."""
+        mine = {f: getattr(self, f) for f in self.__struct_fields__}
+        return msgspec.structs.replace(base, **{f: v for f, v in mine.items() if v is not None})
+
+
 class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str | None = None
     """Display name of the hall."""
     zones: dict[str, ZoneConfig] = {}
     items: dict[str, ItemConfig] = {}
+    rules: HallRulesConfig | None = None
+    """This hall's own rule tables (lifecycle timers, feeds and handover stay city-wide)."""
 
 
 class CalendarYear(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -132,6 +163,27 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         years = {y: (c.holidays, c.workdays) for y, c in self.calendar.years.items()}
         return WorkCalendar(years)
 
+    def hall_rules(self) -> dict[str, HallRules]:
+        """Every configured hall's own settings: its zones' limits, its items, its rule
+        tables over ``[rules]`` (a zone or item id means the same only within a hall)."""
+        t = self.thresholds
+        out = {}
+        for name, hall in self.halls.items():
+            zones = {
+                zone_id: zone.wait_limit_minutes * 60
+                for zone_id, zone in hall.zones.items()
+                if zone.wait_limit_minutes is not None
+            }
+            items = {
+                item_id: item.standard_minutes
+                for item_id, item in hall.items.items()
+                if item.standard_minutes is not None
+            }
+            rules = hall.rules.over(self.rules) if hall.rules is not None else self.rules
+            limits = WaitLimits(t.wait_limit_minutes * 60, t.yellow_share, zones)
+            out[name] = HallRules(rules, limits, items)
+        return out
+
     def item_minutes(self) -> dict[str, float]:
         return {
             item_id: item.standard_minutes
@@ -151,6 +203,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             item_minutes=self.item_minutes(),
             deem_minutes=self.thresholds.deemed_accept_minutes,
             sink=store,
+            halls=self.hall_rules(),
         )
         if self.outbound.enabled:
             engine.forward(Outbound(self.outbound))

@@ -185,3 +185,45 @@ def test_check_config_command(tmp_path: Path, capsys) -> None:
     bad = write(tmp_path, "[rules.scalping]\nmax_tickets = 0\n")
     assert run.main(["check-config", str(bad)]) == 2
     assert f"{bad}:2: field rules.scalping.max_tickets" in capsys.readouterr().err
+
+
+def test_each_hall_its_own_zones_items_and_rules(tmp_path: Path) -> None:
+    from feeds.protocol import Heartbeat, Rating, TicketIssued
+    from metrics.state import CityState
+
+    cfg = load_config(
+        write(
+            tmp_path,
+            """
+[rules.ratings]
+rectify_days = 5
+
+[halls.a.zones.biz]
+wait_limit_minutes = 20
+
+[halls.a.rules]
+disabled = ["ticket_scalping"]
+[halls.a.rules.ratings]
+rectify_days = 1
+
+[halls.b.zones.other]
+wait_limit_minutes = 60
+""",
+        )
+    )
+    engine, city = cfg.alert_engine(), CityState()
+    t0 = 1763946000000  # Monday 09:00
+    events = (
+        [TicketIssued(seq=1, ts=t0, hall=h, ticket="B1", zone="biz") for h in ("a", "b")]
+        + [Rating(seq=2, ts=t0, hall=h, window="W1", score=1, channel="qr") for h in ("a", "b")]
+        + [Heartbeat(ts=t0 + 25 * 60_000, hall=h) for h in ("a", "b")]
+    )
+    engine.on_batch(city.apply(events), events)
+    engine.on_tick(city.snapshots())
+    got = {(a.hall, a.rule): (a.severity, a.due_ms) for a in engine.book.active()}
+    day = 86_400_000
+    assert got[("a", "wait_overtime")][0] == "red"  # 20 min limit in hall a
+    assert got[("b", "wait_overtime")][0] == "yellow"  # 24 min of the default 30 in b
+    assert got[("a", "bad_rating")][1] == t0 - 9 * 3_600_000 + 2 * day  # end of Tuesday
+    assert got[("b", "bad_rating")][1] == t0 - 9 * 3_600_000 + 8 * day  # end of next Monday
+    assert "ticket_scalping" not in {r.name for r in engine._own_sets["a"]}

@@ -7,7 +7,7 @@ from alerts.settings import Rules
 from metrics.state import CityState
 
 H = "lz"
-ALL_RULES = tuple(r.name for r in AlertEngine().rules)
+ALL_RULES = (*(r.name for r in AlertEngine().rules), "feed_stalled", "handover_unaccepted")
 
 
 def only(*names: str, **settings: object) -> Rules:
