@@ -122,14 +122,14 @@ class BackOffice:
     def case_life(
         self, t: float, case: str, item: ItemProfile, window: str, ticket: str, person: str | None
     ) -> None:
-        """Submitted now; accepted (a tenth miss the 10 minutes); maybe paused and
+        """Submitted now; accepted (one in twenty misses the 10 minutes); maybe paused and
         resumed; closed today for short items, else handed on to a later day."""
         rng = self.rng
         self.emit(
             CaseSubmitted, t, case=case, item=item.id, dept=item.dept,
             promised_days=item.promised_days, window=window, ticket=ticket, person=person,
         )  # fmt: skip
-        late = rng.random() < 0.1  # the back office misses the 10-minute answer
+        late = rng.random() < 0.05  # the back office misses the 10-minute answer
         t += rng.uniform(11 * _MIN, 40 * _MIN) if late else rng.uniform(30, 8 * _MIN)
         if not self.later(CaseAccepted, t, case=case):
             return
