@@ -18,10 +18,12 @@ own zone); people walk 10-60 s, a few never come (recalled once or not, then
 are done, to the back office, incomplete (the person may come back, the same day or
 another), rejected or transferred; windows take breaks (staggered lunch breaks where
 the hall serves through lunch), change A/B post, and now and then sit unattended
-while their queue grows; at lunch the morning queue is worked off (at most ``DRAIN_S``)
+while their queue grows; at lunch the morning queue is worked off (at most
+``demo_shape.DRAIN_S``)
 before the windows pause; at closing the queue expires.
 
-Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_backoffice, stdlib.
+Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_shape,
+feeds.demo_backoffice, the standard library.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import heapq
-import itertools
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +39,7 @@ from typing import Any, Final
 
 from feeds.demo_backoffice import BackOffice, Carry, FollowUp, Return
 from feeds.demo_city import HallProfile, ItemProfile, WindowProfile, day_plan, saturday_profile
+from feeds.demo_shape import DayShape
 from feeds.hallclock import day_start_ms
 from feeds.protocol import (
     Event,
@@ -51,24 +53,13 @@ from feeds.protocol import (
     WindowState,
 )
 
-#: After a non-final opening period ends, windows keep calling for at most this long.
-DRAIN_S: Final = 30 * 60
 #: Back-office events (cases, complaints, SMS ratings) stop this long after closing.
 AFTER_HOURS_S: Final = 2 * 3600
-#: Windows may open this much before the opening time (staff are at their desks).
-_EARLY_S: Final = 120.0
 _MIN: Final = 60.0
 _HOUR: Final = 3600.0
-
-#: Relative arrival rate over the day (hour, weight), interpolated linearly.
-_RATE_KNOTS: Final = (
-    (7.0, 0.3), (9.0, 0.9), (10.0, 1.5), (11.0, 1.25), (12.0, 0.6), (13.0, 0.6),
-    (14.0, 1.0), (15.0, 1.15), (16.0, 0.95), (17.0, 0.45), (19.0, 0.3),
-)  # fmt: skip
 _CHANNELS: Final[tuple[TicketChannel, ...]] = ("kiosk", "reservation", "app", "desk")
 _CHANNEL_WEIGHTS: Final = (0.58, 0.17, 0.15, 0.10)
 _PERSON_P: Final = {"kiosk": 0.35, "reservation": 0.9, "app": 0.9, "desk": 0.5}
-_ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 @dataclass(slots=True, eq=False)
@@ -102,20 +93,18 @@ class _Desk:
     want_post: bool = False
 
 
-class _HallDay:
+class _HallDay(DayShape):
     """One hall, one day. Times are seconds since local midnight (floats)."""
 
     def __init__(
         self, profile: HallProfile, day: dt.date, seed: int, arrivals_factor: float = 1.0
     ) -> None:
+        rng = random.Random(f"{seed}:{profile.hall}:{day.isoformat()}")
+        super().__init__(profile.hours, rng, profile.arrivals_per_day * arrivals_factor)
         self.p = profile
         self.day = day
-        self.rng = random.Random(f"{seed}:{profile.hall}:{day.isoformat()}")
         self.t0_ms = day_start_ms(day)
-        self.periods = [(_secs(a), _secs(b)) for a, b in profile.hours]
-        self.close = self.periods[-1][1]
         self.day_end = min(self.close + AFTER_HOURS_S, 24 * _HOUR - 0.001)  # same local day
-        self.arrivals = profile.arrivals_per_day * arrivals_factor
         zone_ids = [z.id for z in profile.zones]
         self.desks = [
             _Desk(w, tuple(zone_ids.index(z) for z in w.zones), w.staff, w.backup)
@@ -138,23 +127,6 @@ class _HallDay:
 
     def emit(self, cls: type[Any], t: float, **fields: Any) -> None:
         self.events.append(cls(seq=0, ts=self.t0_ms + round(t * 1000), hall=self.p.hall, **fields))
-
-    def phase(self, t: float) -> str:
-        """``before`` | ``open`` | ``drain`` (after a period) | ``lunch`` | ``closed``."""
-        for i, (a, b) in enumerate(self.periods):
-            if t < a - _EARLY_S:
-                return "before" if i == 0 else "lunch"
-            if t < b:
-                return "open"
-            if i + 1 < len(self.periods) and t < min(
-                b + DRAIN_S, self.periods[i + 1][0] - _EARLY_S
-            ):
-                return "drain"
-        return "closed"
-
-    def next_start(self, t: float) -> float:
-        """The next opening after ``t`` (the closing time when there is none)."""
-        return next((a for a, _ in self.periods if a > t), self.close)
 
     def run(self, carried: Iterable[Carry] = ()) -> list[Event]:
         rng = self.rng
@@ -210,50 +182,11 @@ class _HallDay:
                 when = self.open_time(rng.uniform(0, open_s))
                 self.at(when, self.office.follow_up, c)
 
-    def open_time(self, offset: float) -> float:
-        """The moment ``offset`` seconds of opening hours after the first opening."""
-        for a, b in self.periods:
-            if offset < b - a:
-                return a + offset
-            offset -= b - a
-        return self.close - 1
-
-    def poisson(self, mean: float) -> int:
-        n, total = 0, self.rng.expovariate(1.0)
-        while total < mean:
-            n += 1
-            total += self.rng.expovariate(1.0)
-        return n
-
-    def rate(self, t: float) -> float:
-        """Relative arrival rate at ``t``: 0 when no ticket can be taken."""
-        for i, (a, b) in enumerate(self.periods):
-            lead = 20 * _MIN if i == 0 else 15 * _MIN
-            if a - lead <= t < b:
-                surge = (1.2 if i == 0 else 0.5) * min(1.0, max(0.0, (a + 20 * _MIN - t) / 1200))
-                return _interpolate(t / _HOUR) + surge
-        return 0.0
-
-    def arrival_times(self) -> list[float]:
-        """Non-homogeneous Poisson arrivals by thinning, scaled to the day's arrivals."""
-        start = max(self.periods[0][0] - 20 * _MIN, 0.0)
-        grid = [self.rate(start + 30 * k) for k in range(int((self.close - start) / 30))]
-        peak, total = max(grid) * 1.05, sum(grid) * 30
-        times: list[float] = []
-        t = start
-        rate_max = self.arrivals * peak / total
-        while True:
-            t += self.rng.expovariate(rate_max)
-            if t >= self.close:
-                return times
-            if self.rng.random() * peak < self.rate(t):
-                times.append(t)
-
     # -- tickets --
     def arrive(self, t: float, channel: TicketChannel) -> None:
         rng = self.rng
         zone, item = rng.choices(self.items, self.item_weights)[0]
-        person = self.fake_id() if rng.random() < _PERSON_P[channel] else None
+        person = self.fake_id(self.p.area_code) if rng.random() < _PERSON_P[channel] else None
         self.issue(t, zone, item, channel, person, rng.random() < 0.05)
 
     def issue(
@@ -281,13 +214,6 @@ class _HallDay:
             patience = 15 * _MIN + self.rng.lognormvariate(math.log(25 * _MIN), 0.5)
             self.at(t + patience, self.give_up, ticket)
         self.dispatch(t)
-
-    def fake_id(self) -> str:
-        """A fake 18-character resident ID number (area, birth date, serial, check digit)."""
-        birth = dt.date(1950, 1, 1) + dt.timedelta(days=self.rng.randrange(20000))
-        body = f"{self.p.area_code}{birth:%Y%m%d}{self.rng.randrange(1000):03d}"
-        check = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS, strict=True)) % 11
-        return body + "10X98765432"[check]
 
     def give_up(self, t: float, ticket: _Ticket) -> None:
         if ticket.state != "waiting" or self.phase(t) == "closed":
@@ -485,20 +411,6 @@ class _HallDay:
 def _rank(d: _Desk, ticket: _Ticket) -> tuple[int, int]:
     first = 0 if d.spec.kind == "priority" and ticket.priority else 1
     return (first, ticket.order)
-
-
-def _secs(t: dt.time) -> float:
-    return t.hour * _HOUR + t.minute * _MIN + t.second
-
-
-def _interpolate(hour: float) -> float:
-    knots = _RATE_KNOTS
-    if hour <= knots[0][0]:
-        return knots[0][1]
-    for (h0, w0), (h1, w1) in itertools.pairwise(knots):
-        if hour <= h1:
-            return w0 + (w1 - w0) * (hour - h0) / (h1 - h0)
-    return knots[-1][1]
 
 
 def simulate_hall_day(
