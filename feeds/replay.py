@@ -125,6 +125,26 @@ def window(recording: Recording, start: str | None, until: str | None) -> tuple[
     return begin, end
 
 
+def open_replay(
+    paths: Sequence[Path],
+    *,
+    speed: float | None = 60.0,
+    start: str | None = None,
+    until: str | None = None,
+) -> ReplayDriver:
+    """Read recording files and pace them: what ``console --replay FILE`` needs. Wrap the
+    driver in a ``ReplaySource`` for a pipeline; after a rewind, a fresh pipeline on a new
+    ``ReplaySource(driver)`` continues from the driver's position.
+
+    Raises:
+        OSError: when a file cannot be read.
+        ValueError: when ``start`` or ``until`` is not a time.
+    """
+    recording = read_recording(paths)
+    begin, end = window(recording, start, until)
+    return ReplayDriver(recording.events, speed=speed, start_ts=begin, until_ts=end)
+
+
 class ReplayDriver:
     """Releases a recording's events on the hall clock: speed, pause, resume, step, seek.
 

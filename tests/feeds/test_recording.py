@@ -13,7 +13,14 @@ import pytest
 from feeds.hallclock import day_start_ms
 from feeds.journal import Journal
 from feeds.protocol import Event, Heartbeat, TicketIssued
-from feeds.replay import ReplayDriver, ReplaySource, parse_time, read_recording, window
+from feeds.replay import (
+    ReplayDriver,
+    ReplaySource,
+    open_replay,
+    parse_time,
+    read_recording,
+    window,
+)
 from tests.conftest import T0, ms
 
 DAY = dt.date(2025, 11, 24)
@@ -75,6 +82,8 @@ def test_read_recording_merges_renumbers_reads_gzip_and_counts_bad_lines(tmp_pat
     assert [e.ts - T0 for e in rec.events] == [0, 5000, 10_000, 15_000, 20_000]
     assert [e.seq for e in rec.events] == [1, 2, 3, 4, 5]
     assert window(rec, "09:00:10", "10:00") == (T0 + 10_000, T0 + 3_600_000)
+    driver = open_replay([a, b], speed=None, start="09:00:05", until="09:00:15")
+    assert [e.seq for e in driver.due()] == [1, 2, 3, 4] and driver.done
 
 
 def test_parse_time() -> None:
