@@ -31,6 +31,8 @@ from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
 
 HANDOVER_UNACCEPTED = "handover_unaccepted"
+#: Longest list of red cards or acknowledgements a shift report spells out.
+LIST_LIMIT = 20
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
@@ -191,14 +193,19 @@ def shift_report(
     by_rule = Counter(f"{a.rule} ({a.severity})" for a in raised)
     lines += ["", f"## Alerts raised this shift: {len(raised)}"]
     lines += [f"- {k}: {n}" for k, n in sorted(by_rule.items())] or ["- none"]
-    for title, group in (
-        ("Red cards", red),
-        ("Complaints", complaints),
-        ("Acknowledged this shift", acked),
-        ("Still open — handed over", still),
+    for title, group, limit in (
+        ("Red cards", red, LIST_LIMIT),
+        ("Complaints", complaints, None),
+        ("Acknowledged this shift", acked, LIST_LIMIT),
+        ("Still open — handed over", still, None),  # every one: the next director owns them
     ):
         lines += ["", f"## {title}: {len(group)}"]
-        lines += [_alert_line(a) for a in group] or ["- none"]
+        if limit is not None and len(group) > limit:  # still open first, then the newest
+            group = sorted(group, key=lambda a: (a.state == "resolved", -a.fired_ms))
+            lines += [_alert_line(a) for a in group[:limit]]
+            lines.append(f"- … and {len(group) - limit} more (run.py audit export has all)")
+        else:
+            lines += [_alert_line(a) for a in group] or ["- none"]
     lines += ["", "## Notes", notes.strip() or "—", ""]
     return "\n".join(lines)
 
