@@ -108,8 +108,10 @@ class StaffingWatch:
             serving = w.windows_of.get(z)
             if serving:
                 windows = windows | (serving & w.free) | (serving & w.idle_since.keys())
+        free, idle = w.free, w.idle_since
         for win in windows:
-            self._edge(book, hall, IDLE_WINDOW, win, self._idle(w, win), w.idle_since, ts)
+            if win in free or win in idle:  # else it neither is nor was idle: nothing to do
+                self._edge(book, hall, IDLE_WINDOW, win, self._idle(w, win), idle, ts)
 
     def _edge(self, book: AlertBook, hall: str, rule: str, scope: str, holds: bool,
               since: dict[str, int], ts: int) -> None:  # fmt: skip
@@ -165,7 +167,9 @@ class StaffingWatch:
         w = self._hall(book, ev.hall, ev.ts)
         windows: set[str] = set()
         zones: set[str] = set()
-        if isinstance(ev, WindowState):
+        kind = type(ev)
+        if kind is WindowState:
+            assert isinstance(ev, WindowState)
             windows.add(ev.window)
             was_open = ev.window in w.open
             if ev.state == "open":
@@ -175,19 +179,22 @@ class StaffingWatch:
             if was_open != (ev.state == "open"):
                 zones |= w.zones_of.get(ev.window, set())
                 zones |= {z for z, q in w.waiting.items() if q and not w.windows_of.get(z)}
-        elif isinstance(ev, TicketIssued):
+        elif kind is TicketIssued:
+            assert isinstance(ev, TicketIssued)
             w.zone_of[ev.ticket] = ev.zone
             queue = w.waiting.setdefault(ev.zone, set())
             queue.add(ev.ticket)
             if len(queue) == 1:
                 zones.add(ev.zone)
         else:
+            assert not isinstance(ev, WindowState | TicketIssued)
             zone = w.zone_of.get(ev.ticket)
             if zone is None:
                 return
             queue = w.waiting.setdefault(zone, set())
             was_waiting = bool(queue)
-            if isinstance(ev, TicketCalled | ServiceStarted):
+            if kind is TicketCalled or kind is ServiceStarted:
+                assert isinstance(ev, TicketCalled | ServiceStarted)
                 queue.discard(ev.ticket)
                 before = self._release(w, ev.ticket)
                 if before is not None and before != ev.window:
@@ -200,7 +207,8 @@ class StaffingWatch:
                     w.windows_of.setdefault(zone, set()).add(ev.window)
                     zones.add(zone)
                 windows.add(ev.window)
-            elif isinstance(ev, ServiceFinished):
+            elif kind is ServiceFinished:
+                assert isinstance(ev, ServiceFinished)
                 windows.add(ev.window)
                 self._release(w, ev.ticket)
                 if ev.outcome == "transferred":
