@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="the embedded demo hall and the console (the default)")
     _add_demo_options(demo)
+    # The console demo opens on a hall with a past: open cases (some late), people back.
+    demo.set_defaults(history=5)
     demo.add_argument("--data-dir", type=Path, help="journal and key (default: per user)")
     demo.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
     demo.add_argument("--metrics-host", default="127.0.0.1")
@@ -441,15 +443,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.token_file = None
     logs.configure(sup_log_path(args))
 
+    async def play(server: FeedServer) -> None:
+        # Simulated in a thread once the console is up: the first frame does not wait
+        # for the days of history to be simulated.
+        events = await asyncio.to_thread(
+            demo_events, profiles, day, args.seed, days=args.days, history=args.history
+        )
+        await run_demo(server, events, speed=args.speed, backlog_until=day_start_ms(day))
+
     async def main() -> None:
-        events = demo_events(profiles, day, args.seed, days=args.days, history=args.history)
         server = FeedServer("demo", [p.hall for p in profiles])
         await server.start()
         sup = _supervisor(args, [("demo", server.url)], demo=True)
         stop_metrics = _start_metrics(args, sup)
-        driver = asyncio.create_task(
-            run_demo(server, events, speed=args.speed, backlog_until=day_start_ms(day))
-        )
+        driver = asyncio.create_task(play(server))
         try:
             await _run_console(
                 sup,

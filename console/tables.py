@@ -223,7 +223,7 @@ class CasesTable(ViewTable):
             card: str | Text = "–"
             if c.card in SEVERITY_STYLE:
                 card = Text(f" {words[c.card]} ", SEVERITY_STYLE[c.card])
-            accepted = clock(c.accepted_ms) + (f" ({words['deemed']})" if c.deemed else "")
+            accepted = _day(c.accepted_ms) + (f" ({words['deemed']})" if c.deemed else "")
             deadline = f"{_day(c.deadline_ms)}" + (f" {words['paused']}" if c.paused else "")
             cells: list[str | Text] = [
                 c.case,

@@ -139,7 +139,7 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
         cases = app.query_one(CasesTable)
         await wait_for(lambda: cases.row_count == 2)
         k1 = cells(cases, "K-1")
-        assert k1[:5] == ["K-1", "bdc-01", "bdcdj", "5", "09:15:00"]
+        assert k1[:5] == ["K-1", "bdc-01", "bdcdj", "5", "11-24 09:15"]
         assert k1[6] == "–"  # five working days: no card yet
         k2 = cells(cases, "K-2")
         assert "paused" in k2[5]
