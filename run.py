@@ -5,6 +5,7 @@ python run.py console --feed URL   the console on live feeds
 python run.py serve --feed URL     headless: ingest, alerts, journal, /metrics
 python run.py demo-feed --port P   only the demo hall feed server (protocol v1)
 python run.py staffing ...         Erlang C: windows needed for a waiting target
+python run.py report --day DATE    daily (or --month YYYY-MM) report from the recordings
 """
 
 from __future__ import annotations
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_import_csv(sub)
     _add_alert_commands(sub)
+    _add_report(sub)
     return parser
 
 
@@ -651,6 +653,37 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_report(sub: Any) -> None:
+    p = sub.add_parser("report", help="daily or monthly report from the recordings and alerts")
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--day", type=dt.date.fromisoformat, metavar="YYYY-MM-DD")
+    when.add_argument("--month", metavar="YYYY-MM")
+    p.add_argument("--data-dir", type=Path, help="recordings and alerts.db (default: per user)")
+    p.add_argument("--config", type=Path, help="TOML with limits, rules and holidays")
+    p.add_argument("--out", type=Path, help="write the files here (default: print to stdout)")
+    p.add_argument("--format", choices=("md", "csv", "all"), default="md", help="default md")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from runtime.report import ReportError, gather, month_days, tty_progress
+    from runtime.report_render import write
+
+    config = load_config(args.config) if args.config else Config()
+    data_dir = args.data_dir or default_data_dir()
+    try:
+        days = month_days(args.month) if args.month else [args.day]
+        gathered = gather(days, data_dir, config, tty_progress() if args.month else None)
+        text, files = write(gathered, args.out, args.format, args.month)
+    except (ReportError, OSError) as error:
+        print(f"hallwatch report: {error}", file=sys.stderr)
+        return 2
+    if text:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    for path in files:
+        print(path, file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
@@ -669,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         "staffing": cmd_staffing,
         "replay": cmd_replay,
         "import-csv": cmd_import_csv,
+        "report": cmd_report,
         "check-config": cmd_check_config,
         "handover": cmd_handover,
         "audit": cmd_audit,

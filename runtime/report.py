@@ -1,0 +1,234 @@
+"""Daily and monthly reports (``run.py report``): gather the figures and the alerts.
+
+The figures are the state engine's: each recorded day (``feeds.journal`` files, read by
+``feeds.replay.read_recording``) is replayed into one ``metrics.state.CityState`` and the
+report takes each hall's end-of-day ``HallSnapshot``, plus a snapshot every
+``SAMPLE_MS`` of hall time for the day chart. No figure is computed a second way; a month
+only adds the days up (docs/reports.md says how each figure is combined).
+
+The alerts (yellow and red cards, complaints, bad ratings and their rectification, second
+trips) come from the alert store (``<data dir>/alerts.db``) when it holds alerts of that
+day for the day's halls; otherwise from the alert engine run over the replayed days
+(``Config.alert_engine(None, calendar)``). ``DayData.alert_source`` says which.
+
+Tables and rendering: ``runtime.report_tables`` (rows) and ``runtime.report_render``
+(Markdown, CSV); the SVG chart: ``runtime.chart``.
+
+Imports: feeds (journal names, replay, hallclock, protocol), metrics.state,
+metrics.snapshot, alerts (store, model), runtime.config, the standard library.
+"""
+
+from __future__ import annotations
+
+import calendar as cal
+import datetime as dt
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Final, TextIO
+
+from alerts.model import Alert
+from alerts.rules import AlertEngine
+from alerts.store import AlertStore
+from feeds.hallclock import DAY_MS, day_start_ms
+from feeds.protocol import Complaint, Event
+from feeds.replay import read_recording
+from metrics.snapshot import HallSnapshot
+from metrics.state import CityState
+from runtime.config import Config
+
+#: The day chart samples each hall every this much hall time (15 minutes).
+SAMPLE_MS: Final = 15 * 60_000
+#: Where the alerts came from.
+SOURCE_STORE: Final = "store"
+SOURCE_REPLAY: Final = "replay"
+_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl(\.gz)?$")
+
+
+class ReportError(Exception):
+    """The report cannot be made (no recording for the period, a bad date)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One hall at one moment of the day (for the chart)."""
+
+    now_ms: int
+    hour_mean_wait_s: dict[str, float | None]
+    """Per zone: mean wait of the last hour (``ZoneSnapshot.hour.mean_s``)."""
+
+
+@dataclass(slots=True)
+class DayData:
+    """One service day: every hall's end-of-day snapshot and the day's alerts."""
+
+    day: dt.date
+    snapshots: dict[str, HallSnapshot]
+    """Per hall, the snapshot after the day's last event (halls active that day)."""
+    alerts: list[Alert]
+    """Alerts that fired this day (hall time) in these halls."""
+    alert_source: str
+    """``store`` or ``replay`` (the alert engine over the replayed days)."""
+    complaint_windows: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(hall, complaint) -> the window the complaint names, from the recorded events."""
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+    files: list[Path] = field(default_factory=list)
+    bad_lines: int = 0
+    """Recorded lines that were not a valid event (e.g. cut short by a crash)."""
+
+
+def day_files(journal: Path, day: dt.date) -> list[Path]:
+    """Every recording file of ``day`` under ``<data dir>/journal`` (all feeds, all runs;
+    a run's ``.jsonl`` is skipped when its compressed ``.jsonl.gz`` is complete)."""
+    stem = day.isoformat()
+    out: list[Path] = []
+    if not journal.is_dir():
+        return out
+    for folder in sorted(p for p in journal.iterdir() if p.is_dir()):
+        names = {p.name for p in folder.glob(f"{stem}*.jsonl*")}
+        for name in sorted(names):
+            m = _FILE.match(name)
+            if m is None or m.group(1) != stem:
+                continue
+            if not m.group(3) and f"{name}.gz" in names:
+                continue  # compressed while we looked: the archive is the whole file
+            out.append(folder / name)
+    return out
+
+
+def month_days(month: str) -> list[dt.date]:
+    """The days of ``YYYY-MM``.
+
+    Raises:
+        ReportError: when ``month`` is not ``YYYY-MM``.
+    """
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        last = cal.monthrange(year, mon)[1]
+    except (ValueError, TypeError, cal.IllegalMonthError) as error:
+        raise ReportError(f"--month {month!r}: expected YYYY-MM") from error
+    return [dt.date(year, mon, d) for d in range(1, last + 1)]
+
+
+def _store_alerts(store: AlertStore | None, day: dt.date, halls: Sequence[str]) -> list[Alert]:
+    if store is None:
+        return []
+    start = day_start_ms(day)
+    return [
+        a
+        for a in store.alerts(start, start + DAY_MS - 1)
+        if a.hall in halls and start <= a.fired_ms < start + DAY_MS
+    ]
+
+
+def gather(
+    days: Sequence[dt.date],
+    data_dir: Path,
+    config: Config | None = None,
+    progress: Callable[[int, int, dt.date], None] | None = None,
+) -> list[DayData]:
+    """Replay the recorded ``days`` (in order, through one state) and collect each day.
+
+    Days without a recording are left out. The alert store is only read, never created.
+
+    Raises:
+        ReportError: when none of the days has a recording.
+        OSError: when a recording file cannot be read.
+    """
+    config = config or Config()
+    journal = data_dir / "journal"
+    found = [(d, files) for d in sorted(days) if (files := day_files(journal, d))]
+    if not found:
+        first, last = min(days), max(days)
+        span = first.isoformat() if first == last else f"{first} to {last}"
+        raise ReportError(f"no recording for {span} under {journal}")
+    db = data_dir / "alerts.db"
+    store = AlertStore(db) if db.is_file() else None
+    try:
+        return _replay(found, store, config, progress)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _replay(
+    found: list[tuple[dt.date, list[Path]]],
+    store: AlertStore | None,
+    config: Config,
+    progress: Callable[[int, int, dt.date], None] | None,
+) -> list[DayData]:
+    calendar = config.work_calendar()
+    limits = config.wait_limits()
+    settings = replace(
+        config.settings(calendar), wait_limit_s=limits.limit_s, zone_wait_limits=dict(limits.zones)
+    )  # the same limits as the live console (runtime.supervisor)
+    city = CityState(settings)
+    engine = config.alert_engine(None, calendar)
+    engine.book.listeners.clear()  # a report forwards nothing
+    fired: dict[int, Alert] = {}
+    engine.book.listeners.append(lambda change: fired.__setitem__(change.alert.id, change.alert))
+    out: list[DayData] = []
+    for n, (day, files) in enumerate(found):
+        if progress is not None:
+            progress(n, len(found), day)
+        recording = read_recording(files)
+        data = DayData(day, {}, [], SOURCE_STORE, files=files)
+        data.bad_lines = sum(recording.bad_lines.values())
+        _apply_day(recording.events, city, engine, data)
+        data.snapshots = {
+            name: snap for name, snap in city.snapshots().items() if snap.day == day.isoformat()
+        }
+        halls = tuple(data.snapshots)
+        data.alerts = _store_alerts(store, day, halls)
+        if not data.alerts:
+            start = day_start_ms(day)
+            data.alert_source = SOURCE_REPLAY
+            data.alerts = sorted(
+                (a for a in fired.values() if a.hall in halls and 0 <= a.fired_ms - start < DAY_MS),
+                key=lambda a: a.id,
+            )
+        out.append(data)
+    if progress is not None:
+        progress(len(found), len(found), found[-1][0])
+    return out
+
+
+def _apply_day(events: list[Event], city: CityState, engine: AlertEngine, data: DayData) -> None:
+    """Apply one day in slices of ``SAMPLE_MS`` hall time; at each boundary run the alert
+    engine's time-driven rules and sample every hall for the chart."""
+    if not events:
+        return
+    boundary = (events[0].ts // SAMPLE_MS + 1) * SAMPLE_MS
+    i = 0
+    while i < len(events):
+        j = i
+        while j < len(events) and events[j].ts < boundary:
+            j += 1
+        part = events[i:j]
+        if part:
+            engine.on_batch(city.apply(part), part)
+            for ev in part:
+                if isinstance(ev, Complaint) and ev.window is not None:
+                    data.complaint_windows[(ev.hall, ev.complaint)] = ev.window
+        snaps = city.snapshots()
+        engine.on_tick(snaps)
+        for name, snap in snaps.items():
+            got = data.samples.setdefault(name, [])
+            if snap.day == data.day.isoformat() and (not got or got[-1].now_ms < snap.now_ms):
+                got.append(Sample(snap.now_ms, {z.name: z.hour.mean_s for z in snap.zones}))
+        i, boundary = j, boundary + SAMPLE_MS
+
+
+def tty_progress(stream: TextIO = sys.stderr) -> Callable[[int, int, dt.date], None] | None:
+    """A progress line on ``stream`` when it is a terminal; None (quiet) in a pipe."""
+    if not stream.isatty():
+        return None
+
+    def show(done: int, total: int, day: dt.date) -> None:
+        end = "\n" if done == total else ""
+        stream.write(f"\rreport: {day.isoformat()} ({done}/{total} days replayed){end}")
+        stream.flush()
+
+    return show

@@ -1,0 +1,141 @@
+"""The report as Markdown and CSV, and the files ``run.py report --out DIR`` writes.
+
+Markdown is for people (shares as percentages, minutes with one decimal); CSV is for
+spreadsheets (plain numbers, shares as 0..1, an empty cell for a figure that is not
+defined), one file per table. Neither ever holds a visitor's ``person``: the tables are
+built from snapshots and alerts, which never carry it.
+
+Imports: feeds.journal (safe_name), runtime.report, runtime.report_tables, runtime.chart,
+the standard library.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final
+
+from feeds.journal import safe_name
+from runtime.chart import day_chart
+from runtime.report import DayData
+from runtime.report_tables import Cell, Table, build
+
+#: Columns shown as percentages in Markdown.
+_SHARE_WORDS: Final = ("rate", "level", "utilization")
+
+QUOTES: Final = (
+    "Seed 004 (一月一督查): “市政府督查室、市审批服务管理局要组成联合督查组,一月一督查、"
+    "一月一调度。对工作中慢作为、不作为的要全市通报。对工作中表现突出、企业和群众评价满意度高"
+    "的要表扬激励” — and bad ratings are rectified and fed back: “差评整改情况在线反馈”.",
+    "Seed 001 (cards): “對即將超時辦理的事項,進行實時預警和黃牌警告,及時提醒相關單位加緊辦理;"
+    "對超時未辦的事項進行紅牌警告和督辦;對同一事項要求群眾多次申辦、反復提供材料的,要加強監督檢查”.",
+)
+
+
+def _md_cell(column: str, value: Cell) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if any(w in column for w in _SHARE_WORDS):
+            return f"{value * 100:.2f} %"
+        return f"{value:.1f}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _csv_cell(value: Cell) -> str | int:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def period_name(days: Sequence[DayData], month: str | None) -> str:
+    return month if month else days[0].day.isoformat()
+
+
+def markdown(days: Sequence[DayData], tables: Sequence[Table], month: str | None = None) -> str:
+    """The whole report as one Markdown document."""
+    period = period_name(days, month)
+    kind = "Monthly report" if month else "Daily report"
+    halls = sorted({h for d in days for h in d.snapshots})
+    sources = sorted({d.alert_source for d in days})
+    lines = [f"# {kind} {period}", ""]
+    lines.append(f"- Halls: {', '.join(halls) or '—'}")
+    lines.append(
+        f"- Days with a recording: {len(days)} ({', '.join(d.day.isoformat()[5:] for d in days)})"
+    )
+    if "store" in sources:
+        store_days = [d.day.isoformat() for d in days if d.alert_source == "store"]
+        lines.append(f"- Alerts from the alert store (alerts.db) for: {', '.join(store_days)}")
+    if "replay" in sources:
+        replay_days = [d.day.isoformat() for d in days if d.alert_source == "replay"]
+        lines.append(
+            "- Alerts from the alert engine run over the recording (the store had none) for: "
+            f"{', '.join(replay_days)}; no person acted on them, so none is acknowledged or "
+            "rectified"
+        )
+    bad = sum(d.bad_lines for d in days)
+    if bad:
+        lines.append(f"- {bad} recorded lines were not valid events and were skipped")
+    lines += ["- Figures: docs/figures.md; how a month adds days up: docs/reports.md", ""]
+    for table in tables:
+        lines += [f"## {table.title}", ""]
+        if table.name == "ranking":
+            lines += [f"> {QUOTES[0]}", ""]
+        if table.name == "cards":
+            lines += [f"> {QUOTES[1]}", ""]
+        if not table.rows:
+            lines += ["(none)", ""]
+            continue
+        lines.append("| " + " | ".join(table.columns) + " |")
+        lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
+        for row in table.rows:
+            cells = (_md_cell(c, v) for c, v in zip(table.columns, row, strict=True))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def csv_text(table: Table) -> str:
+    """One table as CSV (header row first)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return out.getvalue()
+
+
+def write(
+    days: Sequence[DayData], out: Path | None, fmt: str, month: str | None = None
+) -> tuple[str, list[Path]]:
+    """Render the report. With ``out``: write ``report-<period>.md``, one
+    ``<period>-<table>.csv`` per table and, for a day, ``<period>-<hall>.svg``; return the
+    files. Without: return the text for stdout (Markdown, or every CSV one after the other,
+    each under a ``# <table>`` line)."""
+    tables = build(days)
+    period = period_name(days, month)
+    if out is None:
+        if fmt == "csv":
+            return "\n".join(f"# {t.name}\n{csv_text(t)}" for t in tables), []
+        return markdown(days, tables, month), []
+    out.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    if fmt in ("md", "all"):
+        path = out / f"report-{period}.md"
+        path.write_text(markdown(days, tables, month), encoding="utf-8")
+        files.append(path)
+    if fmt in ("csv", "all"):
+        for t in tables:
+            path = out / f"{period}-{t.name}.csv"
+            path.write_text(csv_text(t), encoding="utf-8")
+            files.append(path)
+    if not month:
+        for hall, snap in sorted(days[0].snapshots.items()):
+            path = out / f"{period}-{safe_name(hall)}.svg"
+            path.write_text(day_chart(snap, days[0].samples.get(hall, [])), encoding="utf-8")
+            files.append(path)
+    return "", files

@@ -1,0 +1,341 @@
+"""The report's tables: rows per hall, zone, window and staff, the alerts, the ranking.
+
+Every figure is a ``HallSnapshot`` field (docs/figures.md) or a count of alerts. One day
+shows the day's figures as they are; several days add them up: counts are summed, means
+are weighted by the count they are the mean of, shares (service level, utilization, 好评率)
+are recombined from their parts, and a percentile, which cannot be added up, is shown as
+the worst day's (docs/reports.md).
+
+Imports: runtime.report (DayData), metrics.snapshot, alerts.model, feeds.hallclock, stdlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from alerts.model import Alert
+from feeds.hallclock import local_datetime, service_day
+from metrics.snapshot import HallSnapshot
+from runtime.report import DayData
+
+Cell = str | int | float | None
+OUTCOMES: Final = ("done", "to_backend", "incomplete", "rejected", "transferred")
+#: Rules whose scope starts with a window / with a zone.
+WINDOW_RULES: Final = frozenset(("service_overtime", "long_pause", "idle_window", "bad_rating"))
+ZONE_RULES: Final = frozenset(("wait_overtime", "unattended_zone"))
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table of the report: a machine name (the CSV file), a title, columns, rows."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: list[list[Cell]]
+
+
+def _sum(values: Iterable[float | int]) -> float:
+    return float(sum(values))
+
+
+def _wmean(pairs: Iterable[tuple[float | None, float]]) -> float | None:
+    """Mean of means weighted by their counts (None when nothing counts)."""
+    num = den = 0.0
+    for value, weight in pairs:
+        if value is not None and weight > 0:
+            num, den = num + value * weight, den + weight
+    return num / den if den else None
+
+
+def _worst(values: Iterable[float | None]) -> float | None:
+    got = [v for v in values if v is not None]
+    return max(got) if got else None
+
+
+def _share(part: float, whole: float) -> float | None:
+    return part / whole if whole else None
+
+
+def hm(ms: int | None) -> str:
+    """Hall-local ``MM-DD HH:MM`` of a hall timestamp ('' for None)."""
+    return "" if ms is None else local_datetime(ms).strftime("%m-%d %H:%M")
+
+
+def _mins(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 60
+
+
+@dataclass(slots=True)
+class _Alerts:
+    """The period's alerts, indexed for the tables."""
+
+    all: list[Alert]
+    complaint_windows: dict[tuple[str, str], str]
+
+    def where(self, pred: Callable[[Alert], bool]) -> list[Alert]:
+        return [a for a in self.all if pred(a)]
+
+    def cards(self, alerts: Sequence[Alert]) -> tuple[int, int]:
+        yellow = sum(1 for a in alerts if a.severity == "yellow")
+        return yellow, len(alerts) - yellow
+
+    def of_window(self, hall: str, window: str) -> list[Alert]:
+        return self.where(
+            lambda a: a.hall == hall and a.rule in WINDOW_RULES and a.scope.split("/")[0] == window
+        )
+
+    def complaints_of_window(self, hall: str, window: str) -> int:
+        return sum(
+            1
+            for a in self.all
+            if a.rule == "complaint" and self.complaint_windows.get((hall, a.scope)) == window
+        )
+
+
+def rectified(a: Alert) -> bool:
+    """A bad rating is rectified when a person resolved it (with the required note)."""
+    return a.state == "resolved" and a.resolved_by not in (None, "system")
+
+
+def build(days: Sequence[DayData]) -> list[Table]:
+    """Every table of the report for ``days`` (one day, or the days of a month)."""
+    several = len(days) > 1
+    per_hall: dict[str, list[HallSnapshot]] = {}
+    for d in days:
+        for name, snap in d.snapshots.items():
+            per_hall.setdefault(name, []).append(snap)
+    windows: dict[tuple[str, str], str] = {}
+    for d in days:
+        windows.update(d.complaint_windows)
+    # Each day holds the alerts that fired that day, so no alert is in two days.
+    alerts = _Alerts([a for d in days for a in d.alerts], windows)
+    p90 = "worst day p90 wait min" if several else "p90 wait min"
+    tables = [
+        _halls(per_hall, alerts, p90),
+        _zones(per_hall, alerts, p90),
+        _windows(per_hall, alerts, several),
+        _staff(per_hall, several),
+        ranking(per_hall, alerts),
+        _cards(alerts),
+        _bad_ratings(alerts),
+        _complaints(alerts),
+        _second_trips(alerts),
+    ]
+    if several:
+        tables.insert(0, _days(days))
+    return tables
+
+
+def _days(days: Sequence[DayData]) -> Table:
+    rows: list[list[Cell]] = []
+    for d in days:
+        for name, s in sorted(d.snapshots.items()):
+            ratings = sum(w.ratings_today for w in s.windows)
+            bad = sum(w.bad_ratings_today for w in s.windows)
+            here = [a for a in d.alerts if a.hall == name]
+            yellow = sum(1 for a in here if a.severity == "yellow")
+            complaints = sum(1 for a in here if a.rule == "complaint")
+            rows.append([d.day.isoformat(), name, s.issued_today, s.served_today,
+                         _mins(s.day_waits.mean_s), _mins(s.day_waits.p90_s),
+                         s.day_waits.service_level, ratings, _share(ratings - bad, ratings), bad,
+                         complaints, yellow, len(here) - yellow, d.alert_source])  # fmt: skip
+    cols = ("day", "hall", "issued", "served", "mean wait min", "p90 wait min", "service level",
+            "ratings", "good rate", "bad ratings", "complaints", "yellow cards", "red cards",
+            "alerts from")  # fmt: skip
+    return Table("days", "Day by day", cols, rows)
+
+
+def _halls(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Table:
+    rows: list[list[Cell]] = []
+    for name, snaps in sorted(per_hall.items()):
+        zones = [z for s in snaps for z in s.zones]
+        wins = [w for s in snaps for w in s.windows]
+        ratings = sum(w.ratings_today for w in wins)
+        bad = sum(w.bad_ratings_today for w in wins)
+        here = al.where(lambda a, n=name: a.hall == n)  # type: ignore[misc]
+        yellow, red = al.cards(here)
+        rows.append([
+            name, len(snaps), sum(s.issued_today for s in snaps),
+            sum(s.served_today for s in snaps), sum(z.abandoned_today for z in zones),
+            sum(s.day_waits.count for s in snaps),
+            _mins(_wmean((s.day_waits.mean_s, s.day_waits.count) for s in snaps)),
+            _mins(_worst(s.day_waits.p90_s for s in snaps)),
+            _wmean((s.day_waits.service_level, s.day_waits.count) for s in snaps),
+            ratings, _share(ratings - bad, ratings), bad,
+            sum(1 for a in here if a.rule == "bad_rating" and rectified(a)),
+            sum(1 for a in here if a.rule == "complaint"),
+            sum(1 for a in here if a.rule == "complaint_overdue"),
+            yellow, red, sum(1 for a in here if a.rule == "second_trip"),
+        ])  # fmt: skip
+    cols = ("hall", "days", "issued", "served", "abandoned", "waits", "mean wait min", p90,
+            "service level", "ratings", "good rate", "bad ratings", "bad rectified",
+            "complaints", "complaints overdue", "yellow cards", "red cards",
+            "second trips")  # fmt: skip
+    return Table("halls", "Halls", cols, rows)
+
+
+def _zones(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Table:
+    rows: list[list[Cell]] = []
+    for hall, snaps in sorted(per_hall.items()):
+        names = sorted({z.name for s in snaps for z in s.zones})
+        for zone in names:
+            zs = [z for s in snaps for z in s.zones if z.name == zone]
+            here = al.where(
+                lambda a, h=hall, z=zone: (
+                    a.hall == h  # type: ignore[misc]
+                    and a.rule in ZONE_RULES
+                    and a.scope.split("/")[0] == z
+                )
+            )
+            yellow, red = al.cards(here)
+            rows.append([
+                hall, zone, sum(z.issued_today for z in zs), sum(z.served_today for z in zs),
+                sum(z.no_show_today for z in zs), sum(z.left_today for z in zs),
+                sum(z.expired_today for z in zs), sum(z.day.count for z in zs),
+                _mins(_wmean((z.day.mean_s, z.day.count) for z in zs)),
+                _mins(_worst(z.day.p90_s for z in zs)),
+                _wmean((z.day.service_level, z.day.count) for z in zs),
+                _mins(zs[-1].wait_limit_s),
+                _mins(_wmean((z.mean_service_s, z.served_today) for z in zs)),
+                yellow, red,
+            ])  # fmt: skip
+    cols = ("hall", "zone", "issued", "served", "no-show", "left", "expired", "waits",
+            "mean wait min", p90, "service level", "wait limit min", "mean service min",
+            "yellow cards", "red cards")  # fmt: skip
+    return Table("zones", "Zones", cols, rows)
+
+
+def _windows(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, several: bool) -> Table:
+    rows: list[list[Cell]] = []
+    for hall, snaps in sorted(per_hall.items()):
+        for window in sorted({w.name for s in snaps for w in s.windows}):
+            ws = [w for s in snaps for w in s.windows if w.name == window]
+            ratings = sum(w.ratings_today for w in ws)
+            bad = sum(w.bad_ratings_today for w in ws)
+            here = al.of_window(hall, window)
+            yellow, red = al.cards(here)
+            open_s = _sum(w.open_s for w in ws)
+            rows.append([
+                hall, window, sum(w.services_today for w in ws),
+                *(sum(w.outcomes.get(o, 0) for w in ws) for o in OUTCOMES),
+                _mins(_wmean((w.mean_service_s, w.services_today) for w in ws)),
+                _mins(_worst(w.p90_service_s for w in ws)),
+                open_s / 3600, _share(_sum(w.serving_s for w in ws), open_s),
+                _sum(w.idle_waiting_s for w in ws) / 60,
+                _wmean((w.walk_mean_s, w.walks) for w in ws),
+                ratings, _wmean((w.rating_mean, w.ratings_today) for w in ws),
+                _share(ratings - bad, ratings), bad,
+                sum(1 for a in here if a.rule == "bad_rating" and rectified(a)),
+                al.complaints_of_window(hall, window), yellow, red,
+            ])  # fmt: skip
+    p90 = "worst day p90 service min" if several else "p90 service min"
+    cols = ("hall", "window", "services", *OUTCOMES, "mean service min", p90, "open h",
+            "utilization", "idle while waiting min", "walk mean s", "ratings", "rating mean",
+            "good rate", "bad ratings", "bad rectified", "complaints", "yellow cards",
+            "red cards")  # fmt: skip
+    return Table("windows", "Windows", cols, rows)
+
+
+def _staff(per_hall: dict[str, list[HallSnapshot]], several: bool) -> Table:
+    rows: list[list[Cell]] = []
+    for hall, snaps in sorted(per_hall.items()):
+        for staff in sorted({p.name for s in snaps for p in s.staff}):
+            ps = [p for s in snaps for p in s.staff if p.name == staff]
+            ratings = sum(p.ratings_today for p in ps)
+            bad = sum(p.bad_ratings_today for p in ps)
+            open_s = _sum(p.open_s for p in ps)
+            rows.append([
+                hall, staff, sum(p.services_today for p in ps),
+                _mins(_wmean((p.mean_service_s, p.services_today) for p in ps)),
+                _mins(_worst(p.p90_service_s for p in ps)),
+                open_s / 3600, _share(_sum(p.serving_s for p in ps), open_s),
+                _sum(p.idle_waiting_s for p in ps) / 60,
+                ratings, _wmean((p.rating_mean, p.ratings_today) for p in ps),
+                _share(ratings - bad, ratings), bad,
+            ])  # fmt: skip
+    p90 = "worst day p90 service min" if several else "p90 service min"
+    cols = ("hall", "staff", "services", "mean service min", p90, "open h", "utilization",
+            "idle while waiting min", "ratings", "rating mean", "good rate",
+            "bad ratings")  # fmt: skip
+    return Table("staff", "Staff", cols, rows)
+
+
+def ranking(per_hall: dict[str, list[HallSnapshot]], al: _Alerts) -> Table:
+    """Windows ranked for the monthly inspection (一月一督查): good rate first (windows
+    without ratings last), then fewer complaints, red cards, unrectified bad ratings and
+    idle time while people waited, then more services."""
+    rows: list[list[Cell]] = []
+    for hall, snaps in per_hall.items():
+        for window in {w.name for s in snaps for w in s.windows}:
+            ws = [w for s in snaps for w in s.windows if w.name == window]
+            ratings = sum(w.ratings_today for w in ws)
+            bad = sum(w.bad_ratings_today for w in ws)
+            here = al.of_window(hall, window)
+            unrectified = sum(1 for a in here if a.rule == "bad_rating" and not rectified(a))
+            rows.append([
+                0, hall, window, _share(ratings - bad, ratings), ratings, bad, unrectified,
+                al.complaints_of_window(hall, window), al.cards(here)[1],
+                _sum(w.idle_waiting_s for w in ws) / 60,
+                sum(w.services_today for w in ws),
+            ])  # fmt: skip
+
+    def key(r: list[Cell]) -> tuple[object, ...]:
+        good = r[3]
+        rest = (r[7], r[8], r[6], r[9], -float(r[10] or 0), r[1], r[2])
+        return (good is None, -float(good or 0.0), *rest)
+
+    rows.sort(key=key)
+    for i, r in enumerate(rows):
+        r[0] = i + 1
+    cols = ("rank", "hall", "window", "good rate", "ratings", "bad ratings", "bad unrectified",
+            "complaints", "red cards", "idle while waiting min", "services")  # fmt: skip
+    return Table("ranking", "Window ranking (一月一督查)", cols, rows)
+
+
+def _cards(al: _Alerts) -> Table:
+    counts: dict[tuple[str, str], list[int]] = {}
+    for a in al.all:
+        c = counts.setdefault((a.hall, a.rule), [0, 0, 0])
+        c[0 if a.severity == "yellow" else 1] += 1
+        c[2] += a.state != "resolved"
+    rows: list[list[Cell]] = [[h, r, *c] for (h, r), c in sorted(counts.items())]
+    return Table("cards", "Yellow and red cards by rule", ("hall", "rule", "yellow", "red",
+                 "still open"), rows)  # fmt: skip
+
+
+def _bad_ratings(al: _Alerts) -> Table:
+    rows: list[list[Cell]] = []
+    for a in al.where(lambda a: a.rule == "bad_rating"):
+        due = service_day(a.due_ms - 1).isoformat() if a.due_ms else ""
+        fixed = rectified(a)
+        on_time = fixed and a.due_ms is not None and (a.resolved_ms or 0) <= a.due_ms
+        timely = ("yes" if on_time else "no") if fixed else ""
+        rows.append([a.hall, a.scope.split("/")[0], hm(a.fired_ms), a.severity, due,
+                     "rectified" if fixed else a.state, a.resolved_by if fixed else "",
+                     hm(a.resolved_ms) if fixed else "", timely, a.resolve_note or ""])  # fmt: skip
+    cols = ("hall", "window", "rated", "card", "note due", "state", "rectified by",
+            "rectified at", "on time", "rectification note")  # fmt: skip
+    return Table("bad_ratings", "Bad ratings (差评) and their rectification", cols, rows)
+
+
+def _complaints(al: _Alerts) -> Table:
+    overdue = {(a.hall, a.scope) for a in al.all if a.rule == "complaint_overdue"}
+    rows: list[list[Cell]] = []
+    for a in al.where(lambda a: a.rule == "complaint"):
+        closed = a.resolved_ms
+        same_day = closed is not None and service_day(closed) == service_day(a.fired_ms)
+        rows.append([a.hall, a.scope, al.complaint_windows.get((a.hall, a.scope), ""),
+                     hm(a.fired_ms), hm(closed), "yes" if same_day else "no",
+                     "yes" if (a.hall, a.scope) in overdue else "no"])  # fmt: skip
+    cols = ("hall", "complaint", "window", "received", "closed", "settled same day", "overdue")
+    return Table("complaints", "Complaints (当日事当日毕)", cols, rows)
+
+
+def _second_trips(al: _Alerts) -> Table:
+    rows: list[list[Cell]] = [
+        [a.hall, hm(a.fired_ms), a.summary] for a in al.where(lambda a: a.rule == "second_trip")
+    ]
+    return Table("second_trips", "Second trips (跑两次)", ("hall", "at", "what"), rows)

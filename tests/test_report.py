@@ -1,0 +1,239 @@
+"""``run.py report``: the daily and monthly reports from recordings and the alert store.
+
+A generated demo city (3 days, written through the journal) gives the report's figures,
+which must be the state engine's own end-of-day figures; a small scripted day is checked
+by hand; CSV parses back, the SVG is XML with one curve per zone, no ``person`` leaks.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+import pytest
+
+import run
+from alerts.model import Alert, Change
+from alerts.store import AlertStore
+from feeds.demo_city import default_city
+from feeds.demo_hall import simulate_days
+from feeds.hallclock import day_start_ms, service_day
+from feeds.journal import Journal
+from feeds.protocol import (
+    Complaint,
+    ComplaintClosed,
+    Event,
+    Heartbeat,
+    Rating,
+    ServiceFinished,
+    ServiceStarted,
+    TicketCalled,
+    TicketIssued,
+    WindowState,
+)
+from metrics.state import CityState
+from runtime.report import SOURCE_REPLAY, SOURCE_STORE, ReportError, gather, month_days
+from runtime.report_render import write
+from runtime.report_tables import build
+
+FIRST = dt.date(2025, 11, 24)
+
+
+def numbered(events: Sequence[Event]) -> list[Event]:
+    """Seqs 1, 2, … as a feed server gives them (the simulator leaves them 0)."""
+    out: list[Event] = []
+    seq = 0
+    for ev in events:
+        if not isinstance(ev, Heartbeat):
+            seq += 1
+            ev = msgspec.structs.replace(ev, seq=seq)
+        out.append(ev)
+    return out
+
+
+def record(data_dir: Path, events: Sequence[Event], feed: str = "demo") -> None:
+    journal = Journal(data_dir / "journal")
+    for i in range(0, len(events), 500):
+        journal.append(feed, list(events[i : i + 500]))
+    journal.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Event]]:
+    """Three demo days of the default city, recorded in a fresh data dir."""
+    events = numbered(simulate_days(default_city(), FIRST, 3, 7))
+    data_dir = tmp_path_factory.mktemp("report")
+    record(data_dir, events)
+    return data_dir, events
+
+
+def table(tables: list, name: str) -> tuple[tuple[str, ...], list[list]]:
+    t = next(t for t in tables if t.name == name)
+    return t.columns, t.rows
+
+
+def test_day_figures_are_the_state_engines_end_of_day_snapshot(demo) -> None:
+    data_dir, events = demo
+    days = gather([FIRST], data_dir)
+    assert [d.day for d in days] == [FIRST] and days[0].alert_source == SOURCE_REPLAY
+    direct = CityState()  # the whole day in one batch, straight from the simulator
+    direct.apply([e for e in events if service_day(e.ts) == FIRST])
+    for name, got in days[0].snapshots.items():
+        want = direct.snapshot(name)
+        assert (got.now_ms, got.day) == (want.now_ms, want.day)
+        assert got.zones == want.zones and got.windows == want.windows
+        assert got.staff == want.staff and got.day_waits == want.day_waits
+    cols, rows = table(build(days), "halls")
+    for row in rows:
+        r, snap = dict(zip(cols, row, strict=True)), direct.snapshot(str(row[0]))
+        assert (r["issued"], r["served"]) == (snap.issued_today, snap.served_today)
+        assert r["waits"] == snap.day_waits.count
+        assert r["mean wait min"] == pytest.approx(snap.day_waits.mean_s / 60)
+        assert r["p90 wait min"] == pytest.approx(snap.day_waits.p90_s / 60)
+        assert r["service level"] == pytest.approx(snap.day_waits.service_level)
+        ratings = sum(w.ratings_today for w in snap.windows)
+        bad = sum(w.bad_ratings_today for w in snap.windows)
+        assert r["good rate"] == pytest.approx((ratings - bad) / ratings)
+    assert len(days[0].samples["city"]) > 30  # the chart's samples through the day
+
+
+def test_month_adds_the_days_up(demo) -> None:
+    data_dir, _ = demo
+    days = gather(month_days("2025-11"), data_dir)
+    assert [d.day for d in days] == [FIRST + dt.timedelta(k) for k in range(3)]
+    tables = build(days)
+    cols, rows = table(tables, "days")
+    assert len(rows) == 9  # 3 days x 3 halls
+    cols, rows = table(tables, "halls")
+    city = dict(zip(cols, next(r for r in rows if r[0] == "city"), strict=True))
+    snaps = [d.snapshots["city"] for d in days]
+    assert city["days"] == 3
+    assert city["issued"] == sum(s.issued_today for s in snaps)
+    waits = sum(s.day_waits.count for s in snaps)
+    mean = sum((s.day_waits.mean_s or 0) * s.day_waits.count for s in snaps) / waits
+    assert city["mean wait min"] == pytest.approx(mean / 60)
+    assert city["worst day p90 wait min"] == pytest.approx(
+        max(s.day_waits.p90_s or 0 for s in snaps) / 60
+    )
+    cols, rows = table(tables, "ranking")
+    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
+    goods = [r[3] for r in rows if r[3] is not None]
+    assert goods == sorted(goods, reverse=True)
+
+
+def test_files_csv_parses_back_svg_has_a_curve_per_zone_and_no_person(demo, tmp_path) -> None:
+    data_dir, events = demo
+    days = gather([FIRST], data_dir)
+    _, files = write(days, tmp_path, "all")
+    names = {p.name for p in files}
+    assert {"report-2025-11-24.md", "2025-11-24-windows.csv", "2025-11-24-city.svg"} <= names
+    cols, rows = table(build(days), "windows")
+    with (tmp_path / "2025-11-24-windows.csv").open(encoding="utf-8") as f:
+        back = list(csv.reader(f))
+    assert tuple(back[0]) == cols and len(back) == len(rows) + 1
+    for got, want in zip(back[1:], rows, strict=True):
+        for g, w in zip(got, want, strict=True):
+            assert (
+                (float(g) == pytest.approx(w, rel=1e-5))
+                if isinstance(w, float)
+                else g == ("" if w is None else str(w))
+            )
+    snap = days[0].snapshots["city"]
+    svg = ET.parse(tmp_path / "2025-11-24-city.svg").getroot()
+    queue = [
+        e for e in svg.iter("{http://www.w3.org/2000/svg}polyline") if e.get("class") == "queue"
+    ]
+    assert sorted(e.get("data-zone") for e in queue) == sorted(z.name for z in snap.zones)
+    persons = {p for e in events if (p := getattr(e, "person", None))}
+    assert persons  # the simulator does give people
+    text = "".join(p.read_text(encoding="utf-8") for p in files)
+    assert not [p for p in persons if p in text]
+
+
+def _ms(day: dt.date, hh: int, mm: int, ss: int = 0) -> int:
+    return day_start_ms(day) + ((hh * 60 + mm) * 60 + ss) * 1000
+
+
+def scripted(day: dt.date) -> list[Event]:
+    """One hall, one zone, one window: two tickets, two ratings, one complaint."""
+    t = lambda hh, mm, ss=0: _ms(day, hh, mm, ss)  # noqa: E731
+    h = {"hall": "h", "seq": 1}
+    return numbered([
+        WindowState(ts=t(9, 0), window="W1", state="open", staff="s1", **h),
+        TicketIssued(ts=t(9, 0), ticket="A1", zone="z", person="P-SECRET-1", **h),
+        TicketIssued(ts=t(9, 2), ticket="A2", zone="z", person="P-SECRET-2", **h),
+        TicketCalled(ts=t(9, 5), ticket="A1", window="W1", **h),
+        ServiceStarted(ts=t(9, 5, 30), ticket="A1", window="W1", **h),
+        ServiceFinished(ts=t(9, 15, 30), ticket="A1", window="W1", outcome="done", **h),
+        TicketCalled(ts=t(9, 16), ticket="A2", window="W1", **h),
+        ServiceStarted(ts=t(9, 16), ticket="A2", window="W1", **h),
+        ServiceFinished(ts=t(9, 21), ticket="A2", window="W1", outcome="incomplete", **h),
+        Rating(ts=t(9, 22), window="W1", score=5, channel="device", **h),
+        Rating(ts=t(9, 23), window="W1", score=1, channel="qr", **h),
+        Complaint(ts=t(9, 30), complaint="C1", channel="desk", window="W1", **h),
+        ComplaintClosed(ts=t(10, 0), complaint="C1", **h),
+        Heartbeat(ts=t(10, 5), hall="h"),
+    ])  # fmt: skip
+
+
+def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> None:
+    day = dt.date(2025, 11, 25)
+    record(tmp_path, scripted(day))
+    days = gather([day], tmp_path)
+    assert days[0].alert_source == SOURCE_REPLAY
+    tables = build(days)
+    cols, rows = table(tables, "halls")
+    hall = dict(zip(cols, rows[0], strict=True))
+    assert (hall["issued"], hall["served"], hall["waits"]) == (2, 2, 2)
+    assert hall["mean wait min"] == pytest.approx(9.5)  # waits of 5 and 14 min
+    assert hall["p90 wait min"] == pytest.approx(13.1)  # 5 + 0.9 x (14 - 5)
+    assert hall["service level"] == 1.0
+    assert (hall["ratings"], hall["good rate"], hall["bad ratings"]) == (2, 0.5, 1)
+    assert (hall["complaints"], hall["bad rectified"]) == (1, 0)
+    cols, rows = table(tables, "windows")
+    w = dict(zip(cols, rows[0], strict=True))
+    assert (w["services"], w["done"], w["incomplete"], w["complaints"]) == (2, 1, 1, 1)
+    assert w["mean service min"] == pytest.approx(7.5)  # 10 and 5 min
+    _, rows = table(tables, "complaints")
+    assert rows == [["h", "C1", "W1", "11-25 09:30", "11-25 10:00", "yes", "no"]]
+
+    # The live console's store has the day's alerts, one bad rating rectified by hand.
+    store = AlertStore(tmp_path / "alerts.db")
+    rated = _ms(day, 9, 23)
+    fixed = Alert(1, "bad_rating", "h", "W1/11", "yellow", rated, "bad rating 1 at window W1",
+                  state="resolved", resolved_ms=_ms(day, 16, 0), resolved_by="zhang",
+                  resolve_note="apologised; retrained",
+                  due_ms=_ms(day, 9, 23) + 7 * 86_400_000)  # fmt: skip
+    store.alert_changed(Change(fixed, "resolved", fixed.resolved_ms or 0, "zhang", "apologised"))
+    store.close()
+    days = gather([day], tmp_path)
+    assert days[0].alert_source == SOURCE_STORE
+    tables = build(days)
+    cols, rows = table(tables, "halls")
+    hall = dict(zip(cols, rows[0], strict=True))
+    assert (hall["bad rectified"], hall["complaints"], hall["yellow cards"]) == (1, 0, 1)
+    _, rows = table(tables, "bad_ratings")
+    assert rows[0][1:] == ["W1", "11-25 09:23", "yellow", "2025-12-02", "rectified", "zhang",
+                           "11-25 16:00", "yes", "apologised; retrained"]  # fmt: skip
+    text, _ = write(days, None, "md")
+    assert "alert store" in text and "P-SECRET" not in text
+
+
+def test_cli_prints_markdown_quietly_and_fails_clearly(demo, tmp_path, capsys) -> None:
+    data_dir, _ = demo
+    assert run.main(["report", "--month", "2025-11", "--data-dir", str(data_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("# Monthly report 2025-11") and "一月一督查" in out
+    assert err == ""  # not a terminal: no progress line
+    assert run.main(["report", "--day", "2025-11-24", "--data-dir", str(data_dir),
+                     "--format", "csv"]) == 0  # fmt: skip
+    out, _ = capsys.readouterr()
+    assert out.startswith("# halls\nhall,days,issued")
+    assert run.main(["report", "--day", "2025-12-01", "--data-dir", str(tmp_path)]) == 2
+    assert "no recording for 2025-12-01" in capsys.readouterr().err
+    with pytest.raises(ReportError):
+        month_days("2025-13")
