@@ -31,8 +31,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feeds.demo_city import city
-from feeds.demo_hall import simulate_city
 from feeds.protocol import (
     Event,
     Heartbeat,
@@ -70,16 +68,18 @@ def update_cost(events: list[Event], batch: int, flush: bool) -> float:
     return elapsed / len(events)
 
 
-def big_hall_day(hall: str, windows: int = 30, per_window: int = 30) -> list[Event]:
-    """A full day of one hall: every window serves ``per_window`` tickets of its zone."""
+def big_hall_day(hall: str, windows: int = 30, per_window: int = 30, day: int = 0) -> list[Event]:
+    """A full day of one hall: every window serves ``per_window`` tickets of its zone.
+    ``day``: days after 2025-11-24 (ticket ids repeat: each day is a new service day)."""
+    start = T0 + day * 86_400_000
     out: list[Event] = []
     for w in range(windows):
         win, zone, staff = f"W{w:02d}", f"z{w % 4}", f"s{w:02d}"
-        out.append(WindowState(seq=0, ts=T0 - MIN, hall=hall, window=win, state="open",
+        out.append(WindowState(seq=0, ts=start - MIN, hall=hall, window=win, state="open",
                                staff=staff))  # fmt: skip
         for j in range(per_window):
             ticket = f"{zone}-{w:02d}{j:03d}"
-            t = T0 + j * 16 * MIN + w * 10_000
+            t = start + j * 16 * MIN + w * 10_000
             out.append(TicketIssued(seq=0, ts=t, hall=hall, ticket=ticket, zone=zone))
             out.append(TicketCalled(seq=0, ts=t + 4 * MIN, hall=hall, ticket=ticket, window=win))
             out.append(ServiceStarted(seq=0, ts=t + 5 * MIN, hall=hall, ticket=ticket,
@@ -89,7 +89,7 @@ def big_hall_day(hall: str, windows: int = 30, per_window: int = 30) -> list[Eve
             out.append(Rating(seq=0, ts=t + 14 * MIN, hall=hall, window=win, score=1 + j % 5,
                               channel="device"))  # fmt: skip
     out.sort(key=lambda e: e.ts)
-    out.append(Heartbeat(ts=T0 + 8 * 60 * MIN, hall=hall))
+    out.append(Heartbeat(ts=start + 8 * 60 * MIN, hall=hall))
     return out
 
 
@@ -98,6 +98,8 @@ def main() -> None:
     parser.add_argument("--halls", type=int, default=10, help="demo halls for the update run")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    from feeds.demo_city import city  # here: table.py imports this module for its day
+    from feeds.demo_hall import simulate_city
 
     events = simulate_city(city(args.halls), dt.date(2025, 11, 24), 1)
     print(f"update: {len(events)} events of {args.halls} demo halls, one service day")

@@ -182,7 +182,7 @@ def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None
     if ev.ticket in h.tickets:
         return "duplicate_ticket"
     zone = h.zones.index(ev.zone)
-    t = h.tickets[ev.ticket] = Ticket(ev.ticket, zone, ev.priority == "priority", ev.ts)
+    t = h.tickets[ev.ticket] = Ticket(ev.ticket, zone, ev.priority == "priority", ev.ts, ev.ts)
     h.state_counts[WAITING] += 1
     h.zone_states[zone * 5 + WAITING] += 1
     _enqueue(h, t, ev.ts)

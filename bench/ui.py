@@ -1,0 +1,183 @@
+"""Console benchmark: screen refresh, key press, idle CPU and start-up, headless.
+
+The console (``console.app.HallwatchApp`` with ``run_supervisor=False``, Textual headless
+at 200x60) is shown views of 100 halls x 30 windows (``bench.figures.big_hall_day``):
+two views, mid-day and end of day, alternate so every refresh has something to draw.
+
+- refresh: ``app._render(view)`` alone (the widgets' update), and render + the paint
+  Textual does after it (``pilot.pause()``), on the overview, windows and queue screens;
+- key: ``]`` (next hall) from the key press to the screen drawn;
+- idle: CPU share of the process over 3 s with nothing new to show (the refresh timer
+  still ticks at 4 Hz);
+- loop stall: the longest the event loop is blocked while the pipeline ingests a flood
+  (in-memory feed of 1000-event frames, 100 halls, publisher running): what a key press
+  waits for before the console can answer it;
+- start-up: from spawning ``python bench/ui.py --first-frame`` to the first frame drawn.
+
+    python bench/ui.py                  # 5 runs each
+    python bench/ui.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import heapq
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+T_SPAWN = time.time()  # as early as possible: start-up is measured from here too
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+SIZE = (200, 60)
+
+
+def views() -> tuple[object, object]:
+    """A mid-day and an end-of-day view of 100 big halls."""
+    from figures import big_hall_day
+
+    from runtime.supervisor import Supervisor
+
+    events = list(heapq.merge(*(big_hall_day(f"h{h:03d}") for h in range(100)),
+                              key=lambda e: e.ts))  # fmt: skip
+    sup = Supervisor()
+    half = len(events) // 2
+    sup.state.apply(events[:half])
+    first = sup.publish()
+    sup.state.apply(events[half:])
+    return first, sup.publish()
+
+
+async def console(runs: int) -> dict[str, list[float]]:
+    from console.app import HallwatchApp
+    from runtime.supervisor import Supervisor
+
+    a, b = views()
+    sup = Supervisor()
+    sup.view = b  # type: ignore[assignment]
+    app = HallwatchApp(sup, run_supervisor=False)
+    out: dict[str, list[float]] = {}
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for screen in ("overview", "windows", "queue"):
+            app.action_screen(screen)
+            await pilot.pause()
+            render, paint = [], []
+            for i in range(runs * 2):
+                view = (a, b)[i % 2]
+                start = time.perf_counter()
+                app._render(view)  # type: ignore[arg-type]
+                mid = time.perf_counter()
+                await pilot.pause()
+                render.append((mid - start) * 1e3)
+                paint.append((time.perf_counter() - start) * 1e3)
+            out[f"render {screen}"] = render
+            out[f"render+paint {screen}"] = paint
+        app.action_screen("overview")
+        await pilot.pause()
+        keys = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            await pilot.press("right_square_bracket")
+            keys.append((time.perf_counter() - start) * 1e3)
+        out["key ] to drawn"] = keys
+        idle = []
+        for _ in range(max(1, runs // 2)):
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.sleep(3.0)
+            idle.append((time.process_time() - cpu) / (time.perf_counter() - wall) * 100)
+        out["idle CPU %"] = idle
+    return out
+
+
+async def loop_stall(seconds: float = 3.0) -> float:
+    """The longest event-loop stall (ms) while the pipeline ingests a flood."""
+    from feeds.decode import FrameDecoder
+    from feeds.privacy import Pseudonymizer
+    from feeds.source import MemorySource
+    from runtime.supervisor import Supervisor
+
+    frames = _frames(400_000)  # only bytes stay alive: the GC has the pipeline's objects
+    source = MemorySource("flood", frames, FrameDecoder(Pseudonymizer(b"bench-key-0123456789")))
+    sup = Supervisor([source])
+    task = asyncio.create_task(sup.run())
+    worst = 0.0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end and sup.events_total < 400_000:
+        before = time.perf_counter()
+        await asyncio.sleep(0.001)
+        worst = max(worst, time.perf_counter() - before - 0.001)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return worst * 1e3
+
+
+def _frames(n: int) -> list[bytes]:
+    import msgspec
+    from ingest import stream
+
+    events = stream(n)
+    return [msgspec.json.encode(events[i : i + 1000]) for i in range(0, n, 1000)]
+
+
+def first_frame() -> None:
+    """Child mode: the console as ``run.py console`` builds it; exit at its first frame."""
+    from console.app import HallwatchApp
+    from runtime.supervisor import Supervisor
+
+    class Timed(HallwatchApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            self.call_after_refresh(self._drawn)
+
+        def _drawn(self) -> None:
+            print(time.time(), flush=True)
+            self.exit()
+
+    Timed(Supervisor(), run_supervisor=False).run(headless=True, size=SIZE)
+
+
+def startup(runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        spawned = time.time()
+        done = subprocess.run(
+            [sys.executable, __file__, "--first-frame"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out.append((float(done.stdout.split()[-1]) - spawned) * 1e3)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--json", action="store_true", help="one JSON line for bench/table.py")
+    p.add_argument("--first-frame", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.first_frame:
+        first_frame()
+        return
+    results = asyncio.run(console(args.runs))
+    results["loop stall under flood"] = [asyncio.run(loop_stall()) for _ in range(3)]
+    results["start-up to first frame"] = startup(args.runs)
+    if args.json:
+        print(json.dumps(results))
+        return
+    for name, values in results.items():
+        unit = "%" if "%" in name else "ms"
+        print(f"{name:>26}: {statistics.median(values):8.1f} {unit} "
+              f"[{min(values):.1f}-{max(values):.1f}]")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
