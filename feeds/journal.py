@@ -19,7 +19,20 @@ What keeps a recording faithful and compact:
   continue (the feed restarted, or the console re-subscribed from 0) is not appended to:
   the new run goes to ``<day>.2.jsonl`` (then ``.3``…), so no file ever repeats a seq.
 
-Imports: feeds.protocol, feeds.hallclock, msgspec, the standard library.
+Checksums (a torn write survives): every write — one batch — is a record in a sidecar
+index ``<day>[.N].crc`` next to its ``.jsonl``: offset, length and CRC-32 of the bytes,
+plus a CRC-32 of the index record itself (20 bytes). The data is written and flushed
+first, the index record after it, so a batch counts as durable only once its record is
+there. ``check_file`` verifies a file against its index: bytes past the last confirmed
+record (a ``kill -9`` or power cut mid-write) are the torn tail; with ``repair=True``
+they are cut (and a torn index record with them), so the next run appends after whole
+lines only. A record whose CRC does not match (damage inside the file) is skipped and
+counted. The ``.jsonl`` stays plain JSON lines, so ``feeds.replay`` reads it unchanged;
+a file without an index (an older journal, a CSV import) is checked line by line and
+only a last line without its newline is cut. The index is removed once the day is
+gzip-compressed (gzip carries its own CRC).
+
+Imports: feeds.protocol, feeds.hallclock, msgspec, structlog, the standard library.
 """
 
 from __future__ import annotations
@@ -27,12 +40,15 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import struct
 import threading
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
 
 import msgspec
+import structlog
 
 from feeds.hallclock import day_ordinal, service_day
 from feeds.protocol import Event, Heartbeat
@@ -41,6 +57,12 @@ from feeds.protocol import Event, Heartbeat
 HEARTBEAT_EVERY_MS: Final = 60_000
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _SEQ = re.compile(rb'"seq":(\d+)')
+_RECORD = struct.Struct("<QII")
+"""An index record: offset and length of one write in the data file, CRC-32 of its bytes;
+followed by the CRC-32 (``<I``) of these 16 bytes."""
+_RECORD_SIZE: Final = _RECORD.size + 4
+
+log = structlog.get_logger("hallwatch.journal")
 
 
 def safe_name(feed: str) -> str:
@@ -53,6 +75,9 @@ class _DayFile:
     ordinal: int
     path: Path
     file: IO[bytes]
+    index: IO[bytes]
+    size: int
+    """Bytes in ``file`` (the offset of the next write)."""
     last_seq: int
     clock: dict[str, int] = field(default_factory=dict)
     """Per hall: the ts of the newest event or heartbeat written."""
@@ -104,8 +129,7 @@ class Journal:
             encode_into(ev, buf, len(buf))
             buf.extend(b"\n")
         if buf:
-            day.file.write(buf)
-            day.file.flush()
+            _emit(day, buf)
 
     def _day_file(self, feed: str, events: list[Event]) -> _DayFile:
         ordinal = day_ordinal(events[0].ts)
@@ -124,12 +148,20 @@ class Journal:
         stem = service_day(events[0].ts).isoformat()
         path, last_seq = folder / f"{stem}.jsonl", 0
         for part in range(2, 1000):
+            if path.exists():
+                check_file(path, repair=True)  # never append after a torn tail
             last_seq = _last_seq(path)
             if last_seq == 0 or (first_seq is not None and first_seq > last_seq):
                 break  # empty, or this run continues the file's seqs
             path = folder / f"{stem}.{part}.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        current = self._files[feed] = _DayFile(ordinal, path, os.fdopen(fd, "ab"), last_seq)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        fresh = not path.exists()
+        index = os.fdopen(os.open(index_path(path), flags, 0o600), "ab")
+        if fresh:  # an index as old as its data: a file without one predates checksums
+            index.truncate(0)
+        data = os.fdopen(os.open(path, flags, 0o600), "ab")
+        size = data.seek(0, os.SEEK_END)
+        current = self._files[feed] = _DayFile(ordinal, path, data, index, size, last_seq)
         return current
 
     def _close(self, day: _DayFile) -> None:
@@ -139,9 +171,10 @@ class Journal:
             for ev in day.pending.values():
                 self._encoder.encode_into(ev, buf, len(buf))
                 buf.extend(b"\n")
-            day.file.write(buf)
+            _emit(day, buf)
             day.pending.clear()
         day.file.close()
+        day.index.close()
 
     def paths(self) -> dict[str, Path]:
         """The file each feed is writing now."""
@@ -171,6 +204,7 @@ def compress(path: Path) -> Path:
             out.write(chunk)
     partial.replace(target)
     path.unlink()
+    index_path(path).unlink(missing_ok=True)
     return target
 
 
@@ -185,3 +219,143 @@ def _last_seq(path: Path) -> int:
         return 0
     seqs = _SEQ.findall(tail)
     return int(seqs[-1]) if seqs else (1 if size else 0)
+
+
+def index_path(path: Path) -> Path:
+    """The checksum index of a journal data file (``<day>[.N].crc``)."""
+    return path.with_suffix(".crc")
+
+
+def _emit(day: _DayFile, buf: bytearray) -> None:
+    """Write one record: the data first, then its index entry (so it is confirmed)."""
+    day.file.write(buf)
+    day.file.flush()
+    head = _RECORD.pack(day.size, len(buf), zlib.crc32(buf))
+    day.index.write(head + zlib.crc32(head).to_bytes(4, "little"))
+    day.index.flush()
+    day.size += len(buf)
+
+
+@dataclass(slots=True)
+class FileCheck:
+    """What ``check_file`` found in one journal data file."""
+
+    path: Path
+    lines: list[bytes]
+    """The confirmed lines (one JSON event each), in file order."""
+    cut_bytes: int = 0
+    """Bytes past the last confirmed record: the torn tail (cut when repairing)."""
+    damaged: int = 0
+    """Records whose CRC did not match (their lines are left out of ``lines``)."""
+
+
+def check_file(path: Path, *, repair: bool = False) -> FileCheck:
+    """Verify a plain ``.jsonl`` journal file against its index; find the torn tail.
+
+    Args:
+        path: The data file.
+        repair: Cut the torn tail from the data file (and a torn record from the index),
+            logging what was cut; never raises for damage, only for I/O.
+
+    Raises:
+        OSError: when the file cannot be read or cut.
+    """
+    data = path.read_bytes()
+    idx = index_path(path)
+    try:
+        index = idx.read_bytes()
+    except FileNotFoundError:
+        index = None
+    check = FileCheck(path, [])
+    keep_index = 0
+    if index is None:  # no checksums (older journal, CSV import): whole lines only
+        end = data.rfind(b"\n") + 1
+        check.lines = data[:end].splitlines()
+    else:
+        end = -1
+        for pos in range(0, len(index) - _RECORD_SIZE + 1, _RECORD_SIZE):
+            head = index[pos : pos + _RECORD.size]
+            crc = int.from_bytes(index[pos + _RECORD.size : pos + _RECORD_SIZE], "little")
+            offset, length, data_crc = _RECORD.unpack(head)
+            if zlib.crc32(head) != crc or offset + length > len(data):
+                break  # a torn index record, or data that never reached the disk
+            if end < 0 and offset:  # appended to a file that predates checksums
+                check.lines.extend(data[: data.rfind(b"\n", 0, offset) + 1].splitlines())
+            chunk = data[offset : offset + length]
+            if zlib.crc32(chunk) == data_crc:
+                check.lines.extend(chunk.splitlines())
+            else:
+                check.damaged += 1
+            end, keep_index = offset + length, pos + _RECORD_SIZE
+        end = max(end, 0)
+    check.cut_bytes = len(data) - end
+    if check.damaged:
+        log.warning("journal_damaged_records", path=str(path), records=check.damaged)
+    if repair and (check.cut_bytes or (index is not None and keep_index < len(index))):
+        os.truncate(path, end)
+        if index is not None:
+            os.truncate(idx, keep_index)
+        log.warning("journal_tail_cut", path=str(path), bytes=check.cut_bytes)
+    return check
+
+
+@dataclass(slots=True)
+class DayRecovery:
+    """A feed's newest journaled service day, as read back at start-up."""
+
+    day: str | None
+    """The service day (ISO date) of the files read, or None when there are none."""
+    parts: list[list[Event]]
+    """Each run's events, oldest file first, in the order they were applied."""
+    last_seq: int
+    """The newest seq of the newest part: where the feed resumes."""
+    cut_bytes: int = 0
+    damaged: int = 0
+    bad_lines: int = 0
+
+
+_PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$")
+
+
+def recover_day(root: Path, feed: str) -> DayRecovery:
+    """Read back (and repair) the newest plain journal day of ``feed`` under ``root``.
+
+    A day that was already compressed is over: it is not rebuilt. Bad lines (they can only
+    be inside confirmed records if the disk changed them) are counted and skipped.
+
+    Raises:
+        OSError: when a file cannot be read or repaired.
+    """
+    folder = root / safe_name(feed)
+    found: dict[str, list[tuple[int, Path]]] = {}
+    if folder.is_dir():
+        for path in folder.iterdir():
+            m = _PART.match(path.name)
+            if m is None:
+                if path.name.endswith(".gz.partial"):  # a compression cut short
+                    path.unlink(missing_ok=True)
+                continue
+            if path.with_name(path.name + ".gz").exists():  # archived; unlink was cut short
+                path.unlink()
+                index_path(path).unlink(missing_ok=True)
+                continue
+            found.setdefault(m.group(1), []).append((int(m.group(2) or 1), path))
+    if not found:
+        return DayRecovery(None, [], 0)
+    day = max(found)
+    out = DayRecovery(day, [], 0)
+    decoder = msgspec.json.Decoder(Event)
+    for _, path in sorted(found[day]):
+        check = check_file(path, repair=True)
+        out.cut_bytes += check.cut_bytes
+        out.damaged += check.damaged
+        events: list[Event] = []
+        for line in check.lines:
+            try:
+                events.append(decoder.decode(line))
+            except msgspec.DecodeError:
+                out.bad_lines += 1
+        out.parts.append(events)
+    last = out.parts[-1] if out.parts else []
+    out.last_seq = next((ev.seq for ev in reversed(last) if ev.seq is not None), 0)
+    return out

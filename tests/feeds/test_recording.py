@@ -53,7 +53,7 @@ def test_journal_splits_at_midnight_thins_heartbeats_and_keeps_the_final_clock(
     journal.append("f", [Heartbeat(ts=batch[2].ts + 5000, hall="lz")])
     journal.close()
     first, second = tmp_path / "f" / "2025-11-24.jsonl.gz", tmp_path / "f" / "2025-11-25.jsonl"
-    assert sorted(p.name for p in first.parent.iterdir()) == [first.name, second.name]
+    assert sorted(p.name for p in first.parent.glob("*.jsonl*")) == [first.name, second.name]
     assert [e.seq for e in read_recording([first]).events] == [1, 2]  # the pending heartbeat
     # was superseded; the finished day was compressed
     assert lines(second) == [batch[2], Heartbeat(ts=batch[2].ts + 5000, hall="lz")]
@@ -66,7 +66,10 @@ def test_a_restarted_feed_goes_to_a_new_file_a_resumed_one_continues(tmp_path: P
         journal.append("f", run)
         journal.close()
     folder = tmp_path / "f"
-    assert sorted(p.name for p in folder.iterdir()) == ["2025-11-24.2.jsonl", "2025-11-24.jsonl"]
+    assert sorted(p.name for p in folder.glob("*.jsonl")) == [
+        "2025-11-24.2.jsonl",
+        "2025-11-24.jsonl",
+    ]
     assert [e.seq for e in lines(folder / "2025-11-24.jsonl")] == [1, 2, 3, 4, 5]
     assert [e.seq for e in lines(folder / "2025-11-24.2.jsonl")] == [1, 2]
 
