@@ -3,11 +3,13 @@
 1. A demo city day (3 halls) through the hall state with and without the alert engine,
    in 100-event batches with a publish tick (snapshots + time-driven rules) after every
    batch: the engine's share per event and per tick.
-2. The store: alert changes per second, each one transaction with its hash-chained audit
+2. bench/ingest.py's event mix (100 halls x 30 windows): µs per event of the hall state
+   and of the event-driven rules.
+3. The store: alert changes per second, each one transaction with its hash-chained audit
    record (SQLite WAL, synchronous=NORMAL), then ``verify`` over the whole trail.
 
-    python bench/alerts.py               # 3 runs
-    python bench/alerts.py --runs 5 --changes 20000
+    python bench/alert_engine.py               # 3 runs
+    python bench/alert_engine.py --runs 5 --changes 20000
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.append(str(Path(__file__).resolve().parent))  # bench/ingest.py, after the packages
 
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
@@ -46,6 +49,21 @@ def day_run(events: list, with_alerts: bool, batch: int) -> tuple[float, int, in
     elapsed = time.perf_counter() - started
     alerts = len(engine.book.resolved) + len(engine.book.open) if engine else 0
     return elapsed, ticks, alerts
+
+
+def per_event(events: list, batch: int = 1000) -> tuple[float, float]:
+    """µs per event of the hall state's apply and of the engine's event-driven rules."""
+    city, engine = CityState(), AlertEngine()
+    state_s = alerts_s = 0.0
+    for i in range(0, len(events), batch):
+        part = events[i : i + batch]
+        t0 = time.perf_counter()
+        result = city.apply(part)
+        t1 = time.perf_counter()
+        engine.on_batch(result, part)
+        alerts_s += time.perf_counter() - t1
+        state_s += t1 - t0
+    return state_s / len(events) * 1e6, alerts_s / len(events) * 1e6
 
 
 def store_run(changes: int) -> tuple[float, float, int]:
@@ -84,6 +102,15 @@ def main() -> None:
     print(f"  state + snapshots only : {b:.3f} s  ({len(events) / b / 1000:.0f} k events/s)")
     print(f"  + alert engine         : {f:.3f} s  ({len(events) / f / 1000:.0f} k events/s)")
     print(f"  engine share           : {(f - b) / ticks * 1000:.2f} ms per tick+batch")
+    from ingest import stream  # bench/ingest.py's mix: 100 halls x 30 windows
+
+    mix = stream(200_000)
+    costs = [per_event(mix) for _ in range(args.runs)]
+    state_us = statistics.median(c for c, _ in costs)
+    alerts_us = statistics.median(a for _, a in costs)
+    print(f"ingest mix: {len(mix)} events in 1000-event batches (bench/ingest.py's stream)")
+    print(f"  hall state apply   : {state_us:.2f} µs per event")
+    print(f"  alert rules (batch): {alerts_us:.2f} µs per event")
     runs = [store_run(args.changes) for _ in range(args.runs)]
     write = statistics.median(w for w, _, _ in runs)
     check = statistics.median(c for _, c, _ in runs)
