@@ -8,8 +8,8 @@ only adds the days up (docs/reports.md says how each figure is combined).
 
 The alerts (yellow and red cards, complaints, bad ratings and their rectification, second
 trips) come from the alert store (``<data dir>/alerts.db``) when it holds alerts of that
-day for the day's halls; otherwise from the alert engine run over the replayed days
-(``Config.alert_engine(None, calendar)``). ``DayData.alert_source`` says which.
+day for that hall; otherwise from the alert engine run over the replayed days
+(``Config.alert_engine(None, calendar)``). ``DayData.alert_sources`` says which, per hall.
 
 Tables and rendering: ``runtime.report_tables`` (rows) and ``runtime.report_render``
 (Markdown, CSV); the SVG chart: ``runtime.chart``.
@@ -24,7 +24,7 @@ import calendar as cal
 import datetime as dt
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Final, TextIO
@@ -69,8 +69,8 @@ class DayData:
     """Per hall, the snapshot after the day's last event (halls active that day)."""
     alerts: list[Alert]
     """Alerts that fired this day (hall time) in these halls."""
-    alert_source: str
-    """``store`` or ``replay`` (the alert engine over the replayed days)."""
+    alert_sources: dict[str, str] = field(default_factory=dict)
+    """Per hall: ``store`` or ``replay`` (the alert engine over the replayed days)."""
     complaint_windows: dict[tuple[str, str], str] = field(default_factory=dict)
     """(hall, complaint) -> the window the complaint names, from the recorded events."""
     samples: dict[str, list[Sample]] = field(default_factory=dict)
@@ -112,15 +112,12 @@ def month_days(month: str) -> list[dt.date]:
     return [dt.date(year, mon, d) for d in range(1, last + 1)]
 
 
-def _store_alerts(store: AlertStore | None, day: dt.date, halls: Sequence[str]) -> list[Alert]:
-    if store is None:
-        return []
+def _fired_on(alerts: Iterable[Alert], day: dt.date, hall: str) -> list[Alert]:
     start = day_start_ms(day)
-    return [
-        a
-        for a in store.alerts(start, start + DAY_MS - 1)
-        if a.hall in halls and start <= a.fired_ms < start + DAY_MS
-    ]
+    return sorted(
+        (a for a in alerts if a.hall == hall and 0 <= a.fired_ms - start < DAY_MS),
+        key=lambda a: a.id,
+    )
 
 
 def gather(
@@ -174,21 +171,21 @@ def _replay(
         if progress is not None:
             progress(n, len(found), day)
         recording = read_recording(files)
-        data = DayData(day, {}, [], SOURCE_STORE, files=files)
+        data = DayData(day, {}, [], files=files)
         data.bad_lines = sum(recording.bad_lines.values())
         _apply_day(recording.events, city, engine, data)
         data.snapshots = {
             name: snap for name, snap in city.snapshots().items() if snap.day == day.isoformat()
         }
-        halls = tuple(data.snapshots)
-        data.alerts = _store_alerts(store, day, halls)
-        if not data.alerts:
-            start = day_start_ms(day)
-            data.alert_source = SOURCE_REPLAY
-            data.alerts = sorted(
-                (a for a in fired.values() if a.hall in halls and 0 <= a.fired_ms - start < DAY_MS),
-                key=lambda a: a.id,
-            )
+        start = day_start_ms(day)
+        stored = store.alerts(start, start + DAY_MS - 1) if store is not None else []
+        for hall in data.snapshots:
+            alerts = _fired_on(stored, day, hall)
+            data.alert_sources[hall] = SOURCE_STORE
+            if not alerts:
+                alerts = _fired_on(fired.values(), day, hall)
+                data.alert_sources[hall] = SOURCE_REPLAY
+            data.alerts += alerts
         out.append(data)
     if progress is not None:
         progress(len(found), len(found), found[-1][0])

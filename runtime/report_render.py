@@ -56,27 +56,37 @@ def period_name(days: Sequence[DayData], month: str | None) -> str:
     return month if month else days[0].day.isoformat()
 
 
+def _where(days: Sequence[DayData], source: str) -> str:
+    """The halls whose alerts came from ``source``, with the days when not every day."""
+    per_hall: dict[str, list[str]] = {}
+    for d in days:
+        for hall, got in d.alert_sources.items():
+            if got == source:
+                per_hall.setdefault(hall, []).append(d.day.isoformat()[5:])
+    parts = []
+    for hall, when in sorted(per_hall.items()):
+        every = len(when) == sum(1 for d in days if hall in d.alert_sources)
+        parts.append(hall if every or len(days) == 1 else f"{hall} ({', '.join(when)})")
+    return ", ".join(parts)
+
+
 def markdown(days: Sequence[DayData], tables: Sequence[Table], month: str | None = None) -> str:
     """The whole report as one Markdown document."""
     period = period_name(days, month)
     kind = "Monthly report" if month else "Daily report"
     halls = sorted({h for d in days for h in d.snapshots})
-    sources = sorted({d.alert_source for d in days})
     lines = [f"# {kind} {period}", ""]
     lines.append(f"- Halls: {', '.join(halls) or '—'}")
-    lines.append(
-        f"- Days with a recording: {len(days)} ({', '.join(d.day.isoformat()[5:] for d in days)})"
-    )
-    if "store" in sources:
-        store_days = [d.day.isoformat() for d in days if d.alert_source == "store"]
-        lines.append(f"- Alerts from the alert store (alerts.db) for: {', '.join(store_days)}")
-    if "replay" in sources:
-        replay_days = [d.day.isoformat() for d in days if d.alert_source == "replay"]
-        lines.append(
-            "- Alerts from the alert engine run over the recording (the store had none) for: "
-            f"{', '.join(replay_days)}; no person acted on them, so none is acknowledged or "
-            "rectified"
-        )
+    shown = ", ".join(d.day.isoformat()[5:] for d in days)
+    lines.append(f"- Days with a recording: {len(days)} ({shown})")
+    for source, words in (
+        ("store", "Alerts from the alert store (alerts.db)"),
+        ("replay", "Alerts from the alert engine run over the recording (the store had none; "
+         "no person acted on them, so none is acknowledged or rectified)"),
+    ):  # fmt: skip
+        where = _where(days, source)
+        if where:
+            lines.append(f"- {words}: {where}")
     bad = sum(d.bad_lines for d in days)
     if bad:
         lines.append(f"- {bad} recorded lines were not valid events and were skipped")

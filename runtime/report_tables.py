@@ -141,7 +141,8 @@ def _days(days: Sequence[DayData]) -> Table:
             rows.append([d.day.isoformat(), name, s.issued_today, s.served_today,
                          _mins(s.day_waits.mean_s), _mins(s.day_waits.p90_s),
                          s.day_waits.service_level, ratings, _share(ratings - bad, ratings), bad,
-                         complaints, yellow, len(here) - yellow, d.alert_source])  # fmt: skip
+                         complaints, yellow, len(here) - yellow,
+                         d.alert_sources.get(name, "")])  # fmt: skip
     cols = ("day", "hall", "issued", "served", "mean wait min", "p90 wait min", "service level",
             "ratings", "good rate", "bad ratings", "complaints", "yellow cards", "red cards",
             "alerts from")  # fmt: skip

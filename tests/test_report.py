@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +37,14 @@ from feeds.protocol import (
     WindowState,
 )
 from metrics.state import CityState
-from runtime.report import SOURCE_REPLAY, SOURCE_STORE, ReportError, gather, month_days
+from runtime.report import (
+    SOURCE_REPLAY,
+    SOURCE_STORE,
+    ReportError,
+    gather,
+    month_days,
+    tty_progress,
+)
 from runtime.report_render import write
 from runtime.report_tables import build
 
@@ -79,7 +87,9 @@ def table(tables: list, name: str) -> tuple[tuple[str, ...], list[list]]:
 def test_day_figures_are_the_state_engines_end_of_day_snapshot(demo) -> None:
     data_dir, events = demo
     days = gather([FIRST], data_dir)
-    assert [d.day for d in days] == [FIRST] and days[0].alert_source == SOURCE_REPLAY
+    assert [d.day for d in days] == [FIRST] and set(days[0].alert_sources.values()) == {
+        SOURCE_REPLAY
+    }
     direct = CityState()  # the whole day in one batch, straight from the simulator
     direct.apply([e for e in events if service_day(e.ts) == FIRST])
     for name, got in days[0].snapshots.items():
@@ -183,11 +193,17 @@ def scripted(day: dt.date) -> list[Event]:
 def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> None:
     day = dt.date(2025, 11, 25)
     record(tmp_path, scripted(day))
+    other = [  # a second feed, another hall, which the live console did not watch
+        TicketIssued(ts=_ms(day, 9, 1), hall="g", seq=1, ticket="G1", zone="z"),
+        TicketCalled(ts=_ms(day, 9, 3), hall="g", seq=2, ticket="G1", window="W9"),
+    ]
+    record(tmp_path, other, feed="other")
     days = gather([day], tmp_path)
-    assert days[0].alert_source == SOURCE_REPLAY
+    assert days[0].alert_sources == {"h": SOURCE_REPLAY, "g": SOURCE_REPLAY}
     tables = build(days)
     cols, rows = table(tables, "halls")
-    hall = dict(zip(cols, rows[0], strict=True))
+    assert [r[0] for r in rows] == ["g", "h"]
+    hall = dict(zip(cols, rows[1], strict=True))
     assert (hall["issued"], hall["served"], hall["waits"]) == (2, 2, 2)
     assert hall["mean wait min"] == pytest.approx(9.5)  # waits of 5 and 14 min
     assert hall["p90 wait min"] == pytest.approx(13.1)  # 5 + 0.9 x (14 - 5)
@@ -195,7 +211,7 @@ def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> N
     assert (hall["ratings"], hall["good rate"], hall["bad ratings"]) == (2, 0.5, 1)
     assert (hall["complaints"], hall["bad rectified"]) == (1, 0)
     cols, rows = table(tables, "windows")
-    w = dict(zip(cols, rows[0], strict=True))
+    w = dict(zip(cols, rows[1], strict=True))
     assert (w["services"], w["done"], w["incomplete"], w["complaints"]) == (2, 1, 1, 1)
     assert w["mean service min"] == pytest.approx(7.5)  # 10 and 5 min
     _, rows = table(tables, "complaints")
@@ -211,16 +227,28 @@ def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> N
     store.alert_changed(Change(fixed, "resolved", fixed.resolved_ms or 0, "zhang", "apologised"))
     store.close()
     days = gather([day], tmp_path)
-    assert days[0].alert_source == SOURCE_STORE
+    assert days[0].alert_sources == {"h": SOURCE_STORE, "g": SOURCE_REPLAY}
     tables = build(days)
     cols, rows = table(tables, "halls")
-    hall = dict(zip(cols, rows[0], strict=True))
+    hall = dict(zip(cols, rows[1], strict=True))
     assert (hall["bad rectified"], hall["complaints"], hall["yellow cards"]) == (1, 0, 1)
     _, rows = table(tables, "bad_ratings")
     assert rows[0][1:] == ["W1", "11-25 09:23", "yellow", "2025-12-02", "rectified", "zhang",
                            "11-25 16:00", "yes", "apologised; retrained"]  # fmt: skip
     text, _ = write(days, None, "md")
-    assert "alert store" in text and "P-SECRET" not in text
+    assert "- Alerts from the alert store (alerts.db): h\n" in text
+    assert "so none is acknowledged or rectified): g\n" in text
+    assert "P-SECRET" not in text
+
+    terminal, pipe = _Terminal(), io.StringIO()
+    assert tty_progress(pipe) is None
+    gather([day], tmp_path, progress=tty_progress(terminal))
+    assert terminal.getvalue().endswith("\rreport: 2025-11-25 (1/1 days replayed)\n")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
 
 def test_cli_prints_markdown_quietly_and_fails_clearly(demo, tmp_path, capsys) -> None:
