@@ -48,6 +48,11 @@ class Unattended(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, froze
     """A pause longer than this: yellow card."""
     pause_red_minutes: Minutes = 30.0
     """A pause longer than this: red card."""
+    scheduled_pause_reasons: tuple[str, ...] = ("午休", "午餐", "用餐", "lunch")
+    """Pauses whose ``reason`` is one of these are scheduled breaks (the lunch pause of a
+    hall that closes at noon): judged against ``scheduled_pause_minutes`` instead."""
+    scheduled_pause_minutes: Minutes = 120.0
+    """A scheduled break longer than this is still a long pause (yellow, red at 1.5x)."""
     hold_minutes: Annotated[float, msgspec.Meta(ge=0, le=60)] = 1.0
     """Unattended alerts resolve only once the condition stayed clear this long."""
 

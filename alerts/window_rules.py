@@ -108,11 +108,17 @@ class LongPauseRule:
             ("yellow", int(cfg.pause_minutes * 60_000)),
             ("red", int(max(cfg.pause_red_minutes, cfg.pause_minutes) * 60_000)),
         )
+        scheduled = int(cfg.scheduled_pause_minutes * 60_000)
+        self.scheduled_limits = (("yellow", scheduled), ("red", scheduled * 3 // 2))
+        self.scheduled_reasons = frozenset(cfg.scheduled_pause_reasons)
         self.paused: dict[tuple[str, str], int] = {}
         """(hall, window) → when its pause began."""
+        self.scheduled: set[tuple[str, str]] = set()
+        """(hall, window) paused for a scheduled break (lunch): the longer limits apply."""
 
     def _judge(self, book: AlertBook, hall: str, window: str, since: int, now: int) -> None:
-        for severity, limit in self.limits:
+        key = (hall, window)
+        for severity, limit in self.scheduled_limits if key in self.scheduled else self.limits:
             if now >= since + limit:
                 summary = f"window {window} paused over {limit // 60000} min"
                 book.fire(LONG_PAUSE, hall, window, severity, since + limit, summary)
@@ -123,9 +129,12 @@ class LongPauseRule:
                 continue
             key = (ev.hall, ev.window)
             if ev.state == "paused":
+                if key not in self.paused and ev.reason in self.scheduled_reasons:
+                    self.scheduled.add(key)
                 self.paused.setdefault(key, ev.ts)
             elif key in self.paused:
                 self._judge(book, ev.hall, ev.window, self.paused.pop(key), ev.ts)
+                self.scheduled.discard(key)
                 book.resolve(LONG_PAUSE, ev.hall, ev.window, ev.ts)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:

@@ -122,3 +122,23 @@ def test_idle_episode_between_two_looks_is_still_alerted() -> None:
     hall.tick()  # B3 waits from 22 with no open window for its zone: unattended from 27
     (alone,) = hall.active()
     assert (alone.rule, alone.fired_ms) == ("unattended_zone", ms(27))
+
+
+def test_lunch_pause_is_a_scheduled_break_with_its_own_limit() -> None:
+    """A window paused for 午休 is not a long pause at 15 or 30 minutes; past two hours
+    (the scheduled limit) it is, yellow, then red at three hours."""
+    hall = Hall(LONG_PAUSE)
+    lunch = WindowState(seq=2, ts=ms(1), hall=H, window="W1", state="paused", reason="午休")
+    hall.feed(opened(1, 0), lunch, beat(100))
+    assert hall.active() == []
+    hall.feed(beat(122))
+    (a,) = hall.active()
+    assert (a.severity, a.fired_ms) == ("yellow", ms(121))
+    hall.feed(beat(190))
+    assert (a.severity, a.raised_ms) == ("red", ms(181))
+    hall.feed(opened(3, 200))
+    assert hall.active() == []
+    # The next pause, with no reason, is judged by the ordinary limits again.
+    hall.feed(opened(4, 201, state="paused"), beat(217))
+    (b,) = hall.active()
+    assert (b.severity, b.fired_ms) == ("yellow", ms(216))
