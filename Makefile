@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	$(PY) bench/ingest.py
+	$(PY) bench/table.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -139,8 +139,17 @@ async def full(urls: list[str], expect: int, data_dir: Path) -> float:
     sup = Supervisor(feeds, journal=Journal(data_dir / "journal"))
     start = time.perf_counter()
     task = asyncio.create_task(sup.run())
+    seen, progress = 0, start
     while sup.events_total < expect:
         await asyncio.sleep(0.002)
+        now = time.perf_counter()
+        if sup.events_total > seen:
+            seen, progress = sup.events_total, now
+        elif task.done() or now - progress > 30:  # say why rather than hang
+            states = [(f.status.connects, f.status.last_error, dict(f.status.rejected))
+                      for f in feeds]  # fmt: skip
+            error = task.exception() if task.done() else None
+            raise RuntimeError(f"full pipeline stuck at {seen}/{expect}: {error!r} {states}")
     elapsed = time.perf_counter() - start
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
