@@ -653,10 +653,17 @@ def cmd_import_csv(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected YYYY-MM-DD") from None
+
+
 def _add_report(sub: Any) -> None:
     p = sub.add_parser("report", help="daily or monthly report from the recordings and alerts")
     when = p.add_mutually_exclusive_group(required=True)
-    when.add_argument("--day", type=dt.date.fromisoformat, metavar="YYYY-MM-DD")
+    when.add_argument("--day", type=_report_day, metavar="YYYY-MM-DD")
     when.add_argument("--month", metavar="YYYY-MM")
     p.add_argument("--data-dir", type=Path, help="recordings and alerts.db (default: per user)")
     p.add_argument("--config", type=Path, help="TOML with limits, rules and holidays")

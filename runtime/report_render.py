@@ -70,8 +70,14 @@ def _where(days: Sequence[DayData], source: str) -> str:
     return ", ".join(parts)
 
 
-def markdown(days: Sequence[DayData], tables: Sequence[Table], month: str | None = None) -> str:
-    """The whole report as one Markdown document."""
+def markdown(
+    days: Sequence[DayData],
+    tables: Sequence[Table],
+    month: str | None = None,
+    charts: Sequence[Path] = (),
+) -> str:
+    """The whole report as one Markdown document (with links to ``charts``, files
+    next to it)."""
     period = period_name(days, month)
     kind = "Monthly report" if month else "Daily report"
     halls = sorted({h for d in days for h in d.snapshots})
@@ -91,6 +97,9 @@ def markdown(days: Sequence[DayData], tables: Sequence[Table], month: str | None
     if bad:
         lines.append(f"- {bad} recorded lines were not valid events and were skipped")
     lines += ["- Figures: docs/figures.md; how a month adds days up: docs/reports.md", ""]
+    if charts:
+        lines += ["## The day: queue and waits per zone", ""]
+        lines += [f"![{c.stem}]({c.name})" for c in charts] + [""]
     for table in tables:
         lines += [f"## {table.title}", ""]
         if table.name == "ranking":
@@ -133,19 +142,20 @@ def write(
             return "\n".join(f"# {t.name}\n{csv_text(t)}" for t in tables), []
         return markdown(days, tables, month), []
     out.mkdir(parents=True, exist_ok=True)
+    charts: list[Path] = []
+    if not month:
+        for hall, snap in sorted(days[0].snapshots.items()):
+            path = out / f"{period}-{safe_name(hall)}.svg"
+            path.write_text(day_chart(snap, days[0].samples.get(hall, [])), encoding="utf-8")
+            charts.append(path)
     files: list[Path] = []
     if fmt in ("md", "all"):
         path = out / f"report-{period}.md"
-        path.write_text(markdown(days, tables, month), encoding="utf-8")
+        path.write_text(markdown(days, tables, month, charts), encoding="utf-8")
         files.append(path)
     if fmt in ("csv", "all"):
         for t in tables:
             path = out / f"{period}-{t.name}.csv"
             path.write_text(csv_text(t), encoding="utf-8")
             files.append(path)
-    if not month:
-        for hall, snap in sorted(days[0].snapshots.items()):
-            path = out / f"{period}-{safe_name(hall)}.svg"
-            path.write_text(day_chart(snap, days[0].samples.get(hall, [])), encoding="utf-8")
-            files.append(path)
-    return "", files
+    return "", files + charts

@@ -141,6 +141,8 @@ def test_files_csv_parses_back_svg_has_a_curve_per_zone_and_no_person(demo, tmp_
     _, files = write(days, tmp_path, "all")
     names = {p.name for p in files}
     assert {"report-2025-11-24.md", "2025-11-24-windows.csv", "2025-11-24-city.svg"} <= names
+    md = (tmp_path / "report-2025-11-24.md").read_text(encoding="utf-8")
+    assert "![2025-11-24-city](2025-11-24-city.svg)" in md
     cols, rows = table(build(days), "windows")
     with (tmp_path / "2025-11-24-windows.csv").open(encoding="utf-8") as f:
         back = list(csv.reader(f))
