@@ -14,8 +14,8 @@ day for that hall; otherwise from the alert engine run over the replayed days
 Tables and rendering: ``runtime.report_tables`` (rows) and ``runtime.report_render``
 (Markdown, CSV); the SVG chart: ``runtime.chart``.
 
-Imports: feeds (journal names, replay, hallclock, protocol), metrics.state,
-metrics.snapshot, alerts (store, model), runtime.config, the standard library.
+Imports: feeds (replay, hallclock, protocol), metrics.state, metrics.snapshot, alerts
+(store, model, rules), runtime.config, the standard library.
 """
 
 from __future__ import annotations
