@@ -36,6 +36,7 @@ from runtime.config import (
     load_config,
     read_token,
 )
+from runtime.recovery import recover
 from runtime.supervisor import Supervisor
 
 
@@ -410,6 +411,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         return 2
     sup = _supervisor(args, args.feed)
     logs.configure(sup_log_path(args))
+    recover(sup)  # today's journal rebuilds the state; each feed resumes after it
     stop_metrics = _start_metrics(args, sup)
     try:
         # No --operator: whoever sits here picks their name from the roster, if there is one.
@@ -497,6 +499,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logs.configure(args.log_file)
     log = structlog.get_logger("hallwatch")
     sup = _supervisor(args, args.feed)
+    recover(sup)  # today's journal rebuilds the state; each feed resumes after it
     stop_metrics = _start_metrics(args, sup)
     log.info("serve_started", feeds=[url for _, url in args.feed])
     try:

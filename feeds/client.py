@@ -84,6 +84,10 @@ class WebSocketFeed:
         self._silence = silence_timeout
         self._rng = random.Random(seed)
 
+    def resume(self, since: int) -> None:
+        """Subscribe from ``since``, the last seq applied before a restart (recovery)."""
+        self._guard.last_seq = self.status.last_seq = since
+
     async def batches(self) -> AsyncIterator[Batch]:
         attempt = 0
         while True:

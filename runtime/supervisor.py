@@ -142,9 +142,10 @@ class Supervisor:
 
     # --- ingest --------------------------------------------------------------------------
 
-    def apply(self, status: FeedStatus, batch: Batch) -> None:
-        """Apply one batch: journal, state, event-driven rules, feed counters."""
-        if self.journal is not None and batch.events:
+    def apply(self, status: FeedStatus, batch: Batch, *, journaled: bool = False) -> None:
+        """Apply one batch: journal, state, event-driven rules, feed counters.
+        ``journaled``: the batch comes from the journal (start-up recovery): not again."""
+        if self.journal is not None and batch.events and not journaled:
             self.journal.append(status.name, batch.events)
         result = self.state.apply(batch.events)
         self.alerts.on_batch(result, batch.events)

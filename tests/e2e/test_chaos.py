@@ -1,0 +1,151 @@
+"""Chaos: `serve` killed with SIGKILL mid-stream, again and again, with a torn write left
+in its journal, ends the day with exactly the figures of an uninterrupted run.
+
+Real processes (`demo-feed --speed max`, `serve`), sockets, journal files and /metrics.
+Every wait is on a condition (the journal's confirmed records, the /metrics figures).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from feeds.demo_city import city
+from feeds.demo_play import demo_events
+from feeds.journal import check_file
+from feeds.protocol import Heartbeat
+from tests.e2e.test_serve import ROOT, free_port, get, wait_until
+
+DAY = dt.date(2025, 11, 24)
+FEED = "hall-demo"
+#: Lines of a feed's own bookkeeping (connects, received seqs): not day figures.
+_PROCESS = re.compile(r"^hall_feed_(connected|events_total|gaps_total|rejected)")
+
+
+def _expected() -> tuple[int, dict[str, int]]:
+    """The demo day's last seq and each hall's final clock (s), from the same simulation."""
+    events = demo_events(city(3), DAY, 1)
+    clocks: dict[str, int] = {}
+    for ev in events:
+        clocks[ev.hall] = max(clocks.get(ev.hall, 0), ev.ts)
+    return sum(not isinstance(ev, Heartbeat) for ev in events), clocks
+
+
+@pytest.fixture(scope="module")
+def feed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = (tmp_path_factory.mktemp("feed") / "feed.log").open("wb")
+    argv = ["demo-feed", "--port", "0", "--speed", "max", "--date", DAY.isoformat()]
+    proc = subprocess.Popen(
+        [sys.executable, "run.py", *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=log
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().decode().strip()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+class Serve:
+    """One `serve` process on a data dir; restartable."""
+
+    def __init__(self, url: str, data: Path) -> None:
+        self.url, self.data, self.port = url, data, free_port()
+        self.log = data.parent / f"{data.name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        argv = ["serve", "--feed", f"{FEED}={self.url}", "--data-dir", str(self.data)]
+        argv += ["--metrics-port", str(self.port), "--log-file", str(self.log)]
+        self.proc = subprocess.Popen([sys.executable, "run.py", *argv], cwd=ROOT)
+
+    def metrics(self) -> str | None:
+        return get(f"http://127.0.0.1:{self.port}/metrics")
+
+    def records(self) -> int:
+        index = self.data / "journal" / FEED / f"{DAY.isoformat()}.crc"
+        return index.stat().st_size // 20 if index.exists() else 0
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def final_figures(self, last_seq: int, clocks: dict[str, int]) -> list[str]:
+        """The day figures once the whole day is applied (waits for it)."""
+        want = {f'hall_clock_seconds{{hall="{h}"}}': ts / 1000 for h, ts in clocks.items()}
+        want[f'hall_feed_last_seq{{feed="{FEED}"}}'] = last_seq
+
+        def done() -> str | None:
+            text = self.metrics()
+            if not text:
+                return None
+            seen = dict(ln.rsplit(" ", 1) for ln in text.splitlines() if ln and ln[0] != "#")
+            ok = all(abs(float(seen.get(k, "nan")) - v) < 0.01 for k, v in want.items())
+            return text if ok else None
+
+        text = wait_until(done, 30, "the whole day applied")
+        return [ln for ln in text.splitlines() if ln and ln[0] != "#" and not _PROCESS.match(ln)]
+
+
+def _wait_records(serve: Serve, n: int) -> None:
+    """Wait until ``n`` records are confirmed; polls tightly (a backlog takes ~0.5 s)."""
+    deadline = time.monotonic() + 30
+    while serve.records() < n:
+        assert time.monotonic() < deadline, f"{n} records not confirmed within 30 s"
+        time.sleep(0.002)
+
+
+def test_kill_9_repeatedly_and_a_torn_write_end_with_the_clean_runs_figures(
+    feed_url: str, tmp_path: Path
+) -> None:
+    last_seq, clocks = _expected()
+    clean = Serve(feed_url, tmp_path / "clean")
+    chaos = Serve(feed_url, tmp_path / "chaos")
+    try:
+        clean.start()
+        expected = clean.final_figures(last_seq, clocks)
+        clean.stop()
+        chaos.start()
+        at_kill = []
+        data = chaos.data / "journal" / FEED / f"{DAY.isoformat()}.jsonl"
+        for target in (3, 7, 11):  # confirmed records (1000 events each) before the kill
+            _wait_records(chaos, target)
+            chaos.kill()
+            at_kill.append(chaos.records())
+            if target == 11:  # a write torn in the middle of a line, as a power cut leaves
+                torn_at = data.stat().st_size
+                with data.open("ab") as f:
+                    f.write(b'{"kind":"ticket_issued","seq":999999,"ts":17639')
+            chaos.start()
+        got = chaos.final_figures(last_seq, clocks)
+        total = chaos.records()
+        assert sum(n < total for n in at_kill) >= 2, (at_kill, total)  # killed mid-stream
+        assert check_file(data).cut_bytes == 0 and data.stat().st_size > torn_at
+        log = chaos.log.read_text()
+        assert log.count('"journal_recovered"') == len(at_kill) + 1
+        assert '"journal_tail_cut"' in log
+        assert 'hall_feed_rejected_total{feed="hall-demo",reason="journal_torn_tail"} 1.0' in (
+            chaos.metrics() or ""
+        )
+    finally:
+        clean.stop()
+        chaos.stop()
+    assert len(expected) > 1000
+    assert got == expected
+    assert os.stat(chaos.data).st_mode & 0o777 == 0o700
