@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from feeds.journal import safe_name
-from runtime.chart import day_chart
+from runtime.chart import day_chart, month_chart
 from runtime.report import DayData
 from runtime.report_tables import Cell, Table, build
 
@@ -98,7 +98,7 @@ def markdown(
         lines.append(f"- {bad} recorded lines were not valid events and were skipped")
     lines += ["- Figures: docs/figures.md; how a month adds days up: docs/reports.md", ""]
     if charts:
-        lines += ["## The day: queue and waits per zone", ""]
+        lines += ["## The month: served and waits" if month else "## The day: queue and waits", ""]
         lines += [f"![{c.stem}]({c.name})" for c in charts] + [""]
     for table in tables:
         lines += [f"## {table.title}", ""]
@@ -132,7 +132,8 @@ def write(
     days: Sequence[DayData], out: Path | None, fmt: str, month: str | None = None
 ) -> tuple[str, list[Path]]:
     """Render the report. With ``out``: write ``report-<period>.md``, one
-    ``<period>-<table>.csv`` per table and, for a day, ``<period>-<hall>.svg``; return the
+    ``<period>-<table>.csv`` per table and the charts (a day: ``<period>-<hall>.svg`` per
+    hall; a month: ``<period>.svg``); return the
     files. Without: return the text for stdout (Markdown, or every CSV one after the other,
     each under a ``# <table>`` line)."""
     tables = build(days)
@@ -143,7 +144,11 @@ def write(
         return markdown(days, tables, month), []
     out.mkdir(parents=True, exist_ok=True)
     charts: list[Path] = []
-    if not month:
+    if month:
+        path = out / f"{period}.svg"
+        path.write_text(month_chart(days, month), encoding="utf-8")
+        charts.append(path)
+    else:
         for hall, snap in sorted(days[0].snapshots.items()):
             path = out / f"{period}-{safe_name(hall)}.svg"
             path.write_text(day_chart(snap, days[0].samples.get(hall, [])), encoding="utf-8")

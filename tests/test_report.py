@@ -49,6 +49,7 @@ from runtime.report_render import write
 from runtime.report_tables import build
 
 FIRST = dt.date(2025, 11, 24)
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def numbered(events: Sequence[Event]) -> list[Event]:
@@ -111,7 +112,7 @@ def test_day_figures_are_the_state_engines_end_of_day_snapshot(demo) -> None:
     assert len(days[0].samples["city"]) > 30  # the chart's samples through the day
 
 
-def test_month_adds_the_days_up(demo) -> None:
+def test_month_adds_the_days_up(demo, tmp_path) -> None:
     data_dir, _ = demo
     days = gather(month_days("2025-11"), data_dir)
     assert [d.day for d in days] == [FIRST + dt.timedelta(k) for k in range(3)]
@@ -133,6 +134,12 @@ def test_month_adds_the_days_up(demo) -> None:
     assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
     goods = [r[3] for r in rows if r[3] is not None]
     assert goods == sorted(goods, reverse=True)
+    _, files = write(days, tmp_path, "md", "2025-11")
+    assert [p.name for p in files] == ["report-2025-11.md", "2025-11.svg"]
+    svg = ET.parse(tmp_path / "2025-11.svg").getroot()
+    served = [e for e in svg.iter(f"{SVG}polyline") if e.get("class") == "served"]
+    assert [e.get("data-hall") for e in served] == ["city", "county-a", "county-b"]
+    assert all(len(e.get("points", "").split()) == 3 for e in served)  # one point a day
 
 
 def test_files_csv_parses_back_svg_has_a_curve_per_zone_and_no_person(demo, tmp_path) -> None:
