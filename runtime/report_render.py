@@ -1,8 +1,9 @@
 """The report as Markdown and CSV, and the files ``run.py report --out DIR`` writes.
 
-Markdown is for people (shares as percentages, minutes with one decimal); CSV is for
-spreadsheets (plain numbers, shares as 0..1, an empty cell for a figure that is not
-defined), one file per table. Neither ever holds a visitor's ``person``: the tables are
+Markdown is for people (shares as percentages, minutes with one decimal; a list of
+alerts stops after ``MD_LIST_ROWS`` and says how many more); CSV is for spreadsheets
+(plain numbers, shares as 0..1, an empty cell for a figure that is not defined), one file
+per table, complete. Neither ever holds a visitor's ``person``: the tables are
 built from snapshots and alerts, which never carry it.
 
 Imports: feeds.journal (safe_name), runtime.report, runtime.report_tables, runtime.chart,
@@ -22,6 +23,9 @@ from runtime.chart import day_chart, month_chart
 from runtime.report import DayData
 from runtime.report_tables import Cell, Table, build
 
+#: The tables that list alerts one by one: Markdown shows the first ``MD_LIST_ROWS``.
+LISTS: Final = frozenset(("bad_ratings", "complaints", "second_trips"))
+MD_LIST_ROWS: Final = 100
 #: Columns shown as percentages in Markdown.
 _SHARE_WORDS: Final = ("rate", "level", "utilization")
 
@@ -111,9 +115,13 @@ def markdown(
             continue
         lines.append("| " + " | ".join(table.columns) + " |")
         lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
-        for row in table.rows:
+        listed = table.rows if table.name not in LISTS else table.rows[:MD_LIST_ROWS]
+        for row in listed:
             cells = (_md_cell(c, v) for c, v in zip(table.columns, row, strict=True))
             lines.append("| " + " | ".join(cells) + " |")
+        if len(listed) < len(table.rows):
+            more = len(table.rows) - len(listed)
+            lines += ["", f"… and {more} more: every one is in the CSV ({table.name})."]
         lines.append("")
     return "\n".join(lines)
 

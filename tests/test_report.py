@@ -45,8 +45,8 @@ from runtime.report import (
     month_days,
     tty_progress,
 )
-from runtime.report_render import write
-from runtime.report_tables import build
+from runtime.report_render import markdown, write
+from runtime.report_tables import Table, build
 
 FIRST = dt.date(2025, 11, 24)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -248,6 +248,10 @@ def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> N
     assert "- Alerts from the alert store (alerts.db): h\n" in text
     assert "so none is acknowledged or rectified): g\n" in text
     assert "P-SECRET" not in text
+    many = [["h", "", f"trip {i}"] for i in range(105)]
+    text = markdown(days, [Table("second_trips", "Second trips", ("hall", "at", "what"), many)])
+    assert "| trip 99 |" in text and "trip 100" not in text
+    assert "… and 5 more: every one is in the CSV (second_trips)." in text
 
     terminal, pipe = _Terminal(), io.StringIO()
     assert tty_progress(pipe) is None
