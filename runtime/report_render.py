@@ -57,6 +57,7 @@ def _csv_cell(value: Cell) -> str | int:
 
 
 def period_name(days: Sequence[DayData], month: str | None) -> str:
+    """The report's period as file names use it: ``YYYY-MM`` or the day ``YYYY-MM-DD``."""
     return month if month else days[0].day.isoformat()
 
 

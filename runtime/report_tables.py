@@ -156,7 +156,7 @@ def _halls(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Ta
         wins = [w for s in snaps for w in s.windows]
         ratings = sum(w.ratings_today for w in wins)
         bad = sum(w.bad_ratings_today for w in wins)
-        here = al.where(lambda a, n=name: a.hall == n)  # type: ignore[misc]
+        here = [a for a in al.all if a.hall == name]
         yellow, red = al.cards(here)
         rows.append([
             name, len(snaps), sum(s.issued_today for s in snaps),
@@ -184,13 +184,11 @@ def _zones(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Ta
         names = sorted({z.name for s in snaps for z in s.zones})
         for zone in names:
             zs = [z for s in snaps for z in s.zones if z.name == zone]
-            here = al.where(
-                lambda a, h=hall, z=zone: (
-                    a.hall == h  # type: ignore[misc]
-                    and a.rule in ZONE_RULES
-                    and a.scope.split("/")[0] == z
-                )
-            )
+            here = [
+                a
+                for a in al.all
+                if a.hall == hall and a.rule in ZONE_RULES and a.scope.split("/")[0] == zone
+            ]
             yellow, red = al.cards(here)
             rows.append([
                 hall, zone, sum(z.issued_today for z in zs), sum(z.served_today for z in zs),
