@@ -27,6 +27,7 @@ from feeds.client import WebSocketFeed, feed_name
 from feeds.decode import FrameDecoder
 from feeds.journal import Journal
 from feeds.privacy import Pseudonymizer, ensure_data_dir
+from feeds.tls import TLSConfigError, client_context, server_context
 from runtime import logs
 from runtime.config import (
     Config,
@@ -93,9 +94,29 @@ def _add_live_options(p: argparse.ArgumentParser, *, feeds_required: bool) -> No
     p.add_argument("--config", type=Path, help="TOML: halls, zones, thresholds")
     p.add_argument("--data-dir", type=Path, help="journal, key, database (default: per user)")
     p.add_argument("--token-file", type=Path, help="bearer token for the feeds (mode 0600)")
+    p.add_argument("--ca-file", type=Path, help="wss:// trusts only this CA (default: system)")
     p.add_argument("--metrics-host", default="127.0.0.1", help="default 127.0.0.1")
     p.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
+    p.add_argument(
+        "--metrics-auth-file", type=Path, help="USER:PASSWORD for /metrics basic auth (0600)"
+    )
+    p.add_argument("--metrics-tls-cert", type=Path, help="serve /metrics over HTTPS: PEM chain")
+    p.add_argument("--metrics-tls-key", type=Path, help="the private key of --metrics-tls-cert")
     _add_operator(p)
+
+
+def _add_tls_serving(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tls-cert", type=Path, help="serve wss:// with this PEM certificate chain")
+    p.add_argument("--tls-key", type=Path, help="the private key of --tls-cert")
+
+
+def _server_tls(cert: Path | None, key: Path | None) -> Any:
+    """The server TLS context of ``--tls-cert``/``--tls-key`` (both or neither), or None."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise TLSConfigError("--tls-cert and --tls-key go together")
+    return server_context(cert, key)
 
 
 def _add_operator(p: argparse.ArgumentParser) -> None:
@@ -184,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
     feed.add_argument("--port", type=int, default=8765, help="0 = any free port")
     feed.add_argument("--token-file", type=Path, help="require this bearer token")
+    _add_tls_serving(feed)
     _add_demo_options(feed)
     feed.add_argument(
         "--mmc",
@@ -322,8 +344,10 @@ def _supervisor(
     data_dir = ensure_data_dir(args.data_dir or default_data_dir())
     token = read_token(args.token_file) if getattr(args, "token_file", None) else None
     pseudonymize = Pseudonymizer.from_data_dir(data_dir)
+    ca_file = getattr(args, "ca_file", None)
+    tls = client_context(ca_file) if any(u.startswith("wss:") for _, u in feeds) else None
     sources = [
-        WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token)
+        WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token, ssl_context=tls)
         for name, url in feeds
     ]
     calendar = config.work_calendar()
@@ -350,7 +374,17 @@ def _start_metrics(args: argparse.Namespace, sup: Supervisor) -> Callable[[], No
         return lambda: None
     from metrics.exposition import serve_metrics
 
-    _, port, stop = serve_metrics(lambda: sup.view.city, args.metrics_host, args.metrics_port)
+    auth_file = getattr(args, "metrics_auth_file", None)
+    user, _, password = read_token(auth_file).partition(":") if auth_file else ("", "", "")
+    _, port, stop = serve_metrics(
+        lambda: sup.view.city,
+        args.metrics_host,
+        args.metrics_port,
+        basic_auth=(user, password) if auth_file else None,
+        ssl_context=_server_tls(
+            getattr(args, "metrics_tls_cert", None), getattr(args, "metrics_tls_key", None)
+        ),
+    )
     structlog.get_logger("hallwatch").info("metrics_listening", host=args.metrics_host, port=port)
     return stop
 
@@ -536,6 +570,7 @@ def cmd_demo_feed(args: argparse.Namespace) -> int:
     logs.configure(None)
     log = structlog.get_logger("hallwatch")
     token = read_token(args.token_file) if args.token_file else None
+    tls = _server_tls(args.tls_cert, args.tls_key)
 
     def ready(url: str) -> None:
         log.info("demo_feed_listening", url=url)
@@ -554,6 +589,7 @@ def cmd_demo_feed(args: argparse.Namespace) -> int:
             history=args.history,
             mmc=args.mmc,
             ready=ready,
+            ssl_context=tls,
         )
     )
     return 0
@@ -573,6 +609,7 @@ def _add_replay(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
     p.add_argument("--port", type=int, default=8766, help="0 = any free port")
     p.add_argument("--token-file", type=Path, help="require this bearer token")
+    _add_tls_serving(p)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -581,6 +618,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     logs.configure(None)
     log = structlog.get_logger("hallwatch")
     token = read_token(args.token_file) if args.token_file else None
+    tls = _server_tls(args.tls_cert, args.tls_key)
     try:
         recording = read_recording(args.files)
         window(recording, args.start, args.until)
@@ -609,6 +647,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             until=args.until,
             token=token,
             ready=ready,
+            ssl_context=tls,
         )
     )
     return 0
@@ -720,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         return handlers[command](args)
-    except (ConfigError, StoreError) as error:
+    except (ConfigError, StoreError, TLSConfigError) as error:
         print(f"hallwatch: {error}", file=sys.stderr)
         return 2
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import datetime as dt
+import ssl
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -119,6 +120,7 @@ async def serve_demo(
     halls_profiles: Sequence[HallProfile] | None = None,
     mmc: MMC | None = None,
     ready: Callable[[str], None] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """``run.py demo-feed``: simulate ``days`` days of a city of ``halls`` halls (or of
     ``halls_profiles``, or the M/M/c hall), serve them on ``host:port`` and play them at
@@ -138,6 +140,7 @@ async def serve_demo(
         halls_profiles: The halls; ``city(halls)`` when None.
         mmc: Instead of the city, one day of the M/M/c validation hall (``demo_mmc``).
         ready: Called with the server's URL once it listens.
+        ssl_context: Serve ``wss://`` with this context (``feeds.tls.server_context``).
     """
     if mmc is not None:
         hall_ids = [MMC_HALL]
@@ -148,7 +151,9 @@ async def serve_demo(
         first = demo_day(profiles, day)
         events = demo_events(profiles, first, seed, days=days, history=history)
         day = first
-    server = FeedServer("demo", hall_ids, token=token, host=host, port=port)
+    server = FeedServer(
+        "demo", hall_ids, token=token, host=host, port=port, ssl_context=ssl_context
+    )
     await server.start()
     try:
         if ready is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ssl
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Final
@@ -73,6 +74,7 @@ class FeedServer:
         max_batch: int = 1000,
         heartbeat_interval: float = 1.0,
         max_queue: int = DEFAULT_MAX_QUEUE,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         """Create a server; nothing listens until ``start()``.
 
@@ -85,6 +87,7 @@ class FeedServer:
             max_batch: Most events in one frame.
             heartbeat_interval: Seconds of silence on a connection before heartbeats.
             max_queue: Frames queued per connection before it is dropped as too slow.
+            ssl_context: Serve ``wss://`` with this context (``feeds.tls.server_context``).
         """
         self.feed_id = feed_id
         self.halls = list(halls)
@@ -94,6 +97,7 @@ class FeedServer:
         self.heartbeat_interval = heartbeat_interval
         self.max_queue = max_queue
         self._token = token.encode() if token is not None else None
+        self._ssl = ssl_context
         self._log: list[bytes] = []
         """Encoded retained events; ``_log[i]`` has seq ``_first + i``."""
         self._first = 1
@@ -113,6 +117,7 @@ class FeedServer:
             compression=None,  # deflate costs up to 10x on a LAN (perf-notes.md)
             process_request=self._authorize,
             max_size=64 * 1024,  # a client only ever sends one subscribe
+            ssl=self._ssl,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -125,9 +130,9 @@ class FeedServer:
 
     @property
     def url(self) -> str:
-        """``ws://host:port`` with the actually bound port."""
+        """``ws://host:port`` (``wss://`` with TLS) with the actually bound port."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ws://{host}:{self.port}"
+        return f"{'wss' if self._ssl else 'ws'}://{host}:{self.port}"
 
     @property
     def first_seq(self) -> int:

@@ -27,6 +27,7 @@ import datetime as dt
 import gzip
 import heapq
 import itertools
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -300,6 +301,7 @@ async def serve_replay(
     until: str | None = None,
     token: str | None = None,
     ready: Callable[[FeedServer], None] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> None:
     """``run.py replay``: serve recording files as a protocol-v1 feed until cancelled.
 
@@ -312,10 +314,13 @@ async def serve_replay(
         until: ``--until``: likewise; nothing after it is served.
         token: Bearer token to require, or None.
         ready: Called once the server listens.
+        ssl_context: Serve ``wss://`` with this context (``feeds.tls.server_context``).
     """
     begin, end = window(recording, start, until)
     driver = ReplayDriver(recording.events, speed=speed, start_ts=begin, until_ts=end)
-    server = FeedServer("replay", list(recording.halls), token=token, host=host, port=port)
+    server = FeedServer(
+        "replay", list(recording.halls), token=token, host=host, port=port, ssl_context=ssl_context
+    )
     await server.start()
     try:
         if ready is not None:

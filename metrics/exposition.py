@@ -16,6 +16,9 @@ Imports: metrics.snapshot, metrics.dashboard, metrics.promtext, feeds.protocol
 
 from __future__ import annotations
 
+import base64
+import hmac
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -196,16 +199,37 @@ class _Renderer:
 
 
 def serve_metrics(
-    snapshot: Callable[[], CitySnapshot], host: str, port: int
+    snapshot: Callable[[], CitySnapshot],
+    host: str,
+    port: int,
+    *,
+    basic_auth: tuple[str, str] | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[CollectorRegistry, int, Callable[[], None]]:
     """Start /metrics in its own thread. Returns a registry holding the same families (for
-    in-process readers), the bound port and a stopper."""
+    in-process readers), the bound port and a stopper.
+
+    Args:
+        snapshot: Returns the latest ``CitySnapshot``.
+        host: Interface to bind (``run.py`` defaults to 127.0.0.1).
+        port: TCP port; 0 picks a free one.
+        basic_auth: (user, password) a scrape must present (HTTP basic auth), or None.
+        ssl_context: Serve HTTPS with this server context, or None for plain HTTP.
+    """
     registry = CollectorRegistry()
     registry.register(HallCollector(snapshot))
     renderer = _Renderer(snapshot)
+    expected = b"Basic " + base64.b64encode(":".join(basic_auth).encode()) if basic_auth else None
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            given = (self.headers.get("Authorization") or "").encode()
+            if expected is not None and not hmac.compare_digest(given, expected):
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="hallwatch"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if self.path.split("?")[0] not in ("/metrics", "/"):
                 self.send_error(404)
                 return
@@ -221,6 +245,10 @@ def serve_metrics(
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
+    if ssl_context is not None:  # the handshake runs in the request's thread, not here
+        server.socket = ssl_context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
     thread = threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True)
     thread.start()
     bound = server.server_address[1]
