@@ -24,6 +24,7 @@ import calendar as cal
 import datetime as dt
 import re
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from alerts.rules import AlertEngine
 from alerts.store import AlertStore
 from feeds.hallclock import DAY_MS, day_start_ms
 from feeds.protocol import Complaint, Event
-from feeds.replay import read_recording
+from feeds.replay import Recording, read_recording
 from metrics.snapshot import HallSnapshot
 from metrics.state import CityState
 from runtime.config import Config
@@ -77,6 +78,8 @@ class DayData:
     files: list[Path] = field(default_factory=list)
     bad_lines: int = 0
     """Recorded lines that were not a valid event (e.g. cut short by a crash)."""
+    unreadable: list[str] = field(default_factory=list)
+    """Files of the day that could not be read at all, with why (left out)."""
 
 
 def day_files(journal: Path, day: dt.date) -> list[Path]:
@@ -170,8 +173,8 @@ def _replay(
     for n, (day, files) in enumerate(found):
         if progress is not None:
             progress(n, len(found), day)
-        recording = read_recording(files)
-        data = DayData(day, {}, [], files=files)
+        recording, unreadable = _read(files)
+        data = DayData(day, {}, [], files=files, unreadable=unreadable)
         data.bad_lines = sum(recording.bad_lines.values())
         _apply_day(recording.events, city, engine, data)
         data.snapshots = {
@@ -190,6 +193,22 @@ def _replay(
     if progress is not None:
         progress(len(found), len(found), found[-1][0])
     return out
+
+
+def _read(files: list[Path]) -> tuple[Recording, list[str]]:
+    """The day's recording; a file that cannot be read (a broken archive) is left out and
+    named, so one bad file does not lose the other feeds' day."""
+    try:
+        return read_recording(files), []
+    except (OSError, EOFError, zlib.error):
+        good, broken = [], []
+        for path in files:
+            try:
+                read_recording([path])
+                good.append(path)
+            except (OSError, EOFError, zlib.error) as error:
+                broken.append(f"{path}: {error or type(error).__name__}")
+        return (read_recording(good) if good else Recording([], ())), broken
 
 
 def _apply_day(events: list[Event], city: CityState, engine: AlertEngine, data: DayData) -> None:

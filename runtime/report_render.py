@@ -98,6 +98,9 @@ def markdown(
         where = _where(days, source)
         if where:
             lines.append(f"- {words}: {where}")
+    for d in days:
+        for what in d.unreadable:
+            lines.append(f"- Left out, cannot be read: {what}")
     bad = sum(d.bad_lines for d in days)
     if bad:
         lines.append(f"- {bad} recorded lines were not valid events and were skipped")

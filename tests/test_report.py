@@ -274,6 +274,17 @@ def test_cli_prints_markdown_quietly_and_fails_clearly(demo, tmp_path, capsys) -
                      "--format", "csv"]) == 0  # fmt: skip
     out, _ = capsys.readouterr()
     assert out.startswith("# halls\nhall,days,issued")
+    broken = tmp_path / "journal" / "cut" / "2025-11-24.jsonl.gz"  # an archive cut short
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes((data_dir / "journal" / "demo" / "2025-11-24.jsonl.gz").read_bytes()[:999])
+    (tmp_path / "journal" / "demo").symlink_to(data_dir / "journal" / "demo")
+    assert run.main(["report", "--day", "2025-11-24", "--data-dir", str(tmp_path)]) == 0
+    out, _ = capsys.readouterr()
+    lines = out.splitlines()
+    left = [x for x in lines if x.startswith("- Left out")]
+    assert len(left) == 1 and left[0].startswith(f"- Left out, cannot be read: {broken}: ")
+    intact, _ = write(gather([FIRST], data_dir), None, "md")  # the rest of the day: all there
+    assert [x for x in lines if not x.startswith("- Left out")] == intact.splitlines()
     assert run.main(["report", "--day", "2025-12-01", "--data-dir", str(tmp_path)]) == 2
     assert "no recording for 2025-12-01" in capsys.readouterr().err
     with pytest.raises(ReportError):
