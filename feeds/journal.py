@@ -143,7 +143,8 @@ class Journal:
                 thread.start()
                 self._compressing = [t for t in self._compressing if t.is_alive()] + [thread]
         folder = self.root / safe_name(feed)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # (parents= makes
+        folder.mkdir(mode=0o700, exist_ok=True)  # only the leaf 0700: one level at a time)
         first_seq = next((ev.seq for ev in events if ev.seq is not None), None)
         stem = service_day(events[0].ts).isoformat()
         path, last_seq = folder / f"{stem}.jsonl", 0

@@ -1,0 +1,106 @@
+"""Privacy: an ID number planted in the feed reaches no output — journal, its index,
+SQLite (with its WAL), logs, /metrics, the report, the console's rendered screen — while
+its pseudonym does reach the journal; and every file in the data dir is 0600, every
+folder 0700. Real WebSocket, real files, the real console under Pilot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from alerts.store import AlertStore
+from console.app import HallwatchApp
+from feeds.client import Backoff, WebSocketFeed
+from feeds.decode import FrameDecoder
+from feeds.demo_server import FeedServer
+from feeds.journal import Journal
+from feeds.privacy import Pseudonymizer, ensure_data_dir
+from feeds.protocol import CaseSubmitted, Event, TicketIssued
+from metrics.exposition import serve_metrics
+from runtime import logs
+from runtime.report import gather
+from runtime.report_render import write
+from runtime.supervisor import Supervisor
+from tests.conftest import wait_for
+from tests.console.test_app import H, morning
+from tests.e2e.test_serve import get
+
+#: A well-formed resident ID number (Beijing Dongcheng, born 1949-12-31, check digit X).
+PLANTED = "11010519491231002X"
+
+
+@pytest.fixture
+def saved_logging() -> Iterator[None]:
+    config = structlog.get_config()
+    try:
+        yield
+    finally:
+        structlog.configure(**config)
+
+
+def _events() -> list[Event]:
+    events = morning()
+    for i, ev in enumerate(events):
+        if isinstance(ev, TicketIssued):
+            events[i] = TicketIssued(
+                seq=0, ts=ev.ts, hall=H, ticket=ev.ticket, zone=ev.zone, person=PLANTED
+            )
+    case = CaseSubmitted(
+        seq=0, ts=events[-2].ts, hall=H, case="k-1", item="i", dept="d", promised_days=3,
+        ticket="A001", person=PLANTED,
+    )  # fmt: skip
+    return [*events[:-1], case, events[-1]]
+
+
+def _everything_under(folder: Path) -> bytes:
+    out = bytearray()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            raw = path.read_bytes()
+            out += gzip.decompress(raw) if path.suffix == ".gz" else raw
+    return bytes(out)
+
+
+async def test_a_planted_id_number_reaches_no_output(tmp_path: Path, saved_logging: None) -> None:
+    data = ensure_data_dir(tmp_path / "data")
+    logs.configure(data / "hallwatch.log")
+    pseudonymize = Pseudonymizer.from_data_dir(data)
+    server = FeedServer("p", [H])
+    await server.start()
+    events = _events()
+    await server.publish(events)
+    feed = WebSocketFeed(server.url, FrameDecoder(pseudonymize), name="p", backoff=Backoff(0.01))
+    store = AlertStore(data / "alerts.db")
+    sup = Supervisor([feed], journal=Journal(data / "journal"), store=store, publish_interval=0.05)
+    _, port, stop_metrics = serve_metrics(lambda: sup.view.city, "127.0.0.1", 0)
+    try:
+        app = HallwatchApp(sup, lang="en", refresh_hz=20)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_for(lambda: app.shown is not None and app.shown.events_total == len(events))
+            await pilot.pause()
+            screen = app.export_screenshot()
+        body = get(f"http://127.0.0.1:{port}/metrics") or ""
+    finally:
+        stop_metrics()
+        await server.stop()
+        sup.close()
+    assert "hall_services_total" in body and "A001" in screen  # what is checked is real
+    day = dt.date(2025, 11, 24)
+    report, _ = write(gather([day], data), None, "md")
+    assert "lz" in report
+    stored = _everything_under(data)
+    assert pseudonymize(PLANTED).encode() in stored  # the pseudonym is what is kept
+    for name, text in (("data dir", stored), ("metrics", body.encode()),
+                       ("screen", screen.encode()), ("report", report.encode())):  # fmt: skip
+        assert PLANTED.encode() not in text, name
+        assert PLANTED[:17].encode() not in text, name  # nor without its check digit
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for path in data.rglob("*"):
+        want = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == want, path
