@@ -41,6 +41,7 @@ from runtime.report import (
     SOURCE_REPLAY,
     SOURCE_STORE,
     ReportError,
+    day_files,
     gather,
     month_days,
     tty_progress,
@@ -171,6 +172,17 @@ def test_files_csv_parses_back_svg_has_a_curve_per_zone_and_no_person(demo, tmp_
     assert persons  # the simulator does give people
     text = "".join(p.read_text(encoding="utf-8") for p in files)
     assert not [p for p in persons if p in text]
+
+
+def test_day_files_every_run_once_and_nothing_else(tmp_path) -> None:
+    folder = tmp_path / "journal" / "f"
+    folder.mkdir(parents=True)
+    names = ("2025-11-24.jsonl", "2025-11-24.jsonl.gz", "2025-11-24.2.jsonl",
+             "2025-11-24.2.crc", "2025-11-24.jsonl.gz.partial", "2025-11-25.jsonl")  # fmt: skip
+    for name in names:
+        (folder / name).write_bytes(b"")
+    got = [p.name for p in day_files(tmp_path / "journal", FIRST)]
+    assert got == ["2025-11-24.2.jsonl", "2025-11-24.jsonl.gz"]  # .jsonl: archived meanwhile
 
 
 def _ms(day: dt.date, hh: int, mm: int, ss: int = 0) -> int:
