@@ -330,8 +330,12 @@ class Supervisor:
         many halls a publish gets dear: it then waits 4x its own cost, so building
         snapshots never takes more than a fifth of the ingest core."""
         while True:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancel
+            # that lands as the wait completes, and a publisher that outlives its cancel
+            # hangs the TaskGroup (bench/ingest.py hung that way).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await self._changed.wait()
             self._changed.clear()
             started = time.perf_counter()
             await self._snapshots_in_slices()

@@ -63,3 +63,20 @@ async def test_ingest_waits_while_snapshots_are_built_in_slices() -> None:
     await consumer
     view = sup.publish()
     assert sum(h.issued_today for h in view.city.halls.values()) == 200
+
+
+async def test_publisher_always_obeys_a_cancel() -> None:
+    """A cancel that lands as the publisher's wait completes still stops it (Python
+    3.11's ``wait_for`` swallowed such a cancel: the TaskGroup of ``run`` then hung)."""
+    for i in range(21):
+        sup = Supervisor(publish_interval=0.0)
+        task = asyncio.create_task(sup.publisher())
+        for _ in range(i % 7):
+            await asyncio.sleep(0)
+        sup._changed.set()
+        for _ in range(i // 7):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        assert done, f"publisher ignored its cancel (case {i})"
+        assert task.cancelled()
