@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -352,16 +353,20 @@ def _supervisor(
     ]
     calendar = config.work_calendar()
     store_path = data_dir / "alerts.db"
-    if demo:  # each demo starts a fresh day: its alerts go to their own, new database
+    journal_dir = data_dir / "journal"
+    if demo:  # each demo starts a fresh day: its alerts and journal go apart, made anew,
+        # never mixed into (or recovered from, or reported with) the real halls' data
         store_path = ensure_data_dir(data_dir / "demo") / "alerts.db"
         for old in (store_path, *(store_path.with_name(f"alerts.db{x}") for x in ("-wal", "-shm"))):
             old.unlink(missing_ok=True)
+        journal_dir = data_dir / "demo" / "journal"
+        shutil.rmtree(journal_dir, ignore_errors=True)
     store = AlertStore(store_path)
     return Supervisor(
         sources,
         settings=config.settings(calendar),
         wait_limits=config.wait_limits(),  # the figures' service level uses them too
-        journal=Journal(data_dir / "journal"),
+        journal=Journal(journal_dir),
         alerts=config.alert_engine(store, calendar),
         store=store,
         roster=config.duty,
