@@ -3,7 +3,9 @@
 Reconnects with exponential backoff and full jitter, and resumes from the last seq it
 handed out (the pipeline applies each batch before asking for the next, so that is the
 last applied seq). A connection that hears nothing — no frame, no pong — for 30 s is dead:
-keepalive pings every 10 s with a 20 s pong timeout enforce that.
+a keepalive ping every 10 s, 10 s for its pong, 10 s for the close handshake. A hello
+whose ``last_seq`` is below ours means the feed's seqs restarted (a new run, a new
+service day; docs/protocol-notes.md): the client then subscribes from 0.
 
 Imports: feeds.*, websockets, structlog.
 """
@@ -125,8 +127,12 @@ class WebSocketFeed:
             ssl=self._ssl if self.url.startswith("wss:") else None,
             max_size=TRANSPORT_MAX_BYTES,
             open_timeout=10,
+            # A peer silent for ``silence`` s is gone: a ping at most ``half`` s after its
+            # last frame, ``half`` s for the pong, ``half`` s for the close handshake
+            # (websockets' default close_timeout, 10 s, would add to the 30 s).
             ping_interval=half,
-            ping_timeout=self._silence - half,
+            ping_timeout=half,
+            close_timeout=self._silence - 2 * half,
         ) as ws:
             first = await asyncio.wait_for(ws.recv(), self._silence)
             try:

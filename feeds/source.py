@@ -47,6 +47,8 @@ class FeedSnapshot:
     connects: int
     last_error: str | None
     last_event_wall: float | None
+    seq_restarts: int = 0
+    """Times the feed's seqs started again below ours (a new run of the feed)."""
 
 
 @dataclass(slots=True)
@@ -66,6 +68,7 @@ class FeedStatus:
     connects: int = 0
     last_error: str | None = None
     last_event_wall: float | None = None
+    seq_restarts: int = 0
 
     def snapshot(self) -> FeedSnapshot:
         return FeedSnapshot(
@@ -81,6 +84,7 @@ class FeedStatus:
             connects=self.connects,
             last_error=self.last_error,
             last_event_wall=self.last_event_wall,
+            seq_restarts=self.seq_restarts,
         )
 
 

@@ -162,6 +162,12 @@ def render(city: CitySnapshot) -> bytes:
     text.family("hall_feed_gaps_total", "counter", "Seqs known lost.")
     for lt, f in feeds:
         text.sample("hall_feed_gaps_total", lt, f.gaps_total)
+    text.family("hall_feed_connects_total", "counter", "Sessions opened (reconnects + 1).")
+    for lt, f in feeds:
+        text.sample("hall_feed_connects_total", lt, f.connects)
+    text.family("hall_feed_seq_restarts_total", "counter", "Times the feed's seqs restarted.")
+    for lt, f in feeds:
+        text.sample("hall_feed_seq_restarts_total", lt, f.seq_restarts)
 
     figure_families(text, city, zone_labels, window_labels)  # docs/figures.md
     return bytes(text)
