@@ -232,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_csv(sub)
     _add_alert_commands(sub)
     _add_report(sub)
+    rotate = sub.add_parser(
+        "rotate-key", help="new pseudonymization key (old pseudonyms unlinkable)"
+    )
+    rotate.add_argument("--data-dir", type=Path, help="where the key is (default: per user)")
     return parser
 
 
@@ -738,6 +742,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_key(args: argparse.Namespace) -> int:
+    """``run.py rotate-key``: replace the pseudonymization key; restart consoles to use it."""
+    from feeds.privacy import rotate_key
+
+    path = rotate_key(args.data_dir or default_data_dir())
+    print(f"{path}: new key; people seen before cannot be linked to those seen from now on")
+    print("restart running consoles and serve processes to use it")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
@@ -757,6 +771,7 @@ def main(argv: list[str] | None = None) -> int:
         "replay": cmd_replay,
         "import-csv": cmd_import_csv,
         "report": cmd_report,
+        "rotate-key": cmd_rotate_key,
         "check-config": cmd_check_config,
         "handover": cmd_handover,
         "audit": cmd_audit,

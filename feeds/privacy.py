@@ -3,7 +3,8 @@
 A keyed hash (HMAC-SHA256) with a secret local to the installation: the same person gets
 the same pseudonym in this installation (so second trips and scalping can be seen), and
 nobody without the key can go back from the pseudonym to an ID number. The key lives in
-the data dir, mode 0600, created on first run.
+the data dir, mode 0600, created on first run, replaced by ``rotate_key``
+(``run.py rotate-key``).
 
 Imports: the standard library only.
 """
@@ -84,3 +85,27 @@ def load_or_create_key(data_dir: Path) -> bytes:
     with os.fdopen(fd, "wb") as f:
         f.write(key)
     return key
+
+
+def rotate_key(data_dir: Path) -> Path:
+    """Replace the installation's key with a new random one (mode 0600, atomically).
+
+    Pseudonyms made from then on differ from the old ones: a person seen before and after
+    the rotation can no longer be linked, which is the point. The old key is overwritten,
+    not kept, so nobody can derive old pseudonyms again. Running processes keep the key
+    they loaded until they restart.
+
+    Returns:
+        The key file.
+    """
+    ensure_data_dir(data_dir)
+    path = data_dir / KEY_FILE
+    partial = data_dir / (KEY_FILE + ".new")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(_KEY_BYTES))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
+    return path

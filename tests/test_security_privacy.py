@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
 from feeds.demo_server import FeedServer
 from feeds.journal import Journal
-from feeds.privacy import Pseudonymizer, ensure_data_dir
+from feeds.privacy import KEY_FILE, Pseudonymizer, ensure_data_dir, rotate_key
 from feeds.protocol import CaseSubmitted, Event, TicketIssued
 from metrics.exposition import serve_metrics
 from runtime import logs
@@ -29,7 +31,7 @@ from runtime.report_render import write
 from runtime.supervisor import Supervisor
 from tests.conftest import wait_for
 from tests.console.test_app import H, morning
-from tests.e2e.test_serve import get
+from tests.e2e.test_serve import ROOT, get
 
 #: A well-formed resident ID number (Beijing Dongcheng, born 1949-12-31, check digit X).
 PLANTED = "11010519491231002X"
@@ -104,3 +106,21 @@ async def test_a_planted_id_number_reaches_no_output(tmp_path: Path, saved_loggi
     for path in data.rglob("*"):
         want = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == want, path
+
+
+def test_rotate_key_replaces_the_key_privately(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    before = Pseudonymizer.from_data_dir(data)
+    old_key = (data / KEY_FILE).read_bytes()
+    done = subprocess.run(
+        [sys.executable, "run.py", "rotate-key", "--data-dir", str(data)],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = Pseudonymizer.from_data_dir(data)
+    assert (data / KEY_FILE).read_bytes() != old_key and len(old_key) == 32
+    assert stat.S_IMODE((data / KEY_FILE).stat().st_mode) == 0o600
+    assert sorted(p.name for p in data.iterdir()) == [KEY_FILE]  # no copy of the old key
+    assert before(PLANTED) != after(PLANTED)
+    assert rotate_key(data) == data / KEY_FILE
+    assert Pseudonymizer.from_data_dir(data)(PLANTED) != after(PLANTED)
