@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
+_EXACT: Final = 10**15
+"""Below this an int prints as ``repr(float(n))`` does: its digits and ``.0``."""
 
 
 def escape(value: str) -> str:
@@ -35,6 +37,8 @@ def number(value: float) -> str:
     digits in a row: full ``repr`` precision would print runs like ``0.013157894736842105``,
     noise for a dashboard, and 18 digits look like an ID number to the privacy checks
     that scan everything the console writes."""
+    if type(value) is int and -_EXACT < value < _EXACT:  # most series are counts
+        return f"{value}.0"  # what repr(float(value)) prints, without the float
     v = float(value)
     if math.isfinite(v):
         return repr(v) if v.is_integer() and abs(v) < 1e15 else f"{v:.12g}"
@@ -62,8 +66,12 @@ class Text:
 
     def samples(self, name: str, label_texts: Iterable[str], values: Iterable[float]) -> None:
         """Many series of one family at once (the fast path)."""
+        exact = _EXACT
         self.parts.extend(
-            f"{name}{{{lt}}} {number(v)}\n" for lt, v in zip(label_texts, values, strict=True)
+            f"{name}{{{lt}}} {v}.0\n"  # ``number``'s fast path, inlined: ~100 k a scrape
+            if type(v) is int and -exact < v < exact
+            else f"{name}{{{lt}}} {number(v)}\n"
+            for lt, v in zip(label_texts, values, strict=True)
         )
 
     def __bytes__(self) -> bytes:
