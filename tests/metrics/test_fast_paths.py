@@ -37,3 +37,13 @@ def test_grouped_mean_p90_all_groups_at_once_is_exact() -> None:
     assert (
         fig.grouped_mean_p90(np.zeros(0, np.int64), np.zeros(0, np.int32), 3) == [(None, None)] * 3
     )
+
+
+def test_an_int_sample_prints_as_its_float_would() -> None:
+    from metrics.promtext import Text, number
+
+    for n in (0, 1, -1, 42, 2**40, 10**15 - 1, -(10**15) + 1, 10**15, -(10**15), 2**53):
+        assert number(n) == number(float(n))
+    text = Text()
+    text.samples("m", ['a="1"', 'a="2"', 'a="3"'], [7, 7.0, 10**15])
+    assert bytes(text) == b'm{a="1"} 7.0\nm{a="2"} 7.0\nm{a="3"} 1e+15\n'
