@@ -43,6 +43,7 @@ import re
 import struct
 import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Final
@@ -302,17 +303,32 @@ def check_file(path: Path, *, repair: bool = False) -> FileCheck:
 
 @dataclass(slots=True)
 class DayRecovery:
-    """A feed's newest journaled service day, as read back at start-up."""
+    """A feed's newest journaled service day, checked and repaired, read back lazily."""
 
     day: str | None
     """The service day (ISO date) of the files read, or None when there are none."""
-    parts: list[list[Event]]
-    """Each run's events, oldest file first, in the order they were applied."""
+    parts: list[list[bytes]]
+    """Each run's confirmed lines, oldest file first, in the order they were applied."""
     last_seq: int
     """The newest seq of the newest part: where the feed resumes."""
     cut_bytes: int = 0
     damaged: int = 0
     bad_lines: int = 0
+    """Confirmed lines that are not an event (counted by ``batches`` as it decodes)."""
+
+    def batches(self, size: int = 2000) -> Iterator[tuple[int, list[Event]]]:
+        """(part, events) of at most ``size`` events, in applied order: decoded as they
+        are taken, so a 100-hall day is never held as events all at once."""
+        decoder = msgspec.json.Decoder(Event)
+        for part, lines in enumerate(self.parts):
+            for start in range(0, len(lines), size):
+                events: list[Event] = []
+                for line in lines[start : start + size]:
+                    try:
+                        events.append(decoder.decode(line))
+                    except msgspec.DecodeError:
+                        self.bad_lines += 1
+                yield part, events
 
 
 _PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$")
@@ -345,18 +361,12 @@ def recover_day(root: Path, feed: str) -> DayRecovery:
         return DayRecovery(None, [], 0)
     day = max(found)
     out = DayRecovery(day, [], 0)
-    decoder = msgspec.json.Decoder(Event)
     for _, path in sorted(found[day]):
         check = check_file(path, repair=True)
         out.cut_bytes += check.cut_bytes
         out.damaged += check.damaged
-        events: list[Event] = []
-        for line in check.lines:
-            try:
-                events.append(decoder.decode(line))
-            except msgspec.DecodeError:
-                out.bad_lines += 1
-        out.parts.append(events)
+        out.parts.append(check.lines)
     last = out.parts[-1] if out.parts else []
-    out.last_seq = next((ev.seq for ev in reversed(last) if ev.seq is not None), 0)
+    seq = next((hit for line in reversed(last) if (hit := _SEQ.search(line))), None)
+    out.last_seq = int(seq.group(1)) if seq else 0
     return out

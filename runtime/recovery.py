@@ -70,10 +70,9 @@ def recover(sup: Supervisor) -> list[Recovered]:
         status = source.status
         rec = recover_day(sup.journal.root, status.name)
         applied = 0
-        for part in rec.parts:
-            for start in range(0, len(part), CHUNK):
-                sup.apply(status, Batch(status.name, part[start : start + CHUNK]), journaled=True)
-            applied += len(part)
+        for _, events in rec.batches(CHUNK):
+            sup.apply(status, Batch(status.name, events), journaled=True)
+            applied += len(events)
         if rec.last_seq and isinstance(source, Resumable):
             source.resume(rec.last_seq)
         if rec.cut_bytes:

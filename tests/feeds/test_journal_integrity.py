@@ -8,11 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from feeds.journal import Journal, check_file, index_path, recover_day
-from feeds.protocol import Heartbeat
+from feeds.journal import DayRecovery, Journal, check_file, index_path, recover_day
+from feeds.protocol import Event, Heartbeat
 from feeds.replay import read_recording
 from tests.conftest import ms
 from tests.feeds.test_recording import tickets
+
+
+def parts(rec: DayRecovery, size: int = 2000) -> list[list[Event]]:
+    """Every part's events, through the lazy ``batches``."""
+    out: list[list[Event]] = [[] for _ in rec.parts]
+    for part, events in rec.batches(size):
+        out[part].extend(events)
+    return out
 
 
 def _write(root: Path, *batches: int) -> Path:
@@ -44,7 +52,7 @@ def test_a_torn_tail_is_cut_at_start_up_and_the_next_run_appends_after_it(
     path.write_bytes(whole[:-cut])  # the second batch only partly reached the disk
     rec = recover_day(tmp_path, "f")
     assert rec.cut_bytes == len(whole) - cut - len(first_batch)
-    assert rec.last_seq == 3 and [e.seq for e in rec.parts[0]] == [1, 2, 3]
+    assert rec.last_seq == 3 and [e.seq for e in parts(rec)[0]] == [1, 2, 3]
     assert path.read_bytes() == first_batch  # cut back to the last whole record
     assert index_path(path).stat().st_size == 20
     assert "journal_tail_cut" in capsys.readouterr().out
@@ -81,7 +89,7 @@ def test_files_without_an_index_cut_a_last_partial_line(tmp_path: Path) -> None:
     path = folder / "2025-11-24.jsonl"
     path.write_bytes(b'{"kind":"heartbeat","ts":1,"hall":"lz"}\n{"kind":"tick')
     rec = recover_day(tmp_path, "f")
-    assert rec.cut_bytes == len(b'{"kind":"tick') and rec.parts == [[Heartbeat(ts=1, hall="lz")]]
+    assert rec.cut_bytes == len(b'{"kind":"tick') and parts(rec) == [[Heartbeat(ts=1, hall="lz")]]
 
 
 def test_recover_day_reads_the_newest_day_in_run_order_and_tidies_compressions(
@@ -97,7 +105,7 @@ def test_recover_day_reads_the_newest_day_in_run_order_and_tidies_compressions(
     (folder / "2025-11-23.jsonl.gz").write_bytes(gzip.compress(b""))
     (folder / "2025-11-22.jsonl.gz.partial").write_bytes(b"x")
     rec = recover_day(tmp_path, "f")
-    assert rec.day == "2025-11-24" and [len(p) for p in rec.parts] == [3, 2]
+    assert rec.day == "2025-11-24" and [len(p) for p in parts(rec, size=2)] == [3, 2]
     assert rec.last_seq == 2
     assert not older.exists() and not (folder / "2025-11-22.jsonl.gz.partial").exists()
     assert recover_day(tmp_path, "nobody").parts == []
