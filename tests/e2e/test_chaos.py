@@ -7,10 +7,12 @@ Every wait is on a condition (the journal's confirmed records, the /metrics figu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -103,6 +105,15 @@ class Serve:
         return [ln for ln in text.splitlines() if ln and ln[0] != "#" and not _PROCESS.match(ln)]
 
 
+def _alerts(data: Path) -> list[tuple[object, ...]]:
+    """Every alert in the store, by what it is and when it fired and ended (hall time)."""
+    with contextlib.closing(sqlite3.connect(data / "alerts.db")) as db:
+        rows = db.execute(
+            "SELECT rule, hall, scope, severity, state, fired_ms, resolved_ms FROM alerts"
+        ).fetchall()
+    return sorted(rows, key=repr)
+
+
 def _wait_records(serve: Serve, n: int) -> None:
     """Wait until ``n`` records are confirmed; polls tightly (a backlog takes ~0.5 s)."""
     deadline = time.monotonic() + 30
@@ -148,4 +159,6 @@ def test_kill_9_repeatedly_and_a_torn_write_end_with_the_clean_runs_figures(
         chaos.stop()
     assert len(expected) > 1000
     assert got == expected
+    alerts = _alerts(clean.data)
+    assert len(alerts) > 10 and _alerts(chaos.data) == alerts  # none lost, none twice
     assert os.stat(chaos.data).st_mode & 0o777 == 0o700
