@@ -8,6 +8,7 @@ a restart: how long start-up recovery takes to rebuild that day from the journal
 
     python bench/flood.py                 # 100 halls
     python bench/flood.py --halls 20 --json
+    python bench/flood.py --days 3        # three days back to back (closed days archived)
 """
 
 from __future__ import annotations
@@ -79,17 +80,20 @@ def _until(port: int, total: int, timeout: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--halls", type=int, default=100)
+    parser.add_argument("--days", type=int, default=1, help="consecutive days, all at once")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    total = sum(not isinstance(e, Heartbeat) for e in demo_events(city(args.halls), DAY, 1))
+    events = demo_events(city(args.halls), DAY, 1, days=args.days)
+    total = sum(not isinstance(e, Heartbeat) for e in events)
+    del events
     feed = subprocess.Popen(
         [sys.executable, str(ROOT / "run.py"), "demo-feed", "--port", "0", "--speed", "max",
-         "--date", DAY.isoformat(), "--halls", str(args.halls)],
+         "--date", DAY.isoformat(), "--halls", str(args.halls), "--days", str(args.days)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     assert feed.stdout is not None
     url = feed.stdout.readline().decode().strip()
-    result: dict[str, object] = {"halls": args.halls, "events": total}
+    result: dict[str, object] = {"halls": args.halls, "days": args.days, "events": total}
     with tempfile.TemporaryDirectory() as tmp:
         data, port = Path(tmp), _port()
         serve = _serve(url, data, port)
