@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--halls", type=int, default=100)
     parser.add_argument("--days", type=int, default=1, help="consecutive days, all at once")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--keep", type=Path, help="use (and keep) this data dir")
     args = parser.parse_args()
     events = demo_events(city(args.halls), DAY, 1, days=args.days)
     total = sum(not isinstance(e, Heartbeat) for e in events)
@@ -95,7 +96,7 @@ def main() -> None:
     url = feed.stdout.readline().decode().strip()
     result: dict[str, object] = {"halls": args.halls, "days": args.days, "events": total}
     with tempfile.TemporaryDirectory() as tmp:
-        data, port = Path(tmp), _port()
+        data, port = args.keep or Path(tmp), _port()
         serve = _serve(url, data, port)
         try:
             while _last_seq(port) is None:  # up and listening (imports, key, store)
