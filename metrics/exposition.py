@@ -47,13 +47,14 @@ def _histogram(
 ) -> None:
     """Histogram series for each prefix (one row of non-cumulative ``buckets`` each)."""
     les = [f',le="{b!r}"' for b in (float(x) for x in bounds)] + [',le="+Inf"']
-    cumulative = np.cumsum(buckets, axis=1).tolist() if len(prefixes) else []
+    cumulative = np.cumsum(buckets, axis=1, dtype=np.int64).tolist() if len(prefixes) else []
     parts = text.parts
     for prefix, row, total in zip(prefixes, cumulative, np.asarray(sums).tolist(), strict=True):
+        # Cumulative counts are ints: ``f"{c}.0"`` is ``repr(float(c))`` without the float.
         parts.extend(
-            f"{name}_bucket{{{prefix}{le}}} {float(c)!r}\n" for le, c in zip(les, row, strict=True)
+            f"{name}_bucket{{{prefix}{le}}} {c}.0\n" for le, c in zip(les, row, strict=True)
         )
-        parts.append(f"{name}_count{{{prefix}}} {float(row[-1])!r}\n")
+        parts.append(f"{name}_count{{{prefix}}} {row[-1]}.0\n")
         parts.append(f"{name}_sum{{{prefix}}} {number(total)}\n")
 
 
