@@ -223,6 +223,7 @@ def ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def outcome_counts(row: Array) -> dict[str, int]:
-    """One row of per-outcome counts as ``{outcome: count}``."""
-    return dict(zip(SERVICE_OUTCOMES, row.tolist(), strict=True))
+def outcome_counts(row: Array | Sequence[int]) -> dict[str, int]:
+    """One row of per-outcome counts (an array row or a list) as ``{outcome: count}``."""
+    return dict(zip(SERVICE_OUTCOMES, row.tolist() if isinstance(row, np.ndarray) else row,
+                    strict=True))  # fmt: skip

@@ -54,13 +54,14 @@ def staff_figures(
     serving_sum = np.bincount(fin_staff[timed], weights=fin_ms[timed], minlength=ns)
     open_ms = {names[i]: ms for i, ms in h.s_open_ms.items()}
     idle_ms = {names[i]: ms for i, ms in h.s_idle_ms.items()}
-    serving_ms = {names[i]: float(serving_sum[i]) for i in range(ns)}
+    serving_ms = dict(zip(names, serving_sum.tolist(), strict=True))
     at_window: dict[str, str] = {}
     closed = WINDOW_STATES.index("closed")
+    w_state = h.w_state.tolist()  # list items, not numpy scalars, in the loops below
     for w, name in enumerate(h.w_staff[: len(h.windows)]):
         if name is None:
             continue
-        if h.w_state[w] != closed:
+        if w_state[w] != closed:
             at_window.setdefault(name, h.windows.names[w])
         # The stretches still running are this person's so far.
         if h.w_open_from[w] >= 0:
@@ -71,11 +72,14 @@ def staff_figures(
         if ticket is not None and h.tickets[ticket].state == SERVING:
             serving_ms[name] = serving_ms.get(name, 0.0) + max(0, now - h.tickets[ticket].start)
     index = {name: i for i, name in enumerate(names)}
-    empty = np.zeros(_NO, np.int64)
+    empty = [0] * _NO
+    services_l, last_hour_l, outcomes_l = services.tolist(), last_hour.tolist(), outcomes.tolist()
+    walk_n_l, walk_sum_l = walk_n.tolist(), walk_sum.tolist()
+    r_n_l, r_sum_l, r_bad_l = r_n.tolist(), r_sum.tolist(), r_bad.tolist()
     out = []
     for name in sorted(set(index) | set(at_window)):
         i = index.get(name)
-        active = i is not None and bool(services[i] or walk_n[i] or r_n[i])
+        active = i is not None and bool(services_l[i] or walk_n_l[i] or r_n_l[i])
         if not (active or name in at_window or open_ms.get(name)):
             continue
         mean_s, p90_s = service_stats[i] if i is not None else (None, None)
@@ -85,18 +89,18 @@ def staff_figures(
             StaffSnapshot(
                 name=name,
                 window=at_window.get(name),
-                services_today=int(services[i]) if i is not None else 0,
-                services_last_hour=int(last_hour[i]) if i is not None else 0,
+                services_today=services_l[i] if i is not None else 0,
+                services_last_hour=last_hour_l[i] if i is not None else 0,
                 mean_service_s=mean_s,
                 p90_service_s=p90_s,
-                outcomes=fig.outcome_counts(outcomes[i] if i is not None else empty),
-                walks=int(walk_n[i]) if i is not None else 0,
-                walk_mean_s=fig.ratio(float(walk_sum[i]) / 1000.0, float(walk_n[i]))
+                outcomes=fig.outcome_counts(outcomes_l[i] if i is not None else empty),
+                walks=walk_n_l[i] if i is not None else 0,
+                walk_mean_s=fig.ratio(walk_sum_l[i] / 1000.0, float(walk_n_l[i]))
                 if i is not None
                 else None,
-                ratings_today=int(r_n[i]) if i is not None else 0,
-                rating_mean=fig.ratio(float(r_sum[i]), float(r_n[i])) if i is not None else None,
-                bad_ratings_today=int(r_bad[i]) if i is not None else 0,
+                ratings_today=r_n_l[i] if i is not None else 0,
+                rating_mean=fig.ratio(r_sum_l[i], float(r_n_l[i])) if i is not None else None,
+                bad_ratings_today=r_bad_l[i] if i is not None else 0,
                 open_s=open_s,
                 serving_s=serving_s,
                 utilization=fig.ratio(serving_s, open_s),

@@ -110,6 +110,7 @@ def build_snapshot(h: HallState) -> HallSnapshot:
     services_l, last_hour_l = services_today.tolist(), last_hour.tolist()
     service_sum_l, walk_n_l, walk_sum_l = service_sum.tolist(), walk_n.tolist(), walk_sum.tolist()
     r_n_l, r_sum_l, r_bad_l = r_n.tolist(), r_sum.tolist(), r_bad.tolist()
+    outcomes_l = outcomes.tolist()
     states = h.w_state.tolist()
     since = h.w_state_since.tolist()
     zone_bits = h.w_zone_bits
@@ -141,7 +142,7 @@ def build_snapshot(h: HallState) -> HallSnapshot:
                 mean_service_s=mean_s,
                 zones=tuple(znames[z] for z in range(nz) if bits >> z & 1),
                 p90_service_s=p90_s,
-                outcomes=fig.outcome_counts(outcomes[w]),
+                outcomes=fig.outcome_counts(outcomes_l[w]),
                 open_s=open_s,
                 serving_s=serving_s,
                 utilization=fig.ratio(serving_s, open_s),
