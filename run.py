@@ -96,6 +96,13 @@ def _add_live_options(p: argparse.ArgumentParser, *, feeds_required: bool) -> No
     p.add_argument("--data-dir", type=Path, help="journal, key, database (default: per user)")
     p.add_argument("--token-file", type=Path, help="bearer token for the feeds (mode 0600)")
     p.add_argument("--ca-file", type=Path, help="wss:// trusts only this CA (default: system)")
+    p.add_argument(
+        "--recover-days",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="at start-up replay the journal's newest N days (default 1: today)",
+    )
     p.add_argument("--metrics-host", default="127.0.0.1", help="default 127.0.0.1")
     p.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
     p.add_argument(
@@ -454,7 +461,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         return 2
     sup = _supervisor(args, args.feed)
     logs.configure(sup_log_path(args))
-    recover(sup)  # today's journal rebuilds the state; each feed resumes after it
+    recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume after it
     stop_metrics = _start_metrics(args, sup)
     try:
         # No --operator: whoever sits here picks their name from the roster, if there is one.
@@ -542,7 +549,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logs.configure(args.log_file)
     log = structlog.get_logger("hallwatch")
     sup = _supervisor(args, args.feed)
-    recover(sup)  # today's journal rebuilds the state; each feed resumes after it
+    recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume after it
     stop_metrics = _start_metrics(args, sup)
     log.info("serve_started", feeds=[url for _, url in args.feed])
     try:

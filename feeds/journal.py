@@ -37,6 +37,7 @@ Imports: feeds.protocol, feeds.hallclock, msgspec, structlog, the standard libra
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import os
 import re
@@ -331,20 +332,24 @@ class DayRecovery:
                 yield part, events
 
 
-_PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl$")
+_PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl(\.gz)?$")
 
 
-def recover_day(root: Path, feed: str) -> DayRecovery:
-    """Read back (and repair) the newest plain journal day of ``feed`` under ``root``.
+def recover_day(root: Path, feed: str, days: int = 1) -> DayRecovery:
+    """Read back (and repair) the newest plain journal day of ``feed`` under ``root``,
+    preceded by the feed's files of the ``days - 1`` calendar days before it.
 
-    A day that was already compressed is over: it is not rebuilt. Bad lines (they can only
-    be inside confirmed records if the disk changed them) are counted and skipped.
+    A feed whose newest day is already compressed has nothing to rebuild (that day is
+    over). Earlier days (usually compressed) come first, so cases still open from them
+    are rebuilt too. Bad lines (they can only be inside confirmed records if the disk
+    changed them) are counted and skipped.
 
     Raises:
         OSError: when a file cannot be read or repaired.
     """
     folder = root / safe_name(feed)
     found: dict[str, list[tuple[int, Path]]] = {}
+    plain: set[str] = set()
     if folder.is_dir():
         for path in folder.iterdir():
             m = _PART.match(path.name)
@@ -352,20 +357,27 @@ def recover_day(root: Path, feed: str) -> DayRecovery:
                 if path.name.endswith(".gz.partial"):  # a compression cut short
                     path.unlink(missing_ok=True)
                 continue
-            if path.with_name(path.name + ".gz").exists():  # archived; unlink was cut short
-                path.unlink()
-                index_path(path).unlink(missing_ok=True)
-                continue
+            if not m.group(3):
+                if path.with_name(path.name + ".gz").exists():  # archived; unlink cut short
+                    path.unlink()
+                    index_path(path).unlink(missing_ok=True)
+                    continue
+                plain.add(m.group(1))
             found.setdefault(m.group(1), []).append((int(m.group(2) or 1), path))
-    if not found:
+    if not plain:
         return DayRecovery(None, [], 0)
-    day = max(found)
+    day = max(plain)
+    first = (dt.date.fromisoformat(day) - dt.timedelta(days=max(1, days) - 1)).isoformat()
     out = DayRecovery(day, [], 0)
-    for _, path in sorted(found[day]):
-        check = check_file(path, repair=True)
-        out.cut_bytes += check.cut_bytes
-        out.damaged += check.damaged
-        out.parts.append(check.lines)
+    for stem in sorted(d for d in found if first <= d <= day):
+        for _, path in sorted(found[stem]):
+            if path.suffix == ".gz":
+                out.parts.append(gzip.decompress(path.read_bytes()).splitlines())
+                continue
+            check = check_file(path, repair=True)
+            out.cut_bytes += check.cut_bytes
+            out.damaged += check.damaged
+            out.parts.append(check.lines)
     last = out.parts[-1] if out.parts else []
     seq = next((hit for line in reversed(last) if (hit := _SEQ.search(line))), None)
     out.last_seq = int(seq.group(1)) if seq else 0

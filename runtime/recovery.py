@@ -54,8 +54,14 @@ class Recovered:
     bad_lines: int
 
 
-def recover(sup: Supervisor) -> list[Recovered]:
+def recover(sup: Supervisor, days: int = 1) -> list[Recovered]:
     """Rebuild ``sup``'s state from its journal and set each feed's resume seq.
+
+    Args:
+        sup: A supervisor that has not started yet.
+        days: Replay the newest journaled day and the days before it up to this many
+            calendar days in all (``--recover-days``): cases opened on those days and still
+            open are rebuilt too; each 100-hall day costs ~8 s.
 
     Returns:
         One ``Recovered`` per source (none when the supervisor has no journal).
@@ -68,7 +74,7 @@ def recover(sup: Supervisor) -> list[Recovered]:
     out: list[Recovered] = []
     for source in sup.sources:
         status = source.status
-        rec = recover_day(sup.journal.root, status.name)
+        rec = recover_day(sup.journal.root, status.name, days)
         applied = 0
         for _, events in rec.batches(CHUNK):
             sup.apply(status, Batch(status.name, events), journaled=True)

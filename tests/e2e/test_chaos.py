@@ -21,10 +21,15 @@ from pathlib import Path
 
 import pytest
 
+from feeds.decode import FrameDecoder
 from feeds.demo_city import city
 from feeds.demo_play import demo_events
-from feeds.journal import check_file
-from feeds.protocol import Heartbeat
+from feeds.journal import Journal, check_file
+from feeds.protocol import CaseAccepted, CaseSubmitted, Heartbeat, TicketIssued
+from feeds.source import MemorySource
+from runtime.recovery import recover
+from runtime.supervisor import Supervisor
+from tests.conftest import T0
 from tests.e2e.test_serve import ROOT, free_port, get, wait_until
 
 DAY = dt.date(2025, 11, 24)
@@ -162,3 +167,25 @@ def test_kill_9_repeatedly_and_a_torn_write_end_with_the_clean_runs_figures(
     alerts = _alerts(clean.data)
     assert len(alerts) > 10 and _alerts(chaos.data) == alerts  # none lost, none twice
     assert os.stat(chaos.data).st_mode & 0o777 == 0o700
+
+
+def test_recover_days_rebuilds_cases_opened_on_earlier_days(tmp_path: Path) -> None:
+    """A case submitted yesterday and accepted today: replaying only today loses it (the
+    acceptance is an unknown case); ``--recover-days 2`` replays yesterday's archive too."""
+    day2 = T0 + 86_400_000
+    journal = Journal(tmp_path)
+    journal.append("f", [
+        TicketIssued(seq=1, ts=T0, hall="lz", ticket="A001", zone="z"),
+        CaseSubmitted(seq=2, ts=T0 + 1000, hall="lz", case="k-1", item="i", dept="d",
+                      promised_days=3),
+    ])  # fmt: skip
+    journal.append("f", [CaseAccepted(seq=3, ts=day2, hall="lz", case="k-1")])
+    journal.close()  # yesterday was compressed when today began
+    assert (tmp_path / "f" / "2025-11-24.jsonl.gz").exists()
+    for days, unknown in ((1, 1), (2, 0)):
+        source = MemorySource("f", [], FrameDecoder(lambda p: p))
+        sup = Supervisor([source], journal=Journal(tmp_path))
+        (done,) = recover(sup, days)
+        assert (done.events, done.resume_since) == (1 + 2 * (days == 2), 3)
+        assert source.status.rejected.get("unknown_case", 0) == unknown
+        assert source.status.last_seq == 0  # a memory source does not resume; a feed does
