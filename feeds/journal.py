@@ -154,9 +154,13 @@ class Journal:
             if path.exists():
                 check_file(path, repair=True)  # never append after a torn tail
             last_seq = _last_seq(path)
-            if last_seq == 0 or (first_seq is not None and first_seq > last_seq):
+            following = folder / f"{stem}.{part}.jsonl"
+            if first_seq is None:  # heartbeats only: they go on in the newest part
+                if not following.exists():
+                    break
+            elif last_seq == 0 or first_seq > last_seq:
                 break  # empty, or this run continues the file's seqs
-            path = folder / f"{stem}.{part}.jsonl"
+            path = following
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         fresh = not path.exists()
         index = os.fdopen(os.open(index_path(path), flags, 0o600), "ab")

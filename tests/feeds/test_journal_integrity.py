@@ -109,3 +109,23 @@ def test_recover_day_reads_the_newest_day_in_run_order_and_tidies_compressions(
     assert rec.last_seq == 2
     assert not older.exists() and not (folder / "2025-11-22.jsonl.gz.partial").exists()
     assert recover_day(tmp_path, "nobody").parts == []
+
+
+def test_heartbeats_first_after_a_restart_stay_in_the_newest_part(tmp_path: Path) -> None:
+    """A restarted console that is up to date hears heartbeats first: they must not open
+    a new part, or the next start-up would find no seq there and resume from 0."""
+    _write(tmp_path, 3)
+    journal = Journal(tmp_path)
+    journal.append("f", [Heartbeat(ts=ms(10), hall="lz")])
+    journal.append("f", tickets(2, ms(11), seq=4))
+    journal.close()
+    folder = tmp_path / "f"
+    assert sorted(p.name for p in folder.glob("*.jsonl")) == ["2025-11-24.jsonl"]
+    assert recover_day(tmp_path, "f").last_seq == 5
+    for run in (tickets(2, ms(20)), [Heartbeat(ts=ms(30), hall="lz")], tickets(1, ms(31), seq=3)):
+        journal = Journal(tmp_path)  # a restarted feed (seqs from 1), then two restarts
+        journal.append("f", run)
+        journal.close()
+    second = read_recording([folder / "2025-11-24.2.jsonl"]).events
+    assert [e.seq for e in second] == [1, 2, None, 3]  # the heartbeat stayed in the newest
+    assert recover_day(tmp_path, "f").last_seq == 3
