@@ -52,7 +52,7 @@ class Rejection:
     reason: str
     detail: str
     index: int | None = None
-    """Position in the batch; None when the whole frame was rejected."""
+    """Position in its frame; None when the whole frame was rejected."""
     seq: int | None = None
 
 
