@@ -38,21 +38,24 @@ FEED = "hall-demo"
 _PROCESS = re.compile(r"^hall_feed_(connected|connects_total|events_total|gaps_total|rejected)")
 
 
-def _expected() -> tuple[int, dict[str, int]]:
-    """The demo day's last seq and each hall's final clock (s), from the same simulation."""
-    events = demo_events(city(3), DAY, 1)
+def _expected(days: int = 1) -> tuple[int, dict[str, int]]:
+    """The demo's last seq and each hall's final clock (s), from the same simulation."""
+    events = demo_events(city(3), DAY, 1, days=days)
     clocks: dict[str, int] = {}
     for ev in events:
         clocks[ev.hall] = max(clocks.get(ev.hall, 0), ev.ts)
     return sum(not isinstance(ev, Heartbeat) for ev in events), clocks
 
 
-@pytest.fixture(scope="module")
-def feed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = (tmp_path_factory.mktemp("feed") / "feed.log").open("wb")
+@contextlib.contextmanager
+def _demo_feed(folder: Path, days: int) -> Iterator[str]:
+    log = (folder / "feed.log").open("wb")
     argv = ["demo-feed", "--port", "0", "--speed", "max", "--date", DAY.isoformat()]
     proc = subprocess.Popen(
-        [sys.executable, "run.py", *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=log
+        [sys.executable, "run.py", *argv, "--days", str(days)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=log,
     )
     try:
         assert proc.stdout is not None
@@ -63,6 +66,18 @@ def feed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
+@pytest.fixture(scope="module")
+def feed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _demo_feed(tmp_path_factory.mktemp("feed"), 1) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def two_day_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _demo_feed(tmp_path_factory.mktemp("feed2"), 2) as url:
+        yield url
+
+
 class Serve:
     """One `serve` process on a data dir; restartable."""
 
@@ -71,8 +86,8 @@ class Serve:
         self.log = data.parent / f"{data.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        argv = ["serve", "--feed", f"{FEED}={self.url}", "--data-dir", str(self.data)]
+    def start(self, *more: str) -> None:
+        argv = ["serve", "--feed", f"{FEED}={self.url}", "--data-dir", str(self.data), *more]
         argv += ["--metrics-port", str(self.port), "--log-file", str(self.log)]
         self.proc = subprocess.Popen([sys.executable, "run.py", *argv], cwd=ROOT)
 
@@ -199,3 +214,32 @@ def test_recover_days_rebuilds_cases_opened_on_earlier_days(tmp_path: Path) -> N
         assert (done.events, done.resume_since) == (1 + 2 * (days == 2), 3)
         assert source.status.rejected.get("unknown_case", 0) == unknown
         assert source.status.last_seq == 0  # a memory source does not resume; a feed does
+
+
+def test_kill_9_at_the_day_change_with_recover_days_ends_with_the_clean_figures(
+    two_day_url: str, tmp_path: Path
+) -> None:
+    """Killed as the second day begins (the first day's archive maybe half written):
+    ``--recover-days 2`` rebuilds both days, cases carried over included."""
+    last_seq, clocks = _expected(days=2)
+    clean = Serve(two_day_url, tmp_path / "clean")
+    chaos = Serve(two_day_url, tmp_path / "chaos")
+    second = chaos.data / "journal" / FEED / f"{(DAY + dt.timedelta(days=1)).isoformat()}.crc"
+    try:
+        clean.start()
+        expected = clean.final_figures(last_seq, clocks)
+        clean.stop()
+        chaos.start()
+        deadline = time.monotonic() + 30
+        while not second.exists():
+            assert time.monotonic() < deadline, "the second day never began"
+            time.sleep(0.002)
+        chaos.kill()
+        chaos.start("--recover-days", "2")
+        got = chaos.final_figures(last_seq, clocks)
+    finally:
+        clean.stop()
+        chaos.stop()
+    assert "unknown_case" not in chaos.log.read_text()
+    assert any(ln.startswith("hall_cases_open") for ln in expected)
+    assert got == expected
