@@ -31,7 +31,7 @@ from feeds.protocol import (
     WINDOW_STATES,
 )
 from metrics.columns import Column, Registry
-from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, HallSnapshot
+from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CaseView, HallSnapshot
 from metrics.workdays import WorkCalendar
 
 # Ticket states. A ticket is in exactly one of them.
@@ -187,6 +187,9 @@ class HallState:
         self.cases: dict[str, _Case] = {}
         self.deadlines: dict[tuple[int, int], int] = {}
         """(acceptance ms, working days) → deadline ms: the read side's memo."""
+        self.case_views: dict[str, tuple[tuple[object, ...], CaseView]] = {}
+        """Case id → (its figures, its view) at the last snapshot: an open case whose
+        figures did not change keeps its view (the read side's memo)."""
         # Observations not yet flushed into numpy (zone, window, ... as dense indices).
         # Flat per-field lists: numpy converts a list of ints ~5x faster than of tuples.
         self.b_issued: list[int] = []  # zone

@@ -47,3 +47,31 @@ def test_an_int_sample_prints_as_its_float_would() -> None:
     text = Text()
     text.samples("m", ['a="1"', 'a="2"', 'a="3"'], [7, 7.0, 10**15])
     assert bytes(text) == b'm{a="1"} 7.0\nm{a="2"} 7.0\nm{a="3"} 1e+15\n'
+
+
+def test_an_unchanged_case_keeps_its_view_a_changed_one_gets_a_new_one() -> None:
+    from feeds.protocol import CaseAccepted, CasePaused, CaseSubmitted, Heartbeat
+    from metrics.state import CityState
+    from tests.conftest import ms
+
+    state = CityState()
+
+    def cases(*events: object) -> dict:
+        state.apply(list(events))  # type: ignore[arg-type]
+        return {c.case: c for c in state.snapshot("h").cases}
+
+    first = cases(
+        CaseSubmitted(seq=1, ts=ms(0), hall="h", case="C1", item="i", dept="d", promised_days=3),
+        CaseSubmitted(seq=2, ts=ms(0), hall="h", case="C2", item="i", dept="d", promised_days=0),
+    )
+    second = cases(CaseAccepted(seq=3, ts=ms(2), hall="h", case="C1"))
+    assert second["C1"] is not first["C1"] and not second["C1"].deemed
+    assert second["C1"].accepted_ms == ms(2)
+    assert second["C2"] is first["C2"]  # nothing about C2 changed
+    third = cases(Heartbeat(ts=ms(11), hall="h"))  # C2 is now deemed accepted: yellow
+    assert third["C2"] is not second["C2"] and third["C2"].deemed
+    assert third["C2"].card == "yellow" and third["C1"] is second["C1"]
+    fourth = cases(CasePaused(seq=4, ts=ms(12), hall="h", case="C1", reason="expert review"))
+    assert fourth["C1"].paused and fourth["C1"] is not third["C1"]
+    fifth = cases(Heartbeat(ts=ms(20), hall="h"))  # paused: the deadline moves with time
+    assert fifth["C1"].deadline_ms == fourth["C1"].deadline_ms + ms(20) - ms(12)
