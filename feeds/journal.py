@@ -315,7 +315,7 @@ class DayRecovery:
     parts: list[list[bytes]]
     """Each run's confirmed lines, oldest file first, in the order they were applied."""
     last_seq: int
-    """The newest seq of the newest part: where the feed resumes."""
+    """The newest seq replayed (of the newest part that has one): where the feed resumes."""
     cut_bytes: int = 0
     damaged: int = 0
     bad_lines: int = 0
@@ -382,7 +382,9 @@ def recover_day(root: Path, feed: str, days: int = 1) -> DayRecovery:
             out.cut_bytes += check.cut_bytes
             out.damaged += check.damaged
             out.parts.append(check.lines)
-    last = out.parts[-1] if out.parts else []
-    seq = next((hit for line in reversed(last) if (hit := _SEQ.search(line))), None)
-    out.last_seq = int(seq.group(1)) if seq else 0
+    for lines in reversed(out.parts):  # the newest seq replayed (a part may be empty:
+        seq = next((hit for line in reversed(lines) if (hit := _SEQ.search(line))), None)
+        if seq is not None:  # killed as it was opened)
+            out.last_seq = int(seq.group(1))
+            break
     return out

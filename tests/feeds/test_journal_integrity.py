@@ -129,3 +129,15 @@ def test_heartbeats_first_after_a_restart_stay_in_the_newest_part(tmp_path: Path
     second = read_recording([folder / "2025-11-24.2.jsonl"]).events
     assert [e.seq for e in second] == [1, 2, None, 3]  # the heartbeat stayed in the newest
     assert recover_day(tmp_path, "f").last_seq == 3
+
+
+def test_a_new_days_file_killed_before_its_first_write_resumes_after_yesterday(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, 3)
+    folder = tmp_path / "f"
+    (folder / "2025-11-25.crc").write_bytes(b"")  # killed as the next day's files were opened
+    (folder / "2025-11-25.jsonl").write_bytes(b"")
+    rec = recover_day(tmp_path, "f", days=2)
+    assert rec.day == "2025-11-25" and [len(p) for p in parts(rec)] == [3, 0]
+    assert rec.last_seq == 3  # what the state got: not 0, which would apply it twice
