@@ -183,6 +183,9 @@ class HallState:
         """``staff`` registry index of ``w_staff`` (-1: nobody): read per event."""
         self.w_open_from = [-1] * nw
         """Start of the window's current open stretch counted today; -1 when not open."""
+        self.w_open_until_done = [False] * nw
+        """The window paused or closed in the middle of a service: its open stretch goes
+        on until that service ends (the window is staffed), so utilization stays <= 1."""
         self.complaints: dict[str, tuple[int, str, str | None]] = {}
         self.cases: dict[str, _Case] = {}
         self.deadlines: dict[tuple[int, int], int] = {}

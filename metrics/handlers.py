@@ -151,12 +151,25 @@ def _leave_queue(h: HallState, t: Ticket, ts: int, r: ApplyResult) -> None:
         _zone_queue_changed(h, t.zone, ts)
 
 
+def _end_open(h: HallState, window: int, ts: int) -> None:
+    """The window's open stretch ends at ``ts``: its time goes to the window and staff."""
+    since = h.w_open_from[window]
+    if since >= 0:
+        elapsed = ts - since if ts > since else 0
+        h.w_open_ms[window] += elapsed
+        _credit(h.s_open_ms, h.staff_index(window), elapsed)
+        h.w_open_from[window] = -1
+    h.w_open_until_done[window] = False
+
+
 def _release(h: HallState, t: Ticket, ts: int) -> None:
     """The ticket leaves the window it was at (if that window still shows it)."""
     window = t.window
     if window >= 0 and h.w_ticket[window] == t.id:
         h.w_ticket[window] = None
         h.w_ticket_since[window] = ts
+        if h.w_open_until_done[window]:  # paused mid-service: staffed until now
+            _end_open(h, window, ts)
         _idle(h, window, ts)
 
 
@@ -287,16 +300,19 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
     if h.w_state[window] != state:
         h.w_state[window] = state
         h.w_state_since[window] = ev.ts
-        since = h.w_open_from[window]
-        if since >= 0:  # an open stretch ends
-            elapsed = ev.ts - since if ev.ts > since else 0
-            h.w_open_ms[window] += elapsed
-            _credit(h.s_open_ms, h.staff_index(window), elapsed)
-            h.w_open_from[window] = -1
         if state == _OPEN:
-            h.w_open_from[window] = ev.ts
+            if h.w_open_from[window] < 0:
+                h.w_open_from[window] = ev.ts
+            # else: reopened before the service it paused in ended: one stretch goes on
+            h.w_open_until_done[window] = False
             if h.day_open_ms < 0:
                 h.day_open_ms = ev.ts
+        elif h.w_open_from[window] >= 0:
+            ticket = h.w_ticket[window]
+            if ticket is not None and h.tickets[ticket].state == SERVING:
+                h.w_open_until_done[window] = True  # staffed until that service ends
+            else:
+                _end_open(h, window, ev.ts)
         _idle(h, window, ev.ts)
     if ev.staff is not None:
         _set_staff(h, window, ev.staff, ev.ts)
