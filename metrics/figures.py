@@ -178,11 +178,13 @@ def arrival_rate(arrivals_hour: int, arrivals_day: int, day_open_ms: int, now_ms
     """Arrivals per hour behind the windows-needed figure.
 
     The last hour's count when the day has run an hour and the count is not thin
-    (``THIN_ARRIVALS``); otherwise the day's curve so far: arrivals since the opening per
-    hour open (at least a quarter of an hour, so the first minutes do not explode).
+    (``THIN_ARRIVALS``) or is nothing at all (after closing nobody comes: the day's
+    average would ask for windows nobody needs); otherwise the day's curve so far:
+    arrivals since the opening per hour open (at least a quarter of an hour, so the first
+    minutes do not explode).
     """
     open_h = (now_ms - day_open_ms) / HOUR_MS if day_open_ms >= 0 else 0.0
-    if open_h >= 1.0 and arrivals_hour >= THIN_ARRIVALS:
+    if open_h >= 1.0 and (arrivals_hour >= THIN_ARRIVALS or arrivals_hour == 0):
         return float(arrivals_hour)
     return arrivals_day / max(open_h, 0.25)
 

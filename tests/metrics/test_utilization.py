@@ -57,3 +57,14 @@ def test_pause_without_a_service_ends_the_open_stretch_at_once() -> None:
     )
     (w1,) = city.snapshot(H).windows
     assert w1.open_s == 30 * 60
+
+
+def test_no_window_is_needed_when_nobody_came_in_the_last_hour() -> None:
+    """After closing the last hour is empty: the day's average must not ask for windows."""
+    from metrics import figures as fig
+
+    day_open = ms(0)
+    assert fig.arrival_rate(0, 300, day_open, ms(9 * 60)) == 0.0  # 18:00, nobody since 17:00
+    assert fig.arrival_rate(4, 300, day_open, ms(9 * 60)) == pytest.approx(300 / 9)  # thin
+    assert fig.arrival_rate(40, 300, day_open, ms(9 * 60)) == 40.0
+    assert fig.arrival_rate(0, 5, day_open, ms(30)) == pytest.approx(10.0)  # first half hour
