@@ -332,6 +332,7 @@ def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:
     """The part of a batch's changes that concerns ``halls``."""
     return ApplyResult(
         applied=result.applied,
+        heartbeats=result.heartbeats,
         rejections=result.rejections,
         departures=[d for d in result.departures if d.hall in halls],
         complaints=[c for c in result.complaints if c.hall in halls],

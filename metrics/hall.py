@@ -105,6 +105,9 @@ class ApplyResult:
     """What one batch did: rejections with reasons, and the changes rules care about."""
 
     applied: int = 0
+    """Events applied, heartbeats included (they move the hall clock)."""
+    heartbeats: int = 0
+    """Of ``applied``, the heartbeats: not events of the feed's seq stream."""
     rejections: list[Rejection] = field(default_factory=list)
     departures: list[Departure] = field(default_factory=list)
     complaints: list[ComplaintChange] = field(default_factory=list)

@@ -80,7 +80,7 @@ class CityState:
         rejections = result.rejections
         name = None
         hall: HallState | None = None
-        applied = 0
+        applied = beats = 0
         for ev in events:
             if ev.hall != name:
                 name = ev.hall
@@ -93,9 +93,12 @@ class CityState:
             if reason is None:
                 applied += 1
                 hall.version += 1
+                if ev.seq is None:
+                    beats += 1
             else:
                 rejections.append(Rejection(reason, type(ev).__name__, None, ev.seq))
         result.applied = applied
+        result.heartbeats = beats
         for touched_name in touched:
             h = self.halls[touched_name]
             if h.buffered > FLUSH_AT:

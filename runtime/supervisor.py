@@ -154,9 +154,10 @@ class Supervisor:
             self.journal.append(status.name, batch.events)
         result = self.state.apply(batch.events)
         self.alerts.on_batch(result, batch.events)
-        status.events_total += result.applied
+        # hall_feed_events_total counts the feed's events; heartbeats only move clocks.
+        status.events_total += result.applied - result.heartbeats
         status.gaps_total += batch.gaps
-        self.events_total += result.applied
+        self.events_total += result.applied - result.heartbeats
         rejections = batch.rejections + result.rejections
         if rejections:
             counts = self._unlogged.setdefault(status.name, Counter())

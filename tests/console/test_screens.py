@@ -6,7 +6,7 @@ from console.tables import CityTable, FeedsTable, QueueTable, WindowsTable
 from feeds.demo_server import FeedServer
 from feeds.protocol import Heartbeat, TicketIssued
 from tests.conftest import ms, wait_for
-from tests.console.test_app import console_on, morning, server  # noqa: F401  (fixture)
+from tests.console.test_app import arrived, console_on, morning, server  # noqa: F401  (fixture)
 
 
 def cells(table, key: str) -> list[str]:
@@ -16,7 +16,7 @@ def cells(table, key: str) -> list[str]:
 async def test_screen_keys_show_each_table(server: FeedServer) -> None:  # noqa: F811
     await server.publish(morning())
     async with console_on(server) as (app, _sup, pilot):
-        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await wait_for(lambda: arrived(app, 12))
         await pilot.press("w")
         assert app.screen_name == "windows"
         windows = app.query_one(WindowsTable)
@@ -63,7 +63,7 @@ async def test_city_table_enter_opens_the_hall() -> None:
 async def test_filter_and_sort(server: FeedServer) -> None:  # noqa: F811
     await server.publish(morning())
     async with console_on(server) as (app, _sup, pilot):
-        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await wait_for(lambda: arrived(app, 12))
         await pilot.press("u")
         queue = app.query_one(QueueTable)
         await wait_for(lambda: queue.row_count == 2)
@@ -83,7 +83,7 @@ async def test_filter_and_sort(server: FeedServer) -> None:  # noqa: F811
 async def test_command_palette_lists_the_screens(server: FeedServer) -> None:  # noqa: F811
     await server.publish(morning())
     async with console_on(server) as (app, _sup, pilot):
-        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await wait_for(lambda: arrived(app, 12))
         await pilot.press("ctrl+p")
         await pilot.press(*"complaints")
         await pilot.pause(0.3)
@@ -96,7 +96,7 @@ async def test_big_screen_board_shows_the_hall_in_big_figures(server: FeedServer
 
     await server.publish(morning())
     async with console_on(server) as (app, _sup, pilot):
-        await wait_for(lambda: app.shown is not None and app.shown.events_total == 13)
+        await wait_for(lambda: arrived(app, 12))
         await pilot.press("b")
         board = app.query_one(Board)
         waiting = board.query_one("#fig-waiting", Figure)
@@ -134,7 +134,7 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
     ]
     await server.publish(events)
     async with console_on(server) as (app, _sup, pilot):
-        await wait_for(lambda: app.shown is not None and app.shown.events_total == 17)
+        await wait_for(lambda: arrived(app, 16))
         await pilot.press("k")
         cases = app.query_one(CasesTable)
         await wait_for(lambda: cases.row_count == 2)
