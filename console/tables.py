@@ -276,6 +276,8 @@ class FeedsTable(ViewTable):
         "events",
         "rejected",
         "gaps",
+        "connects",
+        "seq_restarts",
         "last_error",
     )
 
@@ -294,11 +296,14 @@ class FeedsTable(ViewTable):
                 str(f.events_total),
                 Text(rejected, "yellow") if f.rejected else rejected,
                 Text(str(f.gaps_total), "yellow") if f.gaps_total else "0",
+                str(f.connects),
+                Text(str(f.seq_restarts), "yellow") if f.seq_restarts else "0",
                 f.last_error or "",
             ]
             total_rejected = sum(n for _, n in f.rejected)
             yield f.name, cells, (f.name, f.connected, f.halls, f.last_seq, f.events_total,
-                                  total_rejected, f.gaps_total, f.last_error or "")  # fmt: skip
+                                  total_rejected, f.gaps_total, f.connects, f.seq_restarts,
+                                  f.last_error or "")  # fmt: skip
 
 
 TABLE_SCREENS: dict[str, type[ViewTable]] = {

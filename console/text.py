@@ -116,6 +116,8 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "feed": ("数据源", "feed"),
     "last_seq": ("最新序号", "last seq"),
     "lag": ("延迟", "lag"),
+    "connects": ("连接次数", "connects"),
+    "seq_restarts": ("序号重启", "seq restarts"),
     "last_error": ("最近错误", "last error"),
     "halls": ("大厅", "halls"),
     "screen_city": ("全市总览", "city overview"),
