@@ -54,6 +54,8 @@ from feeds.replay import ReplayDriver
 from runtime.supervisor import AlertView, Supervisor, View
 
 WAIT_RULE = "wait_overtime"
+#: Rules whose scope starts with a window: their card colours the window's tile.
+WINDOW_RULES = frozenset({"service_overtime", "long_pause", "idle_window"})
 _CARD_RANK = {"yellow": 1, "red": 2}
 
 
@@ -339,7 +341,13 @@ class HallwatchApp(App[None]):
                     if _CARD_RANK[a.severity] > _CARD_RANK.get(cards.get(zone, ""), 0):
                         cards[zone] = a.severity
             self.query_one(ZoneTable).show(hall, cards)
-            self.query_one(WindowGrid).show(hall, words)
+            window_cards: dict[str, str] = {}
+            for a in view.alerts:
+                if a.hall == hall.hall and a.rule in WINDOW_RULES:
+                    window = a.scope.split("/", 1)[0]
+                    if _CARD_RANK[a.severity] > _CARD_RANK.get(window_cards.get(window, ""), 0):
+                        window_cards[window] = a.severity
+            self.query_one(WindowGrid).show(hall, words, window_cards)
         alerts = [a for a in view.alerts if self.hall is None or a.hall == self.hall]
         title = f"{words['alerts']} {len(alerts)}" if alerts else words["no_alerts"]
         self.query_one("#alerts-title", Static).update(title)

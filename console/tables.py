@@ -246,7 +246,8 @@ def _day(ts_ms: int) -> str:
 
 
 class ComplaintsTable(ViewTable):
-    """The complaint ledger (投诉台账): open complaints with their age, oldest first."""
+    """The complaint ledger (投诉台账): open complaints with their age, oldest first, then
+    the bad ratings (差评) still waiting for their rectification note, with its due day."""
 
     COLUMNS: ClassVar[tuple[str, ...]] = ("complaint", "channel", "window", "received", "age")
 
@@ -263,6 +264,20 @@ class ComplaintsTable(ViewTable):
                 Text(duration(age), "bold red" if age > 4 * 3600 else ""),
             ]
             yield c.complaint, cells, (c.complaint, c.channel, c.window or "", c.received_ms, -age)
+        for a in view.alerts:
+            if a.hall != hall.hall or a.rule != "bad_rating":
+                continue
+            age = (hall.now_ms - a.fired_ms) / 1000
+            due = f" · {words['due']} {_day(a.due_ms)}" if a.due_ms else ""
+            style = "bold red" if a.severity == "red" else "yellow"
+            cells = [
+                Text(f"{words['bad_rating']} #{a.id}", style),
+                words["rating_channel"],
+                a.scope.split("/", 1)[0],
+                clock(a.fired_ms),
+                Text(duration(age) + due, style),
+            ]
+            yield f"rating-{a.id}", cells, (f"~{a.id}", "~", a.scope, a.fired_ms, -age)
 
 
 class FeedsTable(ViewTable):

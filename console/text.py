@@ -117,6 +117,8 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "last_seq": ("最新序号", "last seq"),
     "lag": ("延迟", "lag"),
     "connects": ("连接次数", "connects"),
+    "due": ("整改期限", "due"),
+    "rating_channel": ("好差评", "rating"),
     "seq_restarts": ("序号重启", "seq restarts"),
     "last_error": ("最近错误", "last error"),
     "halls": ("大厅", "halls"),

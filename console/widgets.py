@@ -30,6 +30,8 @@ from runtime.supervisor import AlertView, View
 #: Colours that read on dark and light terminals and in 16 colours.
 SEVERITY_STYLE = {"red": "bold white on red", "yellow": "bold black on yellow"}
 STATE_STYLE = {"open": "green", "paused": "yellow", "closed": "bright_black"}
+#: A window tile's border when a card is open on the window.
+CARD_EDGE = {"red": "bold red", "yellow": "bold yellow"}
 
 
 def sync_rows(table: DataTable[str | Text], rows: Mapping[str, Sequence[str | Text]]) -> None:
@@ -265,14 +267,27 @@ class WindowGrid(Widget):
         self._hall: HallSnapshot | None = None
         self._words = Words("en")
         self._key: object = None
+        self._cards: Mapping[str, str] = {}
 
-    def show(self, hall: HallSnapshot, words: Words) -> None:
-        key = (hall.hall, hall.version, hall.now_ms // 1000, words.lang)
+    def show(
+        self, hall: HallSnapshot, words: Words, cards: Mapping[str, str] | None = None
+    ) -> None:
+        """``cards``: window → the worst card open on it (service overtime, long pause,
+        空岗): the tile's border takes its colour."""
+        cards = cards or {}
+        key = (
+            hall.hall,
+            hall.version,
+            hall.now_ms // 1000,
+            words.lang,
+            tuple(sorted(cards.items())),
+        )
         if key == self._key:
             return
         self._key = key
         self._hall = hall
         self._words = words
+        self._cards = cards
         self.refresh(layout=True)
 
     @property
@@ -305,7 +320,8 @@ class WindowGrid(Widget):
             if self.boxed:
                 top, mid1, mid2, bottom = Text(), Text(), Text(), Text()
                 for w, (head, body) in zip(row, tiles, strict=True):
-                    edge = STATE_STYLE.get(w.state, "")
+                    card = self._cards.get(w.name)
+                    edge = CARD_EDGE[card] if card else STATE_STYLE.get(w.state, "")
                     top.append("┌" + "─" * inner + "┐ ", edge)
                     for line, content in ((mid1, head), (mid2, body)):
                         line.append("│", edge)
@@ -317,10 +333,13 @@ class WindowGrid(Widget):
                 lines += [top, mid1, mid2, bottom]
             else:
                 first, second = Text(), Text()
-                for head, body in tiles:
+                for w, (head, body) in zip(row, tiles, strict=True):
+                    card = self._cards.get(w.name)
                     for line, content in ((first, head), (second, body)):
                         content = content.copy()
                         content.truncate(inner, pad=True)
+                        if card:  # no border to colour: the tile's name carries the card
+                            content.stylize(CARD_EDGE[card], 0, 5)
                         line.append_text(content)
                         line.append(" ")
                 lines += [first, second]

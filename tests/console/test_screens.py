@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from console.tables import CityTable, FeedsTable, QueueTable, WindowsTable
 from feeds.demo_server import FeedServer
-from feeds.protocol import Heartbeat, TicketIssued
+from feeds.protocol import Heartbeat, TicketIssued, WindowState
 from tests.conftest import ms, wait_for
 from tests.console.test_app import arrived, console_on, morning, server  # noqa: F401  (fixture)
 
@@ -109,7 +109,7 @@ async def test_big_screen_board_shows_the_hall_in_big_figures(server: FeedServer
 
 async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa: F811
     from console.tables import CasesTable, ComplaintsTable
-    from feeds.protocol import CaseAccepted, CasePaused, CaseSubmitted
+    from feeds.protocol import CaseAccepted, CasePaused, CaseSubmitted, Rating
 
     events = morning()
     hb = events.pop()  # keep the heartbeat last: it sets the clock to 09:20
@@ -130,11 +130,12 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
             seq=0, ts=ms(16), hall="lz", case="K-2", item="shdj-01", dept="scjgj", promised_days=0
         ),
         CasePaused(seq=0, ts=ms(17), hall="lz", case="K-2", reason="site survey"),
+        Rating(seq=0, ts=ms(18), hall="lz", window="W01", score=1, channel="device"),
         hb,
     ]
     await server.publish(events)
     async with console_on(server) as (app, _sup, pilot):
-        await wait_for(lambda: arrived(app, 16))
+        await wait_for(lambda: arrived(app, 17))
         await pilot.press("k")
         cases = app.query_one(CasesTable)
         await wait_for(lambda: cases.row_count == 2)
@@ -145,9 +146,32 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
         assert "paused" in k2[5]
         await pilot.press("m")
         complaints = app.query_one(ComplaintsTable)
-        await wait_for(lambda: complaints.row_count == 1)
+        await wait_for(lambda: complaints.row_count == 2)
         assert cells(complaints, "c-1") == ["c-1", "desk", "W02", "09:18:00", "2:00"]
+        # The bad rating waits for its rectification note, due in 5 working days.
+        (rating,) = [k.value for k in complaints.rows if k.value.startswith("rating-")]
+        row = cells(complaints, rating)
+        assert row[1:4] == ["rating", "W01", "09:18:00"]
+        assert row[4] == "2:00 · due 12-02 00:00"
         await pilot.press("c")
         city = app.query_one(CityTable)
         await wait_for(lambda: city.row_count == 1)
         assert cells(city, "lz")[9] == "● lz"  # carried by the connected feed lz
+
+
+async def test_a_card_on_a_window_colours_its_tile(server: FeedServer) -> None:  # noqa: F811
+    from console.widgets import WindowGrid
+
+    events = [
+        *morning()[:-1],
+        WindowState(seq=0, ts=ms(20), hall="lz", window="W01", state="paused"),
+        Heartbeat(ts=ms(40), hall="lz"),
+    ]
+    await server.publish(events)
+    async with console_on(server) as (app, _sup, _pilot):
+        grid = app.query_one(WindowGrid)
+        # Paused at 09:20, 20 minutes at 09:40: past 15, a yellow long-pause card.
+        await wait_for(lambda: grid._cards == {"W01": "yellow"})
+        drawn = grid.render()
+        w01_top = drawn.renderables[0]
+        assert any("yellow" in str(span.style) for span in w01_top.spans)
