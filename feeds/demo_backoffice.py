@@ -66,7 +66,8 @@ class FollowUp:
     hall: str
     day: dt.date
     case: str
-    action: Literal["resume", "close"]
+    action: Literal["resume", "close", "settle"]
+    """resume or close a case; settle a complaint (``case`` then holds the complaint id)."""
     outcome: CaseOutcome = "approved"
     promised_days: int = 0
     """For a resume: the case's promised days (its closing is drawn afresh)."""
@@ -170,6 +171,8 @@ class BackOffice:
         if f.action == "resume":
             if self.later(CaseResumed, t, case=f.case):
                 self.plan_close(f.case, f.promised_days)
+        elif f.action == "settle":
+            self.later(ComplaintClosed, t, complaint=f.case, resolution="回访后办结")
         else:
             self.later(CaseClosed, t, case=f.case, outcome=f.outcome)
 
@@ -218,4 +221,8 @@ class BackOffice:
             return
         if self.rng.random() < 0.75:  # 当日事当日毕, mostly
             t += self.rng.uniform(15 * _MIN, 3 * _HOUR)
-            self.later(ComplaintClosed, t, complaint=cid, resolution="已当面沟通并整改")
+            if self.later(ComplaintClosed, t, complaint=cid, resolution="已当面沟通并整改"):
+                return
+        # Not settled today (an overdue card tonight): settled after a visit in 1-2 days.
+        when = workday_after(self.day, self.rng.randint(1, 2))
+        self.carry.append(FollowUp(self.hall, when, cid, "settle"))
