@@ -40,7 +40,7 @@ from console.dialogs import (
 )
 from console.duty import DutyPanel
 from console.tables import TABLE_SCREENS, AlertsTable, CityTable
-from console.text import Lang, Words, default_lang
+from console.text import Lang, Words, default_lang, summary
 from console.widgets import (
     AlertTable,
     CityStrip,
@@ -502,7 +502,7 @@ class HallwatchApp(App[None]):
         alert = self._selected_alert()
         if alert is None:
             return
-        title = f"{self.words['key_ack']}: #{alert.id} {alert.summary}"
+        title = f"{self.words['key_ack']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
 
         def done(note: str | None) -> None:
             if note is not None and self._act(lambda: self.supervisor.acknowledge(alert.id, note)):
@@ -514,7 +514,9 @@ class HallwatchApp(App[None]):
         alert = self._selected_alert()
         if alert is None:
             return
-        title = f"{self.words['key_resolve']}: #{alert.id} {alert.summary}"
+        title = (
+            f"{self.words['key_resolve']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
+        )
 
         def done(note: str | None) -> None:
             if note and self._act(lambda: self.supervisor.resolve(alert.id, note)):
@@ -540,7 +542,11 @@ class HallwatchApp(App[None]):
         alert = self._selected_alert()
         if alert is not None:
             records = self.supervisor.timeline(alert.id)
-            self.push_screen(TimelineDialog(f"#{alert.id} {alert.summary}", records, self.words))
+            self.push_screen(
+                TimelineDialog(
+                    f"#{alert.id} {summary(alert.summary, self.words.lang)}", records, self.words
+                )
+            )
 
     def action_handover(self) -> None:
         if self.hall is None:

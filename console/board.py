@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
-from console.text import Words, clock, duration
+from console.text import Words, clock, duration, summary
 from metrics.snapshot import HallSnapshot
 from runtime.supervisor import View
 
@@ -100,6 +100,7 @@ class Board(Vertical):
         head.append("  ")
         head.append(f" {words['yellow']} {yellows} ", "bold black on yellow")
         lines = [head] + [
-            Text(f"{clock(a.fired_ms)}  {words[a.rule]}  {a.summary}", "red") for a in reds[:8]
+            Text(f"{clock(a.fired_ms)}  {words[a.rule]}  {summary(a.summary, words.lang)}", "red")
+            for a in reds[:8]
         ]
         self.query_one("#board-alerts", Static).update(Group(*lines))

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 
-from console.text import Words, clock, duration
+from console.text import Words, clock, duration, summary
 from console.widgets import SEVERITY_STYLE, STATE_STYLE, Row, ViewTable
 from metrics.snapshot import HallSnapshot
 from runtime.supervisor import View
@@ -190,6 +190,7 @@ class AlertsTable(ViewTable):
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
         for a in (*view.alerts, *view.resolved):
             firing = a.state != "resolved"
+            text = summary(a.summary, words.lang)
             card = Text(f" {words[a.severity]} ", SEVERITY_STYLE.get(a.severity, ""))
             cells: list[str | Text] = [
                 card if firing else Text(words[a.severity], "dim"),
@@ -197,7 +198,7 @@ class AlertsTable(ViewTable):
                 words[a.rule],
                 a.hall,
                 clock(a.fired_ms),
-                a.summary if firing else Text(a.summary, "dim"),
+                text if firing else Text(text, "dim"),
             ]
             rank = 0 if a.severity == "red" else 1
             yield str(a.id), cells, (rank, not firing, a.rule, a.hall, a.fired_ms, a.summary)

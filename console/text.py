@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import locale
 import os
+import re
 from typing import Final, Literal
 
 from feeds.hallclock import local_datetime
@@ -241,3 +242,72 @@ def clock(ts_ms: int) -> str:
     if ts_ms <= 0:
         return "--:--:--"
     return local_datetime(ts_ms).strftime("%H:%M:%S")
+
+
+# --- alert summaries in Chinese --------------------------------------------------------
+# The rules write their summaries in English (the store and the audit trail keep them as
+# written). The console phrases the known forms in Chinese; an unknown form is shown as
+# written, so a new rule is never hidden, only untranslated.
+_ZH_SUMMARIES: Final = tuple(
+    (re.compile(pattern), template)
+    for pattern, template in (
+        (r"^ticket (?P<t>\S+) \((?P<z>[^)]+)\) waiting over (?P<n>\d+) min$",
+         "{t}号({z})等候超过{n}分钟"),
+        (r"^complaint (?P<c>\S+) via (?P<ch>\w+)(?: at window (?P<w>\S+))?$",
+         "投诉 {c}(渠道 {ch}{w})"),
+        (r"^complaint (?P<c>\S+) not settled the same day.*$",
+         "投诉 {c} 当日未办结(当日事当日毕)"),
+        (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?P<n>\d+) working days\) "
+         r"due (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
+         "办件 {c}({i},{d},承诺{n}个工作日)将于 {when} 到期{rest}"),
+        (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?P<n>\d+) working days\) "
+         r"overdue since (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
+         "办件 {c}({i},{d},承诺{n}个工作日)已于 {when} 超期{rest}"),
+        (r"^case (?P<c>\S+): back office silent (?P<n>\d+) min after submission at "
+         r"(?P<s>[\d:]+), deemed accepted at (?P<a>[\d:]+)$",
+         "办件 {c}:后台{n}分钟未受理({s}推送),视为{a}受理"),
+        (r"^bad rating (?P<s>\d) at window (?P<w>\S+?)(?:, staff (?P<st>\S+))? via (?P<ch>\w+): "
+         r"rectification note due (?P<due>[\d-]+)$",
+         "差评 {s} 分,窗口 {w}{st}({ch}),整改说明期限 {due}"),
+        (r"^bad rating (?P<s>\d) at window (?P<w>\S+?)(?:, staff (?P<st>\S+))? via (?P<ch>\w+): "
+         r"rectification note overdue since (?P<due>[\d-]+)$",
+         "差评 {s} 分,窗口 {w}{st}({ch}),整改说明已超期(期限 {due})"),
+        (r"^ticket (?P<t>\S+): second trip for item (?P<i>\S+) \(visit of (?P<d>[\d-]+) "
+         r"(?P<o>\w+)\)$",
+         "{t}号:事项 {i} 二次跑腿({d} 办理结果 {o})"),
+        (r"^one person took (?P<n>\d+) tickets today.*: (?P<ts>.*)$",
+         "同一人今日取号{n}张(倒号?):{ts}"),
+        (r"^service of (?P<t>\S+) at (?P<w>\S+?)(?: \((?P<i>[^)]+)\))? over (?P<n>\d+) min "
+         r"\((?P<f>[\d.]+)x standard\)$",
+         "{w} 办理 {t}{i} 超过{n}分钟(标准时长的{f}倍)"),
+        (r"^window (?P<w>\S+) paused over (?P<n>\d+) min$", "窗口 {w} 暂停超过{n}分钟"),
+        (r"^window (?P<w>\S+) open and idle while people wait.*$",
+         "窗口 {w} 开放空闲而有人排队(空岗)"),
+        (r"^zone (?P<z>\S+): people waiting, no open window serving it$",
+         "板块 {z} 有人排队但无开放窗口"),
+        (r"^feed (?P<f>\S+) silent for (?P<n>\d+) s$", "数据源 {f} 已{n}秒无数据"),
+        (r"^shift report of (?P<p>\S+) not accepted \(written (?P<w>[^)]+)\)$",
+         "{p} 的交接班报告未确认接班({w} 写)"),
+    )
+)  # fmt: skip
+_NO_CALENDAR: Final = re.compile(r" \(no holiday calendar for (\d+): Monday to Friday assumed\)")
+
+
+def summary(text: str, lang: Lang) -> str:
+    """An alert's summary in ``lang``: Chinese for the known forms, else as written."""
+    if lang != "zh":
+        return text
+    for pattern, template in _ZH_SUMMARIES:
+        m = pattern.match(text)
+        if m is not None:
+            parts = {k: (v or "") for k, v in m.groupdict().items()}
+            if parts.get("w") and template.startswith("投诉"):
+                parts["w"] = f",窗口 {parts['w']}"
+            if parts.get("st"):
+                parts["st"] = f" 人员 {parts['st']}"
+            if parts.get("i") and template.startswith("{w} 办理"):
+                parts["i"] = f"({parts['i']})"
+            if parts.get("rest"):
+                parts["rest"] = _NO_CALENDAR.sub(r"(无\1年节假日历,按周一至周五计)", parts["rest"])
+            return template.format(**parts)
+    return text

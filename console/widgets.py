@@ -22,7 +22,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from console.text import Words, clock, duration
+from console.text import Words, clock, duration, summary
 from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot, WindowSnapshot
 from runtime.supervisor import AlertView, View
@@ -365,7 +365,7 @@ class AlertTable(DataTable[str | Text]):
                 words[a.rule],
                 a.hall,
                 clock(a.fired_ms),
-                a.summary,
+                summary(a.summary, words.lang),
             ]
         sync_rows(self, rows)
 
