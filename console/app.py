@@ -12,35 +12,30 @@ Imports: textual, rich, runtime, console.*.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import ClassVar
 
-from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
-from textual.command import DiscoveryHit, Hit, Provider
+from textual.binding import Binding, BindingsMap
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
-from textual.worker import Worker, WorkerCancelled, WorkerFailed
+from textual.worker import Worker
 
-from alerts.book import ActionError
-from alerts.store import StoreError
+from console.actions import OperatorActions
 from console.board import CYCLE_S, Board
-from console.dialogs import (
-    NoteDialog,
-    OperatorDialog,
-    ReportDialog,
-    SilenceDialog,
-    TimelineDialog,
-)
+from console.dialogs import OperatorDialog
 from console.duty import DutyPanel
+from console.keys import (
+    ALERT_ACTIONS,
+    DUTY_ACTIONS,
+    KEYS,
+    REPLAY_ACTIONS,
+    ConsoleCommands,
+    HelpScreen,
+)
 from console.tables import TABLE_SCREENS, AlertsTable, CityTable
-from console.text import Lang, Words, default_lang, summary
+from console.text import Lang, Words, default_lang
 from console.widgets import (
     AlertTable,
     CityStrip,
@@ -51,7 +46,7 @@ from console.widgets import (
     ZoneTable,
 )
 from feeds.replay import ReplayDriver
-from runtime.supervisor import AlertView, Supervisor, View
+from runtime.supervisor import Supervisor, View
 
 WAIT_RULE = "wait_overtime"
 #: Rules whose scope starts with a window: their card colours the window's tile.
@@ -59,143 +54,7 @@ WINDOW_RULES = frozenset({"service_overtime", "long_pause", "idle_window"})
 _CARD_RANK = {"yellow": 1, "red": 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Key:
-    """One key of the console: what it does, in the help, the footer and the palette."""
-
-    key: str
-    action: str
-    words: str
-    """``Words`` key of its description."""
-    display: str | None = None
-    footer: str | None = None
-    """``Words`` key of its short label in the footer; None: not in the footer."""
-
-
-#: Screens in the order of their keys; "overview" is the hall's overview.
-SCREEN_KEYS: tuple[tuple[str, str], ...] = (
-    ("c", "city"),
-    ("o", "overview"),
-    ("w", "windows"),
-    ("u", "queue"),
-    ("a", "alerts"),
-    ("k", "cases"),
-    ("m", "complaints"),
-    ("f", "feeds"),
-    ("d", "duty"),
-    ("b", "board"),
-)
-#: Actions that act on the selected alert, and the screens where one can be selected.
-ALERT_ACTIONS = frozenset({"acknowledge", "resolve", "silence", "timeline"})
-DUTY_ACTIONS = frozenset({"handover", "accept_handover"})
-
-KEYS: tuple[Key, ...] = (
-    Key("q", "quit", "key_quit", footer="f_quit"),
-    Key("question_mark", "help", "key_help", "?", footer="f_help"),
-    Key("f1", "help", "key_help"),
-    *(Key(k, f"screen('{name}')", f"screen_{name}") for k, name in SCREEN_KEYS),
-    Key("right_square_bracket", "hall(1)", "key_next_hall", "]", footer="f_next_hall"),
-    Key("left_square_bracket", "hall(-1)", "key_prev_hall", "["),
-    Key("slash", "filter", "key_filter", "/", footer="f_filter"),
-    Key("s", "sort", "key_sort"),
-    Key("S", "sort_reverse", "key_sort_reverse"),
-    Key("p", "pause", "key_pause", footer="f_pause"),
-    Key("l", "language", "key_lang"),
-    Key("escape", "close_filter", "key_escape"),
-    Key("A", "acknowledge", "key_ack", footer="f_ack"),
-    Key("R", "resolve", "key_resolve", footer="f_resolve"),
-    Key("X", "silence", "key_silence", footer="f_silence"),
-    Key("t", "timeline", "key_timeline", footer="f_timeline"),
-    Key("H", "handover", "key_handover", footer="f_handover"),
-    Key("G", "accept_handover", "key_accept", footer="f_accept"),
-    Key("space", "replay_pause", "key_replay_pause", "space", footer="f_replay_pause"),
-    Key("full_stop", "replay_step(60)", "key_replay_step", ".", footer="f_replay_step"),
-    Key(
-        "greater_than_sign",
-        "replay_step(900)",
-        "key_replay_forward",
-        ">",
-        footer="f_replay_forward",
-    ),
-    Key("less_than_sign", "replay_step(-900)", "key_replay_back", "<", footer="f_replay_back"),
-    Key("plus", "replay_speed(2)", "key_replay_faster", "+"),
-    Key("minus", "replay_speed(0.5)", "key_replay_slower", "-"),
-)
-REPLAY_ACTIONS = frozenset({"replay_pause", "replay_step", "replay_speed"})
-
-
-class HelpScreen(ModalScreen[None]):
-    """Every key of the console, in the current language."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", show=False),
-        Binding("question_mark", "dismiss", show=False),
-        Binding("f1", "dismiss", show=False),
-        Binding("q", "dismiss", show=False),
-    ]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: auto; max-width: 90%; height: auto; max-height: 90%; padding: 1 2;
-        border: round $accent; background: $surface;
-    }
-    HelpScreen Static { width: auto; }
-    """
-
-    def __init__(self, words: Words) -> None:
-        super().__init__()
-        self.words = words
-
-    def compose(self) -> ComposeResult:
-        w = self.words
-        text = Text()
-        text.append(w["help_title"] + "\n\n", "bold")
-        rows: list[tuple[str, str]] = []
-        for k in KEYS:
-            if k.key in ("f1", "escape"):
-                continue
-            rows.append((k.display or k.key, w[k.words]))
-            if k.key == "left_square_bracket":
-                rows.append(("1 … 9", w["key_hall_n"]))
-        rows += [("Enter", w["key_enter"]), ("Esc", w["key_escape"]), ("ctrl+p", w["key_palette"])]
-        for key, what in rows:
-            text.append(f"  {key:<7} ", "bold")
-            text.append(what + "\n")
-        text.append("\n" + w["close_help"], "dim")
-        with VerticalScroll():
-            yield Static(text, id="help-text")
-
-
-class ConsoleCommands(Provider):
-    """Every key's action in the command palette, in the current language."""
-
-    def _commands(self) -> list[tuple[str, Callable[[], object]]]:
-        app = self.app
-        assert isinstance(app, HallwatchApp)
-        out: list[tuple[str, Callable[[], object]]] = []
-        for k in KEYS:
-            if k.key in ("f1", "escape"):
-                continue
-            out.append(
-                (f"{app.words[k.words]} ({k.display or k.key})", partial(app.run_action, k.action))
-            )
-        for n, name in enumerate(app.hall_names, start=1):
-            out.append((f"{app.words['hall']} {n}: {name}", partial(app.action_hall_number, n)))
-        return out
-
-    async def discover(self) -> AsyncIterator[DiscoveryHit]:
-        for text, command in self._commands():
-            yield DiscoveryHit(text, command, text=text)
-
-    async def search(self, query: str) -> AsyncIterator[Hit]:
-        matcher = self.matcher(query)
-        for text, command in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, matcher.highlight(text), command, text=text)
-
-
-class HallwatchApp(App[None]):
+class HallwatchApp(OperatorActions, App[None]):
     """The console. ``supervisor`` is run here unless ``run_supervisor`` is False."""
 
     TITLE = "hallwatch"
@@ -426,156 +285,6 @@ class HallwatchApp(App[None]):
             self.query_one(ZoneTable).focus()
         self.refresh_bindings()
         self._show_now()
-
-    # --- replay (console --replay): the data's clock, not the view's ----------------------
-
-    def _set_operator(self, person: str | None) -> None:
-        if person:
-            self.supervisor.operator = person
-            self.notify(f"{self.words['operator']}: {person}")
-
-    def _start_pipeline(self) -> None:
-        self._pipeline = self.run_worker(self.supervisor.run(), name="pipeline", exit_on_error=True)
-
-    def action_replay_pause(self) -> None:
-        if self.replay is not None:
-            (self.replay.resume if self.replay.paused else self.replay.pause)()
-            self._render(self.supervisor.view)
-
-    async def action_replay_step(self, seconds: float) -> None:
-        """Move the replay's hall clock; back in time rebuilds the pipeline from the start
-        of the recording (state cannot be un-applied), forward releases what lies between."""
-        replay = self.replay
-        if replay is None:
-            return
-        if seconds >= 0:
-            replay.step(seconds)
-            return
-        target = max(
-            replay.events[0].ts if replay.events else 0, replay.hall_ms + int(seconds * 1000)
-        )
-        if self._rebuild is None:
-            return
-        # Stop the old pipeline before the seek, or its source would take the events the
-        # seek releases again.
-        if self._pipeline is not None:
-            self._pipeline.cancel()
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await self._pipeline.wait()
-        replay.seek(target)
-        self.supervisor.close()
-        self.supervisor = self._rebuild()
-        self.shown = None
-        self._start_pipeline()
-
-    def action_replay_speed(self, factor: float) -> None:
-        if self.replay is not None and self.replay.speed is not None:
-            self.replay.set_speed(min(max(self.replay.speed * factor, 1.0), 100_000.0))
-            self._render(self.supervisor.view)
-
-    # --- alert and duty actions: each goes through the Supervisor, as the operator -------
-
-    def _selected_alert(self) -> AlertView | None:
-        """The alert under the cursor of the alerts table on show (or the first one)."""
-        table: DataTable[str | Text] = (
-            self.query_one(AlertsTable)
-            if self.screen_name == "alerts"
-            else self.query_one(AlertTable)
-        )
-        if table.row_count == 0 or self.shown is None:
-            self.notify(self.words["no_alert_selected"], severity="warning")
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        every = (*self.shown.alerts, *self.shown.resolved)
-        return next((a for a in every if str(a.id) == key), None)
-
-    def _act(self, what: Callable[[], object]) -> bool:
-        """Run a supervisor action; a refusal is shown, never raised into the screen."""
-        try:
-            what()
-        except (ActionError, StoreError, ValueError) as error:
-            self.notify(str(error), severity="error", timeout=8)
-            return False
-        return True
-
-    def action_acknowledge(self) -> None:
-        alert = self._selected_alert()
-        if alert is None:
-            return
-        title = f"{self.words['key_ack']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
-
-        def done(note: str | None) -> None:
-            if note is not None and self._act(lambda: self.supervisor.acknowledge(alert.id, note)):
-                self.notify(f"#{alert.id} {self.words['acknowledged']}")
-
-        self.push_screen(NoteDialog(title, self.words), done)
-
-    def action_resolve(self) -> None:
-        alert = self._selected_alert()
-        if alert is None:
-            return
-        title = (
-            f"{self.words['key_resolve']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
-        )
-
-        def done(note: str | None) -> None:
-            if note and self._act(lambda: self.supervisor.resolve(alert.id, note)):
-                self.notify(f"#{alert.id} {self.words['resolved']}")
-
-        self.push_screen(NoteDialog(title, self.words, required=True), done)
-
-    def action_silence(self) -> None:
-        alert = self._selected_alert()
-        if alert is None:
-            return
-        title = f"{self.words['key_silence']}: {alert.hall} · {self.words[alert.rule]}"
-
-        def done(answer: tuple[float, str] | None) -> None:
-            if answer is not None:
-                minutes, why = answer
-                if self._act(lambda: self.supervisor.silence(alert.hall, why, minutes, alert.rule)):
-                    self.notify(f"{self.words['silenced']} {minutes:g} min")
-
-        self.push_screen(SilenceDialog(title, self.words), done)
-
-    def action_timeline(self) -> None:
-        alert = self._selected_alert()
-        if alert is not None:
-            records = self.supervisor.timeline(alert.id)
-            self.push_screen(
-                TimelineDialog(
-                    f"#{alert.id} {summary(alert.summary, self.words.lang)}", records, self.words
-                )
-            )
-
-    def action_handover(self) -> None:
-        if self.hall is None:
-            return
-        hall = self.hall
-
-        def done(notes: str | None) -> None:
-            if notes is None:
-                return
-            report: list[str] = []
-            if self._act(lambda: report.append(self.supervisor.write_handover(hall, notes))):
-                self.push_screen(ReportDialog(report[0]))
-
-        self.push_screen(NoteDialog(f"{self.words['key_handover']}: {hall}", self.words), done)
-
-    def action_accept_handover(self) -> None:
-        waiting = self.shown.handovers_unaccepted if self.shown else ()
-        if not waiting:
-            self.notify(self.words["no_handover"], severity="warning")
-            return
-        handover_id = waiting[0][0]
-
-        def done(note: str | None) -> None:
-            if note is not None and self._act(
-                lambda: self.supervisor.accept_handover(handover_id, note or None)
-            ):
-                self.notify(f"#{handover_id} {self.words['accepted']}")
-
-        self.push_screen(NoteDialog(f"{self.words['key_accept']} #{handover_id}", self.words), done)
 
     def action_hall(self, step: int) -> None:
         if self.hall_names:
