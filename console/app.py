@@ -44,14 +44,16 @@ from console.widgets import (
     ViewTable,
     WindowGrid,
     ZoneTable,
+    card_counts,
+    worst_cards,
 )
 from feeds.replay import ReplayDriver
 from runtime.supervisor import Supervisor, View
 
-WAIT_RULE = "wait_overtime"
+#: Rules whose scope starts with a zone: their card colours the zone's longest wait.
+ZONE_RULES = frozenset({"wait_overtime"})
 #: Rules whose scope starts with a window: their card colours the window's tile.
 WINDOW_RULES = frozenset({"service_overtime", "long_pause", "idle_window"})
-_CARD_RANK = {"yellow": 1, "red": 2}
 
 
 class HallwatchApp(OperatorActions, App[None]):
@@ -181,7 +183,7 @@ class HallwatchApp(OperatorActions, App[None]):
         hall = halls.get(self.hall) if self.hall else None
         with self.batch_update():
             self.shown = view
-            self.query_one(CityStrip).show(halls, self.hall, view.alerts, words)
+            self.query_one(CityStrip).show(halls, self.hall, card_counts(view), words)
             if hall is not None:
                 self.query_one(Headline).show(hall, words, self._pause_banner())
             if self.screen_name == "overview":
@@ -193,19 +195,9 @@ class HallwatchApp(OperatorActions, App[None]):
     def _render_overview(self, view: View, words: Words) -> None:
         hall = view.city.halls.get(self.hall) if self.hall else None
         if hall is not None:
-            cards: dict[str, str] = {}
-            for a in view.alerts:
-                if a.hall == hall.hall and a.rule == WAIT_RULE:
-                    zone = a.scope.split("/", 1)[0]
-                    if _CARD_RANK[a.severity] > _CARD_RANK.get(cards.get(zone, ""), 0):
-                        cards[zone] = a.severity
-            self.query_one(ZoneTable).show(hall, cards)
-            window_cards: dict[str, str] = {}
-            for a in view.alerts:
-                if a.hall == hall.hall and a.rule in WINDOW_RULES:
-                    window = a.scope.split("/", 1)[0]
-                    if _CARD_RANK[a.severity] > _CARD_RANK.get(window_cards.get(window, ""), 0):
-                        window_cards[window] = a.severity
+            zone_cards = worst_cards(view.alerts, hall.hall, ZONE_RULES)
+            self.query_one(ZoneTable).show(hall, zone_cards)
+            window_cards = worst_cards(view.alerts, hall.hall, WINDOW_RULES)
             self.query_one(WindowGrid).show(hall, words, window_cards)
         alerts = [a for a in view.alerts if self.hall is None or a.hall == self.hall]
         title = f"{words['alerts']} {len(alerts)}" if alerts else words["no_alerts"]

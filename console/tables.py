@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 
 from console.text import Words, clock, duration, summary
-from console.widgets import SEVERITY_STYLE, STATE_STYLE, Row, ViewTable
+from console.widgets import SEVERITY_STYLE, STATE_STYLE, Row, ViewTable, card_counts
 from metrics.snapshot import HallSnapshot
 from runtime.supervisor import View
 
@@ -53,6 +53,7 @@ class CityTable(ViewTable):
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
         # Which feed carries each hall (from its hello), and how long since it last spoke.
         carriers = {h: f for f in view.city.feeds for h in f.halls}
+        counts = card_counts(view)
         for name, h in view.city.halls.items():
             feed = carriers.get(name) or (view.city.feeds[0] if len(view.city.feeds) == 1 else None)
             lag_s = None
@@ -67,8 +68,8 @@ class CityTable(ViewTable):
             lag: str | Text = "–" if lag_s is None else f"{lag_s:.0f}s"
             if lag_s is not None and lag_s > 30:
                 lag = Text(str(lag), "bold red")
-            red = sum(1 for a in view.alerts if a.hall == name and a.severity == "red")
-            yellow = sum(1 for a in view.alerts if a.hall == name and a.severity == "yellow")
+            red = counts.get(name, {}).get("red", 0)
+            yellow = counts.get(name, {}).get("yellow", 0)
             cells: list[str | Text] = [
                 name,
                 str(h.waiting),

@@ -112,6 +112,31 @@ class ViewTable(DataTable[str | Text]):
         self.set_language(words)
 
 
+_CARD_RANK = {"yellow": 1, "red": 2}
+
+
+def card_counts(view: View) -> dict[str, dict[str, int]]:
+    """hall → {"red": n, "yellow": n} of its active alerts, from the counts the pipeline
+    already published (never a scan of every alert per hall on the UI thread)."""
+    out: dict[str, dict[str, int]] = {}
+    for (hall, _rule, severity), n in view.city.alerts_active.items():
+        counts = out.setdefault(hall, {"red": 0, "yellow": 0})
+        counts[severity] = counts.get(severity, 0) + n
+    return out
+
+
+def worst_cards(alerts: Sequence[AlertView], hall: str, rules: frozenset[str]) -> dict[str, str]:
+    """The worst card open per scope head (a zone, a window: the scope up to its first
+    ``/``) among ``hall``'s alerts of ``rules``."""
+    out: dict[str, str] = {}
+    for a in alerts:
+        if a.hall == hall and a.rule in rules:
+            head = a.scope.split("/", 1)[0]
+            if _CARD_RANK.get(a.severity, 0) > _CARD_RANK.get(out.get(head, ""), 0):
+                out[head] = a.severity
+    return out
+
+
 class CityStrip(Static):
     """``1 anqiu 排队 23 红牌 1 黄牌 2`` for every hall; the shown one in reverse video."""
 
@@ -119,15 +144,16 @@ class CityStrip(Static):
         self,
         halls: Mapping[str, HallSnapshot],
         current: str | None,
-        alerts: Sequence[AlertView],
+        cards: Mapping[str, Mapping[str, int]],
         words: Words,
     ) -> None:
+        """``cards``: hall → active alerts by severity (``card_counts``)."""
         line = Text(no_wrap=True, overflow="ellipsis")
         if not halls:
             line.append(words["no_halls"], "italic")
         for n, (name, hall) in enumerate(halls.items(), start=1):
-            red = sum(1 for a in alerts if a.hall == name and a.severity == "red")
-            yellow = sum(1 for a in alerts if a.hall == name and a.severity == "yellow")
+            red = cards.get(name, {}).get("red", 0)
+            yellow = cards.get(name, {}).get("yellow", 0)
             style = "reverse bold" if name == current else ""
             line.append(f" {n} {name} ", style)
             line.append(f"{words['waiting']} {hall.waiting} ", style)
