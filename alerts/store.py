@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY, hall_ms INTEGER NOT NULL, wall TEXT NOT NULL,
     actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL, hall TEXT NOT NULL,
     detail TEXT NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject, seq);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
@@ -268,6 +269,14 @@ class AlertStore:
         a = self.db.execute("SELECT coalesce(max(id), 0) FROM alerts").fetchone()[0]
         s = self.db.execute("SELECT coalesce(max(id), 0) FROM silences").fetchone()[0]
         return int(a) + 1, int(s) + 1
+
+    def trail(self, subject: str) -> list[dict[str, Any]]:
+        """The audit records of one subject (``alert 12``, ``silence 3``), oldest first."""
+        names = (*AUDIT_FIELDS, "prev", "hash")
+        rows = self.db.execute(
+            f"SELECT {', '.join(names)} FROM audit WHERE subject = ? ORDER BY seq", (subject,)
+        ).fetchall()
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def audit_records(self) -> Iterator[dict[str, Any]]:
         """Every audit record in order, with ``prev`` and ``hash``."""

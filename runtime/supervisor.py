@@ -310,13 +310,15 @@ class Supervisor:
         else from the book's own history.
         """
         if self.store is not None:
-            subject = f"alert {alert_id}"
-            out = []
-            for rec in self.store.audit_records():
-                if rec["subject"] == subject:
-                    note = json.loads(rec["detail"]).get("note") or ""
-                    out.append((rec["hall_ms"], rec["actor"], rec["action"], note))
-            return tuple(out)
+            return tuple(
+                (
+                    rec["hall_ms"],
+                    rec["actor"],
+                    rec["action"],
+                    json.loads(rec["detail"]).get("note") or "",
+                )
+                for rec in self.store.trail(f"alert {alert_id}")
+            )
         book = self.alerts.book
         for alert in (*book.open.values(), *book.resolved):
             if alert.id == alert_id:
