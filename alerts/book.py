@@ -71,6 +71,8 @@ class AlertBook:
         """Each hall's clock as the book last saw it: actions by people are stamped with it."""
         self._last: dict[Key, tuple[int, int]] = {}
         """key → (id, resolved_ms) of the last resolved alert of that identity."""
+        self._restored: set[Key] = set()
+        """Keys of the alerts ``restore`` took from the store (a restart)."""
         self._next_id = 1
         self._next_silence = 1
         self._ended: dict[int, int] = {}
@@ -86,11 +88,29 @@ class AlertBook:
         """Load what a store kept: open alerts and live silences (a restart)."""
         for a in alerts:
             self.open[a.key] = a
+            self._restored.add(a.key)
             self.now[a.hall] = max(self.now.get(a.hall, 0), a.fired_ms)
         for s in silences:
             self.silences[s.id] = s
         self._next_id = max(self._next_id, next_id)
         self._next_silence = max(self._next_silence, next_sid)
+
+    def transient(self) -> tuple[dict[Key, int], dict[Key, Alert]]:
+        """What the store does not keep: open alerts waiting out their hold time (key →
+        since when clear) and pending alerts. A state snapshot carries them, so a
+        restart from it neither leaves a cleared alert open nor forgets a pending one."""
+        clearing = {k: a.clearing_since for k, a in self.open.items() if a.clearing_since}
+        return clearing, dict(self.pending)
+
+    def restore_transient(self, clearing: dict[Key, int], pending: dict[Key, Alert]) -> None:
+        """Take back ``transient()`` from a snapshot, over what the store restored."""
+        for key, since in clearing.items():
+            alert = self.open.get(key)
+            if alert is not None and alert.clearing_since is None and since >= alert.fired_ms:
+                alert.clearing_since = since
+        for key, alert in pending.items():
+            if key not in self.open:
+                self.pending.setdefault(key, alert)
 
     def _emit(self, alert: Alert, what: str, at_ms: int, actor: str = SYSTEM,
               note: str | None = None) -> None:  # fmt: skip
@@ -139,6 +159,11 @@ class AlertBook:
         key = (rule, hall, scope)
         self._see(hall, at_ms)
         alert = self.open.get(key)
+        if alert is not None and alert.clearing_since is not None:
+            ended = alert.clearing_since + alert.hold_ms
+            if at_ms >= ended:  # its hold ran out before this: it ended then, this is anew
+                self._close(alert, ended, SYSTEM, None, "resolved")
+                alert = None
         if alert is not None:
             alert.clearing_since = None
             if _RANK[severity] > _RANK[alert.severity]:
@@ -196,8 +221,9 @@ class AlertBook:
                 return None
             self._open(pending, pending.pending_since + pending.for_ms)  # it did fire
         alert = self.open.get(key)
-        if alert is None:
-            return None
+        if alert is None or (at_ms < alert.fired_ms and key in self._restored):
+            return None  # (cleared before it began: the journal replayed after a restart
+            # goes over an earlier episode of an alert the store kept open)
         self._timers(alert, at_ms)  # what its timers did before it cleared
         if alert.hold_ms > 0:
             if alert.clearing_since is None:

@@ -275,6 +275,20 @@ class AlertEngine:
         ]
         return [r for r in every if r.name not in cfg.disabled]
 
+    def rule_memory(self) -> tuple[list[Rule], dict[str, list[Rule]]]:
+        """The hall rules (their memory: cases seen, visits, pauses…) for a state
+        snapshot (``runtime.snapshot``); the city rules hold no hall memory."""
+        return self.rules, self._own_sets
+
+    def restore_rule_memory(self, memory: tuple[list[Rule], dict[str, list[Rule]]]) -> None:
+        """Take the hall rules of a snapshot made with this same configuration."""
+        rules, own = memory
+        if [r.name for r in rules] != [r.name for r in self.rules] or own.keys() != (
+            self._own_sets.keys()
+        ):
+            raise ValueError("the snapshot's rules are not this configuration's")
+        self.rules, self._own_sets = rules, own
+
     def forward(self, outbound: Outbound) -> None:
         """Send every notable change to ``outbound`` (Alertmanager, webhooks) too."""
         self.outbound = outbound
@@ -336,5 +350,6 @@ def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:
         rejections=result.rejections,
         departures=[d for d in result.departures if d.hall in halls],
         complaints=[c for c in result.complaints if c.hall in halls],
+        closed_cases=[c for c in result.closed_cases if c[0] in halls],
         halls=set(halls),
     )

@@ -141,10 +141,10 @@ class StaffingWatch:
         w = self.halls.get(hall)
         if w is None or ts >= w.day_end_ms:  # days only move forward (a late event stays)
             day = day_ordinal(ts)
-            if w is not None:  # the day ended: what was waiting is gone
+            if w is not None:  # the day ended at midnight: what was waiting is gone
                 for rule, since in ((IDLE_WINDOW, w.idle_since), (UNATTENDED_ZONE, w.alone_since)):
                     for scope in list(since):
-                        self._edge(book, hall, rule, scope, False, since, ts)
+                        self._edge(book, hall, rule, scope, False, since, w.day_end_ms)
             new = self.halls[hall] = _HallWatch(day)
             if w is not None:
                 new.open = w.open  # windows stay open across midnight; tickets do not

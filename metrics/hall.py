@@ -111,6 +111,8 @@ class ApplyResult:
     rejections: list[Rejection] = field(default_factory=list)
     departures: list[Departure] = field(default_factory=list)
     complaints: list[ComplaintChange] = field(default_factory=list)
+    closed_cases: list[tuple[str, int, CaseView]] = field(default_factory=list)
+    """(hall, closed ms, the case as it stood then): rule input for case deadlines."""
     halls: set[str] = field(default_factory=set)
 
 
@@ -123,6 +125,9 @@ class _Case:
     accepted_ms: int | None = None
     paused_since: int | None = None
     paused_ms: int = 0
+    pauses: list[tuple[int, int]] = field(default_factory=list)
+    """Finished pauses (start, end), oldest first: when a threshold was reached depends
+    on which pauses began before it (``alerts.case_rules.reached``)."""
 
 
 class Ticket(msgspec.Struct, gc=False):
@@ -193,7 +198,7 @@ class HallState:
         self.cases: dict[str, _Case] = {}
         self.deadlines: dict[tuple[int, int], int] = {}
         """(acceptance ms, working days) → deadline ms: the read side's memo."""
-        self.case_views: dict[str, tuple[tuple[object, ...], CaseView]] = {}
+        self.case_views: dict[str, tuple[tuple[object, ...], CaseView]] = {}  # (figures, view)
         """Case id → (its figures, its view) at the last snapshot: an open case whose
         figures did not change keeps its view (the read side's memo)."""
         # Observations not yet flushed into numpy (zone, window, ... as dense indices).

@@ -49,6 +49,7 @@ from metrics.hall import (
     Ticket,
     _Case,
 )
+from metrics.view import case_view
 
 Handler = Callable[[HallState, Any, ApplyResult], "str | None"]
 
@@ -374,13 +375,16 @@ def _case_resumed(h: HallState, ev: CaseResumed, r: ApplyResult) -> str | None:
         return "unknown_case"
     if case.paused_since is not None:
         case.paused_ms += max(0, ev.ts - case.paused_since)
+        case.pauses.append((case.paused_since, max(ev.ts, case.paused_since)))
         case.paused_since = None
     return None
 
 
 def _case_closed(h: HallState, ev: CaseClosed, r: ApplyResult) -> str | None:
-    if h.cases.pop(ev.case, None) is None:
+    case = h.cases.pop(ev.case, None)
+    if case is None:
         return "unknown_case"
+    r.closed_cases.append((h.hall, ev.ts, case_view(h, ev.case, case)))
     return None
 
 

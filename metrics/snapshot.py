@@ -208,6 +208,10 @@ class CaseView:
     deadline_ms: int
     card: str
     """none | yellow | red"""
+    paused_since: int | None = None
+    """Start of the pause going on, if any."""
+    pauses: tuple[tuple[int, int], ...] = ()
+    """Finished pauses (start, end), oldest first."""
 
 
 @dataclass(frozen=True, slots=True)

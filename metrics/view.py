@@ -10,6 +10,7 @@ metrics.figures, numpy.
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +18,7 @@ import numpy.typing as npt
 from feeds.hallclock import day_start_ms
 from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
 from metrics import figures as fig
-from metrics.hall import _TRANSFERRED, CALLED, SERVING, TICKET_STATES, HallState
+from metrics.hall import _TRANSFERRED, CALLED, SERVING, TICKET_STATES, HallState, _Case
 from metrics.snapshot import (
     CaseView,
     ComplaintView,
@@ -324,6 +325,57 @@ def _deadline(h: HallState, accepted_ms: int, days: int) -> int:
     return found
 
 
+class _CaseFigures(NamedTuple):
+    """A case's figures at the hall clock; equal figures, the same view."""
+
+    accepted: int
+    """Actual acceptance, or deemed at submission + the configured minutes."""
+    deemed: bool
+    paused_since: int | None
+    deadline: int
+    card: str
+    pauses: int
+    """Finished pauses so far."""
+
+
+def _case_figures(h: HallState, c: _Case) -> _CaseFigures:
+    now = h.now_ms
+    deem_ms = h.settings.deemed_accept_minutes * 60_000
+    late = c.accepted_ms is None or c.accepted_ms > c.submitted_ms + deem_ms
+    # Not accepted and not yet deemed: the clock will start at submission + minutes.
+    accepted = c.submitted_ms + deem_ms if late or c.accepted_ms is None else c.accepted_ms
+    deemed = late and now >= c.submitted_ms + deem_ms
+    paused = c.paused_ms + (now - c.paused_since if c.paused_since is not None else 0)
+    deadline = _deadline(h, accepted, c.promised_days) + paused
+    yellow_from = _deadline(h, accepted, max(c.promised_days - 1, 0)) + paused
+    if c.promised_days == 0:
+        yellow_from = accepted
+    card = "red" if now >= deadline else "yellow" if now >= yellow_from else "none"
+    return _CaseFigures(accepted, deemed, c.paused_since, deadline, card, len(c.pauses))
+
+
+def _view_of(case: str, c: _Case, f: _CaseFigures) -> CaseView:
+    return CaseView(
+        case=case,
+        item=c.item,
+        dept=c.dept,
+        promised_days=c.promised_days,
+        submitted_ms=c.submitted_ms,
+        accepted_ms=f.accepted,
+        deemed=f.deemed,
+        paused=f.paused_since is not None,
+        deadline_ms=f.deadline,
+        card=f.card,
+        paused_since=f.paused_since,
+        pauses=tuple(c.pauses),
+    )
+
+
+def case_view(h: HallState, case: str, c: _Case) -> CaseView:
+    """One case as it stands at the hall clock (its view when it closes, for the rules)."""
+    return _view_of(case, c, _case_figures(h, c))
+
+
 def _cases(h: HallState) -> tuple[CaseView, ...]:
     """Open cases with their working-day deadline and card at the hall clock.
 
@@ -331,40 +383,14 @@ def _cases(h: HallState) -> tuple[CaseView, ...]:
     at submission + the configured minutes); time paused for a special procedure moves it
     back by as long as the pause lasted. Yellow: one working day or less is left.
     """
-    now = h.now_ms
-    deem_ms = h.settings.deemed_accept_minutes * 60_000
     out = []
     last = h.case_views
     memo: dict[str, tuple[tuple[object, ...], CaseView]] = {}
     for cid, c in h.cases.items():
-        late = c.accepted_ms is None or c.accepted_ms > c.submitted_ms + deem_ms
-        # Not accepted and not yet deemed: the clock will start at submission + minutes.
-        accepted = c.submitted_ms + deem_ms if late or c.accepted_ms is None else c.accepted_ms
-        deemed = late and now >= c.submitted_ms + deem_ms
-        paused = c.paused_ms + (now - c.paused_since if c.paused_since is not None else 0)
-        deadline = _deadline(h, accepted, c.promised_days) + paused
-        yellow_from = _deadline(h, accepted, max(c.promised_days - 1, 0)) + paused
-        if c.promised_days == 0:
-            yellow_from = accepted
-        card = "red" if now >= deadline else "yellow" if now >= yellow_from else "none"
-        figures = (c.item, c.dept, c.promised_days, c.submitted_ms, accepted, deemed,
-                   c.paused_since is not None, deadline, card)  # fmt: skip
+        figures = _case_figures(h, c)
         seen = last.get(cid)
-        if seen is not None and seen[0] == figures:
-            view = seen[1]  # unchanged since the last snapshot: its view again (~4 µs saved)
-        else:
-            view = CaseView(
-                case=cid,
-                item=c.item,
-                dept=c.dept,
-                promised_days=c.promised_days,
-                submitted_ms=c.submitted_ms,
-                accepted_ms=accepted,
-                deemed=deemed,
-                paused=c.paused_since is not None,
-                deadline_ms=deadline,
-                card=card,
-            )
+        # Unchanged since the last snapshot: its view again (~4 µs saved).
+        view = seen[1] if seen is not None and seen[0] == figures else _view_of(cid, c, figures)
         memo[cid] = (figures, view)
         out.append(view)
     h.case_views = memo
