@@ -39,6 +39,7 @@ from runtime.config import (
     read_token,
 )
 from runtime.recovery import recover
+from runtime.snapshot import Snapshots, config_digest
 from runtime.supervisor import Supervisor
 
 
@@ -101,7 +102,7 @@ def _add_live_options(p: argparse.ArgumentParser, *, feeds_required: bool) -> No
         type=_positive,
         default=1,
         metavar="N",
-        help="at start-up replay the journal's newest N days (default 1: today)",
+        help="without a state snapshot, replay the journal's newest N days at start-up (default 1)",
     )
     p.add_argument("--metrics-host", default="127.0.0.1", help="default 127.0.0.1")
     p.add_argument("--metrics-port", type=int, default=0, help="0 = no /metrics endpoint")
@@ -365,6 +366,7 @@ def _supervisor(
     calendar = config.work_calendar()
     store_path = data_dir / "alerts.db"
     journal_dir = data_dir / "journal"
+    snapshot = data_dir / "state.snapshot"
     if demo:  # each demo starts a fresh day: its alerts and journal go apart, made anew,
         # never mixed into (or recovered from, or reported with) the real halls' data
         store_path = ensure_data_dir(data_dir / "demo") / "alerts.db"
@@ -372,6 +374,8 @@ def _supervisor(
             old.unlink(missing_ok=True)
         journal_dir = data_dir / "demo" / "journal"
         shutil.rmtree(journal_dir, ignore_errors=True)
+        snapshot = data_dir / "demo" / "state.snapshot"
+        snapshot.unlink(missing_ok=True)
     store = AlertStore(store_path)
     return Supervisor(
         sources,
@@ -382,6 +386,7 @@ def _supervisor(
         store=store,
         roster=config.duty,
         operator=_operator(args),
+        snapshots=Snapshots(snapshot, config_digest(getattr(args, "config", None))),
     )
 
 

@@ -81,6 +81,8 @@ class _DayFile:
     size: int
     """Bytes in ``file`` (the offset of the next write)."""
     last_seq: int
+    lines: int
+    """Lines (events) in ``file``: with its name, a position that survives compression."""
     clock: dict[str, int] = field(default_factory=dict)
     """Per hall: the ts of the newest event or heartbeat written."""
     pending: dict[str, Heartbeat] = field(default_factory=dict)
@@ -112,6 +114,27 @@ class Journal:
                     start = i
                     break
         self._write(feed, events[start:])
+
+    def rolls(self, feed: str, events: list[Event]) -> bool:
+        """Whether appending ``events`` would move ``feed`` on to a later service day
+        (the same test ``append`` splits and opens files by): a state snapshot taken
+        before such a batch is the state at the end of the feed's day."""
+        current = self._files.get(feed)
+        if current is None or not events:
+            return False
+        return max(day_ordinal(events[0].ts), day_ordinal(events[-1].ts)) > current.ordinal
+
+    def positions(self) -> dict[str, tuple[str, int, int]]:
+        """Per feed: the name of the file being written, the lines in it so far and the
+        last seq written. Everything journaled after this point is in that file past
+        those lines, then in the feed's later files (``read_after``), compressed or not."""
+        return {f: (day.path.name, day.lines, day.last_seq) for f, day in self._files.items()}
+
+    def sync(self) -> None:
+        """Flush every open file to disk (``fsync``): before a snapshot claims them."""
+        for day in self._files.values():
+            os.fsync(day.file.fileno())
+            os.fsync(day.index.fileno())
 
     def _write(self, feed: str, events: list[Event]) -> None:
         day = self._day_file(feed, events)
@@ -168,7 +191,8 @@ class Journal:
             index.truncate(0)
         data = os.fdopen(os.open(path, flags, 0o600), "ab")
         size = data.seek(0, os.SEEK_END)
-        current = self._files[feed] = _DayFile(ordinal, path, data, index, size, last_seq)
+        lines = path.read_bytes().count(b"\n") if size else 0
+        current = self._files[feed] = _DayFile(ordinal, path, data, index, size, last_seq, lines)
         return current
 
     def _close(self, day: _DayFile) -> None:
@@ -241,6 +265,7 @@ def _emit(day: _DayFile, buf: bytearray) -> None:
     day.index.write(head + zlib.crc32(head).to_bytes(4, "little"))
     day.index.flush()
     day.size += len(buf)
+    day.lines += buf.count(b"\n")
 
 
 @dataclass(slots=True)
@@ -256,13 +281,15 @@ class FileCheck:
     """Records whose CRC did not match (their lines are left out of ``lines``)."""
 
 
-def check_file(path: Path, *, repair: bool = False) -> FileCheck:
+def check_file(path: Path, *, repair: bool = False, from_line: int = 0) -> FileCheck:
     """Verify a plain ``.jsonl`` journal file against its index; find the torn tail.
 
     Args:
         path: The data file.
         repair: Cut the torn tail from the data file (and a torn record from the index),
             logging what was cut; never raises for damage, only for I/O.
+        from_line: Leave out the file's first lines (counted as written, damaged ones
+            included): what a snapshot already holds (``Journal.positions``).
 
     Raises:
         OSError: when the file cannot be read or cut.
@@ -277,9 +304,9 @@ def check_file(path: Path, *, repair: bool = False) -> FileCheck:
     keep_index = 0
     if index is None:  # no checksums (older journal, CSV import): whole lines only
         end = data.rfind(b"\n") + 1
-        check.lines = data[:end].splitlines()
+        check.lines = data[:end].splitlines()[from_line:]
     else:
-        end = -1
+        end, line = -1, 0
         for pos in range(0, len(index) - _RECORD_SIZE + 1, _RECORD_SIZE):
             head = index[pos : pos + _RECORD.size]
             crc = int.from_bytes(index[pos + _RECORD.size : pos + _RECORD_SIZE], "little")
@@ -287,12 +314,15 @@ def check_file(path: Path, *, repair: bool = False) -> FileCheck:
             if zlib.crc32(head) != crc or offset + length > len(data):
                 break  # a torn index record, or data that never reached the disk
             if end < 0 and offset:  # appended to a file that predates checksums
-                check.lines.extend(data[: data.rfind(b"\n", 0, offset) + 1].splitlines())
-            chunk = data[offset : offset + length]
-            if zlib.crc32(chunk) == data_crc:
-                check.lines.extend(chunk.splitlines())
+                older = data[: data.rfind(b"\n", 0, offset) + 1].splitlines()
+                check.lines.extend(older[from_line:])
+                line = len(older)
+            chunk = data[offset : offset + length].splitlines()
+            if zlib.crc32(data[offset : offset + length]) == data_crc:
+                check.lines.extend(chunk[max(0, from_line - line) :])
             else:
                 check.damaged += 1
+            line += len(chunk)
             end, keep_index = offset + length, pos + _RECORD_SIZE
         end = max(end, 0)
     check.cut_bytes = len(data) - end
@@ -339,6 +369,50 @@ class DayRecovery:
 _PART = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.(\d+))?\.jsonl(\.gz)?$")
 
 
+def _feed_files(folder: Path) -> tuple[dict[str, list[tuple[int, Path]]], set[str]]:
+    """A feed's journal files by service day (part number, path), and the days that
+    still have a plain (being written) file. Leftovers of a compression cut short are
+    cleaned up on the way: a partial archive is removed, and so is a plain file whose
+    archive is complete (with its index)."""
+    found: dict[str, list[tuple[int, Path]]] = {}
+    plain: set[str] = set()
+    if not folder.is_dir():
+        return found, plain
+    for path in folder.iterdir():
+        m = _PART.match(path.name)
+        if m is None:
+            if path.name.endswith(".gz.partial"):  # a compression cut short
+                path.unlink(missing_ok=True)
+            continue
+        if not m.group(3):
+            if path.with_name(path.name + ".gz").exists():  # archived; unlink cut short
+                path.unlink()
+                index_path(path).unlink(missing_ok=True)
+                continue
+            plain.add(m.group(1))
+        found.setdefault(m.group(1), []).append((int(m.group(2) or 1), path))
+    return found, plain
+
+
+def _read_parts(out: DayRecovery, paths: list[tuple[Path, int]]) -> DayRecovery:
+    """Read (and repair) ``paths`` into ``out``, each from its first line not yet
+    applied; set ``out.last_seq`` to the newest seq read."""
+    for path, from_line in paths:
+        if path.suffix == ".gz":
+            out.parts.append(gzip.decompress(path.read_bytes()).splitlines()[from_line:])
+            continue
+        check = check_file(path, repair=True, from_line=from_line)
+        out.cut_bytes += check.cut_bytes
+        out.damaged += check.damaged
+        out.parts.append(check.lines)
+    for lines in reversed(out.parts):  # the newest seq replayed (a part may be empty:
+        seq = next((hit for line in reversed(lines) if (hit := _SEQ.search(line))), None)
+        if seq is not None:  # killed as it was opened)
+            out.last_seq = int(seq.group(1))
+            break
+    return out
+
+
 def recover_day(root: Path, feed: str, days: int = 1) -> DayRecovery:
     """Read back (and repair) the newest plain journal day of ``feed`` under ``root``,
     preceded by the feed's files of the ``days - 1`` calendar days before it.
@@ -351,40 +425,34 @@ def recover_day(root: Path, feed: str, days: int = 1) -> DayRecovery:
     Raises:
         OSError: when a file cannot be read or repaired.
     """
-    folder = root / safe_name(feed)
-    found: dict[str, list[tuple[int, Path]]] = {}
-    plain: set[str] = set()
-    if folder.is_dir():
-        for path in folder.iterdir():
-            m = _PART.match(path.name)
-            if m is None:
-                if path.name.endswith(".gz.partial"):  # a compression cut short
-                    path.unlink(missing_ok=True)
-                continue
-            if not m.group(3):
-                if path.with_name(path.name + ".gz").exists():  # archived; unlink cut short
-                    path.unlink()
-                    index_path(path).unlink(missing_ok=True)
-                    continue
-                plain.add(m.group(1))
-            found.setdefault(m.group(1), []).append((int(m.group(2) or 1), path))
+    found, plain = _feed_files(root / safe_name(feed))
     if not plain:
         return DayRecovery(None, [], 0)
     day = max(plain)
     first = (dt.date.fromisoformat(day) - dt.timedelta(days=max(1, days) - 1)).isoformat()
-    out = DayRecovery(day, [], 0)
-    for stem in sorted(d for d in found if first <= d <= day):
-        for _, path in sorted(found[stem]):
-            if path.suffix == ".gz":
-                out.parts.append(gzip.decompress(path.read_bytes()).splitlines())
-                continue
-            check = check_file(path, repair=True)
-            out.cut_bytes += check.cut_bytes
-            out.damaged += check.damaged
-            out.parts.append(check.lines)
-    for lines in reversed(out.parts):  # the newest seq replayed (a part may be empty:
-        seq = next((hit for line in reversed(lines) if (hit := _SEQ.search(line))), None)
-        if seq is not None:  # killed as it was opened)
-            out.last_seq = int(seq.group(1))
-            break
-    return out
+    days_read = sorted(d for d in found if first <= d <= day)
+    paths = [(path, 0) for stem in days_read for _, path in sorted(found[stem])]
+    return _read_parts(DayRecovery(day, [], 0), paths)
+
+
+def read_after(root: Path, feed: str, name: str, lines: int) -> DayRecovery:
+    """Read back (and repair) what ``feed`` journaled after a position of
+    ``Journal.positions``: file ``name`` past its first ``lines`` lines (compressed
+    since, or not), then every later file of the feed, in the order they were written.
+
+    Raises:
+        OSError: when a file cannot be read or repaired.
+    """
+    found, _ = _feed_files(root / safe_name(feed))
+    m = _PART.match(name)
+    if m is None:
+        raise ValueError(f"not a journal file name: {name!r}")
+    at = (m.group(1), int(m.group(2) or 1))
+    paths = [
+        (path, lines if (stem, part) == at else 0)
+        for stem in sorted(found)
+        for part, path in sorted(found[stem])
+        if (stem, part) >= at
+    ]
+    newest = max(found, default=None)
+    return _read_parts(DayRecovery(newest, [], 0), paths)

@@ -72,6 +72,14 @@ class CityState:
             state = self.halls[hall] = HallState(hall, self.settings)
         return state
 
+    def restore(self, halls: dict[str, HallState]) -> None:
+        """Take the halls of a snapshot (``runtime.snapshot``), under this state's
+        settings (a snapshot is only used with the configuration it was made with)."""
+        for hall in halls.values():
+            hall.settings = self.settings
+        self.halls = halls
+        self._snapshots.clear()
+
     def apply(self, events: Iterable[Event]) -> ApplyResult:
         """Apply a batch in order. A rejected event changes nothing; the rest apply."""
         result = ApplyResult()

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import pickle
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -34,6 +35,7 @@ from feeds.journal import Journal
 from feeds.source import Batch, FeedSource, FeedStatus
 from metrics.snapshot import CitySnapshot, HallSnapshot
 from metrics.state import CityState, Settings
+from runtime.snapshot import Snapshots
 
 log = structlog.get_logger("hallwatch.pipeline")
 
@@ -118,6 +120,7 @@ class Supervisor:
         store: AlertStore | None = None,
         roster: Roster | None = None,
         operator: str | None = None,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self.sources = list(sources)
         if wait_limits is not None:  # the figures' service level and target: same limits
@@ -133,6 +136,8 @@ class Supervisor:
         self.operator = operator
         self._clocks: dict[str, int] = {}
         self.journal = journal
+        self.snapshots = snapshots if journal is not None else None
+        """Saved as a feed's day ends and at close (``runtime.snapshot``); with a journal."""
         self.publish_interval = publish_interval
         self.events_total = 0
         self.view: View = EMPTY_VIEW
@@ -151,6 +156,8 @@ class Supervisor:
         """Apply one batch: journal, state, event-driven rules, feed counters.
         ``journaled``: the batch comes from the journal (start-up recovery): not again."""
         if self.journal is not None and batch.events and not journaled:
+            if self.snapshots is not None and self.journal.rolls(status.name, batch.events):
+                self.save_snapshot()  # the feed's day ends: state and journal agree here
             self.journal.append(status.name, batch.events)
         result = self.state.apply(batch.events)
         self.alerts.on_batch(result, batch.events)
@@ -384,8 +391,20 @@ class Supervisor:
             for source in self.sources:
                 group.create_task(self.consume(source))
 
+    def save_snapshot(self) -> None:
+        """Save the state with the journal positions it holds (``runtime.snapshot``). A
+        failure (disk full) is logged and ingest goes on: the journal still has it all."""
+        if self.snapshots is None or self.journal is None:
+            return
+        try:
+            self.journal.sync()
+            self.snapshots.save(self)
+        except (OSError, pickle.PicklingError) as error:
+            log.error("snapshot_failed", error=f"{type(error).__name__}: {error}")
+
     def close(self) -> None:
         if self.journal is not None:
+            self.save_snapshot()  # a clean stop restarts from here, with no replay
             self.journal.close()
         self.alerts.close()  # forwarding, if any, gets one more try at what is queued
         if self.store is not None:

@@ -1,5 +1,5 @@
 """Privacy: an ID number planted in the feed reaches no output — journal, its index,
-SQLite (with its WAL), logs, /metrics, the report, the console's rendered screen — while
+SQLite (with its WAL), the state snapshot, logs, /metrics, the report, the screen — while
 its pseudonym does reach the journal; and every file in the data dir is 0600, every
 folder 0700. Real WebSocket, real files, the real console under Pilot."""
 
@@ -28,6 +28,7 @@ from metrics.exposition import serve_metrics
 from runtime import logs
 from runtime.report import gather
 from runtime.report_render import write
+from runtime.snapshot import Snapshots
 from runtime.supervisor import Supervisor
 from tests.conftest import wait_for
 from tests.console.test_app import H, morning
@@ -79,7 +80,13 @@ async def test_a_planted_id_number_reaches_no_output(tmp_path: Path, saved_loggi
     await server.publish(events)
     feed = WebSocketFeed(server.url, FrameDecoder(pseudonymize), name="p", backoff=Backoff(0.01))
     store = AlertStore(data / "alerts.db")
-    sup = Supervisor([feed], journal=Journal(data / "journal"), store=store, publish_interval=0.05)
+    sup = Supervisor(
+        [feed],
+        journal=Journal(data / "journal"),
+        store=store,
+        publish_interval=0.05,
+        snapshots=Snapshots(data / "state.snapshot"),  # saved at close: it is searched too
+    )
     _, port, stop_metrics = serve_metrics(lambda: sup.view.city, "127.0.0.1", 0)
     try:
         app = HallwatchApp(sup, lang="en", refresh_hz=20)
@@ -97,6 +104,7 @@ async def test_a_planted_id_number_reaches_no_output(tmp_path: Path, saved_loggi
     day = dt.date(2025, 11, 24)
     report, _ = write(gather([day], data), None, "md")
     assert "lz" in report
+    assert (data / "state.snapshot").exists()
     stored = _everything_under(data)
     assert pseudonymize(PLANTED).encode() in stored  # the pseudonym is what is kept
     for name, text in (("data dir", stored), ("metrics", body.encode()),

@@ -35,7 +35,9 @@ from tests.e2e.test_serve import ROOT, free_port, get, wait_until
 DAY = dt.date(2025, 11, 24)
 FEED = "hall-demo"
 #: Lines of a feed's own bookkeeping (connects, received seqs): not day figures.
-_PROCESS = re.compile(r"^hall_feed_(connected|connects_total|events_total|gaps_total|rejected)")
+_PROCESS = re.compile(
+    r"^hall_feed_(connected|connects_total|events_total|gaps_total|rejected|lag_seconds)"
+)
 
 
 def _expected(days: int = 1) -> tuple[int, dict[str, int]]:
@@ -216,11 +218,12 @@ def test_recover_days_rebuilds_cases_opened_on_earlier_days(tmp_path: Path) -> N
         assert source.status.last_seq == 0  # a memory source does not resume; a feed does
 
 
-def test_kill_9_at_the_day_change_with_recover_days_ends_with_the_clean_figures(
+def test_kill_9_at_the_day_change_and_in_day_two_ends_with_the_clean_figures(
     two_day_url: str, tmp_path: Path
 ) -> None:
-    """Killed as the second day begins (the first day's archive maybe half written):
-    ``--recover-days 2`` rebuilds both days, cases carried over included."""
+    """Killed as the second day begins (the first day's archive maybe half written), then
+    again in the middle of day two: with no option, the state snapshot saved as day one
+    ended plus the journal's tail rebuild both days, day one's open cases included."""
     last_seq, clocks = _expected(days=2)
     clean = Serve(two_day_url, tmp_path / "clean")
     chaos = Serve(two_day_url, tmp_path / "chaos")
@@ -235,11 +238,20 @@ def test_kill_9_at_the_day_change_with_recover_days_ends_with_the_clean_figures(
             assert time.monotonic() < deadline, "the second day never began"
             time.sleep(0.002)
         chaos.kill()
-        chaos.start("--recover-days", "2")
+        chaos.start()
+        deadline = time.monotonic() + 30
+        while second.stat().st_size < 20 * 5:  # five records into day two
+            assert time.monotonic() < deadline, "day two never went on"
+            time.sleep(0.002)
+        chaos.kill()
+        chaos.start()
         got = chaos.final_figures(last_seq, clocks)
     finally:
         clean.stop()
         chaos.stop()
-    assert "unknown_case" not in chaos.log.read_text()
+    log = chaos.log.read_text()
+    assert "unknown_case" not in log
+    assert log.count('"snapshot_loaded"') == 2 and '"from_snapshot": true' in log
     assert any(ln.startswith("hall_cases_open") for ln in expected)
     assert got == expected
+    assert _alerts(chaos.data) == _alerts(clean.data)

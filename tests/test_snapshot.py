@@ -1,0 +1,182 @@
+"""State snapshots (runtime/snapshot.py): a restart from a snapshot plus the journal's
+tail ends with exactly the figures of an uninterrupted run, earlier days' cases and
+complaints included; a snapshot that is foreign, damaged, torn, or from other code or
+config is never used, and recovery falls back to the journal.
+
+Real files: the journal, the snapshot and the alert store are on disk in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from alerts.rules import AlertEngine
+from alerts.store import AlertStore
+from feeds.decode import FrameDecoder
+from feeds.demo_city import city
+from feeds.demo_play import demo_events
+from feeds.journal import Journal
+from feeds.protocol import Event, Heartbeat
+from feeds.source import Batch, MemorySource
+from metrics.exposition import render
+from runtime.recovery import recover
+from runtime.snapshot import MAGIC, Snapshots
+from runtime.supervisor import Supervisor
+
+DAY = dt.date(2025, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def two_days() -> list[Event]:
+    """Two demo days numbered as the demo server numbers them (heartbeats without)."""
+    events, seq = [], 0
+    for ev in demo_events(city(3), DAY, 1, days=2):
+        if not isinstance(ev, Heartbeat):
+            seq += 1
+            ev = msgspec.structs.replace(ev, seq=seq)
+        events.append(ev)
+    return events
+
+
+def _sup(data: Path, config: str = "") -> tuple[Supervisor, MemorySource]:
+    source = MemorySource("f", [], FrameDecoder(lambda p: p))
+    data.mkdir(exist_ok=True)
+    store = AlertStore(data / "alerts.db")
+    sup = Supervisor(
+        [source],
+        journal=Journal(data / "journal"),
+        alerts=AlertEngine(sink=store),
+        store=store,
+        snapshots=Snapshots(data / "snap", config),
+    )
+    return sup, source
+
+
+def _feed(sup: Supervisor, source: MemorySource, events: list[Event]) -> None:
+    for i in range(0, len(events), 500):
+        sup.apply(source.status, Batch("f", events[i : i + 500]))
+
+
+def _figures(sup: Supervisor) -> list[str]:
+    """Every /metrics line but the feed's own session bookkeeping."""
+    text = render(sup.publish().city).decode()
+    return [ln for ln in text.splitlines() if ln and ln[0] != "#"]
+
+
+def _crash(sup: Supervisor) -> None:
+    """What a kill -9 leaves: the journal's files as written, nothing closed or saved."""
+    assert sup.journal is not None
+    for thread in sup.journal._compressing:  # (a kill would stop it; here it finishes)
+        thread.join()
+    for day in sup.journal._files.values():
+        day.file.close()
+        day.index.close()
+    sup.journal._files.clear()
+    assert sup.store is not None
+    sup.store.close()  # (SQLite keeps what it committed; a kill leaves the same)
+
+
+def test_a_restart_on_day_two_rebuilds_day_ones_open_cases_from_the_snapshot(
+    tmp_path: Path, two_days: list[Event]
+) -> None:
+    clean, src = _sup(tmp_path / "clean")
+    _feed(clean, src, two_days)
+    expected = _figures(clean)
+    first_day_end = next(i for i, e in enumerate(two_days) if e.ts >= two_days[-1].ts - 86_400_000)
+    cut = first_day_end + (len(two_days) - first_day_end) // 2  # the middle of day two
+
+    sup, src = _sup(tmp_path / "chaos")
+    _feed(sup, src, two_days[:cut])
+    assert sup.snapshots is not None and sup.snapshots.saved == 1  # as day one ended
+    _crash(sup)
+
+    again, src = _sup(tmp_path / "chaos")
+    (done,) = recover(again)
+    assert done.from_snapshot and done.events > 0
+    assert again.events_total == sum(e.seq is not None for e in two_days[:cut])
+    _feed(again, src, [e for e in two_days[cut:]])
+    assert "unknown_case" not in src.status.rejected
+    got = _figures(again)
+    assert any(ln.startswith("hall_cases_open") and not ln.endswith(" 0.0") for ln in got)
+    assert got == expected
+
+    # Without the snapshot, today's journal alone does not know yesterday's cases.
+    (tmp_path / "chaos" / "snap").unlink()
+    bare, src = _sup(tmp_path / "chaos")
+    (done,) = recover(bare)
+    assert not done.from_snapshot
+    assert src.status.rejected["unknown_case"] > 0
+
+
+def test_a_clean_stop_restarts_from_its_snapshot_with_nothing_to_replay(
+    tmp_path: Path, two_days: list[Event]
+) -> None:
+    sup, src = _sup(tmp_path)
+    _feed(sup, src, two_days[:3000])
+    before = _figures(sup)
+    sup.close()
+    again, src = _sup(tmp_path)
+    (done,) = recover(again)
+    assert done.from_snapshot and done.events == 0
+    assert done.resume_since == max(e.seq or 0 for e in two_days[:3000])
+    assert _figures(again) == before
+    assert os.stat(tmp_path / "snap").st_mode & 0o777 == 0o600
+
+
+def _saved(tmp_path: Path, events: list[Event]) -> bytes:
+    sup, src = _sup(tmp_path)
+    _feed(sup, src, events)
+    sup.close()
+    return (tmp_path / "snap").read_bytes()
+
+
+def _falls_back(tmp_path: Path, config: str = "") -> None:
+    sup, _ = _sup(tmp_path, config)
+    (done,) = recover(sup)
+    assert not done.from_snapshot
+    assert done.events > 0  # today's journal replayed instead
+
+
+@pytest.mark.parametrize(
+    "harm",
+    ["flip a byte", "torn", "other code", "other config", "writable by others", "not one"],
+)
+def test_an_unusable_snapshot_is_skipped_and_the_journal_replayed(
+    tmp_path: Path, two_days: list[Event], harm: str
+) -> None:
+    data = _saved(tmp_path, two_days[:2000])
+    path = tmp_path / "snap"
+    config = ""
+    if harm == "flip a byte":
+        path.write_bytes(data[:-100] + bytes([data[-100] ^ 1]) + data[-99:])
+    elif harm == "torn":
+        path.write_bytes(data[: len(data) // 2])
+    elif harm == "other code":
+        magic, head, payload = data.split(b"\n", 2)
+        fields = json.loads(head)
+        fields["code"] = "0" * 64
+        path.write_bytes(magic + b"\n" + json.dumps(fields).encode() + b"\n" + payload)
+    elif harm == "other config":
+        config = "another"
+    elif harm == "writable by others":
+        path.chmod(0o666)
+    else:
+        path.write_bytes(b"cos = __import__('os')\n")
+    _falls_back(tmp_path, config)
+    assert data.startswith(MAGIC)
+
+
+def test_a_kill_while_saving_leaves_the_previous_snapshot_whole(
+    tmp_path: Path, two_days: list[Event]
+) -> None:
+    good = _saved(tmp_path, two_days[:2000])
+    (tmp_path / "snap.partial").write_bytes(good[: len(good) // 3])  # the kill came here
+    sup, _ = _sup(tmp_path)
+    (done,) = recover(sup)
+    assert done.from_snapshot and done.events == 0
