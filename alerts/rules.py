@@ -20,7 +20,7 @@ from typing import Protocol
 from alerts.book import AlertBook, Sink
 from alerts.outbound import Outbound
 from alerts.settings import Rules, minutes_of_day
-from feeds.hallclock import DAY_MS, day_start_ms, service_day
+from feeds.hallclock import DAY_MS, day_start_ms, local_datetime, service_day
 from feeds.protocol import Event
 from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot
@@ -31,6 +31,7 @@ WAIT_OVERTIME = "wait_overtime"
 COMPLAINT = "complaint"
 COMPLAINT_OVERDUE = "complaint_overdue"
 FEED_STALLED = "feed_stalled"
+CLOCK_JUMP = "clock_jump"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,35 @@ class FeedStalledRule:
                     book.resolve(FEED_STALLED, hall_name, feed.name, hall.now_ms)
 
 
+class ClockRule:
+    """A hall whose events come 5 minutes or more behind its own clock: the feed's clock
+    went back, or jumped ahead (a leap) and came back. Everything still applies, but the
+    hall's waits and deadlines are measured against a wrong clock until the events catch
+    up, so the office should call the vendor. Yellow, fired at the hall clock when the
+    events fell behind, resolved when they keep step again (docs/protocol-notes.md)."""
+
+    name = CLOCK_JUMP
+    kinds: frozenset[type] = frozenset()
+
+    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+        for change in result.clock:
+            if change.behind_ms == 0:
+                book.resolve(CLOCK_JUMP, change.hall, "clock", change.at_ms)
+                continue
+            behind = f"{change.behind_ms / 60_000:.0f} min"
+            summary = f"events arrive {behind} behind the hall clock: the feed's clock went back"
+            if change.leap is not None:
+                start, end = change.leap
+                summary += (
+                    f", or jumped {(end - start) / 3_600_000:.1f} h ahead at "
+                    f"{local_datetime(start).strftime('%Y-%m-%d %H:%M')}"
+                )
+            book.fire(CLOCK_JUMP, change.hall, "clock", "yellow", change.at_ms, summary)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class HallRules:
     """One hall's own settings, where the config gives that hall its own."""
@@ -272,6 +302,7 @@ class AlertEngine:
             BadRatingRule(cfg.ratings, self.calendar),
             SecondTripRule(cfg.second_trip),
             ScalpingRule(cfg.scalping),
+            ClockRule(),
         ]
         return [r for r in every if r.name not in cfg.disabled]
 

@@ -67,6 +67,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "ticket_scalping": ("倒号", "ticket scalping"),
     "complaint_overdue": ("投诉当日未办结", "complaint not settled today"),
     "feed_stalled": ("数据源中断", "feed stalled"),
+    "clock_jump": ("时钟异常", "clock jump"),
     "deemed_acceptance": ("10分钟视为受理", "deemed accepted"),
     "case_deadline": ("办件时限", "case deadline"),
     "handover_unaccepted": ("交接班未确认", "handover not accepted"),
@@ -286,6 +287,9 @@ _ZH_SUMMARIES: Final = tuple(
         (r"^zone (?P<z>\S+): people waiting, no open window serving it$",
          "板块 {z} 有人排队但无开放窗口"),
         (r"^feed (?P<f>\S+) silent for (?P<n>\d+) s$", "数据源 {f} 已{n}秒无数据"),
+        (r"^events arrive (?P<n>\d+) min behind the hall clock: the feed's clock went back"
+         r"(?:, or jumped (?P<h>[\d.]+) h ahead at (?P<at>[\d-]+ [\d:]+))?$",
+         "事件比大厅时钟晚{n}分钟到达:数据源时钟回拨{at}"),
         (r"^shift report of (?P<p>\S+) not accepted \(written (?P<w>[^)]+)\)$",
          "{p} 的交接班报告未确认接班({w} 写)"),
     )
@@ -307,6 +311,8 @@ def summary(text: str, lang: Lang) -> str:
                 parts["st"] = f" 人员 {parts['st']}"
             if parts.get("i") and template.startswith("{w} 办理"):
                 parts["i"] = f"({parts['i']})"
+            if parts.get("at"):
+                parts["at"] = f",或曾于 {parts['at']} 向前跳了{parts['h']}小时"
             if parts.get("rest"):
                 parts["rest"] = _NO_CALENDAR.sub(r"(无\1年节假日历,按周一至周五计)", parts["rest"])
             return template.format(**parts)

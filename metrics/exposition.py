@@ -145,6 +145,18 @@ def render(city: CitySnapshot) -> bytes:
     text.family("hall_clock_seconds", "gauge", "The hall clock: newest event time seen.")
     for name, hall in halls:
         text.sample("hall_clock_seconds", hall_labels[name], hall.now_ms / 1000.0)
+    text.family(
+        "hall_clock_late_events_total",
+        "counter",
+        "Events 5 min or more behind the hall clock: its feed's clock went back or jumped.",
+    )
+    for name, hall in halls:
+        text.sample("hall_clock_late_events_total", hall_labels[name], hall.late_events)
+    text.family(
+        "hall_clock_leaps_total", "counter", "Times the hall clock moved on 1 h or more at once."
+    )
+    for name, hall in halls:
+        text.sample("hall_clock_leaps_total", hall_labels[name], hall.clock_leaps)
 
     feeds = [(f'feed="{escape(f.name)}"', f) for f in city.feeds]
     text.family("hall_feed_connected", "gauge", "1 while the feed is connected.")

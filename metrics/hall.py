@@ -100,6 +100,27 @@ class ComplaintChange:
     window: str | None = None
 
 
+#: An event this far behind its hall's clock is late: the feed's clock went back, or
+#: jumped ahead and came back (docs/protocol-notes.md, "Hall clock").
+CLOCK_LATE_MS: Final = 5 * 60_000
+#: The hall clock moving on this far in one step is a leap. A live feed never leaps: it
+#: sends a heartbeat at least every 5 s (protocol.md); after a reconnect it may.
+CLOCK_LEAP_MS: Final = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class ClockChange:
+    """A hall's events fell behind its clock (``behind_ms`` > 0), or came back in step
+    (``behind_ms`` == 0): rule input for the clock alert."""
+
+    hall: str
+    at_ms: int
+    """The hall clock then."""
+    behind_ms: int
+    leap: tuple[int, int] | None
+    """The hall's last leap (from, to ms), if any: a clock that jumped ahead earlier."""
+
+
 @dataclass(slots=True)
 class ApplyResult:
     """What one batch did: rejections with reasons, and the changes rules care about."""
@@ -111,6 +132,7 @@ class ApplyResult:
     rejections: list[Rejection] = field(default_factory=list)
     departures: list[Departure] = field(default_factory=list)
     complaints: list[ComplaintChange] = field(default_factory=list)
+    clock: list[ClockChange] = field(default_factory=list)
     closed_cases: list[tuple[str, int, CaseView]] = field(default_factory=list)
     """(hall, closed ms, the case as it stood then): rule input for case deadlines."""
     halls: set[str] = field(default_factory=set)
@@ -166,6 +188,12 @@ class HallState:
         self.hall = hall
         self.settings = settings
         self.now_ms = 0
+        self.late_events = 0
+        """Events (heartbeats too) that came ``CLOCK_LATE_MS`` or more behind the clock."""
+        self.clock_leaps = 0
+        self.last_leap: tuple[int, int] | None = None
+        self.late_since: int | None = None
+        """The hall clock when its events fell behind it; None while they keep step."""
         self.day: str = ""
         self.day_ordinal = 0
         self.version = 0
@@ -270,6 +298,27 @@ class HallState:
         self.d_fin_outcome = Column(np.int8)
         self.d_fin_service_ms = Column(np.int64)
         self.d_abandon_zone = Column(np.int32)
+
+    def clock_step(self, ts: int, result: ApplyResult) -> None:
+        """An event at ``ts`` (not ahead of the clock, or a leap, or back in step):
+        count what is odd and report each change of state once (``ClockChange``)."""
+        now = self.now_ms
+        if ts > now:
+            if now and ts - now >= CLOCK_LEAP_MS:
+                self.clock_leaps += 1
+                self.last_leap = (now, ts)
+            self.advance_clock(ts)
+            if self.late_since is not None:
+                self.late_since = None
+                result.clock.append(ClockChange(self.hall, ts, 0, self.last_leap))
+        elif now - ts >= CLOCK_LATE_MS:
+            self.late_events += 1
+            if self.late_since is None:
+                self.late_since = now
+                result.clock.append(ClockChange(self.hall, now, now - ts, self.last_leap))
+        elif self.late_since is not None:  # within the tolerance again: back in step
+            self.late_since = None
+            result.clock.append(ClockChange(self.hall, now, 0, self.last_leap))
 
     def advance_clock(self, ts: int) -> None:
         if ts > self.now_ms:

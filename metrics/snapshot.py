@@ -259,6 +259,12 @@ class HallSnapshot:
     abandonment_rate: float | None = None
     curve_start_ms: int = 0
     """Start of the zones' first curve bin (the day's opening, floored to 5 minutes)."""
+    late_events: int = 0
+    """Events that came 5 minutes or more behind the hall clock (since start)."""
+    clock_leaps: int = 0
+    """Times the hall clock moved on an hour or more in one step (since start)."""
+    late_since: int | None = None
+    """The hall clock when its events fell behind it; None while they keep step."""
 
     @property
     def complaints_open(self) -> int:

@@ -17,6 +17,8 @@ from feeds.protocol import Event
 from metrics.hall import (
     ABANDONED,
     CALLED,
+    CLOCK_LATE_MS,
+    CLOCK_LEAP_MS,
     DONE,
     FLUSH_AT,
     MAX_STAFF,
@@ -27,6 +29,7 @@ from metrics.hall import (
     TICKET_STATES,
     WAITING,
     ApplyResult,
+    ClockChange,
     ComplaintChange,
     Departure,
     HallState,
@@ -39,6 +42,8 @@ from metrics.snapshot import HallSnapshot
 __all__ = [
     "ABANDONED",
     "CALLED",
+    "CLOCK_LATE_MS",
+    "CLOCK_LEAP_MS",
     "DONE",
     "MAX_STAFF",
     "MAX_WINDOWS",
@@ -49,6 +54,7 @@ __all__ = [
     "WAITING",
     "ApplyResult",
     "CityState",
+    "ClockChange",
     "ComplaintChange",
     "Departure",
     "HallState",
@@ -95,8 +101,14 @@ class CityState:
                 hall = self.halls.get(name) or self.hall(name)
                 touched.add(name)
             assert hall is not None
-            if ev.ts > hall.now_ms:
-                hall.advance_clock(ev.ts)
+            ts = ev.ts
+            now = hall.now_ms
+            # The common case in one comparison; leaps, late events and a hall coming
+            # back in step go to clock_step (docs/protocol-notes.md, "Hall clock").
+            if now < ts < now + CLOCK_LEAP_MS and hall.late_since is None:
+                hall.advance_clock(ts)
+            elif ts != now or hall.late_since is not None:
+                hall.clock_step(ts, result)
             reason = handlers[type(ev)](hall, ev, result)
             if reason is None:
                 applied += 1

@@ -249,6 +249,9 @@ def build_snapshot(h: HallState) -> HallSnapshot:
             for cid, (ts, channel, window) in sorted(h.complaints.items(), key=lambda kv: kv[1])
         ),
         cases=_cases(h),
+        late_events=h.late_events,
+        clock_leaps=h.clock_leaps,
+        late_since=h.late_since,
         counters=Counters(
             zones=tuple(znames),
             windows=tuple(wnames),
