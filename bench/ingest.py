@@ -64,9 +64,9 @@ def stream(n: int, halls: int = 100, windows: int = 30) -> list[Event]:
                          person=f"37010219900101{i % 10000:04d}"),
             TicketCalled(seq=0, ts=base + 60_000, hall=hall, ticket=ticket, window=window),
             ServiceStarted(seq=0, ts=base + 90_000, hall=hall, ticket=ticket, window=window),
-            ServiceFinished(seq=0, ts=base + 400_000, hall=hall, ticket=ticket, window=window,
+            ServiceFinished(seq=0, ts=base + 280_000, hall=hall, ticket=ticket, window=window,
                             outcome="done"),
-            Rating(seq=0, ts=base + 410_000, hall=hall, window=window, score=5,
+            Rating(seq=0, ts=base + 290_000, hall=hall, window=window, score=5,
                    channel="device"),
         ):  # fmt: skip
             seq += 1
