@@ -27,7 +27,7 @@ import structlog
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
 
-from feeds.decode import FrameDecoder
+from feeds.decode import FrameDecoder, Rejection
 from feeds.protocol import PROTOCOL_VERSION, Error, Gap, Hello, Subscribe
 from feeds.source import Batch, FeedStatus, SeqGuard
 
@@ -198,7 +198,10 @@ class WebSocketFeed:
             if isinstance(op, Error):
                 status.last_error = f"{op.code}: {op.message}"
                 log.warning("feed_error_op", feed=status.name, code=op.code)
-            return None
+                return None
+            # A hello or subscribe where data belongs: counted and logged, nothing applied.
+            what = f"{type(op).__name__.lower()} op in the data stream"
+            return Batch(status.name, [], [Rejection("unexpected_op", what)])
         batch = self._guard.check(status.name, decoded)
         status.last_seq = self._guard.last_seq
         status.last_event_wall = time.time()

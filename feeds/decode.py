@@ -78,7 +78,7 @@ def classify(error: Exception) -> str:
         return "unknown_field"
     if "of length <=" in msg:
         return "too_long"
-    if msg.startswith(("Invalid enum value", "Expected `int` >=", "Expected `int` <=")):
+    if msg.startswith(("Invalid enum value", "Expected `int` >", "Expected `int` <")):
         return "bad_value"
     if "of length >=" in msg:
         return "bad_value"
@@ -116,7 +116,13 @@ class FrameDecoder:
         try:
             decoded = self._frame.decode(frame)
         except msgspec.DecodeError:
-            self._decode_slowly(frame, out)
+            try:
+                self._decode_slowly(frame, out)
+            except RecursionError:  # msgspec raises it for JSON nested ~1000 deep
+                return Decoded(rejections=[Rejection("bad_frame", "nested too deep")])
+        except RecursionError:
+            out.rejections.append(Rejection("bad_frame", "nested too deep"))
+            return out
         else:
             if isinstance(decoded, list):
                 if len(decoded) > self.max_batch:
@@ -132,7 +138,10 @@ class FrameDecoder:
 
     def decode_op(self, frame: bytes | str) -> Op:
         """Decode a control op (hello during the handshake); raises msgspec errors."""
-        return self._op.decode(frame)  # type: ignore[no-any-return]
+        try:
+            return self._op.decode(frame)  # type: ignore[no-any-return]
+        except RecursionError as error:
+            raise msgspec.DecodeError("nested too deep") from error
 
     def _pseudonymize_all(self, events: list[Event]) -> None:
         pseudo = self._pseudonymize
@@ -194,7 +203,7 @@ def _peek_seq(raw: bytes | str | msgspec.Raw) -> int | None:
     """The seq of a rejected event, when one can be read: a rejected seq is still a seq."""
     try:
         return _seq_decoder.decode(raw).seq
-    except (msgspec.DecodeError, TypeError):
+    except (msgspec.DecodeError, TypeError, RecursionError):
         return None
 
 

@@ -19,9 +19,18 @@ Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 #: Free text (reasons, comments, complaint text). The protocol sets no length; a bound
 #: keeps one hostile event from holding megabytes in memory.
 Text = Annotated[str, msgspec.Meta(max_length=4096)]
-Seq = Annotated[int, msgspec.Meta(ge=1)]
+#: Seqs stay exact in any JSON reader (2**53 - 1): a seq beyond is a vendor bug, and one
+#: accepted would make every later real event an ``old_seq``.
+Seq = Annotated[int, msgspec.Meta(ge=1, le=2**53 - 1)]
+#: A seq in a control op (0: none yet), bounded like ``Seq``.
+SeqOrZero = Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
 Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
-Days = Annotated[int, msgspec.Meta(ge=0)]
+#: Promised working days: statutory limits are tens of days; 1000 (about four years)
+#: leaves room while the working-day arithmetic, a day at a time, stays ~1 ms.
+Days = Annotated[int, msgspec.Meta(ge=0, le=1000)]
+#: Hall time from 2000-01-01 to 2100-01-01 UTC: outside it a ``ts`` is a broken clock,
+#: and the calendar arithmetic of days and deadlines would fail on it.
+Timestamp = Annotated[int, msgspec.Meta(ge=946_684_800_000, lt=4_102_444_800_000)]
 
 PROTOCOL_VERSION: Final = 1
 
@@ -55,7 +64,7 @@ class _Event(
 ):
     """Fields every event has. ``ts`` is hall time, ms since the Unix epoch (UTC)."""
 
-    ts: int
+    ts: Timestamp
     hall: Ident
 
 
@@ -207,22 +216,22 @@ class Hello(_Op, tag="hello", kw_only=True):
     protocol: int
     feed: Ident
     halls: list[Ident]
-    first_seq: Annotated[int, msgspec.Meta(ge=0)]
+    first_seq: SeqOrZero
     """Oldest event still retained."""
-    last_seq: Annotated[int, msgspec.Meta(ge=0)]
+    last_seq: SeqOrZero
     """Newest so far (0 when none yet)."""
 
 
 class Subscribe(_Op, tag="subscribe", kw_only=True):
-    since: Annotated[int, msgspec.Meta(ge=0)]
+    since: SeqOrZero
     """The last seq the client has already applied (0: everything retained)."""
 
 
 class Gap(_Op, tag="gap", kw_only=True):
     """Seqs ``from_``..``to`` are no longer retained: the client records the loss."""
 
-    from_: int = msgspec.field(name="from")
-    to: int
+    from_: Seq = msgspec.field(name="from")
+    to: Seq
 
 
 class Error(_Op, tag="error", kw_only=True):

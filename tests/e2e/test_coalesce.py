@@ -21,7 +21,7 @@ async def test_a_burst_of_one_event_frames_becomes_few_batches() -> None:
         elif 101 < s <= 110:
             continue
         elif s == 400:  # a bad event: rejected, its seq still received
-            frames.append(b'{"kind":"ticket_issued","ts":1,"hall":"h","seq":400}')
+            frames.append(b'{"kind":"ticket_issued","ts":1763946000000,"hall":"h","seq":400}')
         else:
             ev = TicketIssued(seq=s, ts=ms(seconds=s), hall="h", ticket=f"T{s}", zone="z")
             frames.append(encode(ev))
