@@ -38,6 +38,7 @@ REASONS: Final = (
     "duplicate_ticket",  # ticket_issued for a ticket id already issued this day
     "bad_state",  # an event impossible in the ticket's state (e.g. abandoned after done)
     "unexpected_op",  # a control op where a data frame belongs
+    "hall_limit",  # an event for a new hall once the console holds MAX_HALLS halls
 )
 
 _PERSON_TYPES: Final = frozenset(PERSON_KINDS)

@@ -42,6 +42,9 @@ DONE: Final = 3  # service finished (any outcome but transferred)
 ABANDONED: Final = 4
 TICKET_STATES: Final = ("waiting", "called", "serving", "done", "abandoned")
 
+MAX_HALLS: Final = 1000
+"""Halls per console: a province's halls fit; a feed inventing hall ids cannot grow the
+state (~100 kB a hall) and the /metrics labels without bound."""
 MAX_ZONES: Final = 64
 MAX_WINDOWS: Final = 256
 MAX_STAFF: Final = 1024

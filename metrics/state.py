@@ -21,6 +21,7 @@ from metrics.hall import (
     CLOCK_LEAP_MS,
     DONE,
     FLUSH_AT,
+    MAX_HALLS,
     MAX_STAFF,
     MAX_WINDOWS,
     MAX_ZONES,
@@ -45,6 +46,7 @@ __all__ = [
     "CLOCK_LATE_MS",
     "CLOCK_LEAP_MS",
     "DONE",
+    "MAX_HALLS",
     "MAX_STAFF",
     "MAX_WINDOWS",
     "MAX_ZONES",
@@ -97,8 +99,13 @@ class CityState:
         applied = beats = 0
         for ev in events:
             if ev.hall != name:
+                found = self.halls.get(ev.hall)
+                if found is None and len(self.halls) >= MAX_HALLS:
+                    detail = f"hall {ev.hall[:64]!r} beyond the first {MAX_HALLS}"
+                    rejections.append(Rejection("hall_limit", detail, None, ev.seq))
+                    continue
                 name = ev.hall
-                hall = self.halls.get(name) or self.hall(name)
+                hall = found or self.hall(name)
                 touched.add(name)
             assert hall is not None
             ts = ev.ts

@@ -100,3 +100,23 @@ def test_labels_stay_bounded_whatever_the_feed_sends() -> None:
     )
     names = city.snapshot("h").counters.windows
     assert len(names) == MAX_WINDOWS and names[-1] == OVERFLOW
+
+
+def test_halls_stay_bounded_whatever_the_feed_sends() -> None:
+    """A feed inventing hall ids gets MAX_HALLS halls; the rest are counted, not kept, and
+    the halls already known go on as before."""
+    from feeds.protocol import TicketIssued
+    from metrics.state import MAX_HALLS
+
+    city = CityState()
+    extra = 25
+    events = [
+        TicketIssued(seq=i + 1, ts=1763946000000 + i, hall=f"h{i}", ticket="A001", zone="z")
+        for i in range(MAX_HALLS + extra)
+    ]
+    result = city.apply([*events, TicketIssued(seq=10**6, ts=1763946999999, hall="h0",
+                                               ticket="A002", zone="z")])  # fmt: skip
+    assert len(city.halls) == MAX_HALLS
+    assert [r.reason for r in result.rejections] == ["hall_limit"] * extra
+    assert result.rejections[0].seq == MAX_HALLS + 1
+    assert city.snapshot("h0").issued_today == 2
