@@ -295,11 +295,14 @@ class FeedsTable(ViewTable):
         "gaps",
         "connects",
         "seq_restarts",
+        "delivery_lag",
         "last_error",
     )
 
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
         for f in view.city.feeds:
+            # Wall time at receipt minus the newest event's ts (hall_feed_lag_seconds).
+            delivery = f.delivery_lag_s
             rejected = ", ".join(f"{reason} {n}" for reason, n in f.rejected) or "0"
             state = Text(
                 words["connected"] if f.connected else words["disconnected"],
@@ -315,12 +318,25 @@ class FeedsTable(ViewTable):
                 Text(str(f.gaps_total), "yellow") if f.gaps_total else "0",
                 str(f.connects),
                 Text(str(f.seq_restarts), "yellow") if f.seq_restarts else "0",
+                _delivery_lag(delivery),
                 f.last_error or "",
             ]
             total_rejected = sum(n for _, n in f.rejected)
             yield f.name, cells, (f.name, f.connected, f.halls, f.last_seq, f.events_total,
                                   total_rejected, f.gaps_total, f.connects, f.seq_restarts,
-                                  f.last_error or "")  # fmt: skip
+                                  _none_last(delivery), f.last_error or "")  # fmt: skip
+
+
+def _delivery_lag(seconds: float | None) -> str | Text:
+    """``0.3s`` under a minute (``-2.0s`` for a hall clock ahead), then ``4:05``/``1h05``;
+    yellow from 30 s either way (a late feed, a wrong hall clock, or a replay)."""
+    if seconds is None:
+        return "–"
+    if abs(seconds) < 60:
+        shown = f"{seconds:.1f}s"
+    else:
+        shown = ("-" if seconds < 0 else "") + duration(abs(seconds))
+    return Text(shown, "yellow") if abs(seconds) >= 30 else shown
 
 
 TABLE_SCREENS: dict[str, type[ViewTable]] = {

@@ -122,6 +122,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "due": ("整改期限", "due"),
     "rating_channel": ("好差评", "rating"),
     "seq_restarts": ("序号重启", "seq restarts"),
+    "delivery_lag": ("送达延迟", "delivery lag"),
     "last_error": ("最近错误", "last error"),
     "halls": ("大厅", "halls"),
     "screen_city": ("全市总览", "city overview"),

@@ -2,8 +2,9 @@
 
 Reconnects with exponential backoff and full jitter, and resumes from the last seq it
 handed out (the pipeline applies each batch before asking for the next, so that is the
-last applied seq). A connection that hears nothing — no frame, no pong — for 30 s is dead:
-a keepalive ping every 10 s, 10 s for its pong, 10 s for the close handshake. A hello
+last applied seq). A connection that hears nothing — no frame, no piece of one, no pong —
+for 30 s is dead (a keepalive ping every 10 s makes a live idle server answer); a slow
+server — a handshake not done in 10 s, no hello in 30 s — is left and retried. A hello
 whose ``last_seq`` is below ours means the feed's seqs restarted (a new run, a new
 service day; docs/protocol-notes.md): the client then subscribes from 0.
 
@@ -24,8 +25,13 @@ from urllib.parse import urlsplit
 
 import msgspec
 import structlog
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    WebSocketException,
+)
 
 from feeds.decode import FrameDecoder, Rejection
 from feeds.protocol import PROTOCOL_VERSION, Error, Gap, Hello, Subscribe
@@ -116,25 +122,41 @@ class WebSocketFeed:
         self.status.connected = False
         self.status.last_error = why
 
-    async def _session(self) -> AsyncGenerator[Batch, None]:
+    async def _open(self) -> _Connection:
+        """The WebSocket handshake, given up after a third of the silence timeout."""
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         half = self._silence / 3
-        async with connect(
-            self.url,
-            additional_headers=headers,
-            compression=None,  # deflate costs up to 10x on a LAN (perf-notes.md)
-            proxy=None,
-            ssl=self._ssl if self.url.startswith("wss:") else None,
-            max_size=TRANSPORT_MAX_BYTES,
-            open_timeout=10,
-            # A peer silent for ``silence`` s is gone: a ping at most ``half`` s after its
-            # last frame, ``half`` s for the pong, ``half`` s for the close handshake
-            # (websockets' default close_timeout, 10 s, would add to the 30 s).
-            ping_interval=half,
-            ping_timeout=half,
-            close_timeout=self._silence - 2 * half,
-        ) as ws:
-            first = await asyncio.wait_for(ws.recv(), self._silence)
+        try:
+            ws = await connect(
+                self.url,
+                additional_headers=headers,
+                compression=None,  # deflate costs up to 10x on a LAN (perf-notes.md)
+                proxy=None,
+                ssl=self._ssl if self.url.startswith("wss:") else None,
+                max_size=TRANSPORT_MAX_BYTES,
+                create_connection=_Connection,
+                # A server that accepts TCP but is slow to finish the handshake (or never
+                # does) is left after ``half`` s (10 s by default); we retry with backoff.
+                open_timeout=half,
+                # Liveness is ``_deaf_after``'s: anything heard within ``silence`` s. A
+                # ping every ``half`` s makes an idle live server answer; no pong timeout,
+                # because a pong waits behind the rest of a frame that a slow link is
+                # still delivering, and that server is alive.
+                ping_interval=half,
+                ping_timeout=None,
+                close_timeout=half,
+            )
+        except TimeoutError as error:
+            raise TimeoutError(f"timed out opening the connection ({half:g} s)") from error
+        assert isinstance(ws, _Connection)  # create_connection
+        return ws
+
+    async def _session(self) -> AsyncGenerator[Batch, None]:
+        async with await self._open() as ws, _deaf_after(ws, self._silence):
+            try:
+                first = await asyncio.wait_for(ws.recv(), self._silence)
+            except TimeoutError as error:
+                raise TimeoutError(f"timed out: no hello in {self._silence:g} s") from error
             try:
                 hello = self._decoder.decode_op(first)
             except msgspec.DecodeError as error:
@@ -204,8 +226,44 @@ class WebSocketFeed:
             return Batch(status.name, [], [Rejection("unexpected_op", what)])
         batch = self._guard.check(status.name, decoded)
         status.last_seq = self._guard.last_seq
-        status.last_event_wall = time.time()
+        status.received(batch.events, time.time())
         return batch
+
+
+class _Connection(ClientConnection):
+    """websockets' client connection, noting when the server was last heard at all: any
+    bytes (a frame, a piece of one, a pong) prove it alive, whatever they carry."""
+
+    heard: float = 0.0
+    """``time.monotonic()`` when bytes last arrived."""
+
+    def data_received(self, data: bytes) -> None:
+        self.heard = time.monotonic()
+        super().data_received(data)
+
+
+@contextlib.asynccontextmanager
+async def _deaf_after(ws: _Connection, silence: float) -> AsyncIterator[None]:
+    """Drop ``ws`` once nothing at all was heard from the server for ``silence`` s
+    (protocol.md: no frame, no pong); the failure that causes in the body is raised as a
+    ``TimeoutError`` saying so."""
+
+    async def watch() -> None:
+        heard = max(ws.heard, time.monotonic())
+        while (quiet := time.monotonic() - heard) < silence:
+            await asyncio.sleep(silence - quiet)
+            heard = max(heard, ws.heard)
+        ws.transport.abort()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield
+    except ConnectionClosed as error:
+        if watcher.done():
+            raise TimeoutError(f"timed out: nothing heard for {silence:g} s") from error
+        raise
+    finally:
+        watcher.cancel()
 
 
 def _merge(batch: Batch, more: Batch | None) -> Batch:
@@ -237,5 +295,5 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, InvalidHandshake):
         return f"handshake failed: {error}"
     if isinstance(error, TimeoutError):
-        return "timed out"
+        return str(error) or "timed out"
     return f"{type(error).__name__}: {error}"[:200]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -49,6 +49,20 @@ class FeedSnapshot:
     last_event_wall: float | None
     seq_restarts: int = 0
     """Times the feed's seqs started again below ours (a new run of the feed)."""
+    newest_ts: int | None = None
+    """The hall-clock ``ts`` (ms) of the newest event received (the last one)."""
+    newest_wall: float | None = None
+    """This machine's wall time (s since the epoch) when it was received."""
+
+    @property
+    def delivery_lag_s(self) -> float | None:
+        """How far behind real time the feed delivers: wall time at receipt minus the
+        newest event's ``ts`` (negative for a hall clock running ahead; large for a replay
+        of an old day). None before any event. Feed health, so the wall clock is allowed
+        here; hall-time rules never use it (contract.md)."""
+        if self.newest_ts is None or self.newest_wall is None:
+            return None
+        return self.newest_wall - self.newest_ts / 1000.0
 
 
 @dataclass(slots=True)
@@ -69,6 +83,19 @@ class FeedStatus:
     last_error: str | None = None
     last_event_wall: float | None = None
     seq_restarts: int = 0
+    newest_ts: int | None = None
+    """The ``ts`` (ms, hall clock) of the newest event received (the last one)."""
+    newest_wall: float | None = None
+    """This machine's wall time when it was received (``time.time()``)."""
+
+    def received(self, events: Sequence[Event], wall: float) -> None:
+        """A frame's kept events (heartbeats included) arrived at ``wall``. Its last
+        event is the newest (events come in seq order): its ``ts`` and ``wall`` make the
+        delivery lag (``hall_feed_lag_seconds``). O(1): this runs for every frame."""
+        self.last_event_wall = wall
+        if events:
+            self.newest_ts = events[-1].ts
+            self.newest_wall = wall
 
     def snapshot(self) -> FeedSnapshot:
         return FeedSnapshot(
@@ -85,6 +112,8 @@ class FeedStatus:
             last_error=self.last_error,
             last_event_wall=self.last_event_wall,
             seq_restarts=self.seq_restarts,
+            newest_ts=self.newest_ts,
+            newest_wall=self.newest_wall,
         )
 
 
@@ -177,6 +206,6 @@ class MemorySource:
                 continue
             batch = self._guard.check(self.status.name, decoded)
             self.status.last_seq = self._guard.last_seq
-            self.status.last_event_wall = time.time()
+            self.status.received(batch.events, time.time())
             yield batch
         self.status.connected = False

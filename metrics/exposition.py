@@ -181,6 +181,16 @@ def render(city: CitySnapshot) -> bytes:
     text.family("hall_feed_seq_restarts_total", "counter", "Times the feed's seqs restarted.")
     for lt, f in feeds:
         text.sample("hall_feed_seq_restarts_total", lt, f.seq_restarts)
+    text.family(
+        "hall_feed_lag_seconds",
+        "gauge",
+        "Delivery lag: this machine's wall time when the newest event was received minus "
+        "its ts (hall clock). Negative for a hall clock running ahead; a replay of an old "
+        "day shows a large value. Absent before any event.",
+    )
+    for lt, f in feeds:
+        if (lag := f.delivery_lag_s) is not None:
+            text.sample("hall_feed_lag_seconds", lt, lag)
 
     figure_families(text, city, zone_labels, window_labels)  # docs/figures.md
     return bytes(text)
