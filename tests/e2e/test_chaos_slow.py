@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from websockets.asyncio.client import connect
@@ -25,8 +24,6 @@ from tests.conftest import wait_for
 from tests.e2e.test_chaos_faults import _server, rig
 from tests.e2e.test_serve import get
 from tests.feeds.test_recording import tickets
-
-Forward = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
