@@ -142,7 +142,9 @@ async def test_malformed_frames_counted_rest_applied() -> None:
         await ws.send(enc(good[:5]))
         await ws.send(b"\x00garbage")
         await ws.send(
-            b'[{"kind":"ticket_called","seq":6,"ts":1763946000000,"hall":"lz"},' + enc(good[5]) + b"]"
+            b'[{"kind":"ticket_called","seq":6,"ts":1763946000000,"hall":"lz"},'
+            + enc(good[5])
+            + b"]"
         )
         await ws.send(enc(good[3]))  # a duplicate
         await ws.send(enc(good[6:]))

@@ -89,7 +89,9 @@ def test_files_without_an_index_cut_a_last_partial_line(tmp_path: Path) -> None:
     path = folder / "2025-11-24.jsonl"
     path.write_bytes(b'{"kind":"heartbeat","ts":1763946000000,"hall":"lz"}\n{"kind":"tick')
     rec = recover_day(tmp_path, "f")
-    assert rec.cut_bytes == len(b'{"kind":"tick') and parts(rec) == [[Heartbeat(ts=1763946000000, hall="lz")]]
+    assert rec.cut_bytes == len(b'{"kind":"tick') and parts(rec) == [
+        [Heartbeat(ts=1763946000000, hall="lz")]
+    ]
 
 
 def test_recover_day_reads_the_newest_day_in_run_order_and_tidies_compressions(
