@@ -117,7 +117,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "age": ("已过", "age"),
     "feed": ("数据源", "feed"),
     "last_seq": ("最新序号", "last seq"),
-    "lag": ("延迟", "lag"),
+    "lag": ("静默", "silent"),
     "connects": ("连接次数", "connects"),
     "due": ("整改期限", "due"),
     "rating_channel": ("好差评", "rating"),
