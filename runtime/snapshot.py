@@ -3,12 +3,17 @@
 Cases and complaints stay open across days (a case for its promised working days; a
 second trip is judged against 30 days of visits), so replaying only today's journal
 loses them, and replaying weeks costs ~8 s per 100-hall day. A snapshot of a 100-hall
-city after a full day is ~25 MB, written in ~0.3 s (``bench/snapshot.py``).
+city is ~11 MB once the day has turned (~25 MB with a full day in it), written in
+~0.1-0.3 s (``bench/snapshot.py``).
 
-When: ``Supervisor.apply`` saves one just before a batch that moves a feed on to a new
-service day (``Journal.rolls``), and ``Supervisor.close`` saves one at a clean stop. At
-both moments the state holds exactly what the journal holds up to
-``Journal.positions()`` (per feed: a file and a line count), for every feed at once.
+When: after a feed moves on to a new service day (``Journal.rolls``), at the first
+publish once every hall has left the old day (its tickets and columns dropped: the
+snapshot is then half the size) or an hour of the new day has gone by; the very first
+one right away, before the new day's batch. And at a clean stop (``Supervisor.close``).
+Between two batches the state holds exactly what the journal holds up to
+``Journal.positions()`` (per feed: a file and a line count), for every feed at once. A
+crash before the new snapshot is saved loses nothing: the previous one, plus the
+journal after it (yesterday's end and today), rebuilds the same state.
 
 What: the hall state (``CityState.halls``), the hall rules' memory (``AlertEngine``:
 visits, pauses, who waits where…), the alert book's transient part (alerts waiting out a
@@ -23,9 +28,9 @@ digest of the source of ``feeds/``, ``metrics/``, ``alerts/`` and of the config,
 difference (an upgrade, an edited threshold) discards it — logged, and recovery replays
 the journal's newest days as before (``--recover-days``).
 
-Format: a magic line, one JSON header line (format, digests, positions, payload length
-and CRC-32), the pickle. Written to a temporary file, fsynced, then renamed over the old
-one: a kill while writing leaves the previous snapshot whole.
+Format: a magic line, one JSON header line in a fixed 64 KiB slot (format, digests,
+positions, payload length and CRC-32), the pickle. Written to a temporary file, fsynced,
+then renamed over the old one: a kill while writing leaves the previous snapshot whole.
 
 Imports: feeds.journal, the standard library, structlog.
 """
@@ -41,7 +46,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import structlog
 
@@ -51,7 +56,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("hallwatch.snapshot")
 
 MAGIC: Final = b"hallwatch-snapshot\n"
-FORMAT: Final = 1
+FORMAT: Final = 2
+#: The header's slot: one JSON line padded with spaces (room for ~700 feeds' positions).
+HEADER_BYTES: Final = 65536
 #: The packages whose objects a snapshot holds: their source is part of its identity.
 _PACKAGES: Final = ("feeds", "metrics", "alerts")
 
@@ -95,20 +102,27 @@ class Snapshots:
         self.config = config
         self.saved = 0
 
-    def _header(self, positions: dict[str, tuple[str, int, int]], payload: bytes) -> bytes:
+    def _header(self, positions: dict[str, tuple[str, int, int]], length: int, crc: int) -> bytes:
         head = {
             "format": FORMAT,
             "code": code_digest(),
             "config": self.config,
             "positions": positions,
-            "length": len(payload),
-            "crc32": zlib.crc32(payload),
+            "length": length,
+            "crc32": crc,
             "saved_wall": time.time(),
         }
-        return json.dumps(head, sort_keys=True).encode() + b"\n"
+        line = json.dumps(head, sort_keys=True).encode()
+        if len(line) >= HEADER_BYTES:
+            raise ValueError(f"snapshot header over {HEADER_BYTES} bytes ({len(positions)} feeds)")
+        return line.ljust(HEADER_BYTES - 1) + b"\n"
 
     def save(self, sup: Supervisor) -> None:
-        """Write the supervisor's state now (the journal must be synced up to it)."""
+        """Write the supervisor's state now (the journal must be synced up to it).
+
+        The pickle streams into the file (a 100-hall day held as bytes first would add
+        ~40 MB to the peak); the header, written last into its fixed-size slot, gives
+        the payload's length and CRC-32."""
         started = time.perf_counter()
         positions = sup.journal.positions() if sup.journal is not None else {}
         feeds = {
@@ -120,29 +134,28 @@ class Snapshots:
             )
             for s in sup.sources
         }
-        payload = pickle.dumps(
-            {
-                "halls": sup.state.halls,
-                "rules": sup.alerts.rule_memory(),
-                "book": sup.alerts.book.transient(),
-                "feeds": feeds,
-                "events_total": sup.events_total,
-            },
-            protocol=pickle.HIGHEST_PROTOCOL,
-        )
+        state = {
+            "halls": sup.state.halls,
+            "rules": sup.alerts.rule_memory(),
+            "book": sup.alerts.book.transient(),
+            "feeds": feeds,
+            "events_total": sup.events_total,
+        }
         partial = self.path.with_name(self.path.name + ".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC)
-            f.write(self._header(positions, payload))
-            f.write(payload)
+            f.write(MAGIC + b" " * (HEADER_BYTES - 1) + b"\n")
+            out = _Checksummed(f)
+            pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+            f.seek(len(MAGIC))
+            f.write(self._header(positions, out.length, out.crc))
             f.flush()
             os.fsync(f.fileno())
         partial.replace(self.path)
         self.saved += 1
         log.info(
             "snapshot_saved",
-            bytes=len(payload),
+            bytes=out.length,
             seconds=round(time.perf_counter() - started, 3),
             halls=len(sup.state.halls),
             positions=positions,
@@ -185,7 +198,7 @@ class Snapshots:
             with self.path.open("rb") as f:
                 if f.readline() != MAGIC:
                     return "not a snapshot"
-                head: dict[str, Any] = json.loads(f.readline())
+                head: dict[str, Any] = json.loads(f.read(HEADER_BYTES))
                 payload = f.read()
         except (OSError, ValueError) as error:
             return f"unreadable: {error}"
@@ -200,3 +213,18 @@ class Snapshots:
         except Exception as error:  # same code, same bytes: should load; never fail a start
             return f"unpickling failed: {type(error).__name__}"
         return head, data
+
+
+class _Checksummed:
+    """A binary file the pickle streams into, counting and checksumming what it writes."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.length = 0
+        self.crc = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data)
+        self.crc = zlib.crc32(view, self.crc)
+        self.length += view.nbytes
+        return self.file.write(view)

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import date
 from operator import attrgetter
 from typing import Any
 
@@ -138,6 +139,7 @@ class Supervisor:
         self.journal = journal
         self.snapshots = snapshots if journal is not None else None
         """Saved as a feed's day ends and at close (``runtime.snapshot``); with a journal."""
+        self._snapshot_due = False
         self.publish_interval = publish_interval
         self.events_total = 0
         self.view: View = EMPTY_VIEW
@@ -157,7 +159,10 @@ class Supervisor:
         ``journaled``: the batch comes from the journal (start-up recovery): not again."""
         if self.journal is not None and batch.events and not journaled:
             if self.snapshots is not None and self.journal.rolls(status.name, batch.events):
-                self.save_snapshot()  # the feed's day ends: state and journal agree here
+                if self.snapshots.path.exists():
+                    self._snapshot_due = True  # once the halls have left the old day
+                else:
+                    self.save_snapshot()  # the first: now, before the new day's batch
             self.journal.append(status.name, batch.events)
         result = self.state.apply(batch.events)
         self.alerts.on_batch(result, batch.events)
@@ -210,7 +215,21 @@ class Supervisor:
             **self._duty_fields(halls),
         )
         self._log_rejections()
+        if self._snapshot_due and self._day_turned():
+            self._snapshot_due = False
+            self.save_snapshot()
         return self.view
+
+    def _day_turned(self) -> bool:
+        """Every hall is on the newest service day (its old day's tickets and columns are
+        dropped: a snapshot then is half the size), or an hour of it has gone by (a hall
+        that stays silent must not hold the snapshot back)."""
+        halls = self.state.halls.values()
+        newest = max((h.day_ordinal for h in halls), default=0)
+        if all(h.day_ordinal == newest for h in halls):
+            return True
+        clock = max(h.now_ms for h in halls)
+        return clock >= day_start_ms(date.fromordinal(newest)) + 3_600_000
 
     def _frozen_alerts(
         self, active: Iterable[Alert], resolved: Iterable[Alert]

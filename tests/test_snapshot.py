@@ -15,12 +15,15 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import structlog
+import structlog.testing
 
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
 from feeds.decode import FrameDecoder
 from feeds.demo_city import city
 from feeds.demo_play import demo_events
+from feeds.hallclock import service_day
 from feeds.journal import Journal
 from feeds.protocol import Event, Heartbeat
 from feeds.source import Batch, MemorySource
@@ -59,8 +62,10 @@ def _sup(data: Path, config: str = "") -> tuple[Supervisor, MemorySource]:
 
 
 def _feed(sup: Supervisor, source: MemorySource, events: list[Event]) -> None:
+    """Apply in batches of 500 with a publish after each, as the pipeline's publisher."""
     for i in range(0, len(events), 500):
         sup.apply(source.status, Batch("f", events[i : i + 500]))
+        sup.publish()
 
 
 def _figures(sup: Supervisor) -> list[str]:
@@ -136,19 +141,30 @@ def _saved(tmp_path: Path, events: list[Event]) -> bytes:
     return (tmp_path / "snap").read_bytes()
 
 
-def _falls_back(tmp_path: Path, config: str = "") -> None:
+def _falls_back(tmp_path: Path, config: str = "") -> str:
+    """Recover; the snapshot must be skipped. Returns the reason logged."""
     sup, _ = _sup(tmp_path, config)
-    (done,) = recover(sup)
+    with structlog.testing.capture_logs() as logged:
+        (done,) = recover(sup)
     assert not done.from_snapshot
     assert done.events > 0  # today's journal replayed instead
+    (skipped,) = [e for e in logged if e["event"] == "snapshot_skipped"]
+    return str(skipped["why"])
 
 
 @pytest.mark.parametrize(
-    "harm",
-    ["flip a byte", "torn", "other code", "other config", "writable by others", "not one"],
+    ("harm", "why"),
+    [
+        ("flip a byte", "damaged"),
+        ("torn", "damaged"),
+        ("other code", "made by other code"),
+        ("other config", "made with another configuration"),
+        ("writable by others", "not this user's, or writable by others"),
+        ("not one", "not a snapshot"),
+    ],
 )
 def test_an_unusable_snapshot_is_skipped_and_the_journal_replayed(
-    tmp_path: Path, two_days: list[Event], harm: str
+    tmp_path: Path, two_days: list[Event], harm: str, why: str
 ) -> None:
     data = _saved(tmp_path, two_days[:2000])
     path = tmp_path / "snap"
@@ -160,15 +176,16 @@ def test_an_unusable_snapshot_is_skipped_and_the_journal_replayed(
     elif harm == "other code":
         magic, head, payload = data.split(b"\n", 2)
         fields = json.loads(head)
-        fields["code"] = "0" * 64
-        path.write_bytes(magic + b"\n" + json.dumps(fields).encode() + b"\n" + payload)
+        fields["code"] = "0" * 64  # (the header keeps its slot's size)
+        head = json.dumps(fields).encode().ljust(len(head))
+        path.write_bytes(magic + b"\n" + head + b"\n" + payload)
     elif harm == "other config":
         config = "another"
     elif harm == "writable by others":
         path.chmod(0o666)
     else:
         path.write_bytes(b"cos = __import__('os')\n")
-    _falls_back(tmp_path, config)
+    assert _falls_back(tmp_path, config) == why
     assert data.startswith(MAGIC)
 
 
@@ -180,3 +197,48 @@ def test_a_kill_while_saving_leaves_the_previous_snapshot_whole(
     sup, _ = _sup(tmp_path)
     (done,) = recover(sup)
     assert done.from_snapshot and done.events == 0
+
+
+def test_later_days_snapshot_once_the_day_has_turned_and_a_crash_before_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """Day three: the snapshot waits until every hall has left day two (so it holds no
+    day-two tickets); a crash before it is saved recovers from day one's snapshot plus
+    the journal after it."""
+    events, seq = [], 0
+    for ev in demo_events(city(3), DAY, 3, days=3):
+        if not isinstance(ev, Heartbeat):
+            seq += 1
+            ev = msgspec.structs.replace(ev, seq=seq)
+        events.append(ev)
+    third = next(i for i, e in enumerate(events) if service_day(e.ts) == DAY + dt.timedelta(2))
+    day3 = third + (len(events) - third) // 2  # the middle of day three
+    clean, src = _sup(tmp_path / "clean")
+    _feed(clean, src, events)
+    expected = _figures(clean)
+    assert clean.snapshots is not None and clean.snapshots.saved == 2
+
+    # Killed just as day three began: its snapshot not saved yet, day one's is there.
+    sup, src = _sup(tmp_path / "early")
+    for i in range(0, third + 1, 500):
+        sup.apply(src.status, Batch("f", events[i : min(i + 500, third + 1)]))
+    assert sup.snapshots is not None and sup.snapshots.saved == 1
+    _crash(sup)
+    again, src = _sup(tmp_path / "early")
+    (done,) = recover(again)
+    assert done.from_snapshot and done.events > 10_000  # day one's end, day two, day three
+    _feed(again, src, events[third + 1 :])
+    assert _figures(again) == expected
+
+    # Killed in the middle of day three, after its snapshot.
+    sup, src = _sup(tmp_path / "late")
+    _feed(sup, src, events[:day3])
+    assert sup.snapshots is not None and sup.snapshots.saved == 2
+    for hall in sup.state.halls.values():
+        assert hall.day == (DAY + dt.timedelta(days=2)).isoformat()
+    _crash(sup)
+    again, src = _sup(tmp_path / "late")
+    (done,) = recover(again)
+    assert done.from_snapshot
+    _feed(again, src, events[day3:])
+    assert _figures(again) == expected
