@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -99,6 +100,16 @@ class AlertStore:
         self.path = path
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Made 0600 before SQLite opens it: SQLite gives its -wal and -shm files the
+            # database's mode, and they hold the same alerts (they were 0644).
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            for made in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                if made.exists():
+                    made.chmod(0o600)
             self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
                                       timeout=10.0)  # fmt: skip
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -109,7 +120,8 @@ class AlertStore:
             )
         except sqlite3.Error as error:
             raise StoreError(f"{path}: cannot open the alert database: {error}") from error
-        path.chmod(0o600)
+        except OSError as error:
+            raise StoreError(f"{path}: cannot create the alert database: {error}") from error
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -133,3 +133,17 @@ def test_rotate_key_replaces_the_key_privately(tmp_path: Path) -> None:
     assert before(PLANTED) != after(PLANTED)
     assert rotate_key(data) == data / KEY_FILE
     assert Pseudonymizer.from_data_dir(data)(PLANTED) != after(PLANTED)
+
+
+def test_the_alert_database_and_its_wal_files_are_private_while_open(tmp_path: Path) -> None:
+    """SQLite gives -wal and -shm the database's mode: made 0600 before SQLite opens it,
+    the files a running (or killed) console leaves are private too."""
+    data = ensure_data_dir(tmp_path / "data")
+    store = AlertStore(data / "alerts.db")
+    try:
+        made = sorted(p.name for p in data.iterdir())
+        assert made == ["alerts.db", "alerts.db-shm", "alerts.db-wal"]
+        for path in data.iterdir():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    finally:
+        store.close()
