@@ -21,12 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import msgspec
 from memory import city_day
 
 from feeds.decode import FrameDecoder
 from feeds.journal import Journal
-from feeds.protocol import Event
+from feeds.replay import renumber
 from feeds.source import Batch, MemorySource
 from runtime import logs
 from runtime.recovery import recover
@@ -49,7 +48,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         logs.configure(data / "bench.log")
-        events = _numbered(city_day(0, args.halls))
+        events = renumber(city_day(0, args.halls))
         sup, source = _sup(data)
         for i in range(0, len(events), 1000):
             sup.apply(source.status, Batch("bench", events[i : i + 1000]))
@@ -76,17 +75,6 @@ def main() -> None:
     print(f"  save the snapshot:            {save:6.2f} s")
     print(f"  restart from the snapshot:    {load:6.2f} s")
     print(f"  restart replaying the day:    {replay:6.2f} s  ({replay / load:.0f}x)")
-
-
-def _numbered(events: list[Event]) -> list[Event]:
-    """Seqs 1, 2, … as a feed numbers its events (heartbeats have none)."""
-    out, seq = [], 0
-    for ev in events:
-        if ev.seq is not None:
-            seq += 1
-            ev = msgspec.structs.replace(ev, seq=seq)
-        out.append(ev)
-    return out
 
 
 def _timed(work: object) -> float:

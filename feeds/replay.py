@@ -89,14 +89,22 @@ def read_recording(paths: Iterable[Path]) -> Recording:
             except msgspec.DecodeError:
                 bad[str(path)] = bad.get(str(path), 0) + 1
         files.append(events)
-    merged = files[0] if len(files) == 1 else list(heapq.merge(*files, key=lambda e: e.ts))
-    seq = 0
-    for i, ev in enumerate(merged):
-        if not isinstance(ev, Heartbeat):
-            seq += 1
-            merged[i] = msgspec.structs.replace(ev, seq=seq)
+    merged = renumber(files[0] if len(files) == 1 else heapq.merge(*files, key=lambda e: e.ts))
     halls = tuple(dict.fromkeys(ev.hall for ev in merged))
     return Recording(merged, halls, bad)
+
+
+def renumber(events: Iterable[Event]) -> list[Event]:
+    """``events`` with seqs 1, 2, … in their order, as a feed numbers what it sends
+    (heartbeats have none); copies, the originals are not changed."""
+    out: list[Event] = []
+    seq = 0
+    for ev in events:
+        if not isinstance(ev, Heartbeat):
+            seq += 1
+            ev = msgspec.structs.replace(ev, seq=seq)
+        out.append(ev)
+    return out
 
 
 def parse_time(text: str, day: dt.date) -> int:

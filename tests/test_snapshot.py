@@ -13,7 +13,6 @@ import json
 import os
 from pathlib import Path
 
-import msgspec
 import pytest
 import structlog
 import structlog.testing
@@ -25,7 +24,8 @@ from feeds.demo_city import city
 from feeds.demo_play import demo_events
 from feeds.hallclock import service_day
 from feeds.journal import Journal
-from feeds.protocol import Event, Heartbeat
+from feeds.protocol import Event
+from feeds.replay import renumber
 from feeds.source import Batch, MemorySource
 from metrics.exposition import render
 from runtime.recovery import recover
@@ -38,13 +38,7 @@ DAY = dt.date(2025, 11, 24)
 @pytest.fixture(scope="module")
 def two_days() -> list[Event]:
     """Two demo days numbered as the demo server numbers them (heartbeats without)."""
-    events, seq = [], 0
-    for ev in demo_events(city(3), DAY, 1, days=2):
-        if not isinstance(ev, Heartbeat):
-            seq += 1
-            ev = msgspec.structs.replace(ev, seq=seq)
-        events.append(ev)
-    return events
+    return renumber(demo_events(city(3), DAY, 1, days=2))
 
 
 def _sup(data: Path, config: str = "") -> tuple[Supervisor, MemorySource]:
@@ -205,12 +199,7 @@ def test_later_days_snapshot_once_the_day_has_turned_and_a_crash_before_loses_no
     """Day three: the snapshot waits until every hall has left day two (so it holds no
     day-two tickets); a crash before it is saved recovers from day one's snapshot plus
     the journal after it."""
-    events, seq = [], 0
-    for ev in demo_events(city(3), DAY, 3, days=3):
-        if not isinstance(ev, Heartbeat):
-            seq += 1
-            ev = msgspec.structs.replace(ev, seq=seq)
-        events.append(ev)
+    events = renumber(demo_events(city(3), DAY, 3, days=3))
     third = next(i for i, e in enumerate(events) if service_day(e.ts) == DAY + dt.timedelta(2))
     day3 = third + (len(events) - third) // 2  # the middle of day three
     clean, src = _sup(tmp_path / "clean")

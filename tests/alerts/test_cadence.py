@@ -14,26 +14,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-import msgspec
 import pytest
 
 from alerts.book import Change
 from feeds.demo_city import city
 from feeds.demo_play import demo_events
-from feeds.protocol import Event, Heartbeat
+from feeds.protocol import Event
+from feeds.replay import renumber
 from feeds.source import Batch, FeedStatus
 from runtime.supervisor import Supervisor
 
 
 @pytest.fixture(scope="module")
 def two_days() -> list[Event]:
-    events, seq = [], 0
-    for ev in demo_events(city(3), dt.date(2025, 11, 24), 7, days=2):
-        if not isinstance(ev, Heartbeat):
-            seq += 1
-            ev = msgspec.structs.replace(ev, seq=seq)
-        events.append(ev)
-    return events
+    return renumber(demo_events(city(3), dt.date(2025, 11, 24), 7, days=2))
 
 
 def _history(events: list[Event], publish_every: int) -> list[tuple[object, ...]]:
