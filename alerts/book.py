@@ -23,6 +23,8 @@ Imports: alerts.model, the standard library.
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Mapping
+from typing import Final
 
 from alerts.model import (
     _RANK,
@@ -55,6 +57,14 @@ __all__ = [
 ]
 
 
+#: Open alerts one hall may hold. Past it, its oldest yellow alert is closed unhandled
+#: (the store and the audit trail keep it; counted per hall): alerts that wait for a
+#: person (bad ratings, second trips) would otherwise pile up without bound under a
+#: flood, and a hall with a thousand open alerts is past reading anyway. Red cards are
+#: never closed this way.
+MAX_OPEN_PER_HALL: Final = 1000
+
+
 class AlertBook:
     """Open (and pending) alerts by identity, silences, plus a tail of resolved alerts."""
 
@@ -71,6 +81,12 @@ class AlertBook:
         """Each hall's clock as the book last saw it: actions by people are stamped with it."""
         self._last: dict[Key, tuple[int, int]] = {}
         """key → (id, resolved_ms) of the last resolved alert of that identity."""
+        self._per_hall: Counter[str] = Counter()
+        """Open alerts per hall."""
+        self._yellow: dict[str, deque[Key]] = {}
+        """Per hall, keys of alerts opened yellow, oldest first (some closed since)."""
+        self.shed: Counter[str] = Counter()
+        """Per hall, alerts closed unhandled because the hall was at its cap."""
         self._restored: set[Key] = set()
         """Keys of the alerts ``restore`` took from the store (a restart)."""
         self._next_id = 1
@@ -86,9 +102,10 @@ class AlertBook:
         self, alerts: list[Alert], silences: list[Silence], next_id: int, next_sid: int
     ) -> None:
         """Load what a store kept: open alerts and live silences (a restart)."""
-        for a in alerts:
+        for a in sorted(alerts, key=lambda a: a.fired_ms):
             self.open[a.key] = a
             self._restored.add(a.key)
+            self._count_open(a)
             self.now[a.hall] = max(self.now.get(a.hall, 0), a.fired_ms)
         for s in silences:
             self.silences[s.id] = s
@@ -209,6 +226,30 @@ class AlertBook:
         alert.silenced_by = self._silence_of(alert)
         self.open[alert.key] = alert
         self._emit(alert, f"fired {alert.severity}", at_ms)
+        if self._count_open(alert) > MAX_OPEN_PER_HALL:
+            self._shed(alert.hall, at_ms)
+
+    def _count_open(self, alert: Alert) -> int:
+        """Count one more open alert of its hall; returns the hall's open alerts."""
+        hall = alert.hall
+        self._per_hall[hall] += 1
+        if alert.severity == "yellow":
+            keys = self._yellow.setdefault(hall, deque())
+            keys.append(alert.key)
+            if len(keys) > 2 * MAX_OPEN_PER_HALL:  # mostly closed since: keep the open
+                keys = self._yellow[hall] = deque(k for k in keys if k in self.open)
+        return self._per_hall[hall]
+
+    def _shed(self, hall: str, at_ms: int) -> None:
+        """Close the hall's oldest open yellow alert, unhandled (it is at its cap)."""
+        keys = self._yellow.get(hall)
+        while keys:
+            alert = self.open.get(keys.popleft())
+            if alert is not None and alert.severity == "yellow":
+                note = f"closed unhandled: the hall had over {MAX_OPEN_PER_HALL} open alerts"
+                self._close(alert, at_ms, SYSTEM, note, "resolved unhandled")
+                self.shed[hall] += 1
+                return
 
     def resolve(self, rule: str, hall: str, scope: str, at_ms: int) -> Alert | None:
         """The condition cleared at ``at_ms``: resolve (or, with a hold time, start
@@ -235,6 +276,7 @@ class AlertBook:
 
     def _close(self, alert: Alert, at_ms: int, actor: str, note: str | None, what: str) -> Alert:
         del self.open[alert.key]
+        self._per_hall[alert.hall] -= 1
         alert.state = "resolved"
         alert.resolved_ms = at_ms
         alert.resolved_by = actor
@@ -248,22 +290,33 @@ class AlertBook:
         return alert
 
     def tick(self, hall: str, now_ms: int) -> None:
-        """Run the hall's timers up to ``now_ms``: pending → firing, hold times, silences,
-        acknowledgement timeouts, escalation of unacknowledged red cards."""
-        self._see(hall, now_ms)
+        """Run the hall's timers up to ``now_ms`` (``tick_all`` for one hall)."""
+        self.tick_all({hall: now_ms})
+
+    def tick_all(self, clocks: Mapping[str, int]) -> None:
+        """Run each hall's timers up to its clock: pending → firing, hold times, silences,
+        acknowledgement timeouts, escalation of unacknowledged red cards. One pass over
+        the open alerts for every hall (a scan per hall cost halls x alerts a publish)."""
+        for hall, now_ms in clocks.items():
+            self._see(hall, now_ms)
         for key, p in list(self.pending.items()):
-            if p.hall == hall and p.pending_since is not None:
+            now_ms = clocks.get(p.hall, -1)
+            if now_ms >= 0 and p.pending_since is not None:
                 start = p.pending_since + p.for_ms
                 if now_ms >= start:
                     del self.pending[key]
                     self._open(p, start)
         for sid, s in list(self.silences.items()):
-            if s.hall == hall and now_ms >= s.until_ms:
+            now_ms = clocks.get(s.hall, -1)
+            if now_ms >= 0 and now_ms >= s.until_ms:
                 del self.silences[sid]
                 s.ended_ms = self._ended[sid] = s.until_ms
                 if self.sink is not None:
                     self.sink.silence_changed(s, "expired", SYSTEM, s.until_ms)
-        for alert in [a for a in self.open.values() if a.hall == hall]:
+        for alert in list(self.open.values()):
+            now_ms = clocks.get(alert.hall, -1)
+            if now_ms < 0 or alert.state == "resolved":
+                continue
             if alert.clearing_since is not None and now_ms >= alert.clearing_since + alert.hold_ms:
                 self._close(alert, alert.clearing_since + alert.hold_ms, SYSTEM, None, "resolved")
                 continue

@@ -369,8 +369,7 @@ class AlertEngine:
             rule.on_tick(self.book, Tick(shared, (), wall))
         for rule in self.city_rules:
             rule.on_tick(self.book, Tick(halls, feeds, wall))
-        for name, hall in halls.items():
-            self.book.tick(name, hall.now_ms)
+        self.book.tick_all({name: hall.now_ms for name, hall in halls.items()})
 
 
 def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:

@@ -142,6 +142,13 @@ def render(city: CitySnapshot) -> bytes:
             f'hall="{escape(alert_hall)}",rule="{escape(rule)}",severity="{escape(severity)}"'
         )
         text.sample("hall_alerts_active", label_text, count)
+    text.family(
+        "hall_alerts_closed_unhandled_total",
+        "counter",
+        "Alerts closed unhandled: the hall was at its cap of open alerts (oldest yellow first).",
+    )
+    for alert_hall, count in sorted(city.alerts_shed.items()):
+        text.sample("hall_alerts_closed_unhandled_total", f'hall="{escape(alert_hall)}"', count)
     text.family("hall_clock_seconds", "gauge", "The hall clock: newest event time seen.")
     for name, hall in halls:
         text.sample("hall_clock_seconds", hall_labels[name], hall.now_ms / 1000.0)

@@ -285,6 +285,8 @@ class CitySnapshot:
     feeds: tuple[FeedSnapshot, ...]
     alerts_active: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
     """(hall, rule, severity) → number of firing alerts."""
+    alerts_shed: Mapping[str, int] = field(default_factory=dict)
+    """Hall → alerts closed unhandled because the hall was at its cap of open alerts."""
 
 
 _A = TypeVar("_A", bound="np.ndarray[Any, Any]")

@@ -206,6 +206,7 @@ class Supervisor:
                 halls=halls,
                 feeds=feeds,
                 alerts_active=dict(book.counts()),
+                alerts_shed=dict(book.shed),
             ),
             alerts=firing,
             resolved=resolved,

@@ -3,9 +3,12 @@ resolution by hand, hold time, silences, re-fire links and replayed history."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from alerts.book import ActionError, AlertBook, Timing
+from alerts.book import MAX_OPEN_PER_HALL, ActionError, AlertBook, Timing
+from alerts.store import AlertStore
 from tests.conftest import ms
 
 H = "lz"
@@ -160,3 +163,29 @@ def test_silence_needs_who_why_until_and_stops_escalation() -> None:
     assert a.silenced_by is None and a.level == 0
     b.tick(H, ms(76))
     assert (a.level, a.escalated_ms) == (1, ms(75))
+
+
+def test_a_hall_holds_at_most_its_cap_of_open_alerts_oldest_yellow_closed_first(
+    tmp_path: Path,
+) -> None:
+    """A flood of alerts that wait for a person (bad ratings) cannot grow the book without
+    bound: past the cap the oldest yellow one is closed unhandled, recorded in the store;
+    a red card is never closed so, and another hall is not touched."""
+    store = AlertStore(tmp_path / "alerts.db")
+    b = AlertBook(Timing(), sink=store)
+    b.fire("complaint", H, "c-1", "red", ms(0), "complaint c-1")
+    b.fire("bad_rating", "other", "W1/1", "yellow", ms(0), "bad rating")
+    extra = 7
+    for i in range(MAX_OPEN_PER_HALL - 1 + extra):
+        b.fire("bad_rating", H, f"W1/{i}", "yellow", ms(1 + i / 60), "bad rating")
+    open_here = [a for a in b.open.values() if a.hall == H]
+    assert len(open_here) == MAX_OPEN_PER_HALL
+    assert ("complaint", H, "c-1") in b.open and ("bad_rating", "other", "W1/1") in b.open
+    assert b.shed == {H: extra}
+    closed = sorted(a.scope for a in b.resolved)
+    assert closed == sorted(f"W1/{i}" for i in range(extra))  # the oldest first
+    assert all(a.resolved_by == "system" and "unhandled" in (a.resolve_note or "")
+               for a in b.resolved)  # fmt: skip
+    kept = {a.scope for a in store.open_alerts() if a.hall == H}
+    assert len(kept) == MAX_OPEN_PER_HALL and "W1/0" not in kept
+    store.close()
