@@ -8,6 +8,7 @@ printed: the state keeps one service day of columns per hall plus bounded counte
 RSS should be flat from the second day on.
 
     python bench/memory.py             # 3 days
+    python bench/memory.py --store --days 5   # with the alert store and snapshots
     python bench/memory.py --days 5 --json
 """
 
@@ -26,10 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from figures import big_hall_day
 
+from alerts.rules import AlertEngine
+from alerts.store import AlertStore
 from feeds.journal import Journal
 from feeds.protocol import Event
 from feeds.source import Batch, FeedStatus
 from runtime import logs
+from runtime.snapshot import Snapshots
 from runtime.supervisor import Supervisor
 
 
@@ -51,17 +55,34 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--days", type=int, default=3)
     p.add_argument("--halls", type=int, default=100)
+    p.add_argument(
+        "--store", action="store_true", help="with an alert store and snapshots, as serve"
+    )
     p.add_argument("--json", action="store_true", help="one JSON line for bench/table.py")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         logs.configure(Path(tmp) / "bench.log")
         gc.collect()
         base = rss_mb()
-        sup = Supervisor(journal=Journal(Path(tmp) / "journal"))
+        if args.store:  # as serve runs: an alert store and state snapshots on disk
+            store = AlertStore(Path(tmp) / "alerts.db")
+            sup = Supervisor(
+                journal=Journal(Path(tmp) / "journal"),
+                alerts=AlertEngine(sink=store),
+                store=store,
+                snapshots=Snapshots(Path(tmp) / "state.snapshot"),
+            )
+        else:
+            sup = Supervisor(journal=Journal(Path(tmp) / "journal"))
         status = FeedStatus("bench")
         per_day = []
+        seq = 0
         for day in range(args.days):
             events = city_day(day, args.halls)
+            for ev in events:  # numbered as a feed numbers them (the journal reads them back)
+                if ev.seq is not None:
+                    seq += 1
+                    ev.seq = seq
             start = time.perf_counter()
             for k, i in enumerate(range(0, len(events), 1000)):
                 sup.apply(status, Batch("bench", events[i : i + 1000]))
