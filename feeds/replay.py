@@ -365,6 +365,6 @@ class ReplaySource:
             status.last_seq = max(
                 (e.seq for e in out if e.seq is not None), default=status.last_seq
             )
-            status.last_event_wall = time.time()
+            status.received(events, time.time())  # (a replay's delivery lag: its age)
             yield Batch(status.name, events)
         status.connected = False
