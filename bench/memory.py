@@ -31,6 +31,7 @@ from alerts.rules import AlertEngine
 from alerts.store import AlertStore
 from feeds.journal import Journal
 from feeds.protocol import Event
+from feeds.replay import renumber
 from feeds.source import Batch, FeedStatus
 from runtime import logs
 from runtime.snapshot import Snapshots
@@ -76,13 +77,10 @@ def main() -> None:
             sup = Supervisor(journal=Journal(Path(tmp) / "journal"))
         status = FeedStatus("bench")
         per_day = []
-        seq = 0
         for day in range(args.days):
-            events = city_day(day, args.halls)
-            for ev in events:  # numbered as a feed numbers them (the journal reads them back)
-                if ev.seq is not None:
-                    seq += 1
-                    ev.seq = seq
+            # Numbered as a feed numbers them (the journal reads them back), day after day.
+            events = renumber(city_day(day, args.halls), status.last_seq)
+            status.last_seq = max(e.seq or 0 for e in events)
             start = time.perf_counter()
             for k, i in enumerate(range(0, len(events), 1000)):
                 sup.apply(status, Batch("bench", events[i : i + 1000]))

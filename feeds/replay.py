@@ -94,11 +94,11 @@ def read_recording(paths: Iterable[Path]) -> Recording:
     return Recording(merged, halls, bad)
 
 
-def renumber(events: Iterable[Event]) -> list[Event]:
-    """``events`` with seqs 1, 2, … in their order, as a feed numbers what it sends
-    (heartbeats have none); copies, the originals are not changed."""
+def renumber(events: Iterable[Event], after: int = 0) -> list[Event]:
+    """``events`` with seqs ``after`` + 1, + 2, … in their order, as a feed numbers what
+    it sends (heartbeats have none); copies, the originals are not changed."""
     out: list[Event] = []
-    seq = 0
+    seq = after
     for ev in events:
         if not isinstance(ev, Heartbeat):
             seq += 1

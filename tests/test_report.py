@@ -14,7 +14,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-import msgspec
 import pytest
 
 import run
@@ -36,6 +35,7 @@ from feeds.protocol import (
     TicketIssued,
     WindowState,
 )
+from feeds.replay import renumber
 from metrics.state import CityState
 from runtime.report import (
     SOURCE_REPLAY,
@@ -53,18 +53,6 @@ FIRST = dt.date(2025, 11, 24)
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-def numbered(events: Sequence[Event]) -> list[Event]:
-    """Seqs 1, 2, … as a feed server gives them (the simulator leaves them 0)."""
-    out: list[Event] = []
-    seq = 0
-    for ev in events:
-        if not isinstance(ev, Heartbeat):
-            seq += 1
-            ev = msgspec.structs.replace(ev, seq=seq)
-        out.append(ev)
-    return out
-
-
 def record(data_dir: Path, events: Sequence[Event], feed: str = "demo") -> None:
     journal = Journal(data_dir / "journal")
     for i in range(0, len(events), 500):
@@ -75,7 +63,7 @@ def record(data_dir: Path, events: Sequence[Event], feed: str = "demo") -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Event]]:
     """Three demo days of the default city, recorded in a fresh data dir."""
-    events = numbered(simulate_days(default_city(), FIRST, 3, 7))
+    events = renumber(simulate_days(default_city(), FIRST, 3, 7))
     data_dir = tmp_path_factory.mktemp("report")
     record(data_dir, events)
     return data_dir, events
@@ -193,7 +181,7 @@ def scripted(day: dt.date) -> list[Event]:
     """One hall, one zone, one window: two tickets, two ratings, one complaint."""
     t = lambda hh, mm, ss=0: _ms(day, hh, mm, ss)  # noqa: E731
     h = {"hall": "h", "seq": 1}
-    return numbered([
+    return renumber([
         WindowState(ts=t(9, 0), window="W1", state="open", staff="s1", **h),
         TicketIssued(ts=t(9, 0), ticket="A1", zone="z", person="P-SECRET-1", **h),
         TicketIssued(ts=t(9, 2), ticket="A2", zone="z", person="P-SECRET-2", **h),
