@@ -102,25 +102,13 @@ class CaseDeadlineRule:
     def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar) -> None:
         self.yellow_days = cfg.yellow_days
         self.calendar = calendar
-        self._deadlines: dict[tuple[int, int], int] = {}
-        """(acceptance ms, working days) → deadline ms: working-day arithmetic costs
-        ~50 µs and every open case is judged on every tick."""
-
-    def _deadline(self, accepted_ms: int, days: int) -> int:
-        memo = self._deadlines
-        found = memo.get((accepted_ms, days))
-        if found is None:
-            if len(memo) > 100_000:
-                memo.clear()
-            found = memo[(accepted_ms, days)] = self.calendar.deadline_ms(accepted_ms, days)
-        return found
 
     def thresholds(self, c: CaseView) -> tuple[int | None, int | None]:
         """(yellow from, red from) in hall ms for the case as it stands; None for one a
         pause is holding back."""
-        red = self._deadline(c.accepted_ms, c.promised_days)
+        red = self.calendar.deadline_ms(c.accepted_ms, c.promised_days)
         if c.promised_days >= self.yellow_days:
-            yellow = self._deadline(c.accepted_ms, c.promised_days - self.yellow_days)
+            yellow = self.calendar.deadline_ms(c.accepted_ms, c.promised_days - self.yellow_days)
         else:
             yellow = c.accepted_ms
         return reached(yellow, c), reached(red, c)

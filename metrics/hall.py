@@ -227,8 +227,6 @@ class HallState:
         on until that service ends (the window is staffed), so utilization stays <= 1."""
         self.complaints: dict[str, tuple[int, str, str | None]] = {}
         self.cases: dict[str, _Case] = {}
-        self.deadlines: dict[tuple[int, int], int] = {}
-        """(acceptance ms, working days) → deadline ms: the read side's memo."""
         self.case_views: dict[str, tuple[tuple[object, ...], CaseView]] = {}  # (figures, view)
         """Case id → (its figures, its view) at the last snapshot: an open case whose
         figures did not change keeps its view (the read side's memo)."""

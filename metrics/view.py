@@ -315,19 +315,6 @@ def _window_cycles(
     return out
 
 
-def _deadline(h: HallState, accepted_ms: int, days: int) -> int:
-    """``calendar.deadline_ms`` memoised per hall: working-day arithmetic costs ~50 µs and
-    a case's acceptance and promised days do not change between snapshots."""
-    memo = h.deadlines
-    key = (accepted_ms, days)
-    found = memo.get(key)
-    if found is None:
-        if len(memo) > 100_000:
-            memo.clear()
-        found = memo[key] = h.settings.calendar.deadline_ms(accepted_ms, days)
-    return found
-
-
 class _CaseFigures(NamedTuple):
     """A case's figures at the hall clock; equal figures, the same view."""
 
@@ -349,8 +336,9 @@ def _case_figures(h: HallState, c: _Case) -> _CaseFigures:
     accepted = c.submitted_ms + deem_ms if late or c.accepted_ms is None else c.accepted_ms
     deemed = late and now >= c.submitted_ms + deem_ms
     paused = c.paused_ms + (now - c.paused_since if c.paused_since is not None else 0)
-    deadline = _deadline(h, accepted, c.promised_days) + paused
-    yellow_from = _deadline(h, accepted, max(c.promised_days - 1, 0)) + paused
+    cal = h.settings.calendar  # (memoises the working-day arithmetic, ~50 µs a miss)
+    deadline = cal.deadline_ms(accepted, c.promised_days) + paused
+    yellow_from = cal.deadline_ms(accepted, max(c.promised_days - 1, 0)) + paused
     if c.promised_days == 0:
         yellow_from = accepted
     card = "red" if now >= deadline else "yellow" if now >= yellow_from else "none"
