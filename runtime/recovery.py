@@ -83,7 +83,7 @@ def recover(sup: Supervisor, days: int = 1) -> list[Recovered]:
     out: list[Recovered] = []
     for source in sup.sources:
         status = source.status
-        position = loaded.positions.get(status.name) if loaded is not None else None
+        position = loaded.get(status.name) if loaded is not None else None
         if loaded is not None and position is not None:
             rec = read_after(sup.journal.root, status.name, *position[:2])
         else:  # no snapshot, or a feed that had journaled nothing when it was saved

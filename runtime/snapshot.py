@@ -43,7 +43,6 @@ import os
 import pickle
 import time
 import zlib
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
@@ -80,14 +79,9 @@ def config_digest(path: Path | None) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else ""
 
 
-@dataclass(frozen=True, slots=True)
-class Loaded:
-    """A snapshot put back into a supervisor."""
-
-    positions: dict[str, tuple[str, int, int]]
-    """Feed → (journal file name, lines in it, last seq journaled): replay after the
-    lines; resume after the seq if nothing was journaled since."""
-    saved_wall: float
+#: Feed → (journal file name, lines in it, last seq journaled) at a snapshot: replay
+#: after the lines; resume after the seq if nothing was journaled since.
+Positions = dict[str, tuple[str, int, int]]
 
 
 class Snapshots:
@@ -102,7 +96,7 @@ class Snapshots:
         self.config = config
         self.saved = 0
 
-    def _header(self, positions: dict[str, tuple[str, int, int]], length: int, crc: int) -> bytes:
+    def _header(self, positions: Positions, length: int, crc: int) -> bytes:
         head = {
             "format": FORMAT,
             "code": code_digest(),
@@ -161,7 +155,7 @@ class Snapshots:
             positions=positions,
         )
 
-    def load(self, sup: Supervisor) -> Loaded | None:
+    def load(self, sup: Supervisor) -> Positions | None:
         """Put the snapshot back into ``sup`` (not started yet); None when there is no
         usable one (missing, foreign, damaged, other code or config: logged why)."""
         if not self.path.exists():
@@ -186,8 +180,9 @@ class Snapshots:
                 status.events_total, rejected, status.gaps_total, status.seq_restarts = saved
                 status.rejected.update(rejected)
         positions = {feed: (at[0], at[1], at[2]) for feed, at in head["positions"].items()}
-        log.info("snapshot_loaded", halls=len(data["halls"]), positions=positions)
-        return Loaded(positions, head.get("saved_wall", 0.0))
+        age = round(time.time() - head.get("saved_wall", 0.0))
+        log.info("snapshot_loaded", halls=len(data["halls"]), positions=positions, age_s=age)
+        return positions
 
     def _read(self) -> tuple[dict[str, Any], dict[str, Any]] | str:
         """The header and the unpickled payload, or why the file is not usable."""
