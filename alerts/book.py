@@ -315,7 +315,7 @@ class AlertBook:
                     self.sink.silence_changed(s, "expired", SYSTEM, s.until_ms)
         for alert in list(self.open.values()):
             now_ms = clocks.get(alert.hall, -1)
-            if now_ms < 0 or alert.state == "resolved":
+            if now_ms < 0:
                 continue
             if alert.clearing_since is not None and now_ms >= alert.clearing_since + alert.hold_ms:
                 self._close(alert, alert.clearing_since + alert.hold_ms, SYSTEM, None, "resolved")

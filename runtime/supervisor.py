@@ -419,7 +419,8 @@ class Supervisor:
         try:
             self.journal.sync()
             self.snapshots.save(self)
-        except (OSError, pickle.PicklingError) as error:
+        # ValueError: more feeds than the header's slot holds.
+        except (OSError, ValueError, pickle.PicklingError) as error:
             log.error("snapshot_failed", error=f"{type(error).__name__}: {error}")
 
     def close(self) -> None:
