@@ -27,8 +27,8 @@ sys.path.append(str(Path(__file__).resolve().parent))  # bench/ingest.py, after 
 
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
-from feeds.demo_city import default_city
-from feeds.demo_hall import simulate_city
+from feeds.demo.city import default_city
+from feeds.demo.hall import simulate_city
 from metrics.state import CityState
 
 

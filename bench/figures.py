@@ -1,6 +1,6 @@
 """Figures benchmark: state-update cost per event, snapshot build, and /metrics scrape time.
 
-1. Update: the demo city's simulated day (``feeds.demo_hall``: tickets, calls, services,
+1. Update: the demo city's simulated day (``feeds.demo.hall``: tickets, calls, services,
    ratings, cases, complaints) applied to a fresh ``CityState`` in batches of 1, 100 and
    1000 events. "apply" is ``CityState.apply`` alone (numpy flushes amortised as in
    production: at 20 000 buffered observations or before a snapshot); "apply+flush" also
@@ -98,8 +98,8 @@ def main() -> None:
     parser.add_argument("--halls", type=int, default=10, help="demo halls for the update run")
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    from feeds.demo_city import city  # here: table.py imports this module for its day
-    from feeds.demo_hall import simulate_city
+    from feeds.demo.city import city  # here: table.py imports this module for its day
+    from feeds.demo.hall import simulate_city
 
     events = simulate_city(city(args.halls), dt.date(2025, 11, 24), 1)
     print(f"update: {len(events)} events of {args.halls} demo halls, one service day")

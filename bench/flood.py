@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feeds.demo_city import city  # noqa: E402
-from feeds.demo_play import demo_events  # noqa: E402
+from feeds.demo.city import city  # noqa: E402
+from feeds.demo.play import demo_events  # noqa: E402
 from feeds.protocol import Heartbeat  # noqa: E402
 
 DAY = dt.date(2025, 11, 24)

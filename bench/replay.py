@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from feeds.client import WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_city import city
-from feeds.demo_hall import simulate_city
-from feeds.demo_server import FeedServer
+from feeds.demo.city import city
+from feeds.demo.hall import simulate_city
 from feeds.journal import Journal
 from feeds.replay import Recording, ReplayDriver, ReplaySource, read_recording, serve_replay
+from feeds.server import FeedServer
 from runtime import logs
 from runtime.supervisor import Supervisor
 

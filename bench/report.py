@@ -2,7 +2,7 @@
 
 Records ``--days`` consecutive demo days of the default city (three halls) through the
 journal into a temporary data dir (finished days gzip-compressed, as live), then times
-``runtime.report.gather`` (read, replay into the state engine, alert engine, samples) and
+``reports.gather.gather`` (read, replay into the state engine, alert engine, samples) and
 the rendering (tables, Markdown, CSV, SVG) for the first day and for the whole month.
 No alert store: the alerts come from the alert engine over the replay (the slower path).
 
@@ -23,12 +23,12 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feeds.demo_city import default_city
-from feeds.demo_hall import simulate_days
+from feeds.demo.city import default_city
+from feeds.demo.hall import simulate_days
 from feeds.journal import Journal
 from feeds.protocol import Heartbeat
-from runtime.report import gather
-from runtime.report_render import write
+from reports.gather import gather
+from reports.render import write
 
 
 def main() -> None:

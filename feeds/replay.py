@@ -15,7 +15,7 @@ or files of several runs, replay as one consistent feed. Seeking back is
 a rewind: the driver starts again from the first event (``epoch`` counts rewinds) and a
 consumer must start from a fresh state; a ``ReplaySource`` ends at a rewind.
 
-Imports: feeds.protocol, feeds.hallclock, feeds.source, feeds.demo_server, msgspec, stdlib.
+Imports: feeds.protocol, feeds.hallclock, feeds.source, feeds.server, msgspec, stdlib.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from typing import Final
 
 import msgspec
 
-from feeds.demo_server import FeedServer
 from feeds.hallclock import HALL_TZ, day_start_ms, service_day
 from feeds.protocol import Event, Heartbeat
+from feeds.server import FeedServer
 from feeds.source import Batch, FeedStatus
 
 #: How often a paced replay releases events (wall seconds).

@@ -19,7 +19,7 @@ import trustme
 
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_server import FeedServer
+from feeds.server import FeedServer
 from feeds.tls import TLSConfigError, client_context, server_context
 from metrics.exposition import serve_metrics
 from metrics.snapshot import CitySnapshot

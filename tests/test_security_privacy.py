@@ -20,14 +20,14 @@ from alerts.store import AlertStore
 from console.app import HallwatchApp
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_server import FeedServer
 from feeds.journal import Journal
 from feeds.privacy import KEY_FILE, Pseudonymizer, ensure_data_dir, rotate_key
 from feeds.protocol import CaseSubmitted, Event, TicketIssued
+from feeds.server import FeedServer
 from metrics.exposition import serve_metrics
+from reports.gather import gather
+from reports.render import write
 from runtime import logs
-from runtime.report import gather
-from runtime.report_render import write
 from runtime.snapshot import Snapshots
 from runtime.supervisor import Supervisor
 from tests.conftest import wait_for

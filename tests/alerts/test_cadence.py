@@ -17,8 +17,8 @@ from collections import Counter
 import pytest
 
 from alerts.book import Change
-from feeds.demo_city import city
-from feeds.demo_play import demo_events
+from feeds.demo.city import city
+from feeds.demo.play import demo_events
 from feeds.protocol import Event
 from feeds.replay import renumber
 from feeds.source import Batch, FeedStatus

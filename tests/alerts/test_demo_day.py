@@ -7,8 +7,8 @@ import datetime as dt
 from functools import cache
 
 from alerts.rules import AlertEngine
-from feeds.demo_city import default_city
-from feeds.demo_hall import simulate_city
+from feeds.demo.city import default_city
+from feeds.demo.hall import simulate_city
 from metrics.state import CityState
 
 

@@ -8,10 +8,10 @@ import msgspec
 import pytest
 
 import run
-from alerts.commands import CommandError, accept_handover, write_handover
 from alerts.duty import HANDOVER_UNACCEPTED, Roster
 from alerts.rules import COMPLAINT, AlertEngine
 from alerts.store import AlertStore
+from cli.handover import CommandError, accept_handover, write_handover
 from feeds.protocol import Complaint, Heartbeat
 from metrics.state import CityState
 from tests.alerts._helpers import H, only

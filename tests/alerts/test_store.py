@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import run
-from alerts.commands import export, verify
 from alerts.rules import COMPLAINT, WAIT_OVERTIME, AlertEngine
 from alerts.store import AlertStore
+from cli.audit import export, verify
 from feeds.protocol import Complaint, ComplaintClosed, Heartbeat, TicketIssued
 from metrics.state import CityState
 from tests.alerts._helpers import H, only

@@ -15,7 +15,7 @@ from console.duty import DutyPanel
 from console.tables import AlertsTable
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_server import FeedServer
+from feeds.server import FeedServer
 from runtime.supervisor import Supervisor
 from tests.conftest import wait_for
 from tests.console.test_app import H, morning, shown

@@ -18,7 +18,6 @@ from console.app import HallwatchApp, HelpScreen
 from console.widgets import AlertTable, CityStrip, FeedBar, Headline, WindowGrid, ZoneTable
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_server import FeedServer
 from feeds.protocol import (
     Complaint,
     Event,
@@ -29,6 +28,7 @@ from feeds.protocol import (
     TicketIssued,
     WindowState,
 )
+from feeds.server import FeedServer
 from runtime.supervisor import Supervisor
 from tests.conftest import ms, wait_for
 

@@ -9,8 +9,8 @@ import time
 from rich.text import Text
 
 from console.tables import FeedsTable
-from feeds.demo_server import FeedServer
 from feeds.protocol import TicketIssued, WindowState
+from feeds.server import FeedServer
 from tests.conftest import wait_for
 from tests.console.test_app import console_on, server  # noqa: F401  (fixture)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from console.tables import CityTable, FeedsTable, QueueTable, WindowsTable
-from feeds.demo_server import FeedServer
 from feeds.protocol import Heartbeat, TicketIssued, WindowState
+from feeds.server import FeedServer
 from tests.conftest import ms, wait_for
 from tests.console.test_app import arrived, console_on, morning, server  # noqa: F401  (fixture)
 

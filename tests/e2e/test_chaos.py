@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from feeds.decode import FrameDecoder
-from feeds.demo_city import city
-from feeds.demo_play import demo_events
+from feeds.demo.city import city
+from feeds.demo.play import demo_events
 from feeds.journal import Journal, check_file
 from feeds.protocol import CaseAccepted, CaseSubmitted, Heartbeat, TicketIssued
 from feeds.source import MemorySource

@@ -16,7 +16,6 @@ from console.app import HallwatchApp
 from console.widgets import AlertTable
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_server import FeedServer
 from feeds.protocol import (
     Event,
     ServiceFinished,
@@ -25,6 +24,7 @@ from feeds.protocol import (
     TicketIssued,
     WindowState,
 )
+from feeds.server import FeedServer
 from metrics.exposition import serve_metrics
 from runtime.supervisor import Supervisor
 from tests.conftest import ms, wait_for

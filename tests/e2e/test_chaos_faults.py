@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_server import FeedServer
 from feeds.protocol import Event
+from feeds.server import FeedServer
 from metrics.exposition import serve_metrics
 from runtime.supervisor import Supervisor
 from tests.conftest import ms, wait_for

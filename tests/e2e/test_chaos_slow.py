@@ -18,8 +18,8 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from feeds.demo_server import FeedServer
 from feeds.protocol import TicketIssued
+from feeds.server import FeedServer
 from tests.conftest import wait_for
 from tests.e2e.test_chaos_faults import _server, rig
 from tests.e2e.test_serve import get

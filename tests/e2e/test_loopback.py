@@ -9,8 +9,8 @@ import msgspec
 
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_server import FeedServer
 from feeds.protocol import ServiceFinished, ServiceStarted, TicketCalled, TicketIssued
+from feeds.server import FeedServer
 from metrics.state import CityState
 from runtime.supervisor import Supervisor
 from tests.conftest import ms, wait_for

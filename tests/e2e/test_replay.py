@@ -15,14 +15,14 @@ import msgspec
 
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
-from feeds.demo_city import default_city
-from feeds.demo_hall import simulate_city
-from feeds.demo_play import run_demo
-from feeds.demo_server import FeedServer
+from feeds.demo.city import default_city
+from feeds.demo.hall import simulate_city
+from feeds.demo.play import run_demo
 from feeds.hallclock import day_start_ms
 from feeds.journal import Journal
 from feeds.privacy import Pseudonymizer
 from feeds.replay import read_recording, serve_replay
+from feeds.server import FeedServer
 from metrics.snapshot import HallSnapshot
 from runtime.supervisor import Supervisor
 from tests.conftest import wait_for

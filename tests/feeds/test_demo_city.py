@@ -9,8 +9,8 @@ import itertools
 import msgspec
 import pytest
 
-from feeds.demo_city import city, day_plan, default_city, is_workday, last_open_day
-from feeds.demo_hall import simulate_day, simulate_days
+from feeds.demo.city import city, day_plan, default_city, is_workday, last_open_day
+from feeds.demo.hall import simulate_day, simulate_days
 from feeds.hallclock import HALL_TZ, service_day
 from feeds.protocol import (
     CaseClosed,

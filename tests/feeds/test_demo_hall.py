@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import msgspec
 import pytest
 
-from feeds.demo_city import default_city, default_profile
-from feeds.demo_hall import simulate_city, simulate_day
+from feeds.demo.city import default_city, default_profile
+from feeds.demo.hall import simulate_city, simulate_day
 from feeds.hallclock import HALL_TZ as CST
 from feeds.protocol import (
     CaseAccepted,

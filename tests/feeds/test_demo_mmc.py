@@ -9,7 +9,7 @@ import statistics
 import msgspec
 import pytest
 
-from feeds.demo_mmc import HALL, MMC, simulate_mmc
+from feeds.demo.mmc import HALL, MMC, simulate_mmc
 from feeds.protocol import TicketCalled, TicketIssued
 from metrics.erlang import erlang_c, staffing
 from metrics.state import CityState

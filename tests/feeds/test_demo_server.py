@@ -12,12 +12,12 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from feeds.demo_city import build_profile, default_city
-from feeds.demo_play import demo_events, run_demo, serve_demo
-from feeds.demo_server import FeedServer
+from feeds.demo.city import build_profile, default_city
+from feeds.demo.play import demo_events, run_demo, serve_demo
 from feeds.hallclock import HALL_TZ as CST
 from feeds.hallclock import day_start_ms
 from feeds.protocol import Error, Event, Gap, Heartbeat, Hello, Op, TicketIssued
+from feeds.server import FeedServer
 from tests.conftest import T0, wait_for
 
 H = "lz"

@@ -4,7 +4,7 @@ scripted server for tests.
 ``FeedServer`` retains every published event (until ``forget_before``), assigns the seqs,
 and runs the session of shared/protocol.md per connection: hello, one subscribe, an
 optional gap op, the retained backlog, then live events, with heartbeats carrying each
-hall's clock when the connection is otherwise quiet. ``feeds.demo_play`` plays simulated
+hall's clock when the connection is otherwise quiet. ``feeds.demo.play`` plays simulated
 days into it, ``feeds.replay`` recorded ones.
 
 Imports: feeds.protocol, websockets, msgspec, the standard library.

@@ -11,8 +11,8 @@ trips) come from the alert store (``<data dir>/alerts.db``) when it holds alerts
 day for that hall; otherwise from the alert engine run over the replayed days
 (``Config.alert_engine(None, calendar)``). ``DayData.alert_sources`` says which, per hall.
 
-Tables and rendering: ``runtime.report_tables`` (rows) and ``runtime.report_render``
-(Markdown, CSV); the SVG chart: ``runtime.chart``.
+Tables and rendering: ``reports.tables`` (rows) and ``reports.render``
+(Markdown, CSV); the SVG chart: ``reports.chart``.
 
 Imports: feeds (replay, hallclock, protocol), metrics.state, metrics.snapshot, alerts
 (store, model, rules), runtime.config, the standard library.

@@ -6,7 +6,7 @@ alerts stops after ``MD_LIST_ROWS`` and says how many more); CSV is for spreadsh
 per table, complete. Neither ever holds a visitor's ``person``: the tables are
 built from snapshots and alerts, which never carry it.
 
-Imports: feeds.journal (safe_name), runtime.report, runtime.report_tables, runtime.chart,
+Imports: feeds.journal (safe_name), reports.gather, reports.tables, reports.chart,
 the standard library.
 """
 
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Final
 
 from feeds.journal import safe_name
-from runtime.chart import day_chart, month_chart
-from runtime.report import DayData
-from runtime.report_tables import Cell, Table, build
+from reports.chart import day_chart, month_chart
+from reports.gather import DayData
+from reports.tables import Cell, Table, build
 
 #: The tables that list alerts one by one: Markdown shows the first ``MD_LIST_ROWS``.
 LISTS: Final = frozenset(("bad_ratings", "complaints", "second_trips"))

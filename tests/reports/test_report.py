@@ -19,8 +19,8 @@ import pytest
 import run
 from alerts.model import Alert, Change
 from alerts.store import AlertStore
-from feeds.demo_city import default_city
-from feeds.demo_hall import simulate_days
+from feeds.demo.city import default_city
+from feeds.demo.hall import simulate_days
 from feeds.hallclock import day_start_ms, service_day
 from feeds.journal import Journal
 from feeds.protocol import (
@@ -37,7 +37,7 @@ from feeds.protocol import (
 )
 from feeds.replay import renumber
 from metrics.state import CityState
-from runtime.report import (
+from reports.gather import (
     SOURCE_REPLAY,
     SOURCE_STORE,
     ReportError,
@@ -46,8 +46,8 @@ from runtime.report import (
     month_days,
     tty_progress,
 )
-from runtime.report_render import markdown, write
-from runtime.report_tables import Table, build
+from reports.render import markdown, write
+from reports.tables import Table, build
 
 FIRST = dt.date(2025, 11, 24)
 SVG = "{http://www.w3.org/2000/svg}"

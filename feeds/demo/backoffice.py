@@ -11,7 +11,7 @@ were incomplete coming back another day for the same item (最多跑一次 broke
 Carry-over is explicit data (``Return``, ``FollowUp``), so a run of several days is the
 single days plus what the earlier days handed on, and stays deterministic.
 
-Imports: feeds.protocol, feeds.demo_city, the standard library.
+Imports: feeds.protocol, feeds.demo.city, the standard library.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from feeds.demo_city import ItemProfile, is_workday
+from feeds.demo.city import ItemProfile, is_workday
 from feeds.protocol import (
     CaseAccepted,
     CaseClosed,

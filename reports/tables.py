@@ -6,7 +6,7 @@ are weighted by the count they are the mean of, shares (service level, utilizati
 are recombined from their parts, and a percentile, which cannot be added up, is shown as
 the worst day's (docs/reports.md).
 
-Imports: runtime.report (DayData), metrics.snapshot, alerts.model, feeds.hallclock, stdlib.
+Imports: reports.gather (DayData), metrics.snapshot, alerts.model, feeds.hallclock, stdlib.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Final
 from alerts.model import Alert
 from feeds.hallclock import local_datetime, service_day
 from metrics.snapshot import HallSnapshot
-from runtime.report import DayData
+from reports.gather import DayData
 
 Cell = str | int | float | None
 OUTCOMES: Final = ("done", "to_backend", "incomplete", "rejected", "transferred")

@@ -5,7 +5,7 @@ clock: the phase at a moment (before opening, open, draining the queue after a p
 lunch, closed), the n-th second of opening hours, the relative arrival rate (an opening
 surge, a morning peak, a lunch dip, an afternoon peak) and the arrival times of a
 non-homogeneous Poisson day; it also draws fake resident ID numbers (valid check digit)
-for the visitors. ``feeds.demo_hall`` builds on it.
+for the visitors. ``feeds.demo.hall`` builds on it.
 
 Imports: the standard library only.
 """

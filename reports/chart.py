@@ -10,7 +10,7 @@
 
 Every line carries ``data-zone`` or ``data-hall``, so tests and styles can find it.
 
-Imports: metrics.snapshot, runtime.report (Sample, DayData), feeds.hallclock, stdlib.
+Imports: metrics.snapshot, reports.gather (Sample, DayData), feeds.hallclock, stdlib.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from feeds.hallclock import local_datetime
 from metrics.snapshot import CURVE_BIN_MS, HallSnapshot
-from runtime.report import DayData, Sample
+from reports.gather import DayData, Sample
 
 WIDTH: Final = 900
 LEFT: Final = 60

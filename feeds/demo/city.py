@@ -1,7 +1,7 @@
 """The demo city: hall profiles in the spirit of the seeds, and which days the halls open.
 
 A ``HallProfile`` says what a hall is (zones, items, windows, hours, expected arrivals);
-``feeds.demo_hall`` simulates its days. Three shapes come from the seed documents:
+``feeds.demo.hall`` simulates its days. Three shapes come from the seed documents:
 
 - ``ouhai_profile``: a city centre with Ouhai's 8 fields (投资项目, 商事登记, 不动产, 公安,
   公积金, 税务, 人力社保, 其他社会事务), comprehensive and specialist windows per field, two

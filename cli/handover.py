@@ -1,19 +1,22 @@
-"""What ``run.py handover`` and ``run.py audit verify|export`` do, on the alert store.
+"""``hallwatch handover``: the outgoing duty director's shift report (交接班), or the
+incoming one's acceptance, on the alert store.
 
-These run in their own process next to a running ``serve`` or console (SQLite WAL lets
-them share the file). They stamp hall time from the clocks the running pipeline keeps in
-the store, never wall time.
+It runs in its own process next to a running ``serve`` or console (SQLite WAL lets them
+share the file) and stamps hall time from the clocks the running pipeline keeps in the
+store, never wall time.
 
-Imports: alerts.store, alerts.duty, feeds.hallclock, the standard library.
+Imports: alerts.store, alerts.duty, feeds.hallclock, runtime.config, cli.
 """
 
 from __future__ import annotations
 
-import json
-from typing import IO
+import argparse
+import sys
+from typing import ClassVar
 
 from alerts.duty import Roster, shift_report
 from alerts.store import AlertStore, StoreError
+from cli import options, wiring
 from feeds.hallclock import day_start_ms, service_day
 
 
@@ -74,19 +77,39 @@ def accept_handover(store: AlertStore, handover_id: int, who: str, note: str | N
     return f"handover #{handover_id} ({found['hall']}, by {found['written_by']}) accepted by {who}"
 
 
-def verify(store: AlertStore) -> tuple[bool, str]:
-    """Check the audit chain and the alert rows; (intact?, what to print)."""
-    problems = store.verify()
-    if problems:
-        return False, "\n".join(["audit trail BROKEN:", *problems])
-    n = sum(1 for _ in store.audit_records())
-    return True, f"audit trail intact: {n} records, every alert row matches its trail"
+class HandoverCommand:
+    name: ClassVar[str] = "handover"
+    help: ClassVar[str] = "write the shift report (Markdown), or accept one"
 
+    def define(self, parser: argparse.ArgumentParser) -> None:
+        options.add_data_dir(parser, "where the alert database is")
+        options.add_config(parser, "the duty roster")
+        options.add_operator(parser)
+        parser.add_argument("--hall", help="the hall (needed when several are known)")
+        parser.add_argument("--notes", default="", help="the outgoing director's notes")
+        parser.add_argument("--incoming", help="who takes over (default: from the roster)")
+        parser.add_argument(
+            "--accept", type=int, metavar="ID", help="accept shift report ID instead"
+        )
 
-def export(store: AlertStore, out: IO[str]) -> int:
-    """Write every audit record as a JSON line (with ``prev`` and ``hash``); the count."""
-    n = 0
-    for record in store.audit_records():
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        n += 1
-    return n
+    def run(self, args: argparse.Namespace) -> int:
+        roster = wiring.config(args.config).duty
+        who = wiring.operator(args.operator)
+        store = wiring.open_store(args.data_dir)
+        try:
+            if args.accept is not None:
+                print(accept_handover(store, args.accept, who, args.notes))
+            else:
+                hid, report = write_handover(
+                    store, roster, who, args.hall, args.notes, args.incoming
+                )
+                print(report)
+                print(
+                    f"(stored as handover #{hid}; accept with: hallwatch handover --accept {hid})"
+                )
+        except CommandError as error:
+            print(f"hallwatch handover: {error}", file=sys.stderr)
+            return 2
+        finally:
+            store.close()
+        return 0

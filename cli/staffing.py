@@ -1,6 +1,6 @@
-"""The ``staffing`` command's output: Erlang C figures as a text table or one JSON object.
+"""``hallwatch staffing``: Erlang C figures as a text table or one JSON object.
 
-``python run.py staffing`` answers a duty director's question without a live feed: how
+``hallwatch staffing`` answers a duty director's question without a live feed: how
 many windows does a zone need for this arrival rate, service time and waiting target,
 and what would one window fewer or more give. The numbers come from ``metrics.erlang``.
 
@@ -9,9 +9,11 @@ Imports: metrics.erlang, the standard library.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
-from typing import Any
+import sys
+from typing import Any, ClassVar
 
 from metrics.erlang import Staffing, staffing_plan
 
@@ -81,3 +83,36 @@ def render_text(
             f"{c['wait_probability']:>16.1%}  {wait_text:>9}  {c['occupancy']:>9.1%}"
         )
     return "\n".join(lines)
+
+
+class StaffingCommand:
+    name: ClassVar[str] = "staffing"
+    help: ClassVar[str] = (
+        "Erlang C: windows needed for an arrival rate, service time and waiting target"
+    )
+
+    def define(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--arrivals-per-hour", type=float, required=True, metavar="X")
+        parser.add_argument("--mean-service-seconds", type=float, required=True, metavar="Y")
+        parser.add_argument("--target-wait-seconds", type=float, required=True, metavar="T")
+        parser.add_argument(
+            "--service-level", type=float, required=True, metavar="P", help="share, e.g. 0.9"
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="one JSON object instead of a table"
+        )
+
+    def run(self, args: argparse.Namespace) -> int:
+        inputs: tuple[float, float, float, float] = (
+            args.arrivals_per_hour,
+            args.mean_service_seconds,
+            args.target_wait_seconds,
+            args.service_level,
+        )
+        try:
+            plan = plan_dict(*inputs)
+        except ValueError as error:
+            print(f"hallwatch staffing: {error}", file=sys.stderr)
+            return 2
+        print(render_json(plan) if args.json else render_text(plan, *inputs))
+        return 0

@@ -20,8 +20,8 @@ import structlog.testing
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
 from feeds.decode import FrameDecoder
-from feeds.demo_city import city
-from feeds.demo_play import demo_events
+from feeds.demo.city import city
+from feeds.demo.play import demo_events
 from feeds.hallclock import service_day
 from feeds.journal import Journal
 from feeds.protocol import Event

@@ -4,8 +4,8 @@
 speed (earlier days, ``--history``, at once first); ``serve_demo`` is ``run.py
 demo-feed``: the city (or the M/M/c hall) simulated, served and played until cancelled.
 
-Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_hall, feeds.demo_mmc,
-feeds.demo_server, the standard library.
+Imports: feeds.protocol, feeds.hallclock, feeds.demo.city, feeds.demo.hall, feeds.demo.mmc,
+feeds.server, the standard library.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import ssl
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from feeds.demo_city import HallProfile, city, last_open_day
-from feeds.demo_hall import simulate_days
-from feeds.demo_mmc import HALL as MMC_HALL
-from feeds.demo_mmc import MMC, simulate_mmc
-from feeds.demo_server import FeedServer
+from feeds.demo.city import HallProfile, city, last_open_day
+from feeds.demo.hall import simulate_days
+from feeds.demo.mmc import HALL as MMC_HALL
+from feeds.demo.mmc import MMC, simulate_mmc
 from feeds.hallclock import HALL_TZ, day_start_ms
 from feeds.protocol import Event
+from feeds.server import FeedServer
 
 #: How often ``run_demo`` publishes while the day is being played.
 DEMO_TICK_S: Final = 0.1
@@ -133,12 +133,12 @@ async def serve_demo(
         seed: Simulation seed.
         day: The (first) service day; None: see ``demo_day``.
         token: Bearer token to require, or None.
-        halls: How many halls (``demo_city.city``) when ``halls_profiles`` is None.
+        halls: How many halls (``city.city``) when ``halls_profiles`` is None.
         days: Consecutive days to play (cases and returning people carry over).
         history: Days before ``day`` simulated too and sent at once at the start, so
             the console opens on open cases (some late) and people coming back.
         halls_profiles: The halls; ``city(halls)`` when None.
-        mmc: Instead of the city, one day of the M/M/c validation hall (``demo_mmc``).
+        mmc: Instead of the city, one day of the M/M/c validation hall (``mmc``).
         ready: Called with the server's URL once it listens.
         ssl_context: Serve ``wss://`` with this context (``feeds.tls.server_context``).
     """

@@ -1,13 +1,13 @@
 """The demo hall: a seeded, deterministic discrete-event simulation of service days.
 
-``simulate_day`` turns a ``HallProfile`` (``feeds.demo_city``) into every protocol-v1
+``simulate_day`` turns a ``HallProfile`` (``feeds.demo.city``) into every protocol-v1
 event of one day, sorted by ``ts``, with ``seq=0`` as a placeholder (the feed server
 assigns seqs). The same profile, day and seed always give the same list; the hall id is
 part of the random seed, so halls of one city differ. ``simulate_days`` runs several
 consecutive days, each handing on to the next what carries over (cases closed days
 later, people coming back for the same item). Hall time is China Standard Time.
 
-What happens (domain.md): the day's plan (``demo_city.day_plan``) says whether the hall
+What happens (domain.md): the day's plan (``city.day_plan``) says whether the hall
 opens and how busy it is; windows open at opening time; tickets arrive at a time-varying
 Poisson rate (opening surge, morning peak, lunch dip, afternoon peak), reservations a
 few minutes before their half-hour slot; a free window calls the oldest waiting ticket
@@ -19,11 +19,11 @@ are done, to the back office, incomplete (the person may come back, the same day
 another), rejected or transferred; windows take breaks (staggered lunch breaks where
 the hall serves through lunch), change A/B post, and now and then sit unattended
 while their queue grows; at lunch the morning queue is worked off (at most
-``demo_shape.DRAIN_S``)
+``shape.DRAIN_S``)
 before the windows pause; at closing the queue expires.
 
-Imports: feeds.protocol, feeds.hallclock, feeds.demo_city, feeds.demo_shape,
-feeds.demo_backoffice, the standard library.
+Imports: feeds.protocol, feeds.hallclock, feeds.demo.city, feeds.demo.shape,
+feeds.demo.backoffice, the standard library.
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from feeds.demo_backoffice import BackOffice, Carry, FollowUp, Return
-from feeds.demo_city import HallProfile, ItemProfile, WindowProfile, day_plan, saturday_profile
-from feeds.demo_shape import DayShape
+from feeds.demo.backoffice import BackOffice, Carry, FollowUp, Return
+from feeds.demo.city import HallProfile, ItemProfile, WindowProfile, day_plan, saturday_profile
+from feeds.demo.shape import DayShape
 from feeds.hallclock import day_start_ms
 from feeds.protocol import (
     Event,

@@ -1,0 +1,124 @@
+"""``hallwatch console``: the Textual console on live feeds, or on recorded days in
+process (``--replay``) with replay keys.
+
+Imports: feeds (replay), runtime, cli; the console through ``cli.wiring``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import ClassVar
+
+from cli import options, wiring
+from runtime import logs
+from runtime.recovery import recover
+from runtime.supervisor import Supervisor
+
+
+class ConsoleCommand:
+    name: ClassVar[str] = "console"
+    help: ClassVar[str] = "the Textual console on live feeds"
+
+    def define(self, parser: argparse.ArgumentParser) -> None:
+        options.add_live(parser, feeds_required=False)
+        parser.add_argument(
+            "--replay",
+            nargs="+",
+            type=Path,
+            metavar="FILE",
+            help="open the console on recorded days instead of live feeds (space pauses, "
+            ". and > step on, < steps back, + and - change the speed)",
+        )
+        parser.add_argument(
+            "--speed", type=options.speed, default=60.0, help="replay: hall/real time, or max"
+        )
+        parser.add_argument("--from", dest="start", metavar="TIME", help="replay: start here")
+        parser.add_argument("--until", metavar="TIME", help="replay: stop here")
+        options.add_screen(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        if args.replay:
+            return self._replay(args)
+        feeds: list[tuple[str, str]] = args.feed
+        if not feeds:
+            print("hallwatch: console needs --feed URL (or --replay FILE)", file=sys.stderr)
+            return 2
+        sup = wiring.supervisor(
+            feeds,
+            config_path=args.config,
+            data=args.data_dir,
+            token_file=args.token_file,
+            ca_file=args.ca_file,
+            acting=args.operator,
+        )
+        logs.configure(wiring.log_path(args.data_dir))
+        recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume after it
+        stop_metrics = wiring.start_metrics(
+            sup,
+            args.metrics_host,
+            args.metrics_port,
+            auth_file=args.metrics_auth_file,
+            tls_cert=args.metrics_tls_cert,
+            tls_key=args.metrics_tls_key,
+        )
+        try:
+            # No --operator: whoever sits here picks their name from the roster, if any.
+            people = [] if args.operator else [(k, p.name) for k, p in sup.roster.people.items()]
+            asyncio.run(
+                wiring.run_console(
+                    sup,
+                    lang=args.lang,
+                    big_screen=args.big_screen,
+                    choose_operator=people,
+                    theme=args.theme,
+                )
+            )
+        finally:
+            stop_metrics()
+            sup.close()
+        return 0
+
+    def _replay(self, args: argparse.Namespace) -> int:
+        """The console on recordings, in process, with replay keys. No journal (the
+        recording is the journal) and no alert store (a replay must not mix its alerts
+        into the live trail): alerts live in memory for the session."""
+        from feeds.replay import ReplayDriver, ReplaySource, read_recording, window
+
+        config = wiring.config(args.config)
+        files: list[Path] = args.replay
+        try:
+            recording = read_recording(files)
+            begin, end = window(recording, args.start, args.until)
+        except (OSError, ValueError) as error:
+            print(f"hallwatch: replay: {error}", file=sys.stderr)
+            return 2
+        driver = ReplayDriver(recording.events, speed=args.speed, start_ts=begin, until_ts=end)
+        calendar = config.work_calendar()
+        acting = wiring.operator(args.operator)
+
+        def rebuild() -> Supervisor:
+            return Supervisor(
+                [ReplaySource(driver)],
+                settings=config.settings(calendar),
+                alerts=config.alert_engine(None, calendar),
+                roster=config.duty,
+                operator=acting,
+            )
+
+        logs.configure(wiring.log_path(args.data_dir))
+        title = f"hallwatch — replay {' '.join(p.name for p in files)}"
+        asyncio.run(
+            wiring.run_console(
+                rebuild(),
+                lang=args.lang,
+                title=title,
+                replay=driver,
+                rebuild=rebuild,
+                big_screen=args.big_screen,
+                theme=args.theme,
+            )
+        )
+        return 0

@@ -1,0 +1,165 @@
+"""How the commands put the pipeline together: sources, journal, alert store, snapshots,
+the /metrics endpoint, the console, and running until a signal.
+
+Every function takes what it needs as arguments (never the whole ``argparse``
+namespace), so each command passes exactly the options it declared.
+
+Imports: feeds, alerts, metrics (exposition), runtime; console only inside
+``run_console`` (the headless commands never load Textual).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import shutil
+import signal
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from alerts.store import AlertStore
+from feeds.client import WebSocketFeed
+from feeds.decode import FrameDecoder
+from feeds.journal import Journal
+from feeds.privacy import Pseudonymizer, ensure_data_dir
+from feeds.tls import TLSConfigError, client_context, server_context
+from runtime.config import Config, default_data_dir, load_config, read_token
+from runtime.snapshot import Snapshots, config_digest
+from runtime.supervisor import Supervisor
+
+
+def operator(name: str | None) -> str:
+    """Who acts at this console: ``--operator``, else the OS user."""
+    return name or getpass.getuser()
+
+
+def data_dir(path: Path | None) -> Path:
+    """``--data-dir`` or the per-user default (not created)."""
+    return path or default_data_dir()
+
+
+def config(path: Path | None) -> Config:
+    """``--config`` loaded (errors name the file, line and field), or the defaults."""
+    return load_config(path) if path is not None else Config()
+
+
+def log_path(data: Path | None) -> Path:
+    """The console's log file: consoles never log to the terminal they draw on."""
+    return data_dir(data) / "hallwatch.log"
+
+
+def server_tls(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """The server TLS context of ``--tls-cert``/``--tls-key`` (both or neither), or None."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise TLSConfigError("--tls-cert and --tls-key go together")
+    return server_context(cert, key)
+
+
+def open_store(data: Path | None) -> AlertStore:
+    """The alert store of a data dir (made 0700 if new)."""
+    return AlertStore(ensure_data_dir(data_dir(data)) / "alerts.db")
+
+
+def supervisor(
+    feeds: Sequence[tuple[str, str]],
+    *,
+    config_path: Path | None,
+    data: Path | None,
+    token_file: Path | None,
+    ca_file: Path | None,
+    acting: str | None,
+    demo: bool = False,
+) -> Supervisor:
+    """The live pipeline of ``console``, ``serve`` and the demo on ``feeds`` (name, URL).
+
+    ``demo``: each demo starts a fresh day; its alerts and journal go apart under
+    ``<data dir>/demo``, made anew, never mixed into (or recovered from, or reported with)
+    the real halls' data.
+    """
+    cfg = config(config_path)
+    root = ensure_data_dir(data_dir(data))
+    token = read_token(token_file) if token_file is not None else None
+    pseudonymize = Pseudonymizer.from_data_dir(root)
+    tls = client_context(ca_file) if any(u.startswith("wss:") for _, u in feeds) else None
+    sources = [
+        WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token, ssl_context=tls)
+        for name, url in feeds
+    ]
+    calendar = cfg.work_calendar()
+    store_path = root / "alerts.db"
+    journal_dir = root / "journal"
+    snapshot = root / "state.snapshot"
+    if demo:
+        store_path = ensure_data_dir(root / "demo") / "alerts.db"
+        for old in (store_path, *(store_path.with_name(f"alerts.db{x}") for x in ("-wal", "-shm"))):
+            old.unlink(missing_ok=True)
+        journal_dir = root / "demo" / "journal"
+        shutil.rmtree(journal_dir, ignore_errors=True)
+        snapshot = root / "demo" / "state.snapshot"
+        snapshot.unlink(missing_ok=True)
+    store = AlertStore(store_path)
+    return Supervisor(
+        sources,
+        settings=cfg.settings(calendar),
+        wait_limits=cfg.wait_limits(),  # the figures' service level uses them too
+        journal=Journal(journal_dir),
+        alerts=cfg.alert_engine(store, calendar),
+        store=store,
+        roster=cfg.duty,
+        operator=operator(acting),
+        snapshots=Snapshots(snapshot, config_digest(config_path)),
+    )
+
+
+def start_metrics(
+    sup: Supervisor,
+    host: str,
+    port: int,
+    *,
+    auth_file: Path | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
+) -> Callable[[], None]:
+    """Serve ``/metrics`` of ``sup`` in its own thread (port 0: none); returns its stop."""
+    if not port:
+        return lambda: None
+    from metrics.exposition import serve_metrics
+
+    user, _, password = read_token(auth_file).partition(":") if auth_file else ("", "", "")
+    _, bound, stop = serve_metrics(
+        lambda: sup.view.city,
+        host,
+        port,
+        basic_auth=(user, password) if auth_file else None,
+        ssl_context=server_tls(tls_cert, tls_key),
+    )
+    structlog.get_logger("hallwatch").info("metrics_listening", host=host, port=bound)
+    return stop
+
+
+async def run_console(sup: Supervisor, **app_args: Any) -> None:
+    """The Textual console on ``sup`` until the user quits."""
+    from console.app import HallwatchApp
+
+    await HallwatchApp(sup, **app_args).run_async()
+
+
+def run_until_signal(main: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``main()`` until it ends or SIGTERM/SIGINT arrives; then cancel it cleanly."""
+
+    async def runner() -> None:
+        task = asyncio.ensure_future(main())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(runner())
