@@ -1,7 +1,7 @@
 """The console's words and number formats, in Simplified Chinese and English.
 
 Every label the console shows goes through ``Words`` so both languages stay complete;
-the hall's own words come from shared/domain.md (排队, 窗口, 黄牌/红牌 …). Durations are
+the hall's own words are the supervisors' (排队, 窗口, 黄牌/红牌 …). Durations are
 shown as a supervisor reads them: ``4:05`` (minutes:seconds) under an hour, ``1h05``
 beyond; hall clock times in hall-local time (China Standard Time).
 

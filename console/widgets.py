@@ -4,7 +4,7 @@
 - ``Headline``: the hall's headline figures.
 - ``ZoneTable``: one row per zone, diffed cell by cell (``sync_rows``).
 - ``WindowGrid``: a tile per window, coloured by state; one widget drawn as a whole, so
-  40 tiles cost one render, not 40 widget refreshes (perf-notes.md, Textual).
+  40 tiles cost one render, not 40 widget refreshes.
 - ``AlertTable``: the active alerts, red first, diffed by alert id.
 - ``FeedBar``: each feed's connection, events, rejections and gaps.
 

@@ -1,4 +1,4 @@
-"""Hall time: ms since the epoch (protocol.md ``ts``), read in hall-local time.
+"""Hall time: ms since the epoch (docs/protocol.md ``ts``), read in hall-local time.
 
 Halls run on China Standard Time (UTC+8, no daylight saving), so a fixed offset is exact
 and needs no tz database. The lowest layer, so feeds/, metrics/ and alerts/ share one

@@ -1,4 +1,4 @@
-"""Pseudonymization of ``person`` (protocol.md, "Personal data").
+"""Pseudonymization of ``person`` (docs/protocol.md, "Personal data").
 
 A keyed hash (HMAC-SHA256) with a secret local to the installation: the same person gets
 the same pseudonym in this installation (so second trips and scalping can be seen), and

@@ -1,4 +1,4 @@
-"""Hall event protocol v1: the wire types (shared/protocol.md, followed exactly).
+"""Hall event protocol v1: the wire types (docs/protocol.md, followed exactly).
 
 One msgspec Struct per event kind, tagged on ``kind``; the control messages (hello,
 subscribe, gap, error) are tagged on ``op``. The same Structs encode what the demo hall
@@ -14,7 +14,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 
 #: Identifiers (ticket, window, zone, item, staff, case, complaint, dept, person, hall):
-#: strings of 1 to 64 characters (protocol.md, "Identifiers").
+#: strings of 1 to 64 characters (docs/protocol.md, "Identifiers").
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 #: Free text (reasons, comments, complaint text). The protocol sets no length; a bound
 #: keeps one hostile event from holding megabytes in memory.

@@ -2,7 +2,7 @@
 scripted server for tests.
 
 ``FeedServer`` retains every published event (until ``forget_before``), assigns the seqs,
-and runs the session of shared/protocol.md per connection: hello, one subscribe, an
+and runs the session of docs/protocol.md per connection: hello, one subscribe, an
 optional gap op, the retained backlog, then live events, with heartbeats carrying each
 hall's clock when the connection is otherwise quiet. ``feeds.demo.play`` plays simulated
 days into it, ``feeds.replay`` recorded ones.
@@ -114,7 +114,7 @@ class FeedServer:
             self._session,
             self.host,
             self.port,
-            compression=None,  # deflate costs up to 10x on a LAN (perf-notes.md)
+            compression=None,  # deflate costs up to 10x on a LAN (docs/protocol-notes.md)
             process_request=self._authorize,
             max_size=64 * 1024,  # a client only ever sends one subscribe
             ssl=self._ssl,

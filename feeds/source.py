@@ -59,7 +59,7 @@ class FeedSnapshot:
         """How far behind real time the feed delivers: wall time at receipt minus the
         newest event's ``ts`` (negative for a hall clock running ahead; large for a replay
         of an old day). None before any event. Feed health, so the wall clock is allowed
-        here; hall-time rules never use it (contract.md)."""
+        here; hall-time rules never use it (docs/protocol.md, "Hall time")."""
         if self.newest_ts is None or self.newest_wall is None:
             return None
         return self.newest_wall - self.newest_ts / 1000.0
@@ -128,7 +128,8 @@ class FeedSource(Protocol):
 
 
 class SeqGuard:
-    """Per-feed seq bookkeeping (protocol.md): drop what repeats, record what is lost."""
+    """Per-feed seq bookkeeping (docs/protocol.md, "Bad input"): drop what repeats, record
+    what is lost."""
 
     __slots__ = ("last_seq",)
 

@@ -59,7 +59,7 @@ class Column:
 class Registry:
     """Names to dense indices, capped: past the cap every new name maps to the overflow.
 
-    Keeps Prometheus labels bounded (contract.md) whatever a feed sends.
+    Keeps Prometheus labels bounded (docs/metrics.md, "Labels") whatever a feed sends.
     """
 
     __slots__ = ("_index", "cap", "names", "overflow")

@@ -1,4 +1,5 @@
-"""Prometheus families for the figures of docs/figures.md, beyond contract.md's set.
+"""Prometheus families for the figures of docs/figures.md, beyond the contract's fixed set
+(every family, its labels and their values: docs/metrics.md).
 
 Gauges written from frozen snapshots at scrape time; labels only from bounded sets
 (hall, zone, window and staff are capped per hall by the state's registries; ``period``

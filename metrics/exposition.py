@@ -1,5 +1,6 @@
-"""Prometheus exposition: the contract.md metric set (and docs/figures.md's) from the
-latest ``CitySnapshot``, rendered at scrape time and served from its own thread.
+"""Prometheus exposition: every family of docs/metrics.md (the contract's fixed set and
+the figures of docs/figures.md) from the latest ``CitySnapshot``, rendered at scrape time
+and served from its own thread.
 
 Families are built at scrape time from frozen snapshots, never by ``labels().inc()`` per
 event. They are written straight in the text format (``metrics.promtext``): a scrape of

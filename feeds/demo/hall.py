@@ -7,7 +7,7 @@ part of the random seed, so halls of one city differ. ``simulate_days`` runs sev
 consecutive days, each handing on to the next what carries over (cases closed days
 later, people coming back for the same item). Hall time is China Standard Time.
 
-What happens (domain.md): the day's plan (``city.day_plan``) says whether the hall
+What happens (README, "The demo city"): the day's plan (``city.day_plan``) says whether the hall
 opens and how busy it is; windows open at opening time; tickets arrive at a time-varying
 Poisson rate (opening surge, morning peak, lunch dip, afternoon peak), reservations a
 few minutes before their half-hour slot; a free window calls the oldest waiting ticket
