@@ -1,19 +1,16 @@
 """Back-office rules: the 10-minute deemed acceptance (Anqiu) and case deadlines in working
 days (Guangdong's 黄牌/红牌), with the clock stopped while a case is paused.
 
-Imports: feeds.protocol, metrics (snapshots, apply results, workdays), alerts.book,
+Imports: feeds.hallclock, metrics (snapshots, apply results, workdays), alerts.book,
 alerts.settings, alerts.rules (Tick).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alerts.book import AlertBook
 from alerts.rules import Tick
 from alerts.settings import CaseDeadline
 from feeds.hallclock import local_datetime, service_day
-from feeds.protocol import CaseAccepted, CaseClosed, CaseSubmitted, Event
 from metrics.snapshot import CaseView
 from metrics.state import ApplyResult
 from metrics.workdays import WorkCalendar
@@ -40,12 +37,11 @@ class DeemedAcceptanceRule:
     视为同意并开始业务办理计时). Resolved when the back office answers or the case closes."""
 
     name = DEEMED_ACCEPTANCE
-    kinds: frozenset[type] = frozenset((CaseSubmitted, CaseAccepted, CaseClosed))
 
     def __init__(self, deem_minutes: int = 10) -> None:
         self.deem_ms = deem_minutes * 60_000
         self.submitted: dict[tuple[str, str], int] = {}
-        """Cases not yet accepted: (hall, case) → submission ms."""
+        """Cases not yet accepted: (hall, case) → submission ms (the timers)."""
 
     def _fire(self, book: AlertBook, hall: str, case: str, submitted_ms: int) -> None:
         at = submitted_ms + self.deem_ms
@@ -55,15 +51,15 @@ class DeemedAcceptanceRule:
         )
         book.fire(DEEMED_ACCEPTANCE, hall, case, "yellow", at, summary)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        for ev in events:
-            if isinstance(ev, CaseSubmitted):
-                self.submitted.setdefault((ev.hall, ev.case), ev.ts)
-            elif isinstance(ev, CaseAccepted | CaseClosed):
-                submitted = self.submitted.pop((ev.hall, ev.case), None)
-                if submitted is not None and ev.ts >= submitted + self.deem_ms:
-                    self._fire(book, ev.hall, ev.case, submitted)
-                book.resolve(DEEMED_ACCEPTANCE, ev.hall, ev.case, ev.ts)
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for hall, case, at_ms, what in result.cases:
+            if what == "submitted":
+                self.submitted.setdefault((hall, case), at_ms)
+            elif what == "accepted" or what == "closed":
+                submitted = self.submitted.pop((hall, case), None)
+                if submitted is not None and at_ms >= submitted + self.deem_ms:
+                    self._fire(book, hall, case, submitted)
+                book.resolve(DEEMED_ACCEPTANCE, hall, case, at_ms)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         for name, hall in tick.halls.items():
@@ -97,7 +93,6 @@ class CaseDeadlineRule:
     closes between two ticks is judged as it stood when it closed."""
 
     name = CASE_DEADLINE
-    kinds: frozenset[type] = frozenset((CaseClosed,))
 
     def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar) -> None:
         self.yellow_days = cfg.yellow_days
@@ -129,7 +124,7 @@ class CaseDeadlineRule:
             summary = f"{what} overdue since {_when(red)}{note}"
             book.fire(CASE_DEADLINE, hall, c.case, "red", red, summary)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         for hall, closed_ms, c in result.closed_cases:
             self._judge(book, hall, c, closed_ms)
             book.resolve(CASE_DEADLINE, hall, c.case, closed_ms)

@@ -26,7 +26,6 @@ from alerts.rules import Tick
 from alerts.settings import ClockTime, minutes_of_day
 from alerts.store import AlertStore
 from feeds.hallclock import day_start_ms, local_datetime, service_day
-from feeds.protocol import Event
 from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
 
@@ -225,13 +224,12 @@ class HandoverRule:
     """A shift report the incoming director has not accepted within the minutes: red."""
 
     name = HANDOVER_UNACCEPTED
-    kinds: frozenset[type] = frozenset()
 
     def __init__(self, store: AlertStore, accept_minutes: float = 30.0) -> None:
         self.store = store
         self.accept_ms = int(accept_minutes * 60_000)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         return None
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:

@@ -5,19 +5,16 @@ second trips (最多跑一次, seed 000) and ticket scalping (倒号, seed 004).
 memory only to match visits, and never put it in a scope or a summary: alerts name the
 ticket instead.
 
-Imports: feeds.protocol, feeds.hallclock, metrics (apply results, workdays), alerts.book,
+Imports: feeds.hallclock, metrics (apply results, workdays), alerts.book,
 alerts.settings, alerts.rules (Tick).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from alerts.book import AlertBook
 from alerts.rules import Tick
 from alerts.settings import Ratings, Scalping, SecondTrip
 from feeds.hallclock import DAY_MS, day_ordinal, service_day
-from feeds.protocol import Event, Rating, ServiceFinished, ServiceStarted, TicketIssued
 from metrics.state import ApplyResult
 from metrics.workdays import WorkCalendar
 
@@ -32,15 +29,15 @@ class BadRatingRule:
     (``rectify_days`` working days)."""
 
     name = BAD_RATING
-    kinds: frozenset[type] = frozenset((Rating,))
 
     def __init__(self, cfg: Ratings, calendar: WorkCalendar) -> None:
         self.cfg = cfg
         self.calendar = calendar
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        for ev in events:
-            if isinstance(ev, Rating) and ev.score <= self.cfg.bad_at_most:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        bad = self.cfg.bad_at_most
+        for ev in result.ratings:
+            if ev.score <= bad:
                 due = self.calendar.deadline_ms(ev.ts, self.cfg.rectify_days)
                 staff = f", staff {ev.staff}" if ev.staff else ""
                 summary = (
@@ -60,73 +57,46 @@ class BadRatingRule:
                 book.fire(BAD_RATING, a.hall, a.scope, "red", a.due_ms, summary)
 
 
-class _Visits:
-    """Today's tickets of one hall with their (pseudonymized) person and item."""
-
-    def __init__(self, day: int) -> None:
-        self.day = day
-        self.person: dict[str, str] = {}
-        self.item: dict[str, str] = {}
-        self.by_person: dict[str, list[str]] = {}
-        self.judged: set[str] = set()
-
-
 class SecondTripRule:
     """最多跑一次: the same person back for the same item within ``within_days`` after an
     incomplete or rejected visit. A yellow alert on the new ticket, open until a person
     resolves it (what went wrong the first time is for the office to find out)."""
 
     name = SECOND_TRIP
-    kinds: frozenset[type] = frozenset((TicketIssued, ServiceStarted, ServiceFinished))
 
     def __init__(self, cfg: SecondTrip) -> None:
         self.window_ms = cfg.within_days * DAY_MS
-        self.days: dict[str, _Visits] = {}
+        self.day: dict[str, int] = {}
+        """Hall → the service day of its last visit (the history is pruned as days turn)."""
         self.failed: dict[tuple[str, str, str], tuple[int, str]] = {}
-        """(hall, person, item) → (ms, outcome) of the last incomplete or rejected visit."""
+        """(hall, person, item) → (ms, outcome) of the last incomplete or rejected visit:
+        this rule's own memory, ``within_days`` of it."""
 
-    def visits(self, hall: str, ts: int) -> _Visits:
+    def _turn(self, hall: str, ts: int) -> None:
         day = day_ordinal(ts)
-        v = self.days.get(hall)
-        if v is None or day > v.day:  # days only move forward (a late event stays)
-            v = self.days[hall] = _Visits(day)
+        if day > self.day.get(hall, 0):  # days only move forward (a late event stays)
+            self.day[hall] = day
             horizon = ts - self.window_ms
             self.failed = {k: f for k, f in self.failed.items() if f[0] >= horizon}
-        return v
 
-    def _check(self, book: AlertBook, hall: str, v: _Visits, ticket: str, ts: int) -> None:
-        person, item = v.person.get(ticket), v.item.get(ticket)
-        if person is None or item is None or ticket in v.judged:
-            return
-        v.judged.add(ticket)
-        failed = self.failed.get((hall, person, item))
-        if failed is not None and 0 <= ts - failed[0] <= self.window_ms:
-            first = service_day(failed[0]).isoformat()
-            summary = f"ticket {ticket}: second trip for item {item} (visit of {first} {failed[1]})"
-            book.fire(SECOND_TRIP, hall, f"{service_day(ts)}/{ticket}", "yellow", ts, summary)
-
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        for ev in events:
-            if isinstance(ev, TicketIssued):
-                v = self.visits(ev.hall, ev.ts)
-                if ev.person is not None:
-                    v.person[ev.ticket] = ev.person
-                if ev.item is not None:
-                    v.item[ev.ticket] = ev.item
-                self._check(book, ev.hall, v, ev.ticket, ev.ts)
-            elif isinstance(ev, ServiceStarted) and ev.item is not None:
-                v = self.visits(ev.hall, ev.ts)
-                v.item.setdefault(ev.ticket, ev.item)
-                self._check(book, ev.hall, v, ev.ticket, ev.ts)
-            elif isinstance(ev, ServiceFinished) and ev.outcome != "transferred":
-                v = self.visits(ev.hall, ev.ts)
-                person, item = v.person.get(ev.ticket), v.item.get(ev.ticket)
-                if person is None or item is None:
-                    continue
-                if ev.outcome in ("incomplete", "rejected"):
-                    self.failed[(ev.hall, person, item)] = (ev.ts, ev.outcome)
-                else:  # done (or sent to the back office): the matter moved on
-                    self.failed.pop((ev.hall, person, item), None)
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for hall, ticket, person, item, ts, outcome in result.visits:
+            self._turn(hall, ts)
+            key = (hall, person, item)
+            if outcome is None:  # a new visit: back after a failed one?
+                failed = self.failed.get(key)
+                if failed is not None and 0 <= ts - failed[0] <= self.window_ms:
+                    first = service_day(failed[0]).isoformat()
+                    summary = (
+                        f"ticket {ticket}: second trip for item {item} (visit of {first} "
+                        f"{failed[1]})"
+                    )
+                    scope = f"{service_day(ts)}/{ticket}"
+                    book.fire(SECOND_TRIP, hall, scope, "yellow", ts, summary)
+            elif outcome in ("incomplete", "rejected"):
+                self.failed[key] = (ts, outcome)
+            else:  # done (or sent to the back office): the matter moved on
+                self.failed.pop(key, None)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         return None
@@ -137,28 +107,17 @@ class ScalpingRule:
     yellow alert named by the person's first ticket of the day, open until resolved."""
 
     name = TICKET_SCALPING
-    kinds: frozenset[type] = frozenset((TicketIssued,))
 
     def __init__(self, cfg: Scalping) -> None:
         self.max_tickets = cfg.max_tickets
-        self.days: dict[str, _Visits] = {}
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        for ev in events:
-            if not isinstance(ev, TicketIssued) or ev.person is None:
-                continue
-            day = day_ordinal(ev.ts)
-            v = self.days.get(ev.hall)
-            if v is None or day > v.day:  # days only move forward (a late event stays)
-                v = self.days[ev.hall] = _Visits(day)
-            tickets = v.by_person.setdefault(ev.person, [])
-            tickets.append(ev.ticket)
-            if len(tickets) == self.max_tickets + 1:
-                summary = (
-                    f"one person took {len(tickets)} tickets today (倒号?): {', '.join(tickets)}"
-                )
-                scope = f"{service_day(ev.ts)}/{tickets[0]}"
-                book.fire(TICKET_SCALPING, ev.hall, scope, "yellow", ev.ts, summary)
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        over = self.max_tickets + 1
+        for hall, ts, nth, tickets in result.person_tickets:
+            if nth == over:
+                summary = f"one person took {nth} tickets today (倒号?): {', '.join(tickets[:nth])}"
+                scope = f"{service_day(ts)}/{tickets[0]}"
+                book.fire(TICKET_SCALPING, hall, scope, "yellow", ts, summary)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         return None

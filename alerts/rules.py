@@ -21,7 +21,6 @@ from alerts.book import AlertBook, Sink
 from alerts.outbound import Outbound
 from alerts.settings import Rules, minutes_of_day
 from feeds.hallclock import DAY_MS, day_start_ms, local_datetime, service_day
-from feeds.protocol import Event
 from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
@@ -46,13 +45,14 @@ class Tick:
 
 
 class Rule(Protocol):
-    name: str
-    kinds: frozenset[type]
-    """The event kinds its ``on_batch`` reads: the engine filters each batch once per rule
-    rather than every rule testing every event."""
+    """A rule reads what the hall state says changed (``ApplyResult``: its transitions)
+    and the clock ticks; never raw events, and it keeps no copy of the hall: only memory
+    of its own (pending timers, the history behind second trips)."""
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        """Event-driven part: the batch's applied events and changes."""
+    name: str
+
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        """Event-driven part: the transitions of one applied batch."""
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         """Time-driven part: the hall snapshots at a publish."""
@@ -77,8 +77,6 @@ class WaitOvertimeRule:
     """A ticket waiting past its zone's limit: yellow at a share of it, red past it."""
 
     name = WAIT_OVERTIME
-    kinds: frozenset[type] = frozenset()
-    """The event kinds ``on_batch`` reads (the engine passes only these)."""
 
     def __init__(self, limits: WaitLimits | None = None) -> None:
         self.limits = limits or WaitLimits()
@@ -95,7 +93,7 @@ class WaitOvertimeRule:
             summary = f"ticket {ticket} ({zone}) waiting over {limit // 60000} min"
             book.fire(WAIT_OVERTIME, hall, scope, "red", queued_ms + limit, summary)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         for d in result.departures:
             self._judge(book, d.hall, d.ticket, d.zone, d.queued_ms, d.left_ms - d.queued_ms)
             book.resolve(WAIT_OVERTIME, d.hall, f"{d.zone}/{d.ticket}", d.left_ms)
@@ -123,7 +121,6 @@ class ComplaintRule:
     seed 002)."""
 
     name = COMPLAINT
-    kinds: frozenset[type] = frozenset()
 
     def __init__(self, settle_by: str = "17:30") -> None:
         self.settle_by_ms = minutes_of_day(settle_by) * 60_000
@@ -140,7 +137,7 @@ class ComplaintRule:
         summary = f"complaint {complaint} not settled the same day (当日事当日毕)"
         book.fire(COMPLAINT_OVERDUE, hall, complaint, "red", due, summary)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         for c in result.complaints:
             if c.opened:
                 self.received[(c.hall, c.complaint)] = c.ts
@@ -167,12 +164,11 @@ class FeedStalledRule:
     its halls has an open window. Its own alert: it hides and resolves nothing else."""
 
     name = FEED_STALLED
-    kinds: frozenset[type] = frozenset()
 
     def __init__(self, stalled_s: float = 30.0) -> None:
         self.stalled_s = stalled_s
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         return None
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
@@ -198,9 +194,8 @@ class ClockRule:
     events fell behind, resolved when they keep step again (docs/protocol-notes.md)."""
 
     name = CLOCK_JUMP
-    kinds: frozenset[type] = frozenset()
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         for change in result.clock:
             if change.behind_ms == 0:
                 book.resolve(CLOCK_JUMP, change.hall, "clock", change.at_ms)
@@ -288,14 +283,15 @@ class AlertEngine:
                   item_minutes: Mapping[str, float]) -> list[Rule]:  # fmt: skip
         from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
         from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
-        from alerts.staffing_rules import staffing_rules
+        from alerts.staffing_rules import IdleWindowRule, UnattendedZoneRule
         from alerts.window_rules import LongPauseRule, ServiceOvertimeRule
 
         every: list[Rule] = [
             WaitOvertimeRule(wait_limits),
             ComplaintRule(cfg.complaints.settle_by),
             ServiceOvertimeRule(cfg.service_overtime, item_minutes),
-            *staffing_rules(cfg.unattended, cfg.disabled),
+            IdleWindowRule(cfg.unattended),
+            UnattendedZoneRule(cfg.unattended),
             LongPauseRule(cfg.unattended),
             DeemedAcceptanceRule(self.deem_minutes),
             CaseDeadlineRule(cfg.case_deadline, self.calendar),
@@ -330,28 +326,23 @@ class AlertEngine:
         if self.outbound is not None:
             self.outbound.close()
 
-    def _run_batch(self, rules: list[Rule], result: ApplyResult, events: Sequence[Event]) -> None:
-        for rule in rules:
-            kinds = rule.kinds
-            mine = [e for e in events if type(e) in kinds] if kinds and events else []
-            rule.on_batch(self.book, result, mine)
-
-    def on_batch(self, result: ApplyResult, events: Sequence[Event] = ()) -> None:
-        """Run the event-driven rules on one applied batch (rejected events skipped)."""
-        if result.rejections and events:
-            rejected = {r.seq for r in result.rejections if r.seq is not None}
-            events = [e for e in events if e.seq is None or e.seq not in rejected]
+    def on_batch(self, result: ApplyResult) -> None:
+        """Run the event-driven rules on the transitions of one applied batch."""
+        book = self.book
         own = self.own
         if not own or not (result.halls & own.keys()):
-            self._run_batch(self.rules, result, events)
+            for rule in self.rules:
+                rule.on_batch(book, result)
             return
         for name in result.halls & own.keys():
-            self._run_batch(self._own_sets[name], _only(result, {name}), [
-                e for e in events if e.hall == name])  # fmt: skip
+            part = _only(result, {name})
+            for rule in self._own_sets[name]:
+                rule.on_batch(book, part)
         others = result.halls - own.keys()
         if others:
-            rest = [e for e in events if e.hall in others]
-            self._run_batch(self.rules, _only(result, others), rest)
+            part = _only(result, others)
+            for rule in self.rules:
+                rule.on_batch(book, part)
 
     def on_tick(
         self,
@@ -373,13 +364,18 @@ class AlertEngine:
 
 
 def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:
-    """The part of a batch's changes that concerns ``halls``."""
-    return ApplyResult(
-        applied=result.applied,
-        heartbeats=result.heartbeats,
-        rejections=result.rejections,
-        departures=[d for d in result.departures if d.hall in halls],
-        complaints=[c for c in result.complaints if c.hall in halls],
-        closed_cases=[c for c in result.closed_cases if c[0] in halls],
-        halls=set(halls),
-    )
+    """The part of a batch's transitions that concerns ``halls``."""
+    part = ApplyResult(applied=result.applied, heartbeats=result.heartbeats,
+                       rejections=result.rejections, halls=set(halls))  # fmt: skip
+    for name in TRANSITIONS:
+        mine = [t for t in getattr(result, name) if t.hall in halls]
+        setattr(part, name, mine)
+    part.closed_cases = [c for c in result.closed_cases if c[0] in halls]
+    return part
+
+
+#: The lists of ``ApplyResult`` whose items carry their ``hall``.
+TRANSITIONS = (
+    "departures", "complaints", "clock", "idle", "unattended", "services", "windows",
+    "cases", "ratings", "visits", "person_tickets",
+)  # fmt: skip

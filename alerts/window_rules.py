@@ -2,19 +2,16 @@
 windows are in ``alerts.staffing_rules``). Each fires at the hall time its threshold was
 crossed, judged from the window's own events, not from when the engine looked.
 
-Imports: feeds.protocol, metrics (snapshots, apply results), alerts.book, alerts.settings,
-alerts.rules (Tick).
+Imports: metrics (apply results), alerts.book, alerts.settings, alerts.rules (Tick).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from alerts.book import AlertBook
 from alerts.rules import Tick
 from alerts.settings import ServiceOvertime, Unattended
-from feeds.hallclock import day_ordinal
-from feeds.protocol import Event, ServiceFinished, ServiceStarted, TicketIssued, WindowState
 from metrics.state import ApplyResult
 
 SERVICE_OVERTIME = "service_overtime"
@@ -25,23 +22,12 @@ class ServiceOvertimeRule:
     """A service running past its item's standard time by a factor: yellow, then red."""
 
     name = SERVICE_OVERTIME
-    kinds: frozenset[type] = frozenset((TicketIssued, ServiceStarted, ServiceFinished))
 
     def __init__(self, cfg: ServiceOvertime, item_minutes: Mapping[str, float]) -> None:
         self.cfg = cfg
         self.item_minutes = item_minutes
-        self.items: dict[str, dict[str, str]] = {}
-        """hall → ticket → item, for today's tickets (cleared when the day changes)."""
-        self.day: dict[str, int] = {}
         self.serving: dict[tuple[str, str], tuple[str, int, str | None]] = {}
-        """(hall, window) → (ticket, start ms, item)."""
-
-    def _items(self, hall: str, ts: int) -> dict[str, str]:
-        day = day_ordinal(ts)
-        if day > self.day.get(hall, 0):  # days only move forward (a late event stays)
-            self.day[hall] = day
-            self.items[hall] = {}
-        return self.items[hall]
+        """(hall, window) → (ticket, start ms, item): the services running, the timers."""
 
     def standard_ms(self, item: str | None) -> int:
         minutes = self.item_minutes.get(item or "", self.cfg.standard_minutes)
@@ -58,23 +44,18 @@ class ServiceOvertimeRule:
                 summary = f"{what} over {limit // 60000} min ({factor:g}x standard)"
                 book.fire(SERVICE_OVERTIME, hall, scope, severity, start + limit, summary)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        for ev in events:
-            if isinstance(ev, TicketIssued):
-                if ev.item is not None:
-                    self._items(ev.hall, ev.ts)[ev.ticket] = ev.item
-            elif isinstance(ev, ServiceStarted):
-                items = self._items(ev.hall, ev.ts)
-                if ev.item is not None:
-                    items[ev.ticket] = ev.item
-                self.serving[(ev.hall, ev.window)] = (ev.ticket, ev.ts, items.get(ev.ticket))
-            elif isinstance(ev, ServiceFinished):
-                started = self.serving.get((ev.hall, ev.window))
-                if started is not None and started[0] == ev.ticket:
-                    del self.serving[(ev.hall, ev.window)]
-                    ticket, start, item = started
-                    self._judge(book, ev.hall, ev.window, ticket, start, item, ev.ts - start)
-                book.resolve(SERVICE_OVERTIME, ev.hall, f"{ev.window}/{ev.ticket}", ev.ts)
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        serving = self.serving
+        for hall, window, ticket, at_ms, item, begins in result.services:
+            key = (hall, window)
+            if begins:
+                serving[key] = (ticket, at_ms, item)
+                continue
+            started = serving.get(key)
+            if started is not None and started[0] == ticket:
+                del serving[key]
+                self._judge(book, hall, window, ticket, started[1], started[2], at_ms - started[1])
+            book.resolve(SERVICE_OVERTIME, hall, f"{window}/{ticket}", at_ms)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         live: set[tuple[str, str]] = set()
@@ -101,7 +82,6 @@ class LongPauseRule:
     own events, so a pause that ended between two looks is still alerted."""
 
     name = LONG_PAUSE
-    kinds: frozenset[type] = frozenset((WindowState,))
 
     def __init__(self, cfg: Unattended) -> None:
         self.limits = (
@@ -123,19 +103,17 @@ class LongPauseRule:
                 summary = f"window {window} paused over {limit // 60000} min"
                 book.fire(LONG_PAUSE, hall, window, severity, since + limit, summary)
 
-    def on_batch(self, book: AlertBook, result: ApplyResult, events: Sequence[Event]) -> None:
-        for ev in events:
-            if not isinstance(ev, WindowState):
-                continue
-            key = (ev.hall, ev.window)
-            if ev.state == "paused":
-                if key not in self.paused and ev.reason in self.scheduled_reasons:
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for hall, window, state, at_ms, reason in result.windows:
+            key = (hall, window)
+            if state == "paused":
+                if key not in self.paused and reason in self.scheduled_reasons:
                     self.scheduled.add(key)
-                self.paused.setdefault(key, ev.ts)
+                self.paused.setdefault(key, at_ms)
             elif key in self.paused:
-                self._judge(book, ev.hall, ev.window, self.paused.pop(key), ev.ts)
+                self._judge(book, hall, window, self.paused.pop(key), at_ms)
                 self.scheduled.discard(key)
-                book.resolve(LONG_PAUSE, ev.hall, ev.window, ev.ts)
+                book.resolve(LONG_PAUSE, hall, window, at_ms)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         for name, hall in tick.halls.items():

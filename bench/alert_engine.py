@@ -43,7 +43,7 @@ def day_run(events: list, with_alerts: bool, batch: int) -> tuple[float, int, in
         result = city.apply(part)
         snaps = city.snapshots()
         if engine is not None:
-            engine.on_batch(result, part)
+            engine.on_batch(result)
             engine.on_tick(snaps)
         ticks += 1
     elapsed = time.perf_counter() - started
@@ -60,7 +60,7 @@ def per_event(events: list, batch: int = 1000) -> tuple[float, float]:
         t0 = time.perf_counter()
         result = city.apply(part)
         t1 = time.perf_counter()
-        engine.on_batch(result, part)
+        engine.on_batch(result)
         alerts_s += time.perf_counter() - t1
         state_s += t1 - t0
     return state_s / len(events) * 1e6, alerts_s / len(events) * 1e6

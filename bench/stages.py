@@ -66,8 +66,8 @@ def one_run(frames: list[bytes], n: int) -> dict[str, float]:
         results = [sup.state.apply(b.events) for b in batches]
         out["state"] = time.perf_counter() - t
         t = time.perf_counter()
-        for r, b in zip(results, batches, strict=True):
-            sup.alerts.on_batch(r, b.events)
+        for r in results:
+            sup.alerts.on_batch(r)
         out["alerts"] = time.perf_counter() - t
         t = time.perf_counter()
         sup.publish()

@@ -86,7 +86,7 @@ def big_city() -> Supervisor:
     sup = Supervisor()
     for i in range(0, len(events), 1000):
         result = sup.state.apply(events[i : i + 1000])
-        sup.alerts.on_batch(result, events[i : i + 1000])
+        sup.alerts.on_batch(result)
     return sup
 
 

@@ -102,7 +102,7 @@ class ConsoleCommand:
         def rebuild() -> Supervisor:
             return Supervisor(
                 [ReplaySource(driver)],
-                settings=config.settings(calendar),
+                settings=config.hall_settings(calendar),
                 alerts=config.alert_engine(None, calendar),
                 roster=config.duty,
                 operator=acting,

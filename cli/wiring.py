@@ -107,8 +107,7 @@ def supervisor(
     store = AlertStore(store_path)
     return Supervisor(
         sources,
-        settings=cfg.settings(calendar),
-        wait_limits=cfg.wait_limits(),  # the figures' service level uses them too
+        settings=cfg.hall_settings(calendar),
         journal=Journal(journal_dir),
         alerts=cfg.alert_engine(store, calendar),
         store=store,

@@ -5,8 +5,9 @@ staff are registered on first sight, capped per hall so labels stay bounded) and
 columns hold the day's tickets, waits, services, walks, ratings and queue changes. The
 per-event Python work is the unavoidable part (ticket ids are strings); counters,
 histograms and day columns are filled per batch in ``flush()``. Every rule runs on the
-hall clock: the newest ``ts`` seen from the hall, heartbeats included (contract.md).
-Mutated only by the handlers in ``metrics.handlers``, through ``metrics.state.CityState``.
+hall clock: the newest ``ts`` seen from the hall, heartbeats included (docs/protocol.md,
+"Hall time"). Mutated only by the handlers in ``metrics.handlers``, through
+``metrics.state.CityState``.
 
 Imports: feeds.protocol (enumerations), feeds.hallclock, feeds.decode (Rejection),
 metrics.columns, metrics.snapshot, metrics.workdays, msgspec, numpy.
@@ -29,6 +30,7 @@ from feeds.protocol import (
     ABANDON_REASONS,
     SERVICE_OUTCOMES,
     WINDOW_STATES,
+    Rating,
 )
 from metrics.columns import Column, Registry
 from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CaseView, HallSnapshot
@@ -107,7 +109,7 @@ class ComplaintChange:
 #: jumped ahead and came back (docs/protocol-notes.md, "Hall clock").
 CLOCK_LATE_MS: Final = 5 * 60_000
 #: The hall clock moving on this far in one step is a leap. A live feed never leaps: it
-#: sends a heartbeat at least every 5 s (protocol.md); after a reconnect it may.
+#: sends a heartbeat at least every 5 s (docs/protocol.md); after a reconnect it may.
 CLOCK_LEAP_MS: Final = 3_600_000
 
 
@@ -124,6 +126,70 @@ class ClockChange:
     """The hall's last leap (from, to ms), if any: a clock that jumped ahead earlier."""
 
 
+class Edge(NamedTuple):
+    """A condition of the hall began (``begins``) or ended at ``at_ms``: a window idle
+    while its zones wait (scope: the window), a zone with people waiting and no open
+    window serving it (scope: the zone). Rule input for the staffing alerts."""
+
+    hall: str
+    scope: str
+    at_ms: int
+    begins: bool
+
+
+class Service(NamedTuple):
+    """A service began (``begins``, with its item) or a service_finished applied at
+    ``window``: rule input for service overtime."""
+
+    hall: str
+    window: str
+    ticket: str
+    at_ms: int
+    item: str | None
+    begins: bool
+
+
+class WindowChange(NamedTuple):
+    """A window_state event applied (its state may be the one the window had)."""
+
+    hall: str
+    window: str
+    state: str
+    at_ms: int
+    reason: str | None
+
+
+class CaseChange(NamedTuple):
+    """A case event applied: ``what`` is submitted, accepted, paused, resumed or closed."""
+
+    hall: str
+    case: str
+    at_ms: int
+    what: str
+
+
+class Visit(NamedTuple):
+    """A person's visit for an item: a new one (``outcome`` None, once per ticket when
+    both are known) or its end (the outcome of a service_finished, not transferred)."""
+
+    hall: str
+    ticket: str
+    person: str
+    item: str
+    at_ms: int
+    outcome: str | None
+
+
+class PersonTickets(NamedTuple):
+    """A person took a ticket: their ``nth`` of the service day (the first ``nth`` of
+    ``tickets``, which may grow after)."""
+
+    hall: str
+    at_ms: int
+    nth: int
+    tickets: list[str]
+
+
 @dataclass(slots=True)
 class ApplyResult:
     """What one batch did: rejections with reasons, and the changes rules care about."""
@@ -138,6 +204,17 @@ class ApplyResult:
     clock: list[ClockChange] = field(default_factory=list)
     closed_cases: list[tuple[str, int, CaseView]] = field(default_factory=list)
     """(hall, closed ms, the case as it stood then): rule input for case deadlines."""
+    idle: list[Edge] = field(default_factory=list)
+    """Windows starting or ending an idle stretch while their zones wait (空岗)."""
+    unattended: list[Edge] = field(default_factory=list)
+    """Zones starting or ending a stretch of people waiting with no window for them."""
+    services: list[Service] = field(default_factory=list)
+    windows: list[WindowChange] = field(default_factory=list)
+    cases: list[CaseChange] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
+    """Every rating applied, as it came."""
+    visits: list[Visit] = field(default_factory=list)
+    person_tickets: list[PersonTickets] = field(default_factory=list)
     halls: set[str] = field(default_factory=set)
 
 
@@ -176,6 +253,12 @@ class Ticket(msgspec.Struct, gc=False):
     window: int = -1
     start: int = -1
     state: int = WAITING
+    person: str | None = None
+    """The holder's pseudonym (never the raw value: it is replaced on decode)."""
+    item: str | None = None
+    """The item it came for: as issued, else as its first service started."""
+    service_item: str | None = None
+    """The item of its services: the latest one named, at issue or at a start."""
 
 
 class HallState:
@@ -217,6 +300,8 @@ class HallState:
         # Current state of the windows.
         self.w_state = np.full(nw, _CLOSED, np.int8)
         self.w_state_since = np.zeros(nw, i8)
+        self.open_windows: set[int] = set()
+        """Windows whose state is ``open`` now."""
         self.w_staff: list[str | None] = [None] * nw
         self.w_staff_index = [-1] * nw
         """``staff`` registry index of ``w_staff`` (-1: nobody): read per event."""
@@ -225,6 +310,9 @@ class HallState:
         self.w_open_until_done = [False] * nw
         """The window paused or closed in the middle of a service: its open stretch goes
         on until that service ends (the window is staffed), so utilization stays <= 1."""
+        self.out = ApplyResult()
+        """The result of the batch being applied: handlers report transitions into it
+        (``CityState.apply`` sets it for each batch)."""
         self.complaints: dict[str, tuple[int, str, str | None]] = {}
         self.cases: dict[str, _Case] = {}
         self.case_views: dict[str, tuple[tuple[object, ...], CaseView]] = {}  # (figures, view)
@@ -248,9 +336,13 @@ class HallState:
     def _new_day(self, ordinal: int) -> None:
         """Start a service day: the day's tickets, queues and figures start empty."""
         self.flush()  # the old day's observations still count in the cumulative counters
+        if self.day_ordinal:  # the old day ended at midnight: what was waiting is gone
+            self._end_day_edges(day_start_ms(date.fromordinal(self.day_ordinal + 1)))
         self.day_ordinal = ordinal
         self.day = date.fromordinal(ordinal).isoformat() if ordinal else ""
         self.tickets: dict[str, Ticket] = {}
+        self.person_tickets: dict[str, list[str]] = {}
+        """Pseudonym → its tickets of the day, in order."""
         self.queues: list[dict[str, Ticket]] = [{} for _ in range(MAX_ZONES)]
         self.state_counts = [0] * len(TICKET_STATES)
         self.w_ticket: list[str | None] = [None] * MAX_WINDOWS
@@ -259,6 +351,12 @@ class HallState:
         """Bit z set: the window called a ticket of zone z today."""
         self.waiting_bits = 0
         """Bit z set: zone z has people waiting now."""
+        self.served_bits = 0
+        """Bit z set: some window called a ticket of zone z today."""
+        self.alone_bits = 0
+        """Bit z set: zone z has people waiting and no open window serving it."""
+        self.open_zone_bits = 0
+        """Bit z set: an open window served zone z today (``open_windows_changed``)."""
         self.zone_states = [0] * (MAX_ZONES * len(TICKET_STATES))
         """Tickets per zone and state: index zone * 5 + state."""
         self.day_open_ms = -1
@@ -299,6 +397,44 @@ class HallState:
         self.d_fin_outcome = Column(np.int8)
         self.d_fin_service_ms = Column(np.int64)
         self.d_abandon_zone = Column(np.int32)
+
+    def _end_day_edges(self, end_ms: int) -> None:
+        """Idle and unattended stretches end with their day."""
+        out, names = self.out, self.windows.names
+        for w, since in enumerate(self.w_idle_from):
+            if since >= 0:
+                out.idle.append(Edge(self.hall, names[w], end_ms, False))
+        bits, zones = self.alone_bits, self.zones.names
+        while bits:
+            low = bits & -bits
+            out.unattended.append(Edge(self.hall, zones[low.bit_length() - 1], end_ms, False))
+            bits ^= low
+
+    def open_windows_changed(self, ts: int) -> None:
+        """A window opened, or stopped being open: which zones open windows serve."""
+        bits = 0
+        zone_bits = self.w_zone_bits
+        for w in self.open_windows:
+            bits |= zone_bits[w]
+        self.open_zone_bits = bits
+        self.judge_unattended(ts)
+
+    def judge_unattended(self, ts: int) -> None:
+        """Re-judge which zones are unattended after a change of the queues, of the open
+        windows or of the zones they serve. A zone is unattended when people wait in it
+        and no open window has served it today; a zone no window served yet today counts
+        as served by any open window (a comprehensive window may take it, 无差别受理)."""
+        covered = self.open_zone_bits | (~self.served_bits if self.open_windows else 0)
+        alone = self.waiting_bits & ~covered
+        changed = alone ^ self.alone_bits
+        if not changed:
+            return
+        self.alone_bits = alone
+        out, zones = self.out.unattended, self.zones.names
+        while changed:
+            low = changed & -changed
+            out.append(Edge(self.hall, zones[low.bit_length() - 1], ts, bool(alone & low)))
+            changed ^= low
 
     def clock_step(self, ts: int, result: ApplyResult) -> None:
         """An event at ``ts`` (not ahead of the clock, or a leap, or back in step):

@@ -43,10 +43,16 @@ from metrics.hall import (
     SERVING,
     WAITING,
     ApplyResult,
+    CaseChange,
     ComplaintChange,
     Departure,
+    Edge,
     HallState,
+    PersonTickets,
+    Service,
     Ticket,
+    Visit,
+    WindowChange,
     _Case,
 )
 from metrics.view import case_view
@@ -69,11 +75,13 @@ def _idle(h: HallState, window: int, ts: int) -> None:
     if idle:
         if since < 0:
             h.w_idle_from[window] = ts
+            h.out.idle.append(Edge(h.hall, h.windows.names[window], ts, True))
     elif since >= 0:
         elapsed = ts - since if ts > since else 0
         h.w_idle_ms[window] += elapsed
         _credit(h.s_idle_ms, h.staff_index(window), elapsed)
         h.w_idle_from[window] = -1
+        h.out.idle.append(Edge(h.hall, h.windows.names[window], ts, False))
 
 
 def _busy(h: HallState, window: int, ts: int) -> None:
@@ -109,9 +117,11 @@ def _set_staff(h: HallState, window: int, staff: str | None, ts: int) -> None:
 
 
 def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
-    """Zone ``zone``'s queue went from empty to not empty or back: free windows serving
-    it start or stop being idle-while-waiting (busy ones cannot change). Inlined ``_idle``:
-    this runs at every flip of a short queue, the hot path of a quiet hall."""
+    """Zone ``zone``'s queue went from empty to not empty or back: it may turn (or stop
+    being) unattended, and free windows serving it start or stop being idle-while-waiting
+    (busy ones cannot change). Inlined ``_idle``: this runs at every flip of a short
+    queue, the hot path of a quiet hall."""
+    h.judge_unattended(ts)
     if not h.free:
         return
     bit = 1 << zone
@@ -121,6 +131,7 @@ def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
             if waiting & bit:  # people wait now: a free window of the zone is idle
                 if idle_from[w] < 0:
                     idle_from[w] = ts
+                    h.out.idle.append(Edge(h.hall, h.windows.names[w], ts, True))
             elif idle_from[w] >= 0 and not bits[w] & waiting:
                 _idle(h, w, ts)  # its last waiting zone emptied: the stretch ends
 
@@ -189,14 +200,32 @@ def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> No
         h.b_wait[1].append(ts - t.issued if ts > t.issued else 0)
         h.b_wait[2].append(ts)
     t.window = window
-    h.w_zone_bits[window] |= 1 << t.zone
+    bit = 1 << t.zone
+    if not h.w_zone_bits[window] & bit:  # the window serves this zone from now on
+        h.w_zone_bits[window] |= bit
+        h.served_bits |= bit
+        if window in h.open_windows:
+            h.open_zone_bits |= bit
+        h.judge_unattended(ts)
 
 
 def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None:
     if ev.ticket in h.tickets:
         return "duplicate_ticket"
     zone = h.zones.index(ev.zone)
-    t = h.tickets[ev.ticket] = Ticket(ev.ticket, zone, ev.priority == "priority", ev.ts, ev.ts)
+    t = h.tickets[ev.ticket] = Ticket(
+        ev.ticket, zone, ev.priority == "priority", ev.ts, ev.ts,
+        person=ev.person, item=ev.item, service_item=ev.item,
+    )  # fmt: skip
+    person = ev.person
+    if person is not None:
+        mine = h.person_tickets.get(person)
+        if mine is None:
+            mine = h.person_tickets[person] = []
+        mine.append(ev.ticket)
+        r.person_tickets.append(PersonTickets(h.hall, ev.ts, len(mine), mine))
+        if ev.item is not None:
+            r.visits.append(Visit(h.hall, ev.ticket, person, ev.item, ev.ts, None))
     h.state_counts[WAITING] += 1
     h.zone_states[zone * 5 + WAITING] += 1
     _enqueue(h, t, ev.ts)
@@ -234,6 +263,14 @@ def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | 
     _called(h, t, window, ev.ts, r)  # a start without a call is a call at the start
     h.set_state(t, SERVING)
     t.start = ev.ts
+    item = ev.item
+    if item is not None:
+        t.service_item = item
+        if t.item is None:
+            t.item = item
+            if t.person is not None:
+                r.visits.append(Visit(h.hall, t.id, t.person, item, ev.ts, None))
+    r.services.append(Service(h.hall, ev.window, t.id, ev.ts, t.service_item, True))
     h.w_ticket[window] = ev.ticket
     h.w_ticket_since[window] = ev.ts
     if ev.staff is not None:
@@ -268,6 +305,7 @@ def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str 
     fin[4].append(service_ms)
     fin[5].append(h.staff_index(window))
     _release(h, t, ev.ts)
+    r.services.append(Service(h.hall, ev.window, t.id, ev.ts, None, False))
     if outcome == _TRANSFERRED:  # back to the queue, for another window
         h.set_state(t, WAITING)
         t.queued = ev.ts
@@ -275,6 +313,8 @@ def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str 
         _enqueue(h, t, ev.ts)
     else:
         h.set_state(t, DONE)
+        if t.person is not None and t.item is not None:
+            r.visits.append(Visit(h.hall, t.id, t.person, t.item, ev.ts, ev.outcome))
     return None
 
 
@@ -299,8 +339,15 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
     window = h.windows.index(ev.window)
     state = _WSTATE[ev.state]
     if h.w_state[window] != state:
+        was_open = h.w_state[window] == _OPEN
         h.w_state[window] = state
         h.w_state_since[window] = ev.ts
+        if was_open != (state == _OPEN):
+            if state == _OPEN:
+                h.open_windows.add(window)
+            else:
+                h.open_windows.discard(window)
+            h.open_windows_changed(ev.ts)
         if state == _OPEN:
             if h.w_open_from[window] < 0:
                 h.w_open_from[window] = ev.ts
@@ -319,6 +366,7 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
         _set_staff(h, window, ev.staff, ev.ts)
     elif state == _CLOSED:
         h.set_staff_name(window, None)  # its stretches ended above, credited to the leaver
+    r.windows.append(WindowChange(h.hall, ev.window, ev.state, ev.ts, ev.reason))
     return None
 
 
@@ -327,6 +375,7 @@ def _rating(h: HallState, ev: Rating, r: ApplyResult) -> str | None:
     h.b_rating[0].append(window)
     h.b_rating[1].append(ev.score - 1)
     h.b_rating[2].append(h.staff_index(window) if ev.staff is None else h.staff.index(ev.staff))
+    r.ratings.append(ev)
     return None
 
 
@@ -348,6 +397,7 @@ def _complaint_closed(h: HallState, ev: ComplaintClosed, r: ApplyResult) -> str 
 def _case_submitted(h: HallState, ev: CaseSubmitted, r: ApplyResult) -> str | None:
     if ev.case not in h.cases:
         h.cases[ev.case] = _Case(ev.item, ev.dept, ev.promised_days, ev.ts)
+    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "submitted"))
     return None
 
 
@@ -357,6 +407,7 @@ def _case_accepted(h: HallState, ev: CaseAccepted, r: ApplyResult) -> str | None
         return "unknown_case"
     if case.accepted_ms is None:
         case.accepted_ms = ev.ts
+    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "accepted"))
     return None
 
 
@@ -366,6 +417,7 @@ def _case_paused(h: HallState, ev: CasePaused, r: ApplyResult) -> str | None:
         return "unknown_case"
     if case.paused_since is None:
         case.paused_since = ev.ts
+    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "paused"))
     return None
 
 
@@ -377,6 +429,7 @@ def _case_resumed(h: HallState, ev: CaseResumed, r: ApplyResult) -> str | None:
         case.paused_ms += max(0, ev.ts - case.paused_since)
         case.pauses.append((case.paused_since, max(ev.ts, case.paused_since)))
         case.paused_since = None
+    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "resumed"))
     return None
 
 
@@ -385,6 +438,7 @@ def _case_closed(h: HallState, ev: CaseClosed, r: ApplyResult) -> str | None:
     if case is None:
         return "unknown_case"
     r.closed_cases.append((h.hall, ev.ts, case_view(h, ev.case, case)))
+    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "closed"))
     return None
 
 

@@ -10,7 +10,8 @@ metrics.snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from feeds.decode import Rejection
 from feeds.protocol import Event
@@ -33,6 +34,7 @@ from metrics.hall import (
     ClockChange,
     ComplaintChange,
     Departure,
+    Edge,
     HallState,
     Settings,
     Ticket,
@@ -59,17 +61,41 @@ __all__ = [
     "ClockChange",
     "ComplaintChange",
     "Departure",
+    "Edge",
+    "HallSettings",
     "HallState",
     "Settings",
     "Ticket",
 ]
 
 
-class CityState:
-    """Every hall's state; routes each event to its hall. Not thread-safe: one writer."""
+@dataclass(frozen=True, slots=True)
+class HallSettings:
+    """Each hall's settings: its own where the config gives it some, else the default
+    (``runtime.config.Config.hall_settings`` builds it; a zone id means the same only
+    within its hall)."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+    default: Settings = field(default_factory=Settings)
+    """A hall without settings of its own: the defaults, never another hall's zones."""
+    halls: Mapping[str, Settings] = field(default_factory=dict)
+    """Hall id → its own settings."""
+
+    def of(self, hall: str) -> Settings:
+        """The settings of ``hall``."""
+        return self.halls.get(hall, self.default)
+
+
+class CityState:
+    """Every hall's state; routes each event to its hall. Not thread-safe: one writer.
+
+    Args:
+        settings: each hall's settings; one ``Settings`` serves every hall alike.
+    """
+
+    def __init__(self, settings: HallSettings | Settings | None = None) -> None:
+        if not isinstance(settings, HallSettings):
+            settings = HallSettings(settings or Settings())
+        self.settings = settings
         self.halls: dict[str, HallState] = {}
         self._snapshots: dict[str, HallSnapshot] = {}
         self._handlers = HANDLERS
@@ -77,14 +103,14 @@ class CityState:
     def hall(self, hall: str) -> HallState:
         state = self.halls.get(hall)
         if state is None:
-            state = self.halls[hall] = HallState(hall, self.settings)
+            state = self.halls[hall] = HallState(hall, self.settings.of(hall))
         return state
 
     def restore(self, halls: dict[str, HallState]) -> None:
-        """Take the halls of a snapshot (``runtime.snapshot``), under this state's
-        settings (a snapshot is only used with the configuration it was made with)."""
-        for hall in halls.values():
-            hall.settings = self.settings
+        """Take the halls of a snapshot (``runtime.snapshot``), each under its settings
+        here (a snapshot is only used with the configuration it was made with)."""
+        for name, hall in halls.items():
+            hall.settings = self.settings.of(name)
         self.halls = halls
         self._snapshots.clear()
 
@@ -106,6 +132,7 @@ class CityState:
                     continue
                 name = ev.hall
                 hall = found or self.hall(name)
+                hall.out = result
                 touched.add(name)
             assert hall is not None
             ts = ev.ts

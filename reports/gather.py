@@ -26,7 +26,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -160,11 +160,7 @@ def _replay(
     progress: Callable[[int, int, dt.date], None] | None,
 ) -> list[DayData]:
     calendar = config.work_calendar()
-    limits = config.wait_limits()
-    settings = replace(
-        config.settings(calendar), wait_limit_s=limits.limit_s, zone_wait_limits=dict(limits.zones)
-    )  # the same limits as the live console (runtime.supervisor)
-    city = CityState(settings)
+    city = CityState(config.hall_settings(calendar))  # each hall's, as the live console
     engine = config.alert_engine(None, calendar)
     engine.book.listeners.clear()  # a report forwards nothing
     fired: dict[int, Alert] = {}
@@ -224,7 +220,7 @@ def _apply_day(events: list[Event], city: CityState, engine: AlertEngine, data: 
             j += 1
         part = events[i:j]
         if part:
-            engine.on_batch(city.apply(part), part)
+            engine.on_batch(city.apply(part))
             for ev in part:
                 if isinstance(ev, Complaint) and ev.window is not None:
                     data.complaint_windows[(ev.hall, ev.complaint)] = ev.window

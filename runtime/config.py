@@ -48,6 +48,7 @@ import os
 import re
 import stat
 import typing
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -68,7 +69,7 @@ from alerts.settings import (
     Unattended,
 )
 from alerts.store import AlertStore
-from metrics.state import Settings
+from metrics.state import HallSettings, Settings
 from metrics.workdays import WorkCalendar
 
 Minutes = Annotated[float, msgspec.Meta(gt=0, le=24 * 60)]
@@ -163,44 +164,61 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         years = {y: (c.holidays, c.workdays) for y, c in self.calendar.years.items()}
         return WorkCalendar(years)
 
-    def hall_rules(self) -> dict[str, HallRules]:
-        """Every configured hall's own settings: its zones' limits, its items, its rule
-        tables over ``[rules]`` (a zone or item id means the same only within a hall)."""
+    def zone_limits(self, hall: str) -> dict[str, float]:
+        """Zone id → waiting limit in seconds, for the zones ``[halls.<hall>]`` gives one
+        (none for a hall without config: a zone id means the same only within a hall)."""
+        zones = self.halls[hall].zones if hall in self.halls else {}
+        return {
+            zone_id: zone.wait_limit_minutes * 60
+            for zone_id, zone in zones.items()
+            if zone.wait_limit_minutes is not None
+        }
+
+    def wait_limits(self, hall: str | None = None) -> WaitLimits:
+        """The waiting-overtime limits of ``hall``; of a hall without config when None."""
         t = self.thresholds
+        zones = self.zone_limits(hall) if hall is not None else {}
+        return WaitLimits(t.wait_limit_minutes * 60, t.yellow_share, zones)
+
+    def hall_settings(self, calendar: WorkCalendar | None = None) -> HallSettings:
+        """Each hall's figure settings, the one place they come from: ``[thresholds]``
+        for every hall, plus a configured hall's own zone limits (the same limits its
+        waiting-overtime alert uses, ``hall_rules``). A hall without config gets the
+        defaults only."""
+        t = self.thresholds
+        default = Settings(
+            deemed_accept_minutes=t.deemed_accept_minutes,
+            calendar=calendar or self.work_calendar(),
+            wait_limit_s=t.wait_limit_minutes * 60,
+        )
+        return HallSettings(default, {
+            name: replace(default, zone_wait_limits=self.zone_limits(name))
+            for name in self.halls
+        })  # fmt: skip
+
+    def hall_rules(self) -> dict[str, HallRules]:
+        """Every configured hall's own alert settings: its zones' limits, its items, its
+        rule tables over ``[rules]`` (a zone or item id means the same only within a hall)."""
         out = {}
         for name, hall in self.halls.items():
-            zones = {
-                zone_id: zone.wait_limit_minutes * 60
-                for zone_id, zone in hall.zones.items()
-                if zone.wait_limit_minutes is not None
-            }
             items = {
                 item_id: item.standard_minutes
                 for item_id, item in hall.items.items()
                 if item.standard_minutes is not None
             }
             rules = hall.rules.over(self.rules) if hall.rules is not None else self.rules
-            limits = WaitLimits(t.wait_limit_minutes * 60, t.yellow_share, zones)
-            out[name] = HallRules(rules, limits, items)
+            out[name] = HallRules(rules, self.wait_limits(name), items)
         return out
-
-    def item_minutes(self) -> dict[str, float]:
-        return {
-            item_id: item.standard_minutes
-            for hall in self.halls.values()
-            for item_id, item in hall.items.items()
-            if item.standard_minutes is not None
-        }
 
     def alert_engine(self, store: AlertStore | None = None, calendar: WorkCalendar | None = None
                      ) -> AlertEngine:  # fmt: skip
         """The alert engine this config describes, writing to ``store`` (and forwarding,
-        if ``[outbound]`` says where)."""
+        if ``[outbound]`` says where). Halls without config share the default rule set:
+        ``[thresholds]`` and ``[rules]`` only, no configured hall's zones or items."""
         engine = AlertEngine(
             self.wait_limits(),
             rules=self.rules,
             calendar=calendar or self.work_calendar(),
-            item_minutes=self.item_minutes(),
             deem_minutes=self.thresholds.deemed_accept_minutes,
             sink=store,
             halls=self.hall_rules(),
@@ -208,22 +226,6 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         if self.outbound.enabled:
             engine.forward(Outbound(self.outbound))
         return engine
-
-    def wait_limits(self) -> WaitLimits:
-        zones = {
-            zone_id: zone.wait_limit_minutes * 60
-            for hall in self.halls.values()
-            for zone_id, zone in hall.zones.items()
-            if zone.wait_limit_minutes is not None
-        }
-        t = self.thresholds
-        return WaitLimits(t.wait_limit_minutes * 60, t.yellow_share, zones)
-
-    def settings(self, calendar: WorkCalendar | None = None) -> Settings:
-        return Settings(
-            deemed_accept_minutes=self.thresholds.deemed_accept_minutes,
-            calendar=calendar or self.work_calendar(),
-        )
 
 
 class ConfigError(Exception):

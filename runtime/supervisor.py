@@ -19,7 +19,7 @@ import pickle
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from operator import attrgetter
 from typing import Any
@@ -29,13 +29,13 @@ import structlog
 
 from alerts.book import ActionError, Alert, Silence
 from alerts.duty import OnDuty, Roster, hall_figures, shift_report
-from alerts.rules import AlertEngine, WaitLimits
+from alerts.rules import AlertEngine
 from alerts.store import AlertStore
 from feeds.hallclock import day_start_ms, service_day
 from feeds.journal import Journal
 from feeds.source import Batch, FeedSource, FeedStatus
 from metrics.snapshot import CitySnapshot, HallSnapshot
-from metrics.state import CityState, Settings
+from metrics.state import CityState, HallSettings, Settings
 from runtime.snapshot import Snapshots
 
 log = structlog.get_logger("hallwatch.pipeline")
@@ -113,8 +113,7 @@ class Supervisor:
         self,
         sources: Iterable[FeedSource] = (),
         *,
-        settings: Settings | None = None,
-        wait_limits: WaitLimits | None = None,
+        settings: HallSettings | Settings | None = None,
         journal: Journal | None = None,
         publish_interval: float = 0.25,
         alerts: AlertEngine | None = None,
@@ -124,14 +123,10 @@ class Supervisor:
         snapshots: Snapshots | None = None,
     ) -> None:
         self.sources = list(sources)
-        if wait_limits is not None:  # the figures' service level and target: same limits
-            settings = replace(
-                settings or Settings(),
-                wait_limit_s=wait_limits.limit_s,
-                zone_wait_limits=dict(wait_limits.zones),
-            )
         self.state = CityState(settings)
-        self.alerts = alerts or AlertEngine(wait_limits, sink=store)
+        """Each hall under its settings (``Config.hall_settings``: the same zone limits
+        as the alerts' ``Config.hall_rules``)."""
+        self.alerts = alerts or AlertEngine(sink=store)
         self.store = store
         self.roster = roster or Roster()
         self.operator = operator
@@ -165,7 +160,7 @@ class Supervisor:
                     self.save_snapshot()  # the first: now, before the new day's batch
             self.journal.append(status.name, batch.events)
         result = self.state.apply(batch.events)
-        self.alerts.on_batch(result, batch.events)
+        self.alerts.on_batch(result)
         # hall_feed_events_total counts the feed's events; heartbeats only move clocks.
         status.events_total += result.applied - result.heartbeats
         status.gaps_total += batch.gaps

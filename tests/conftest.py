@@ -1,4 +1,4 @@
-"""Shared test helpers: hall times, event builders, waiting on conditions."""
+"""Shared test fixtures and waiting on conditions (events and halls: tests/factories.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-#: 2025-11-24 (a Monday) 09:00 CST, in ms.
-T0 = 1763946000000
+from tests.factories import T0, ms
 
-
-def ms(minutes: float = 0, seconds: float = 0) -> int:
-    """T0 plus a duration."""
-    return T0 + int(minutes * 60_000 + seconds * 1000)
+__all__ = ["T0", "fake_pseudo", "ms", "wait_for"]  # T0 and ms live in tests/factories.py
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

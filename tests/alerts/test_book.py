@@ -9,9 +9,7 @@ import pytest
 
 from alerts.book import MAX_OPEN_PER_HALL, ActionError, AlertBook, Timing
 from alerts.store import AlertStore
-from tests.conftest import ms
-
-H = "lz"
+from tests.factories import H, ms
 
 
 def book() -> AlertBook:

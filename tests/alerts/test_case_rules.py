@@ -15,15 +15,10 @@ from feeds.protocol import (
     ComplaintClosed,
     Heartbeat,
 )
-from tests.alerts._helpers import H, Hall
-from tests.conftest import ms
+from tests.factories import H, Hall, beat, ms
 
 HOUR = 60
 DAY = 24 * HOUR  # T0 is Monday 2025-11-24 09:00 CST
-
-
-def beat(minute: float) -> Heartbeat:
-    return Heartbeat(ts=ms(minute), hall=H)
 
 
 def submitted(seq: int, minute: float, case: str, days: int = 2) -> CaseSubmitted:

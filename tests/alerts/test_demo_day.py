@@ -22,7 +22,7 @@ def replay(batch: int, tick_every: int) -> set[tuple]:
     city, engine = CityState(), AlertEngine()
     for n, i in enumerate(range(0, len(events), batch)):
         part = events[i : i + batch]
-        engine.on_batch(city.apply(part), part)
+        engine.on_batch(city.apply(part))
         if n % tick_every == 0:
             engine.on_tick(city.snapshots())
     engine.on_tick(city.snapshots())

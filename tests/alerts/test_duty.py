@@ -14,8 +14,7 @@ from alerts.store import AlertStore
 from cli.handover import CommandError, accept_handover, write_handover
 from feeds.protocol import Complaint, Heartbeat
 from metrics.state import CityState
-from tests.alerts._helpers import H, only
-from tests.conftest import ms
+from tests.factories import H, ms, only
 
 ROSTER = msgspec.toml.decode(
     """
@@ -65,7 +64,7 @@ def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None
     city = CityState()
     tuesday = 24 * 60
     events = [Complaint(seq=1, ts=ms(tuesday + 10), hall=H, complaint="K1", channel="desk")]
-    engine.on_batch(city.apply(events), events)
+    engine.on_batch(city.apply(events))
     (k1,) = engine.book.active()
     engine.book.acknowledge(k1.id, "zhang", "talking to the citizen")
     with pytest.raises(CommandError, match="halls seen: none yet"):

@@ -13,23 +13,28 @@ import pytest
 
 from alerts.book import AlertBook
 from alerts.outbound import Outbound, OutboundConfig, Webhook
-from tests.alerts._helpers import H
-from tests.conftest import ms
+from tests.factories import H, ms
 
 
 class Receiver:
-    """Records every POST; answers 503 to the first ``fail`` of them."""
+    """Records every POST; answers 503 to the first ``fail`` of them. With a ``gate``,
+    every answer waits until the gate is set (``entered`` is set once a post arrived)."""
 
-    def __init__(self, fail: int = 0) -> None:
+    def __init__(self, fail: int = 0, gate: threading.Event | None = None) -> None:
         self.posts: list[tuple[str, object]] = []
         self.fail = fail
         self.seen = 0
+        self.gate = gate
+        self.entered = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 receiver.seen += 1
+                receiver.entered.set()
+                if receiver.gate is not None:
+                    receiver.gate.wait(30)
                 if receiver.seen <= receiver.fail:
                     self.send_response(503)
                     self.end_headers()
@@ -110,17 +115,54 @@ def test_alertmanager_and_webhooks_with_retries(receiver: Receiver) -> None:
 
 
 def test_a_dead_receiver_costs_nothing_but_a_count() -> None:
+    # The pipeline never waits on the network: with the post held unanswered by the
+    # receiver, ``fire`` has returned all the same (nothing sent, nothing failed yet).
+    gate = threading.Event()
+    held = Receiver(gate=gate)
+    out = Outbound(OutboundConfig(alertmanager=held.url, retries=1, timeout_seconds=30))
+    book = AlertBook()
+    book.listeners.append(out.changed)
+    book.fire("complaint", H, "K1", "red", ms(0), "s")
+    until(held.entered.is_set)
+    assert out.sent == out.failed == 0
+    gate.set()
+    until(lambda: out.sent == 1)
+    out.close()
+    held.server.shutdown()
+    held.server.server_close()
+    # Nothing listening at all: the notification fails after its retries, and is counted.
     dead = Receiver()
     url = dead.url
     dead.server.server_close()  # nothing listens there any more
     out = Outbound(OutboundConfig(alertmanager=url, retries=1))
     book = AlertBook()
     book.listeners.append(out.changed)
-    started = time.monotonic()
     book.fire("complaint", H, "K1", "red", ms(0), "s")
-    assert time.monotonic() - started < 0.1  # the pipeline never waits on the network
     until(lambda: out.failed == 1)
     out.close()
+    assert out.sent == 0
+
+
+def test_a_full_queue_drops_the_oldest_notifications_and_counts_them() -> None:
+    gate = threading.Event()
+    receiver = Receiver(gate=gate)
+    hook = Webhook(url=receiver.url + "/hook")
+    out = Outbound(OutboundConfig(webhooks=[hook], timeout_seconds=30), max_queue=3)
+    book = AlertBook()
+    book.listeners.append(out.changed)
+    book.fire("complaint", H, "K0", "red", ms(0), "complaint K0")
+    until(receiver.entered.is_set)  # K0 is out of the queue, its post held by the receiver
+    for i in range(1, 6):
+        book.fire("complaint", H, f"K{i}", "red", ms(i), f"complaint K{i}")
+    # K1..K5 behind a queue of 3: K4 pushes out K1, K5 pushes out K2 — the oldest go.
+    assert out.dropped == 2
+    gate.set()
+    until(lambda: len(receiver.posts) == 4)
+    out.close()
+    receiver.server.shutdown()
+    receiver.server.server_close()
+    assert [body["alert"]["scope"] for _, body in receiver.posts] == ["K0", "K3", "K4", "K5"]
+    assert (out.sent, out.failed, out.dropped) == (4, 0, 2)
 
 
 def test_open_alerts_are_resent_to_alertmanager() -> None:

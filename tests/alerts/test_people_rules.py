@@ -10,6 +10,7 @@ import pytest
 from alerts.book import ActionError
 from alerts.people_rules import BAD_RATING, SECOND_TRIP, TICKET_SCALPING
 from alerts.rules import FEED_STALLED, AlertEngine
+from alerts.settings import SecondTrip
 from alerts.store import AlertStore
 from feeds.protocol import (
     Heartbeat,
@@ -21,8 +22,7 @@ from feeds.protocol import (
 )
 from feeds.source import FeedStatus
 from metrics.state import CityState
-from tests.alerts._helpers import H, Hall, only
-from tests.conftest import ms
+from tests.factories import H, Hall, ms, only
 
 DAY = 24 * 60
 PERSON = "p-4f2a9c"  # what the decoder leaves of an ID number: a keyed hash
@@ -53,7 +53,7 @@ def test_bad_rating_turns_red_after_a_restart(tmp_path: Path) -> None:
     store = AlertStore(tmp_path / "alerts.db")
     engine = AlertEngine(rules=only(BAD_RATING), sink=store)
     city = CityState()
-    engine.on_batch(city.apply([rating(1, 0, 1)]), [rating(1, 0, 1)])
+    engine.on_batch(city.apply([rating(1, 0, 1)]))
     store.close()
     store = AlertStore(tmp_path / "alerts.db")
     engine = AlertEngine(rules=only(BAD_RATING), sink=store)
@@ -116,3 +116,46 @@ def test_stalled_feed_raises_its_own_alert_and_hides_nothing() -> None:
     status.last_event_wall = 1040.0
     hall.engine.on_tick(snaps, [status.snapshot()], wall=1041.0)
     assert hall.active() == []
+
+
+def test_a_silent_feed_is_stalled_only_for_a_hall_with_an_open_window() -> None:
+    hall = Hall(FEED_STALLED)
+    # lz has W1 paused and W2 closed; qz only a closed window: nobody is being served.
+    hall.feed(
+        WindowState(seq=1, ts=ms(0), hall=H, window="W1", state="paused"),
+        WindowState(seq=2, ts=ms(0), hall=H, window="W2", state="closed"),
+        WindowState(seq=3, ts=ms(0), hall="qz", window="W1", state="closed"),
+        tick=False,
+    )
+    status = FeedStatus(name="city-feed", halls=(H, "qz"), connected=True, last_event_wall=1000.0)
+    hall.engine.on_tick(hall.city.snapshots(), [status.snapshot()], wall=1100.0)
+    assert hall.active() == []  # 100 s of silence, but no hall of the feed is open
+    # W1 of lz opens; then the feed falls silent again, for 31 s.
+    hall.feed(WindowState(seq=4, ts=ms(1), hall=H, window="W1", state="open"), tick=False)
+    status.last_event_wall = 1200.0
+    hall.engine.on_tick(hall.city.snapshots(), [status.snapshot()], wall=1229.0)
+    assert hall.active() == []
+    hall.engine.on_tick(hall.city.snapshots(), [status.snapshot()], wall=1231.0)
+    (a,) = hall.active()  # lz only: qz has still no open window
+    assert (a.rule, a.hall, a.scope, a.fired_ms) == (FEED_STALLED, H, "city-feed", ms(1))
+
+
+def test_second_trip_looks_back_thirty_calendar_days() -> None:
+    hall = Hall(SECOND_TRIP)
+    hall.feed(*visit(1, 0, "B1", "incomplete"))  # finished Monday 2025-11-24 09:05
+    # Back exactly 30 days after that visit ended (2025-12-24 09:05): a second trip.
+    hall.feed(*visit(4, 30 * DAY + 5, "B2", "rejected"))  # finished 09:10
+    (a,) = hall.active()
+    assert (a.scope, a.fired_ms) == ("2025-12-24/B2", ms(30 * DAY + 5))
+    assert "visit of 2025-11-24 incomplete" in a.summary
+    # Back 30 days and a minute after the rejected visit (2026-01-23 09:11): too late.
+    hall.feed(*visit(7, 60 * DAY + 11, "B3", "done"))
+    assert hall.active() == [a]
+
+
+def test_second_trip_window_is_configurable() -> None:
+    hall = Hall(SECOND_TRIP, settings={"second_trip": SecondTrip(within_days=3)})
+    hall.feed(*visit(1, 0, "B1", "incomplete"), *visit(4, 3 * DAY, "B2", "rejected"))
+    assert [a.scope for a in hall.active()] == ["2025-11-27/B2"]  # 3 days less 5 min
+    hall.feed(*visit(7, 6 * DAY + 6, "B3", "done"))  # 3 days and a minute after B2
+    assert len(hall.active()) == 1

@@ -15,15 +15,14 @@ from feeds.source import Batch, FeedStatus
 from metrics.exposition import HallCollector
 from runtime.config import Config
 from runtime.supervisor import Supervisor
-from tests.alerts._helpers import H
-from tests.conftest import ms
+from tests.factories import H, ms
 
 
 def pipeline(tmp_path: Path, operator: str | None = "zhang") -> Supervisor:
     store = AlertStore(tmp_path / "alerts.db")
     config = Config()
     return Supervisor(
-        settings=config.settings(),
+        settings=config.hall_settings(),
         alerts=config.alert_engine(store),
         store=store,
         roster=config.duty,

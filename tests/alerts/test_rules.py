@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from alerts.rules import COMPLAINT, WAIT_OVERTIME, AlertEngine, WaitLimits
-from feeds.protocol import Complaint, ComplaintClosed, Heartbeat, TicketCalled, TicketIssued
+from feeds.protocol import Complaint, ComplaintClosed, Heartbeat, TicketCalled
 from metrics.state import CityState
-from tests.alerts._helpers import only
-from tests.conftest import ms
+from tests.factories import H, issued, ms, only
 
-H = "lz"
 BASIC = only(WAIT_OVERTIME, COMPLAINT)
 
 
@@ -24,10 +22,6 @@ def run(events, ticks):
         if ev.ts in ticks:
             engine.on_tick(city.snapshots())
     return city, engine
-
-
-def issued(seq, minute, ticket="B1", zone="biz"):
-    return TicketIssued(seq=seq, ts=ms(minute), hall=H, ticket=ticket, zone=zone)
 
 
 def test_yellow_at_80_percent_then_red_then_resolved_on_call() -> None:

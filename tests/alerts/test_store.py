@@ -12,12 +12,11 @@ import pytest
 
 import run
 from alerts.rules import COMPLAINT, WAIT_OVERTIME, AlertEngine
-from alerts.store import AlertStore
+from alerts.store import ALERT_FIELDS, AUDIT_FIELDS, AlertStore, record_hash
 from cli.audit import export, verify
 from feeds.protocol import Complaint, ComplaintClosed, Heartbeat, TicketIssued
 from metrics.state import CityState
-from tests.alerts._helpers import H, only
-from tests.conftest import ms
+from tests.factories import H, ms, only
 
 RULES = only(WAIT_OVERTIME, COMPLAINT)
 
@@ -33,7 +32,7 @@ DAY = [
 def run_day(store: AlertStore, events, tick_every: bool = True) -> AlertEngine:
     city, engine = CityState(), AlertEngine(rules=RULES, sink=store)
     for ev in events:
-        engine.on_batch(city.apply([ev]), [ev])
+        engine.on_batch(city.apply([ev]))
         if tick_every:
             engine.on_tick(city.snapshots())
     return engine
@@ -94,6 +93,70 @@ def test_audit_verify_catches_an_edited_row(tmp_path: Path, capsys, sql, expect)
     tamper(tmp_path / "alerts.db", *sql)
     assert run.main(["audit", "verify", "--data-dir", str(tmp_path)]) == 1
     assert expect in capsys.readouterr().err
+
+
+def _forge(db: sqlite3.Connection, seq: int, prev_seq: int, **fields: object) -> tuple:
+    """An audit row at ``seq`` like record 6 but for ``fields``, hashed the way the store
+    hashes (the algorithm is no secret), chained onto record ``prev_seq``'s hash."""
+    row = db.execute(f"SELECT {', '.join(AUDIT_FIELDS)} FROM audit WHERE seq = 6").fetchone()
+    record = dict(zip(AUDIT_FIELDS, row, strict=True))
+    record |= {"seq": seq, **fields}
+    (prev,) = db.execute("SELECT hash FROM audit WHERE seq = ?", (prev_seq,)).fetchone()
+    return (*(record[f] for f in AUDIT_FIELDS), prev, record_hash(prev, record))
+
+
+def _resolved_k2(db: sqlite3.Connection) -> str:
+    """Alert 2 (K2) as a forged resolution would leave it."""
+    found = db.execute(f"SELECT {', '.join(ALERT_FIELDS)} FROM alerts WHERE id = 2").fetchone()
+    row = dict(zip(ALERT_FIELDS, found, strict=True))
+    row |= {"state": "resolved", "resolved_ms": ms(20), "resolved_by": "nobody"}
+    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+@pytest.mark.parametrize(
+    ("forge", "expect"),
+    [
+        # Appended, its own hash right, but written onto record 5 (an older copy of the
+        # trail), not onto the last record: only the chain's link shows it.
+        (lambda db: [_forge(db, 7, 5, actor="nobody", action="silence ended",
+                            subject="silence 9", detail="{}")],
+         "audit record 7: does not follow the one before"),
+        # Slipped in between 3 and 4 (the records after it renumbered to make room).
+        (lambda db: ["UPDATE audit SET seq = seq + 100 WHERE seq >= 4",
+                     "UPDATE audit SET seq = seq - 99 WHERE seq >= 100",
+                     _forge(db, 4, 3, actor="nobody", action="silence ended",
+                            subject="silence 9", detail="{}")],
+         "audit record 5: does not follow the one before"),
+        # Appended and chained right, resolving K2 in the trail but not in its row.
+        (lambda db: [_forge(db, 7, 6, actor="nobody", action="resolved",
+                            detail=_resolved_k2(db))],
+         "alert 2: row differs from its audit trail"),
+    ],
+    ids=["onto-an-older-record", "in-between", "chained-right"],
+)  # fmt: skip
+def test_audit_verify_catches_an_inserted_record(tmp_path: Path, capsys, forge, expect) -> None:
+    path = tmp_path / "alerts.db"
+    store = AlertStore(path)
+    run_day(store, DAY)
+    store.close()
+    assert run.main(["audit", "verify", "--data-dir", str(tmp_path)]) == 0
+    assert "intact: 6 records" in capsys.readouterr().out
+    db = sqlite3.connect(path)
+    db.executescript("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+    for step in forge(db):
+        if isinstance(step, str):
+            db.execute(step)
+        else:
+            db.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", step)
+    db.commit()
+    db.close()
+    assert run.main(["audit", "verify", "--data-dir", str(tmp_path)]) == 1
+    assert expect in capsys.readouterr().err
+    store = AlertStore(path)
+    intact, text = verify(store)
+    store.close()
+    assert not intact and expect in text
+    assert "intact" not in text
 
 
 def test_restart_restores_open_alerts_and_replay_does_not_duplicate(tmp_path: Path) -> None:

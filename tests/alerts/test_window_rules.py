@@ -5,32 +5,16 @@ from __future__ import annotations
 from alerts.staffing_rules import IDLE_WINDOW, UNATTENDED_ZONE
 from alerts.window_rules import LONG_PAUSE, SERVICE_OVERTIME
 from feeds.protocol import (
-    Heartbeat,
     ServiceFinished,
     ServiceStarted,
     TicketCalled,
-    TicketIssued,
     WindowState,
 )
-from tests.alerts._helpers import H, Hall
-from tests.conftest import ms
-
-
-def beat(minute: float) -> Heartbeat:
-    return Heartbeat(ts=ms(minute), hall=H)
-
-
-def opened(seq: int, minute: float, window: str = "W1", state: str = "open") -> WindowState:
-    return WindowState(seq=seq, ts=ms(minute), hall=H, window=window, state=state)  # type: ignore[arg-type]
-
-
-def issued(seq: int, minute: float, ticket: str, item: str | None = None) -> TicketIssued:
-    return TicketIssued(seq=seq, ts=ms(minute), hall=H, ticket=ticket, zone="biz", item=item)
-
+from tests.factories import H, Hall, beat, issued, ms, opened
 
 SERVICE = [
     opened(1, 0),
-    issued(2, 0, "B1", "x"),
+    issued(2, 0, "B1", item="x"),
     ServiceStarted(seq=3, ts=ms(1), hall=H, ticket="B1", window="W1"),
 ]
 FINISH = ServiceFinished(seq=4, ts=ms(25), hall=H, ticket="B1", window="W1", outcome="done")

@@ -18,7 +18,8 @@ from feeds.decode import FrameDecoder
 from feeds.server import FeedServer
 from runtime.supervisor import Supervisor
 from tests.conftest import wait_for
-from tests.console.test_app import H, morning, shown
+from tests.console.test_app import shown
+from tests.factories import H, console_morning
 
 
 @contextlib.asynccontextmanager
@@ -27,7 +28,7 @@ async def console_with_store(
 ) -> AsyncIterator[tuple[HallwatchApp, Supervisor, AlertStore, object]]:
     server = FeedServer("lz-feed", [H])
     await server.start()
-    await server.publish(morning())
+    await server.publish(console_morning())
     store = AlertStore(tmp_path / "alerts.db")
     feed = WebSocketFeed(server.url, FrameDecoder(lambda p: p), name="lz", backoff=Backoff(0.01))
     sup = Supervisor(

@@ -1,7 +1,8 @@
 """The console under ``App.run_test()`` on a scripted hall, fed over a real WebSocket.
 
 The feed is the project's own protocol-v1 server on 127.0.0.1 with a hand-written
-morning; the figures on screen are checked against values computed by hand.
+morning (``tests.factories.console_morning``); the figures on screen are checked against
+values computed by hand.
 """
 
 from __future__ import annotations
@@ -19,40 +20,13 @@ from console.widgets import AlertTable, CityStrip, FeedBar, Headline, WindowGrid
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
 from feeds.protocol import (
-    Complaint,
-    Event,
     Heartbeat,
-    ServiceFinished,
-    ServiceStarted,
-    TicketCalled,
     TicketIssued,
-    WindowState,
 )
 from feeds.server import FeedServer
 from runtime.supervisor import Supervisor
-from tests.conftest import ms, wait_for
-
-H = "lz"
-
-
-def morning() -> list[Event]:
-    """Two windows, two zones, four tickets; at 09:20 one is served, one is being served,
-    two wait. Waits to first call: A001 5 min, B001 12 min → mean 8:30."""
-    return [
-        WindowState(seq=0, ts=ms(0), hall=H, window="W01", state="open", staff="s017"),
-        WindowState(seq=0, ts=ms(0), hall=H, window="W02", state="open", staff="s018"),
-        TicketIssued(seq=0, ts=ms(1), hall=H, ticket="A001", zone="biz"),
-        TicketIssued(seq=0, ts=ms(2), hall=H, ticket="B001", zone="estate"),
-        TicketIssued(seq=0, ts=ms(3), hall=H, ticket="A002", zone="biz", priority="priority"),
-        TicketCalled(seq=0, ts=ms(6), hall=H, ticket="A001", window="W01"),
-        ServiceStarted(seq=0, ts=ms(7), hall=H, ticket="A001", window="W01"),
-        ServiceFinished(seq=0, ts=ms(13), hall=H, ticket="A001", window="W01", outcome="done"),
-        TicketCalled(seq=0, ts=ms(14), hall=H, ticket="B001", window="W02"),
-        ServiceStarted(seq=0, ts=ms(15), hall=H, ticket="B001", window="W02"),
-        TicketIssued(seq=0, ts=ms(16), hall=H, ticket="B002", zone="estate"),
-        Complaint(seq=0, ts=ms(18), hall=H, complaint="c-1", channel="desk", window="W02"),
-        Heartbeat(ts=ms(20), hall=H),
-    ]
+from tests.conftest import wait_for
+from tests.factories import H, console_morning, ms
 
 
 def arrived(app: HallwatchApp, events: int, clock: int = ms(20)) -> bool:
@@ -103,7 +77,7 @@ async def server() -> AsyncIterator[FeedServer]:
 
 
 async def test_overview_shows_the_scripted_morning(server: FeedServer) -> None:
-    events = morning()
+    events = console_morning()
     await server.publish(events)
     async with console_on(server) as (app, _sup, pilot):
         await wait_for(lambda: arrived(app, 12))
@@ -136,7 +110,7 @@ async def test_overview_shows_the_scripted_morning(server: FeedServer) -> None:
 
 
 async def test_keys_help_language_and_quit(server: FeedServer) -> None:
-    await server.publish(morning())
+    await server.publish(console_morning())
     async with console_on(server, size=(80, 24)) as (app, _sup, pilot):
         await wait_for(lambda: arrived(app, 12))
         await pilot.press("question_mark")
@@ -152,7 +126,7 @@ async def test_keys_help_language_and_quit(server: FeedServer) -> None:
 
 
 async def test_halls_switch_with_keys(server: FeedServer) -> None:
-    events = morning()
+    events = console_morning()
     other = [
         TicketIssued(seq=0, ts=ms(5), hall="zz", ticket="X001", zone="civic"),
         Heartbeat(ts=ms(6), hall="zz"),
@@ -170,7 +144,7 @@ async def test_halls_switch_with_keys(server: FeedServer) -> None:
 
 
 async def test_pause_freezes_the_view_not_the_ingest(server: FeedServer) -> None:
-    await server.publish(morning())
+    await server.publish(console_morning())
     async with console_on(server) as (app, sup, pilot):
         await wait_for(lambda: arrived(app, 12))
         await pilot.press("p")

@@ -6,17 +6,15 @@ the figures are exact."""
 from __future__ import annotations
 
 from console.app import HallwatchApp
-from feeds.replay import ReplayDriver, ReplaySource
+from feeds.replay import ReplayDriver, ReplaySource, renumber
 from runtime.supervisor import Supervisor
-from tests.conftest import ms, wait_for
-from tests.console.test_app import H, morning
+from tests.conftest import wait_for
+from tests.factories import H, console_morning, ms
 
 
 def numbered():
-    events = [e for e in morning() if e.seq is not None]
-    for i, e in enumerate(events, 1):
-        e.seq = i
-    return events
+    """The morning as a recording holds it: numbered, without the closing heartbeat."""
+    return renumber(e for e in console_morning() if e.seq is not None)
 
 
 async def test_replay_keys_move_the_hall_clock_both_ways() -> None:

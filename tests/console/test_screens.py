@@ -5,8 +5,9 @@ from __future__ import annotations
 from console.tables import CityTable, FeedsTable, QueueTable, WindowsTable
 from feeds.protocol import Heartbeat, TicketIssued, WindowState
 from feeds.server import FeedServer
-from tests.conftest import ms, wait_for
-from tests.console.test_app import arrived, console_on, morning, server  # noqa: F401  (fixture)
+from tests.conftest import wait_for
+from tests.console.test_app import arrived, console_on, server  # noqa: F401  (fixture)
+from tests.factories import console_morning, ms
 
 
 def cells(table, key: str) -> list[str]:
@@ -14,7 +15,7 @@ def cells(table, key: str) -> list[str]:
 
 
 async def test_screen_keys_show_each_table(server: FeedServer) -> None:  # noqa: F811
-    await server.publish(morning())
+    await server.publish(console_morning())
     async with console_on(server) as (app, _sup, pilot):
         await wait_for(lambda: arrived(app, 12))
         await pilot.press("w")
@@ -47,7 +48,7 @@ async def test_city_table_enter_opens_the_hall() -> None:
     ]
     two_halls = FeedServer("city-feed", ["lz", "zz"])  # heartbeats carry both clocks
     await two_halls.start()
-    await two_halls.publish(morning() + other)
+    await two_halls.publish(console_morning() + other)
     async with console_on(two_halls) as (app, _sup, pilot):
         await wait_for(lambda: app.shown is not None and len(app.shown.city.halls) == 2)
         await pilot.press("c")
@@ -61,7 +62,7 @@ async def test_city_table_enter_opens_the_hall() -> None:
 
 
 async def test_filter_and_sort(server: FeedServer) -> None:  # noqa: F811
-    await server.publish(morning())
+    await server.publish(console_morning())
     async with console_on(server) as (app, _sup, pilot):
         await wait_for(lambda: arrived(app, 12))
         await pilot.press("u")
@@ -81,7 +82,7 @@ async def test_filter_and_sort(server: FeedServer) -> None:  # noqa: F811
 
 
 async def test_command_palette_lists_the_screens(server: FeedServer) -> None:  # noqa: F811
-    await server.publish(morning())
+    await server.publish(console_morning())
     async with console_on(server) as (app, _sup, pilot):
         await wait_for(lambda: arrived(app, 12))
         await pilot.press("ctrl+p")
@@ -94,7 +95,7 @@ async def test_command_palette_lists_the_screens(server: FeedServer) -> None:  #
 async def test_big_screen_board_shows_the_hall_in_big_figures(server: FeedServer) -> None:  # noqa: F811
     from console.board import Board, Figure
 
-    await server.publish(morning())
+    await server.publish(console_morning())
     async with console_on(server) as (app, _sup, pilot):
         await wait_for(lambda: arrived(app, 12))
         await pilot.press("b")
@@ -111,7 +112,7 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
     from console.tables import CasesTable, ComplaintsTable
     from feeds.protocol import CaseAccepted, CasePaused, CaseSubmitted, Rating
 
-    events = morning()
+    events = console_morning()
     hb = events.pop()  # keep the heartbeat last: it sets the clock to 09:20
     events += [
         CaseSubmitted(
@@ -163,7 +164,7 @@ async def test_a_card_on_a_window_colours_its_tile(server: FeedServer) -> None: 
     from console.widgets import WindowGrid
 
     events = [
-        *morning()[:-1],
+        *console_morning()[:-1],
         WindowState(seq=0, ts=ms(20), hall="lz", window="W01", state="paused"),
         Heartbeat(ts=ms(40), hall="lz"),
     ]

@@ -13,7 +13,7 @@ from console.app import HallwatchApp
 from feeds.decode import FrameDecoder
 from feeds.source import Batch, MemorySource
 from runtime.supervisor import Supervisor
-from tests.console.test_app import morning
+from tests.factories import console_morning
 
 
 def frozen_app(lang: str) -> HallwatchApp:
@@ -21,7 +21,7 @@ def frozen_app(lang: str) -> HallwatchApp:
     feed = MemorySource("lz", [], FrameDecoder(lambda p: p))
     feed.status.connected = True
     sup = Supervisor([feed], alerts=AlertEngine(), operator="wang")
-    events = morning()
+    events = console_morning()
     for i, e in enumerate(e for e in events if e.seq is not None):
         e.seq = i + 1
     sup.apply(feed.status, Batch("lz", events))

@@ -14,7 +14,7 @@ def test_every_summary_of_a_demo_day_is_phrased_in_chinese() -> None:
     city, engine = CityState(), AlertEngine()
     for i in range(0, len(events), 500):
         part = events[i : i + 500]
-        engine.on_batch(city.apply(part), part)
+        engine.on_batch(city.apply(part))
         engine.on_tick(city.snapshots())
     book = engine.book
     written = {a.summary for a in [*book.resolved, *book.open.values()]}

@@ -7,15 +7,14 @@ import pytest
 from metrics.exposition import serve_metrics
 from metrics.snapshot import CitySnapshot
 from metrics.state import CityState, Settings
+from tests.factories import H, figures_day
 from tests.metrics.test_exposition import CONTRACT, scrape
-from tests.metrics.test_figures import day_events
-from tests.metrics.test_state import H
 
 
 @pytest.fixture(scope="module")
 def metrics():
     city = CityState(Settings(zone_wait_limits={"estate": 420.0}))
-    city.apply(day_events())
+    city.apply(figures_day())
     snap = CitySnapshot(halls=city.snapshots(), feeds=())
     _, port, stop = serve_metrics(lambda: snap, "127.0.0.1", 0)
     try:
@@ -78,7 +77,7 @@ def test_odd_label_values_are_escaped_and_the_registry_agrees() -> None:
 
     from feeds.protocol import TicketIssued
     from metrics.exposition import render, serve_metrics
-    from tests.conftest import ms
+    from tests.factories import ms
 
     odd = 'a"b\\c\nd'
     city = CityState()

@@ -10,7 +10,7 @@ from feeds.source import FeedStatus
 from metrics.exposition import serve_metrics
 from metrics.snapshot import CitySnapshot
 from metrics.state import CityState
-from tests.metrics.test_state import H, morning
+from tests.factories import H, morning
 
 CONTRACT = [
     "hall_queue_waiting",

@@ -52,7 +52,7 @@ def test_an_int_sample_prints_as_its_float_would() -> None:
 def test_an_unchanged_case_keeps_its_view_a_changed_one_gets_a_new_one() -> None:
     from feeds.protocol import CaseAccepted, CasePaused, CaseSubmitted, Heartbeat
     from metrics.state import CityState
-    from tests.conftest import ms
+    from tests.factories import ms
 
     state = CityState()
 

@@ -8,6 +8,7 @@ The script (hall-clock minutes after 09:00 CST; W01/W02 open at 0 with staff s1/
   15 W01 finishes B001 (done, 9 min); 16 W01 calls B002, 17 recalls it, 18 starts it
   19 two ratings at W01: 5 and 2; 20 B004 biz issued; 21 B003 leaves (uncalled)
   60 B005 biz issued; 69 heartbeat: the hall clock reads 10:09.
+(Built by ``tests.factories.figures_day``.)
 """
 
 from __future__ import annotations
@@ -16,57 +17,24 @@ import pytest
 
 from feeds.protocol import (
     Heartbeat,
-    Rating,
     ServiceFinished,
     ServiceStarted,
-    TicketAbandoned,
     TicketCalled,
     TicketIssued,
     WindowState,
 )
 from metrics.erlang import windows_needed
 from metrics.state import CityState, Settings
-from tests.conftest import ms
-from tests.metrics.test_state import H, Script
+from tests.factories import H, Script, figures_day, ms
 
 MIN = 60.0
-
-
-def day_events():
-    e = Script()
-    return [
-        e(WindowState, ms(0), window="W01", state="open", staff="s1"),
-        e(WindowState, ms(0), window="W02", state="open", staff="s2"),
-        e(TicketIssued, ms(1), ticket="B001", zone="biz"),
-        e(TicketIssued, ms(2), ticket="B002", zone="biz"),
-        e(TicketIssued, ms(3), ticket="E001", zone="estate", priority="priority"),
-        e(TicketIssued, ms(4), ticket="B003", zone="biz"),
-        e(TicketCalled, ms(5), ticket="B001", window="W01"),
-        e(ServiceStarted, ms(6), ticket="B001", window="W01"),
-        e(TicketCalled, ms(8), ticket="B002", window="W02"),
-        e(ServiceStarted, ms(9), ticket="B002", window="W02"),
-        e(ServiceFinished, ms(10), ticket="B002", window="W02", outcome="transferred"),
-        e(TicketCalled, ms(11), ticket="E001", window="W02"),
-        e(TicketAbandoned, ms(13), ticket="E001", reason="no_show"),
-        e(WindowState, ms(14), window="W02", state="paused", reason="break"),
-        e(ServiceFinished, ms(15), ticket="B001", window="W01", outcome="done"),
-        e(TicketCalled, ms(16), ticket="B002", window="W01"),
-        e(TicketCalled, ms(17), ticket="B002", window="W01"),
-        e(ServiceStarted, ms(18), ticket="B002", window="W01"),
-        e(Rating, ms(19), window="W01", score=5, channel="device"),
-        e(Rating, ms(19), window="W01", score=2, channel="qr"),
-        e(TicketIssued, ms(20), ticket="B004", zone="biz"),
-        e(TicketAbandoned, ms(21), ticket="B003", reason="left"),
-        e(TicketIssued, ms(60), ticket="B005", zone="biz"),
-        e(Heartbeat, ms(69)),
-    ]
 
 
 @pytest.fixture(scope="module")
 def snap():
     # estate's own limit is 7 minutes: E001's 8-minute wait is outside it.
     city = CityState(Settings(zone_wait_limits={"estate": 7 * MIN}))
-    assert city.apply(day_events()).rejections == []
+    assert city.apply(figures_day()).rejections == []
     return city.snapshot(H)
 
 
@@ -196,7 +164,7 @@ def test_day_change_resets_day_figures_not_counters() -> None:
     day2 = 24 * 60
     city.apply(
         [
-            *day_events(),
+            *figures_day(),
             e(TicketIssued, ms(day2 + 10), ticket="B001", zone="biz"),
             e(Heartbeat, ms(day2 + 20)),
         ]
@@ -235,12 +203,3 @@ def test_staff_time_follows_the_ab_post_change() -> None:
     assert (s2.idle_waiting_s, s2.utilization) == (5 * MIN, 0.7)
     w1 = window(s, "W01")
     assert (w1.open_s, w1.serving_s, w1.idle_waiting_s) == (40 * MIN, 24 * MIN, 11 * MIN)
-
-
-def test_supervisor_gives_the_figures_the_alerts_wait_limits() -> None:
-    from alerts.rules import WaitLimits
-    from runtime.supervisor import Supervisor
-
-    sup = Supervisor(wait_limits=WaitLimits(limit_s=600.0, zones={"estate": 420.0}))
-    assert sup.state.settings.wait_limit("biz") == 600.0
-    assert sup.state.settings.wait_limit("estate") == 420.0

@@ -12,61 +12,13 @@ from feeds.protocol import (
     Complaint,
     ComplaintClosed,
     Heartbeat,
-    Rating,
     ServiceFinished,
-    ServiceStarted,
     TicketAbandoned,
     TicketCalled,
     TicketIssued,
-    WindowState,
 )
 from metrics.state import CityState
-from tests.conftest import ms
-
-H = "lz"
-
-
-class Script:
-    """Builds events with increasing seqs."""
-
-    def __init__(self) -> None:
-        self.seq = 0
-
-    def __call__(self, cls, at: int, **fields):
-        self.seq += 1
-        return cls(seq=self.seq, ts=at, hall=H, **fields)
-
-
-def morning():
-    e = Script()
-    return [
-        e(WindowState, ms(0), window="W01", state="open", staff="s1"),
-        e(WindowState, ms(0), window="W02", state="open", staff="s2"),
-        e(TicketIssued, ms(1), ticket="B001", zone="biz"),
-        e(TicketIssued, ms(2), ticket="B002", zone="biz"),
-        e(TicketIssued, ms(3), ticket="E001", zone="estate", priority="priority"),
-        e(TicketIssued, ms(4), ticket="B003", zone="biz"),
-        # B001 waits 4 min, served 10 min at W01.
-        e(TicketCalled, ms(5), ticket="B001", window="W01"),
-        e(ServiceStarted, ms(6), ticket="B001", window="W01"),
-        e(ServiceFinished, ms(16), ticket="B001", window="W01", outcome="done"),
-        # B002 waits 6 min; W02 serves 4 min then transfers it back to the queue.
-        e(TicketCalled, ms(8), ticket="B002", window="W02"),
-        e(ServiceStarted, ms(9), ticket="B002", window="W02"),
-        e(ServiceFinished, ms(13), ticket="B002", window="W02", outcome="transferred"),
-        # Recalled by W01 after its transfer: no second wait recorded (first call counts).
-        e(TicketCalled, ms(17), ticket="B002", window="W01"),
-        e(TicketCalled, ms(18), ticket="B002", window="W01"),  # a recall
-        e(ServiceStarted, ms(19), ticket="B002", window="W01"),
-        # E001: called at 10 (7 min wait), no show.
-        e(TicketCalled, ms(10), ticket="E001", window="W02"),
-        e(TicketAbandoned, ms(12), ticket="E001", reason="no_show"),
-        # W02 pauses for a break.
-        e(WindowState, ms(14), window="W02", state="paused", reason="break"),
-        e(Rating, ms(16), window="W01", score=5, channel="device"),
-        e(Rating, ms(16), window="W01", score=1, channel="qr"),
-        e(Heartbeat, ms(20)),
-    ]
+from tests.factories import H, Script, morning, ms
 
 
 def test_scripted_morning_figures() -> None:

@@ -15,7 +15,7 @@ from feeds.protocol import (
     WindowState,
 )
 from metrics.state import CALLED, SERVING, WAITING, CityState
-from tests.conftest import T0
+from tests.factories import T0
 
 tickets = st.sampled_from(["A1", "A2", "A3", "B1", "B2"])
 windows = st.sampled_from(["W1", "W2", "W3"])

@@ -7,7 +7,7 @@ import pytest
 
 from feeds.protocol import Heartbeat, ServiceFinished, ServiceStarted, TicketIssued, WindowState
 from metrics.state import CityState
-from tests.conftest import ms
+from tests.factories import ms
 
 H = "lz"
 

@@ -32,10 +32,14 @@ wait_limit_minutes = 45
 """,
         )
     )
-    limits = cfg.wait_limits()
+    limits = cfg.wait_limits("anqiu")
     assert limits.limit_ms("biz") == 20 * 60_000
     assert limits.limit_ms("estate") == 45 * 60_000
     assert limits.yellow_share == 0.75
+    assert cfg.wait_limits("other").limit_ms("estate") == 20 * 60_000  # anqiu's zone only
+    settings = cfg.hall_settings()
+    assert settings.of("anqiu").wait_limit("estate") == 45 * 60
+    assert settings.of("other").wait_limit("estate") == 20 * 60
 
 
 @pytest.mark.parametrize(
@@ -65,14 +69,21 @@ def test_not_toml(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[thresholds\n"))
 
 
-def test_token_file_must_be_private(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602, 0o660, 0o606, 0o700], ids=oct)
+def test_token_file_must_be_private(tmp_path: Path, mode: int) -> None:
+    """Only the owner may read it: a group bit (0640: the file's group) or an others bit
+    (0604) refuses it alike, and so does any execute or write bit beyond the owner's."""
     path = tmp_path / "token"
     path.write_text("s3cret\n")
-    os.chmod(path, 0o644)
-    with pytest.raises(ConfigError, match="readable by others"):
-        read_token(path)
-    os.chmod(path, 0o600)
-    assert read_token(path) == "s3cret"
+    os.chmod(path, mode)
+    if mode & 0o077:
+        with pytest.raises(ConfigError, match="readable by others"):
+            read_token(path)
+    else:  # 0700: no one but the owner
+        assert read_token(path) == "s3cret"
+    for private in (0o600, 0o400):
+        os.chmod(path, private)
+        assert read_token(path) == "s3cret"
 
 
 FULL = """
@@ -121,8 +132,8 @@ def test_rules_roster_and_holiday_file(tmp_path: Path) -> None:
     names = {r.name for r in engine.rules}
     assert "ticket_scalping" not in names and "bad_rating" in names
     assert engine.book.timing.escalate_after_ms == 10 * 60_000
-    assert cfg.item_minutes() == {"bdc-01": 25}
-    assert cfg.settings().deemed_accept_minutes == 15
+    assert cfg.hall_rules()["anqiu"].item_minutes == {"bdc-01": 25}
+    assert cfg.hall_settings().of("anyhall").deemed_accept_minutes == 15
     calendar = cfg.work_calendar()
     assert (calendar.source(2027), calendar.source(2028), calendar.source(2029)) == (
         "config",
@@ -218,7 +229,7 @@ wait_limit_minutes = 60
         + [Rating(seq=2, ts=t0, hall=h, window="W1", score=1, channel="qr") for h in ("a", "b")]
         + [Heartbeat(ts=t0 + 25 * 60_000, hall=h) for h in ("a", "b")]
     )
-    engine.on_batch(city.apply(events), events)
+    engine.on_batch(city.apply(events))
     engine.on_tick(city.snapshots())
     got = {(a.hall, a.rule): (a.severity, a.due_ms) for a in engine.book.active()}
     day = 86_400_000
