@@ -2,13 +2,13 @@
 days (Guangdong's 黄牌/红牌), with the clock stopped while a case is paused.
 
 Imports: feeds.hallclock, metrics (snapshots, apply results, workdays), alerts.book,
-alerts.settings, alerts.rules (Tick).
+alerts.settings, alerts.rule (Tick).
 """
 
 from __future__ import annotations
 
 from alerts.book import AlertBook
-from alerts.rules import Tick
+from alerts.rule import Tick
 from alerts.settings import CaseDeadline
 from feeds.hallclock import local_datetime, service_day
 from metrics.snapshot import CaseView

@@ -7,7 +7,7 @@ complaints, red cards, notes — Markdown), stored with its audit record; the in
 director accepts it. A report not accepted within ``[rules.handover] accept_minutes`` is
 itself a red alert (``HandoverRule``).
 
-Imports: alerts.book, alerts.store, alerts.rules (Tick), alerts.settings, feeds.hallclock,
+Imports: alerts.book, alerts.store, alerts.rule (Tick), alerts.settings, feeds.hallclock,
 metrics (snapshots), msgspec.
 """
 
@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from alerts.book import Alert, AlertBook
-from alerts.rules import Tick
+from alerts.rule import Tick
 from alerts.settings import ClockTime, minutes_of_day
 from alerts.store import AlertStore
 from feeds.hallclock import day_start_ms, local_datetime, service_day

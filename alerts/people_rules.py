@@ -6,13 +6,13 @@ memory only to match visits, and never put it in a scope or a summary: alerts na
 ticket instead.
 
 Imports: feeds.hallclock, metrics (apply results, workdays), alerts.book,
-alerts.settings, alerts.rules (Tick).
+alerts.settings, alerts.rule (Tick).
 """
 
 from __future__ import annotations
 
 from alerts.book import AlertBook
-from alerts.rules import Tick
+from alerts.rule import Tick
 from alerts.settings import Ratings, Scalping, SecondTrip
 from feeds.hallclock import DAY_MS, day_ordinal, service_day
 from metrics.state import ApplyResult

@@ -15,11 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from alerts.book import AlertBook, Sink
+from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
+from alerts.duty import HandoverRule
 from alerts.outbound import Outbound
+from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
+from alerts.rule import Rule, Tick
 from alerts.settings import Rules, minutes_of_day
+from alerts.staffing_rules import IdleWindowRule, UnattendedZoneRule
+from alerts.store import AlertStore
+from alerts.window_rules import LongPauseRule, ServiceOvertimeRule
 from feeds.hallclock import DAY_MS, day_start_ms, local_datetime, service_day
 from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot
@@ -31,31 +37,6 @@ COMPLAINT = "complaint"
 COMPLAINT_OVERDUE = "complaint_overdue"
 FEED_STALLED = "feed_stalled"
 CLOCK_JUMP = "clock_jump"
-
-
-@dataclass(frozen=True, slots=True)
-class Tick:
-    """What the time-driven rules see at one publish."""
-
-    halls: Mapping[str, HallSnapshot]
-    feeds: Sequence[FeedSnapshot] = ()
-    wall: float = 0.0
-    """Wall clock (seconds): only the stalled-feed rule may read it — a stalled feed
-    stops the hall clock, so silence can only be seen on the wall clock."""
-
-
-class Rule(Protocol):
-    """A rule reads what the hall state says changed (``ApplyResult``: its transitions)
-    and the clock ticks; never raw events, and it keeps no copy of the hall: only memory
-    of its own (pending timers, the history behind second trips)."""
-
-    name: str
-
-    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
-        """Event-driven part: the transitions of one applied batch."""
-
-    def on_tick(self, book: AlertBook, tick: Tick) -> None:
-        """Time-driven part: the hall snapshots at a publish."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +233,6 @@ class AlertEngine:
         sink: Sink | None = None,
         halls: Mapping[str, HallRules] | None = None,
     ) -> None:
-        from alerts.store import AlertStore
-
         cfg = rules or Rules()
         self.calendar = calendar or WorkCalendar()
         self.deem_minutes = deem_minutes
@@ -261,8 +240,6 @@ class AlertEngine:
         self.book = AlertBook(cfg.lifecycle.timing(), sink=sink)
         city: list[Rule] = [FeedStalledRule(cfg.feeds.stalled_seconds)]
         if isinstance(sink, AlertStore):
-            from alerts.duty import HandoverRule
-
             city.append(HandoverRule(sink, cfg.handover.accept_minutes))
             # A restart: what was open stays open; the replayed day dedups against it.
             self.book.restore(sink.open_alerts(), sink.live_silences(), *sink.next_ids())
@@ -281,11 +258,6 @@ class AlertEngine:
 
     def _rule_set(self, cfg: Rules, wait_limits: WaitLimits | None,
                   item_minutes: Mapping[str, float]) -> list[Rule]:  # fmt: skip
-        from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
-        from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
-        from alerts.staffing_rules import IdleWindowRule, UnattendedZoneRule
-        from alerts.window_rules import LongPauseRule, ServiceOvertimeRule
-
         every: list[Rule] = [
             WaitOvertimeRule(wait_limits),
             ComplaintRule(cfg.complaints.settle_by),

@@ -7,13 +7,13 @@ integral in ``metrics.handlers``), so an episode that began and ended between tw
 of the engine is still alerted, with the same stamps, whatever the batching. These rules
 keep only their pending timers: the stretches going on now, since when.
 
-Imports: metrics (apply results), alerts.book, alerts.settings, alerts.rules (Tick).
+Imports: metrics (apply results), alerts.book, alerts.settings, alerts.rule (Tick).
 """
 
 from __future__ import annotations
 
 from alerts.book import AlertBook
-from alerts.rules import Tick
+from alerts.rule import Tick
 from alerts.settings import Unattended
 from metrics.state import ApplyResult, Edge
 

@@ -2,7 +2,7 @@
 windows are in ``alerts.staffing_rules``). Each fires at the hall time its threshold was
 crossed, judged from the window's own events, not from when the engine looked.
 
-Imports: metrics (apply results), alerts.book, alerts.settings, alerts.rules (Tick).
+Imports: metrics (apply results), alerts.book, alerts.settings, alerts.rule (Tick).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from alerts.book import AlertBook
-from alerts.rules import Tick
+from alerts.rule import Tick
 from alerts.settings import ServiceOvertime, Unattended
 from metrics.state import ApplyResult
 

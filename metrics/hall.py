@@ -33,7 +33,7 @@ from feeds.protocol import (
     Rating,
 )
 from metrics.columns import Column, Registry
-from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CaseView, HallSnapshot
+from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CaseView
 from metrics.workdays import WorkCalendar
 
 # Ticket states. A ticket is in exactly one of them.
@@ -53,12 +53,13 @@ MAX_STAFF: Final = 1024
 OVERFLOW: Final = "(other)"
 """Label for zones/windows beyond the per-hall cap."""
 
-_OUTCOME = {name: i for i, name in enumerate(SERVICE_OUTCOMES)}
-_TRANSFERRED: Final = _OUTCOME["transferred"]
-_REASON = {name: i for i, name in enumerate(ABANDON_REASONS)}
-_WSTATE = {name: i for i, name in enumerate(WINDOW_STATES)}
-_CLOSED: Final = _WSTATE["closed"]
-_OPEN: Final = _WSTATE["open"]
+# Dense indices of the protocol's enumerations, as the numpy columns hold them.
+OUTCOME_INDEX: Final = {name: i for i, name in enumerate(SERVICE_OUTCOMES)}
+TRANSFERRED: Final = OUTCOME_INDEX["transferred"]
+REASON_INDEX: Final = {name: i for i, name in enumerate(ABANDON_REASONS)}
+WINDOW_STATE_INDEX: Final = {name: i for i, name in enumerate(WINDOW_STATES)}
+WINDOW_CLOSED: Final = WINDOW_STATE_INDEX["closed"]
+WINDOW_OPEN: Final = WINDOW_STATE_INDEX["open"]
 _WAIT_BOUNDS = np.asarray(WAIT_BUCKETS)
 _SERVICE_BOUNDS = np.asarray(SERVICE_BUCKETS)
 
@@ -219,7 +220,7 @@ class ApplyResult:
 
 
 @dataclass(slots=True)
-class _Case:
+class Case:
     item: str
     dept: str
     promised_days: int
@@ -298,7 +299,7 @@ class HallState:
         self.w_service_sum = np.zeros(nw)
         self.w_ratings = np.zeros((nw, 5), i8)
         # Current state of the windows.
-        self.w_state = np.full(nw, _CLOSED, np.int8)
+        self.w_state = np.full(nw, WINDOW_CLOSED, np.int8)
         self.w_state_since = np.zeros(nw, i8)
         self.open_windows: set[int] = set()
         """Windows whose state is ``open`` now."""
@@ -314,7 +315,7 @@ class HallState:
         """The result of the batch being applied: handlers report transitions into it
         (``CityState.apply`` sets it for each batch)."""
         self.complaints: dict[str, tuple[int, str, str | None]] = {}
-        self.cases: dict[str, _Case] = {}
+        self.cases: dict[str, Case] = {}
         self.case_views: dict[str, tuple[tuple[object, ...], CaseView]] = {}  # (figures, view)
         """Case id → (its figures, its view) at the last snapshot: an open case whose
         figures did not change keeps its view (the read side's memo)."""
@@ -543,12 +544,6 @@ class HallState:
             self.d_q_ts.extend(ts)
             self.d_q_zone.extend(zone)
             self.d_q_delta.extend(delta)
-
-    def snapshot(self) -> HallSnapshot:
-        from metrics.view import build_snapshot  # the read side lives in its own module
-
-        self.flush()
-        return build_snapshot(self)
 
 
 def _take(columns: tuple[list[int], ...]) -> list[npt.NDArray[np.int64]]:

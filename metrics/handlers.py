@@ -5,7 +5,7 @@ lists them); a rejected event changes nothing. Besides the ticket's own state th
 the time integrals that need every change: a window's open time and its idle time while
 its zones have people waiting (docs/figures.md).
 
-Imports: feeds.protocol, metrics.hall.
+Imports: feeds.protocol, metrics.hall, metrics.cases (a closing case's view).
 """
 
 from __future__ import annotations
@@ -30,19 +30,21 @@ from feeds.protocol import (
     TicketIssued,
     WindowState,
 )
+from metrics.cases import case_view
 from metrics.hall import (
-    _CLOSED,
-    _OPEN,
-    _OUTCOME,
-    _REASON,
-    _TRANSFERRED,
-    _WSTATE,
     ABANDONED,
     CALLED,
     DONE,
+    OUTCOME_INDEX,
+    REASON_INDEX,
     SERVING,
+    TRANSFERRED,
     WAITING,
+    WINDOW_CLOSED,
+    WINDOW_OPEN,
+    WINDOW_STATE_INDEX,
     ApplyResult,
+    Case,
     CaseChange,
     ComplaintChange,
     Departure,
@@ -53,9 +55,7 @@ from metrics.hall import (
     Ticket,
     Visit,
     WindowChange,
-    _Case,
 )
-from metrics.view import case_view
 
 Handler = Callable[[HallState, Any, ApplyResult], "str | None"]
 
@@ -292,7 +292,7 @@ def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str 
     if state != CALLED and state != SERVING:
         return "bad_state"
     window = h.windows.index(ev.window)
-    outcome = _OUTCOME[ev.outcome]
+    outcome = OUTCOME_INDEX[ev.outcome]
     if state == SERVING and t.start >= 0:
         service_ms = ev.ts - t.start if ev.ts > t.start else 0
     else:
@@ -306,7 +306,7 @@ def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str 
     fin[5].append(h.staff_index(window))
     _release(h, t, ev.ts)
     r.services.append(Service(h.hall, ev.window, t.id, ev.ts, None, False))
-    if outcome == _TRANSFERRED:  # back to the queue, for another window
+    if outcome == TRANSFERRED:  # back to the queue, for another window
         h.set_state(t, WAITING)
         t.queued = ev.ts
         t.start = -1
@@ -330,25 +330,25 @@ def _ticket_abandoned(h: HallState, ev: TicketAbandoned, r: ApplyResult) -> str 
         _release(h, t, ev.ts)
     h.set_state(t, ABANDONED)
     h.b_abandon[0].append(t.zone)
-    h.b_abandon[1].append(_REASON[ev.reason])
+    h.b_abandon[1].append(REASON_INDEX[ev.reason])
     h.b_abandon[2].append(1 if t.first_call >= 0 else 0)
     return None
 
 
 def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
     window = h.windows.index(ev.window)
-    state = _WSTATE[ev.state]
+    state = WINDOW_STATE_INDEX[ev.state]
     if h.w_state[window] != state:
-        was_open = h.w_state[window] == _OPEN
+        was_open = h.w_state[window] == WINDOW_OPEN
         h.w_state[window] = state
         h.w_state_since[window] = ev.ts
-        if was_open != (state == _OPEN):
-            if state == _OPEN:
+        if was_open != (state == WINDOW_OPEN):
+            if state == WINDOW_OPEN:
                 h.open_windows.add(window)
             else:
                 h.open_windows.discard(window)
             h.open_windows_changed(ev.ts)
-        if state == _OPEN:
+        if state == WINDOW_OPEN:
             if h.w_open_from[window] < 0:
                 h.w_open_from[window] = ev.ts
             # else: reopened before the service it paused in ended: one stretch goes on
@@ -364,7 +364,7 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
         _idle(h, window, ev.ts)
     if ev.staff is not None:
         _set_staff(h, window, ev.staff, ev.ts)
-    elif state == _CLOSED:
+    elif state == WINDOW_CLOSED:
         h.set_staff_name(window, None)  # its stretches ended above, credited to the leaver
     r.windows.append(WindowChange(h.hall, ev.window, ev.state, ev.ts, ev.reason))
     return None
@@ -396,7 +396,7 @@ def _complaint_closed(h: HallState, ev: ComplaintClosed, r: ApplyResult) -> str 
 
 def _case_submitted(h: HallState, ev: CaseSubmitted, r: ApplyResult) -> str | None:
     if ev.case not in h.cases:
-        h.cases[ev.case] = _Case(ev.item, ev.dept, ev.promised_days, ev.ts)
+        h.cases[ev.case] = Case(ev.item, ev.dept, ev.promised_days, ev.ts)
     r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "submitted"))
     return None
 

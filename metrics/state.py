@@ -5,7 +5,8 @@
 names other packages use from the engine are re-exported here.
 
 Imports: feeds.protocol, feeds.decode (Rejection), metrics.hall, metrics.handlers,
-metrics.snapshot.
+metrics.snapshot, metrics.view (the read side: snapshots are built here, never by the
+hall itself).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from metrics.hall import (
 )
 from metrics.handlers import HANDLERS
 from metrics.snapshot import HallSnapshot
+from metrics.view import build_snapshot
 
 __all__ = [
     "ABANDONED",
@@ -165,7 +167,8 @@ class CityState:
         cached = self._snapshots.get(hall)
         if cached is not None and cached.version == state.version and cached.now_ms == state.now_ms:
             return cached
-        snap = self._snapshots[hall] = state.snapshot()
+        state.flush()  # readers see every applied event
+        snap = self._snapshots[hall] = build_snapshot(state)
         return snap
 
     def snapshots(self) -> dict[str, HallSnapshot]:

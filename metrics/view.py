@@ -4,13 +4,12 @@ Where numpy earns its keep: percentiles, per-window rolling counts and per-zone 
 are a handful of vectorized calls over the day's columns, whatever the hall's size.
 
 Imports: feeds.protocol (enumerations), feeds.hallclock, metrics.hall, metrics.snapshot,
-metrics.figures, numpy.
+metrics.figures, metrics.cases, metrics.staff_view, numpy.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -18,9 +17,9 @@ import numpy.typing as npt
 from feeds.hallclock import day_start_ms
 from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
 from metrics import figures as fig
-from metrics.hall import _TRANSFERRED, CALLED, SERVING, TICKET_STATES, HallState, _Case
+from metrics.cases import open_cases
+from metrics.hall import CALLED, SERVING, TICKET_STATES, TRANSFERRED, HallState
 from metrics.snapshot import (
-    CaseView,
     ComplaintView,
     Counters,
     HallSnapshot,
@@ -32,7 +31,7 @@ from metrics.snapshot import (
 from metrics.staff_view import staff_figures
 
 HOUR_MS = 3_600_000
-_OPEN = WINDOW_STATES.index("open")
+WINDOW_OPEN = WINDOW_STATES.index("open")
 _NO_SHOW = ABANDON_REASONS.index("no_show")
 _LEFT = ABANDON_REASONS.index("left")
 _EXPIRED = ABANDON_REASONS.index("expired")
@@ -74,7 +73,7 @@ def build_snapshot(h: HallState) -> HallSnapshot:
     issued_ts, issued_zone = h.d_issued_ts.view(), h.d_issued_zone.view()
     ab_zone, ab_reason = h.d_abandon_zone.view(), h.d_abandon_reason.view()
     ab_called = h.d_abandon_called.view()
-    served_mask = fin_out != _TRANSFERRED
+    served_mask = fin_out != TRANSFERRED
     served_by_zone = np.bincount(fin_zone[served_mask], minlength=nz)
     issued_by_zone = np.bincount(issued_zone, minlength=nz)
     arrivals_15 = np.bincount(issued_zone[issued_ts > now - HOUR_MS // 4], minlength=nz)
@@ -157,7 +156,7 @@ def build_snapshot(h: HallState) -> HallSnapshot:
         )
 
     # Forecast per zone: expected wait now, and Erlang C windows needed.
-    open_mask = h.w_state[:nw] == _OPEN
+    open_mask = h.w_state[:nw] == WINDOW_OPEN
     cycle = _window_cycles(h, fin_ts, fin_win, fin_ms, known, now, nw)
     share = np.bincount(fin_win * nz + fin_zone, minlength=nw * nz).reshape(nw, nz)
     zone_service = fig.grouped_mean_p90(fin_ms[known], fin_zone[known], nz)
@@ -248,7 +247,7 @@ def build_snapshot(h: HallState) -> HallSnapshot:
             ComplaintView(cid, ts, channel, window)
             for cid, (ts, channel, window) in sorted(h.complaints.items(), key=lambda kv: kv[1])
         ),
-        cases=_cases(h),
+        cases=open_cases(h),
         late_events=h.late_events,
         clock_leaps=h.clock_leaps,
         late_since=h.late_since,
@@ -313,76 +312,3 @@ def _window_cycles(
         walk = walk_mean[w] if walk_n[w] else hall_walk
         out.append(float(service + walk) / 1000.0)
     return out
-
-
-class _CaseFigures(NamedTuple):
-    """A case's figures at the hall clock; equal figures, the same view."""
-
-    accepted: int
-    """Actual acceptance, or deemed at submission + the configured minutes."""
-    deemed: bool
-    paused_since: int | None
-    deadline: int
-    card: str
-    pauses: int
-    """Finished pauses so far."""
-
-
-def _case_figures(h: HallState, c: _Case) -> _CaseFigures:
-    now = h.now_ms
-    deem_ms = h.settings.deemed_accept_minutes * 60_000
-    late = c.accepted_ms is None or c.accepted_ms > c.submitted_ms + deem_ms
-    # Not accepted and not yet deemed: the clock will start at submission + minutes.
-    accepted = c.submitted_ms + deem_ms if late or c.accepted_ms is None else c.accepted_ms
-    deemed = late and now >= c.submitted_ms + deem_ms
-    paused = c.paused_ms + (now - c.paused_since if c.paused_since is not None else 0)
-    cal = h.settings.calendar  # (memoises the working-day arithmetic, ~50 µs a miss)
-    deadline = cal.deadline_ms(accepted, c.promised_days) + paused
-    yellow_from = cal.deadline_ms(accepted, max(c.promised_days - 1, 0)) + paused
-    if c.promised_days == 0:
-        yellow_from = accepted
-    card = "red" if now >= deadline else "yellow" if now >= yellow_from else "none"
-    return _CaseFigures(accepted, deemed, c.paused_since, deadline, card, len(c.pauses))
-
-
-def _view_of(case: str, c: _Case, f: _CaseFigures) -> CaseView:
-    return CaseView(
-        case=case,
-        item=c.item,
-        dept=c.dept,
-        promised_days=c.promised_days,
-        submitted_ms=c.submitted_ms,
-        accepted_ms=f.accepted,
-        deemed=f.deemed,
-        paused=f.paused_since is not None,
-        deadline_ms=f.deadline,
-        card=f.card,
-        paused_since=f.paused_since,
-        pauses=tuple(c.pauses),
-    )
-
-
-def case_view(h: HallState, case: str, c: _Case) -> CaseView:
-    """One case as it stands at the hall clock (its view when it closes, for the rules)."""
-    return _view_of(case, c, _case_figures(h, c))
-
-
-def _cases(h: HallState) -> tuple[CaseView, ...]:
-    """Open cases with their working-day deadline and card at the hall clock.
-
-    The deadline counts ``promised_days`` working days from acceptance (actual, or deemed
-    at submission + the configured minutes); time paused for a special procedure moves it
-    back by as long as the pause lasted. Yellow: one working day or less is left.
-    """
-    out = []
-    last = h.case_views
-    memo: dict[str, tuple[tuple[object, ...], CaseView]] = {}
-    for cid, c in h.cases.items():
-        figures = _case_figures(h, c)
-        seen = last.get(cid)
-        # Unchanged since the last snapshot: its view again (~4 µs saved).
-        view = seen[1] if seen is not None and seen[0] == figures else _view_of(cid, c, figures)
-        memo[cid] = (figures, view)
-        out.append(view)
-    h.case_views = memo
-    return tuple(out)

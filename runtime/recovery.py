@@ -79,7 +79,7 @@ def recover(sup: Supervisor, days: int = 1) -> list[Recovered]:
     """
     if sup.journal is None:
         return []
-    loaded = sup.snapshots.load(sup) if sup.snapshots is not None else None
+    loaded = _restored(sup)
     out: list[Recovered] = []
     for source in sup.sources:
         status = source.status
@@ -122,3 +122,19 @@ def recover(sup: Supervisor, days: int = 1) -> list[Recovered]:
             from_snapshot=done.from_snapshot,
         )
     return out
+
+
+def _restored(sup: Supervisor) -> dict[str, tuple[str, int, int]] | None:
+    """Put the newest usable snapshot back into ``sup``: the journal positions it was
+    saved at, or None (then the journal is replayed from its newest days)."""
+    snapshots = sup.snapshots
+    found = snapshots.load() if snapshots is not None else None
+    if snapshots is None or found is None:
+        return None
+    positions, data = found
+    try:
+        sup.restore_state(data)
+    except ValueError as error:
+        snapshots.skipped(str(error))
+        return None
+    return positions

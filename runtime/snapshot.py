@@ -45,12 +45,9 @@ import time
 import zlib
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import structlog
-
-if TYPE_CHECKING:
-    from runtime.supervisor import Supervisor
 
 log = structlog.get_logger("hallwatch.snapshot")
 
@@ -111,30 +108,14 @@ class Snapshots:
             raise ValueError(f"snapshot header over {HEADER_BYTES} bytes ({len(positions)} feeds)")
         return line.ljust(HEADER_BYTES - 1) + b"\n"
 
-    def save(self, sup: Supervisor) -> None:
-        """Write the supervisor's state now (the journal must be synced up to it).
+    def save(self, positions: Positions, state: dict[str, Any]) -> None:
+        """Write ``state`` (what ``Supervisor.checkpoint_state`` gives), made when the
+        journal held exactly ``positions`` (synced up to them).
 
         The pickle streams into the file (a 100-hall day held as bytes first would add
         ~40 MB to the peak); the header, written last into its fixed-size slot, gives
         the payload's length and CRC-32."""
         started = time.perf_counter()
-        positions = sup.journal.positions() if sup.journal is not None else {}
-        feeds = {
-            s.status.name: (
-                s.status.events_total,
-                dict(s.status.rejected),
-                s.status.gaps_total,
-                s.status.seq_restarts,
-            )
-            for s in sup.sources
-        }
-        state = {
-            "halls": sup.state.halls,
-            "rules": sup.alerts.rule_memory(),
-            "book": sup.alerts.book.transient(),
-            "feeds": feeds,
-            "events_total": sup.events_total,
-        }
         partial = self.path.with_name(self.path.name + ".partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
@@ -151,38 +132,29 @@ class Snapshots:
             "snapshot_saved",
             bytes=out.length,
             seconds=round(time.perf_counter() - started, 3),
-            halls=len(sup.state.halls),
+            halls=len(state.get("halls", ())),
             positions=positions,
         )
 
-    def load(self, sup: Supervisor) -> Positions | None:
-        """Put the snapshot back into ``sup`` (not started yet); None when there is no
-        usable one (missing, foreign, damaged, other code or config: logged why)."""
+    def load(self) -> tuple[Positions, dict[str, Any]] | None:
+        """The journal positions and the state saved with them; None when there is no
+        usable snapshot (missing, foreign, damaged, other code or config: logged why)."""
         if not self.path.exists():
             return None
         found = self._read()
         if isinstance(found, str):
-            log.warning("snapshot_skipped", path=str(self.path), why=found)
+            self.skipped(found)
             return None
         head, data = found
-        try:
-            sup.alerts.restore_rule_memory(data["rules"])
-        except ValueError as error:
-            log.warning("snapshot_skipped", path=str(self.path), why=str(error))
-            return None
-        sup.alerts.book.restore_transient(*data["book"])
-        sup.state.restore(data["halls"])
-        sup.events_total = data["events_total"]
-        for source in sup.sources:
-            saved = data["feeds"].get(source.status.name)
-            if saved is not None:
-                status = source.status
-                status.events_total, rejected, status.gaps_total, status.seq_restarts = saved
-                status.rejected.update(rejected)
         positions = {feed: (at[0], at[1], at[2]) for feed, at in head["positions"].items()}
         age = round(time.time() - head.get("saved_wall", 0.0))
-        log.info("snapshot_loaded", halls=len(data["halls"]), positions=positions, age_s=age)
-        return positions
+        log.info("snapshot_loaded", halls=len(data.get("halls", ())), positions=positions,
+                 age_s=age)  # fmt: skip
+        return positions, data
+
+    def skipped(self, why: str) -> None:
+        """Say why the snapshot is not used (recovery then replays the journal)."""
+        log.warning("snapshot_skipped", path=str(self.path), why=why)
 
     def _read(self) -> tuple[dict[str, Any], dict[str, Any]] | str:
         """The header and the unpickled payload, or why the file is not usable."""

@@ -413,10 +413,47 @@ class Supervisor:
             return
         try:
             self.journal.sync()
-            self.snapshots.save(self)
+            self.snapshots.save(self.journal.positions(), self.checkpoint_state())
         # ValueError: more feeds than the header's slot holds.
         except (OSError, ValueError, pickle.PicklingError) as error:
             log.error("snapshot_failed", error=f"{type(error).__name__}: {error}")
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """What a snapshot keeps (``runtime.snapshot``): the hall state, the hall rules'
+        memory, the book's transient part, the feeds' counters."""
+        feeds = {
+            s.status.name: (
+                s.status.events_total,
+                dict(s.status.rejected),
+                s.status.gaps_total,
+                s.status.seq_restarts,
+            )
+            for s in self.sources
+        }
+        return {
+            "halls": self.state.halls,
+            "rules": self.alerts.rule_memory(),
+            "book": self.alerts.book.transient(),
+            "feeds": feeds,
+            "events_total": self.events_total,
+        }
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        """Take back what ``checkpoint_state`` gave (before the run starts).
+
+        Raises:
+            ValueError: the snapshot's rules are not this configuration's.
+        """
+        self.alerts.restore_rule_memory(data["rules"])
+        self.alerts.book.restore_transient(*data["book"])
+        self.state.restore(data["halls"])
+        self.events_total = data["events_total"]
+        for source in self.sources:
+            saved = data["feeds"].get(source.status.name)
+            if saved is not None:
+                status = source.status
+                status.events_total, rejected, status.gaps_total, status.seq_restarts = saved
+                status.rejected.update(rejected)
 
     def close(self) -> None:
         if self.journal is not None:
