@@ -220,20 +220,41 @@ def _alert_line(a: Alert) -> str:
     return f"- #{a.id} {_hm(a.fired_ms)} [{a.severity}] {a.summary} ({state})"
 
 
+class HandoverLedger:
+    """The shift reports as the rules and the view see them, held in memory: read from
+    the store when the pipeline syncs (``Pipeline.sync_store``, about once a second, off
+    the publish path) and when this process writes or accepts one."""
+
+    def __init__(self, store: AlertStore) -> None:
+        self.store = store
+        self.waiting: tuple[dict[str, Any], ...] = ()
+        """Reports not accepted yet, oldest first."""
+        self.accepted_ms: dict[str, int | None] = {}
+        """``handover/<id>`` → when it was accepted, for the accepted ones."""
+        self.refresh()
+
+    def refresh(self) -> None:
+        every = self.store.handovers()
+        self.waiting = tuple(h for h in every if h["accepted_by"] is None)
+        self.accepted_ms = {
+            f"handover/{h['id']}": h["accepted_ms"] for h in every if h["accepted_by"] is not None
+        }
+
+
 class HandoverRule:
     """A shift report the incoming director has not accepted within the minutes: red."""
 
     name = HANDOVER_UNACCEPTED
 
-    def __init__(self, store: AlertStore, accept_minutes: float = 30.0) -> None:
-        self.store = store
+    def __init__(self, ledger: HandoverLedger, accept_minutes: float = 30.0) -> None:
+        self.ledger = ledger
         self.accept_ms = int(accept_minutes * 60_000)
 
     def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         return None
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
-        waiting = {f"handover/{h['id']}": h for h in self.store.handovers(unaccepted_only=True)}
+        waiting = {f"handover/{h['id']}": h for h in self.ledger.waiting}
         for scope, h in waiting.items():
             hall = tick.halls.get(h["hall"])
             due = h["written_ms"] + self.accept_ms
@@ -243,6 +264,5 @@ class HandoverRule:
                 book.fire(HANDOVER_UNACCEPTED, h["hall"], scope, "red", due, summary)
         for rule, hall_name, scope in list(book.open):
             if rule == HANDOVER_UNACCEPTED and scope not in waiting:
-                accepted = {f"handover/{h['id']}": h for h in self.store.handovers()}.get(scope)
-                at = accepted["accepted_ms"] if accepted else None
+                at = self.ledger.accepted_ms.get(scope)
                 book.resolve(rule, hall_name, scope, at or book.now.get(hall_name, 0))

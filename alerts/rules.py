@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from alerts.book import AlertBook, Sink
 from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
-from alerts.duty import HandoverRule
+from alerts.duty import HandoverLedger, HandoverRule
 from alerts.outbound import Outbound
 from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
 from alerts.rule import Rule, Tick
@@ -239,8 +239,11 @@ class AlertEngine:
         self.settings = cfg
         self.book = AlertBook(cfg.lifecycle.timing(), sink=sink)
         city: list[Rule] = [FeedStalledRule(cfg.feeds.stalled_seconds)]
+        self.handovers: HandoverLedger | None = None
+        """The shift reports, in memory (with a store)."""
         if isinstance(sink, AlertStore):
-            city.append(HandoverRule(sink, cfg.handover.accept_minutes))
+            self.handovers = HandoverLedger(sink)
+            city.append(HandoverRule(self.handovers, cfg.handover.accept_minutes))
             # A restart: what was open stays open; the replayed day dedups against it.
             self.book.restore(sink.open_alerts(), sink.live_silences(), *sink.next_ids())
             for hall, now_ms in sink.clocks().items():

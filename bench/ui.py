@@ -1,6 +1,6 @@
 """Console benchmark: screen refresh, key press, idle CPU and start-up, headless.
 
-The console (``console.app.HallwatchApp`` with ``run_supervisor=False``, Textual headless
+The console (``console.app.HallwatchApp`` with ``run_pipeline=False``, Textual headless
 at 200x60) is shown views of 100 halls x 30 windows (``bench.figures.big_hall_day``):
 two views, mid-day and end of day, alternate so every refresh has something to draw.
 
@@ -43,11 +43,11 @@ def views() -> tuple[object, object]:
     """A mid-day and an end-of-day view of 100 big halls."""
     from figures import big_hall_day
 
-    from runtime.supervisor import Supervisor
+    from runtime.pipeline import Pipeline
 
     events = list(heapq.merge(*(big_hall_day(f"h{h:03d}") for h in range(100)),
                               key=lambda e: e.ts))  # fmt: skip
-    sup = Supervisor()
+    sup = Pipeline()
     half = len(events) // 2
     sup.state.apply(events[:half])
     first = sup.publish()
@@ -57,12 +57,13 @@ def views() -> tuple[object, object]:
 
 async def console(runs: int) -> dict[str, list[float]]:
     from console.app import HallwatchApp
-    from runtime.supervisor import Supervisor
+    from runtime.desk import Desk
+    from runtime.pipeline import Pipeline
 
     a, b = views()
-    sup = Supervisor()
+    sup = Pipeline()
     sup.view = b  # type: ignore[assignment]
-    app = HallwatchApp(sup, run_supervisor=False)
+    app = HallwatchApp(Desk(sup), run_pipeline=False)
     out: dict[str, list[float]] = {}
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -105,11 +106,11 @@ async def loop_stall(seconds: float = 3.0) -> float:
     from feeds.decode import FrameDecoder
     from feeds.privacy import Pseudonymizer
     from feeds.source import MemorySource
-    from runtime.supervisor import Supervisor
+    from runtime.pipeline import Pipeline
 
     frames = _frames(400_000)  # only bytes stay alive: the GC has the pipeline's objects
     source = MemorySource("flood", frames, FrameDecoder(Pseudonymizer(b"bench-key-0123456789")))
-    sup = Supervisor([source])
+    sup = Pipeline([source])
     task = asyncio.create_task(sup.run())
     worst = 0.0
     end = time.perf_counter() + seconds
@@ -134,7 +135,8 @@ def _frames(n: int) -> list[bytes]:
 def first_frame() -> None:
     """Child mode: the console as ``run.py console`` builds it; exit at its first frame."""
     from console.app import HallwatchApp
-    from runtime.supervisor import Supervisor
+    from runtime.desk import Desk
+    from runtime.pipeline import Pipeline
 
     class Timed(HallwatchApp):
         def on_mount(self) -> None:
@@ -145,7 +147,7 @@ def first_frame() -> None:
             print(time.time(), flush=True)
             self.exit()
 
-    Timed(Supervisor(), run_supervisor=False).run(headless=True, size=SIZE)
+    Timed(Desk(Pipeline()), run_pipeline=False).run(headless=True, size=SIZE)
 
 
 def startup(runs: int) -> list[float]:

@@ -14,8 +14,9 @@ from typing import ClassVar
 
 from cli import options, wiring
 from runtime import logs
+from runtime.build import build_pipeline
+from runtime.desk import Desk
 from runtime.recovery import recover
-from runtime.supervisor import Supervisor
 
 
 class ConsoleCommand:
@@ -46,13 +47,12 @@ class ConsoleCommand:
         if not feeds:
             print("hallwatch: console needs --feed URL (or --replay FILE)", file=sys.stderr)
             return 2
-        sup = wiring.supervisor(
+        sup = wiring.pipeline(
             feeds,
             config_path=args.config,
             data=args.data_dir,
             token_file=args.token_file,
             ca_file=args.ca_file,
-            acting=args.operator,
         )
         logs.configure(wiring.log_path(args.data_dir))
         recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume after it
@@ -69,7 +69,7 @@ class ConsoleCommand:
             people = [] if args.operator else [(k, p.name) for k, p in sup.roster.people.items()]
             asyncio.run(
                 wiring.run_console(
-                    sup,
+                    Desk(sup, operator=wiring.operator(args.operator)),
                     lang=args.lang,
                     big_screen=args.big_screen,
                     choose_operator=people,
@@ -96,17 +96,11 @@ class ConsoleCommand:
             print(f"hallwatch: replay: {error}", file=sys.stderr)
             return 2
         driver = ReplayDriver(recording.events, speed=args.speed, start_ts=begin, until_ts=end)
-        calendar = config.work_calendar()
         acting = wiring.operator(args.operator)
 
-        def rebuild() -> Supervisor:
-            return Supervisor(
-                [ReplaySource(driver)],
-                settings=config.hall_settings(calendar),
-                alerts=config.alert_engine(None, calendar),
-                roster=config.duty,
-                operator=acting,
-            )
+        def rebuild() -> Desk:
+            pipeline = build_pipeline(config, [ReplaySource(driver)], forward=False)
+            return Desk(pipeline, operator=acting)
 
         logs.configure(wiring.log_path(args.data_dir))
         title = f"hallwatch — replay {' '.join(p.name for p in files)}"

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from cli import options, wiring
 from runtime import logs
+from runtime.desk import Desk
 
 
 class DemoCommand:
@@ -48,20 +49,19 @@ class DemoCommand:
         async def main() -> None:
             server = FeedServer("demo", [p.hall for p in profiles])
             await server.start()
-            sup = wiring.supervisor(
+            sup = wiring.pipeline(
                 [("demo", server.url)],
                 config_path=None,
                 data=args.data_dir,
                 token_file=None,
                 ca_file=None,
-                acting=args.operator,
                 demo=True,
             )
             stop_metrics = wiring.start_metrics(sup, args.metrics_host, args.metrics_port)
             driver = asyncio.create_task(play(server))
             try:
                 await wiring.run_console(
-                    sup,
+                    Desk(sup, operator=wiring.operator(args.operator)),
                     title=f"hallwatch — demo {day.isoformat()}",
                     lang=args.lang,
                     big_screen=args.big_screen,

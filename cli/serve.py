@@ -29,13 +29,12 @@ class ServeCommand:
         logs.configure(args.log_file)
         log = structlog.get_logger("hallwatch")
         feeds: list[tuple[str, str]] = args.feed
-        sup = wiring.supervisor(
+        sup = wiring.pipeline(
             feeds,
             config_path=args.config,
             data=args.data_dir,
             token_file=args.token_file,
             ca_file=args.ca_file,
-            acting=args.operator,
         )
         recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume after it
         stop_metrics = wiring.start_metrics(

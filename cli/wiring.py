@@ -28,9 +28,11 @@ from feeds.decode import FrameDecoder
 from feeds.journal import Journal
 from feeds.privacy import Pseudonymizer, ensure_data_dir
 from feeds.tls import TLSConfigError, client_context, server_context
+from runtime.build import build_pipeline
 from runtime.config import Config, default_data_dir, load_config, read_token
+from runtime.desk import Desk
+from runtime.pipeline import Pipeline
 from runtime.snapshot import Snapshots, config_digest
-from runtime.supervisor import Supervisor
 
 
 def operator(name: str | None) -> str:
@@ -67,17 +69,17 @@ def open_store(data: Path | None) -> AlertStore:
     return AlertStore(ensure_data_dir(data_dir(data)) / "alerts.db")
 
 
-def supervisor(
+def pipeline(
     feeds: Sequence[tuple[str, str]],
     *,
     config_path: Path | None,
     data: Path | None,
     token_file: Path | None,
     ca_file: Path | None,
-    acting: str | None,
     demo: bool = False,
-) -> Supervisor:
-    """The live pipeline of ``console``, ``serve`` and the demo on ``feeds`` (name, URL).
+) -> Pipeline:
+    """The live pipeline of ``console``, ``serve`` and the demo on ``feeds`` (name, URL):
+    WebSocket sources, the data dir's journal, alert store and snapshots.
 
     ``demo``: each demo starts a fresh day; its alerts and journal go apart under
     ``<data dir>/demo``, made anew, never mixed into (or recovered from, or reported with)
@@ -92,7 +94,6 @@ def supervisor(
         WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token, ssl_context=tls)
         for name, url in feeds
     ]
-    calendar = cfg.work_calendar()
     store_path = root / "alerts.db"
     journal_dir = root / "journal"
     snapshot = root / "state.snapshot"
@@ -104,21 +105,17 @@ def supervisor(
         shutil.rmtree(journal_dir, ignore_errors=True)
         snapshot = root / "demo" / "state.snapshot"
         snapshot.unlink(missing_ok=True)
-    store = AlertStore(store_path)
-    return Supervisor(
+    return build_pipeline(
+        cfg,
         sources,
-        settings=cfg.hall_settings(calendar),
+        store=AlertStore(store_path),
         journal=Journal(journal_dir),
-        alerts=cfg.alert_engine(store, calendar),
-        store=store,
-        roster=cfg.duty,
-        operator=operator(acting),
         snapshots=Snapshots(snapshot, config_digest(config_path)),
     )
 
 
 def start_metrics(
-    sup: Supervisor,
+    sup: Pipeline,
     host: str,
     port: int,
     *,
@@ -143,11 +140,11 @@ def start_metrics(
     return stop
 
 
-async def run_console(sup: Supervisor, **app_args: Any) -> None:
-    """The Textual console on ``sup`` until the user quits."""
+async def run_console(desk: Desk, **app_args: Any) -> None:
+    """The Textual console on ``desk`` (and its pipeline) until the user quits."""
     from console.app import HallwatchApp
 
-    await HallwatchApp(sup, **app_args).run_async()
+    await HallwatchApp(desk, **app_args).run_async()
 
 
 def run_until_signal(main: Callable[[], Awaitable[Any]]) -> None:

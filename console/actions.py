@@ -1,6 +1,6 @@
 """What the person at the console does to the data: the replay's clock (``console
---replay``), and alerts and duty through the Supervisor, as the operator. A mixin of
-``HallwatchApp``: the app owns the state these read (``supervisor``, ``shown``, ``words``).
+--replay``), and alerts and duty through the desk, as the operator. A mixin of
+``HallwatchApp``: the app owns the state these read (``desk``, ``shown``, ``words``).
 
 Imports: textual, alerts (errors), runtime, feeds.replay, console.*.
 """
@@ -21,16 +21,17 @@ from console.tables import AlertsTable
 from console.text import Words, summary
 from console.widgets import AlertTable
 from feeds.replay import ReplayDriver
-from runtime.supervisor import AlertView, Supervisor, View
+from runtime.desk import Desk
+from runtime.view import AlertView, View
 
 
 class OperatorActions:
     """Replay, alert and duty actions of the console (mixed into ``HallwatchApp``, which
     provides the Textual side: ``notify``, ``push_screen``, ``query_one``, ``run_worker``)."""
 
-    supervisor: Supervisor
+    desk: Desk
     replay: ReplayDriver | None
-    _rebuild: Callable[[], Supervisor] | None
+    _rebuild: Callable[[], Desk] | None
     _pipeline: Worker[None] | None
     words: Words
     shown: View | None
@@ -41,16 +42,18 @@ class OperatorActions:
 
     def _set_operator(self, person: str | None) -> None:
         if person:
-            self.supervisor.operator = person
+            self.desk.operator = person
             self.notify(f"{self.words['operator']}: {person}")
 
     def _start_pipeline(self) -> None:
-        self._pipeline = self.run_worker(self.supervisor.run(), name="pipeline", exit_on_error=True)
+        self._pipeline = self.run_worker(
+            self.desk.pipeline.run(), name="pipeline", exit_on_error=True
+        )
 
     def action_replay_pause(self) -> None:
         if self.replay is not None:
             (self.replay.resume if self.replay.paused else self.replay.pause)()
-            self._render(self.supervisor.view)
+            self._render(self.desk.pipeline.view)
 
     async def action_replay_step(self, seconds: float) -> None:
         """Move the replay's hall clock; back in time rebuilds the pipeline from the start
@@ -73,17 +76,17 @@ class OperatorActions:
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await self._pipeline.wait()
         replay.seek(target)
-        self.supervisor.close()
-        self.supervisor = self._rebuild()
+        self.desk.pipeline.close()
+        self.desk = self._rebuild()
         self.shown = None
         self._start_pipeline()
 
     def action_replay_speed(self, factor: float) -> None:
         if self.replay is not None and self.replay.speed is not None:
             self.replay.set_speed(min(max(self.replay.speed * factor, 1.0), 100_000.0))
-            self._render(self.supervisor.view)
+            self._render(self.desk.pipeline.view)
 
-    # --- alert and duty actions: each goes through the Supervisor, as the operator -------
+    # --- alert and duty actions: each goes through the desk, as the operator ------------
 
     def _selected_alert(self) -> AlertView | None:
         """The alert under the cursor of the alerts table on show (or the first one)."""
@@ -100,7 +103,7 @@ class OperatorActions:
         return next((a for a in every if str(a.id) == key), None)
 
     def _act(self, what: Callable[[], object]) -> bool:
-        """Run a supervisor action; a refusal is shown, never raised into the screen."""
+        """Run a desk action; a refusal is shown, never raised into the screen."""
         try:
             what()
         except (ActionError, StoreError, ValueError) as error:
@@ -115,7 +118,7 @@ class OperatorActions:
         title = f"{self.words['key_ack']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
 
         def done(note: str | None) -> None:
-            if note is not None and self._act(lambda: self.supervisor.acknowledge(alert.id, note)):
+            if note is not None and self._act(lambda: self.desk.acknowledge(alert.id, note)):
                 self.notify(f"#{alert.id} {self.words['acknowledged']}")
 
         self.push_screen(NoteDialog(title, self.words), done)
@@ -129,7 +132,7 @@ class OperatorActions:
         )
 
         def done(note: str | None) -> None:
-            if note and self._act(lambda: self.supervisor.resolve(alert.id, note)):
+            if note and self._act(lambda: self.desk.resolve(alert.id, note)):
                 self.notify(f"#{alert.id} {self.words['resolved']}")
 
         self.push_screen(NoteDialog(title, self.words, required=True), done)
@@ -143,7 +146,7 @@ class OperatorActions:
         def done(answer: tuple[float, str] | None) -> None:
             if answer is not None:
                 minutes, why = answer
-                if self._act(lambda: self.supervisor.silence(alert.hall, why, minutes, alert.rule)):
+                if self._act(lambda: self.desk.silence(alert.hall, why, minutes, alert.rule)):
                     self.notify(f"{self.words['silenced']} {minutes:g} min")
 
         self.push_screen(SilenceDialog(title, self.words), done)
@@ -151,7 +154,7 @@ class OperatorActions:
     def action_timeline(self) -> None:
         alert = self._selected_alert()
         if alert is not None:
-            records = self.supervisor.timeline(alert.id)
+            records = self.desk.timeline(alert.id)
             self.push_screen(
                 TimelineDialog(
                     f"#{alert.id} {summary(alert.summary, self.words.lang)}", records, self.words
@@ -167,7 +170,7 @@ class OperatorActions:
             if notes is None:
                 return
             report: list[str] = []
-            if self._act(lambda: report.append(self.supervisor.write_handover(hall, notes))):
+            if self._act(lambda: report.append(self.desk.write_handover(hall, notes))):
                 self.push_screen(ReportDialog(report[0]))
 
         self.push_screen(NoteDialog(f"{self.words['key_handover']}: {hall}", self.words), done)
@@ -181,7 +184,7 @@ class OperatorActions:
 
         def done(note: str | None) -> None:
             if note is not None and self._act(
-                lambda: self.supervisor.accept_handover(handover_id, note or None)
+                lambda: self.desk.accept_handover(handover_id, note or None)
             ):
                 self.notify(f"#{handover_id} {self.words['accepted']}")
 

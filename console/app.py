@@ -1,6 +1,6 @@
 """The supervision console: a Textual app over the pipeline's published ``View``.
 
-The app runs the ``Supervisor`` (feeds → state → alerts) as a worker in its own event
+The app runs the desk's ``Pipeline`` (feeds → state → alerts) as a worker in its own event
 loop and repaints from one timer at a steady rate (4 Hz by default), only when a new
 ``View`` was published, inside ``batch_update``, and only the screen on show. Widgets
 read frozen snapshots only; nothing here touches live state. ``p`` pauses the view (not
@@ -48,7 +48,8 @@ from console.widgets import (
     worst_cards,
 )
 from feeds.replay import ReplayDriver
-from runtime.supervisor import Supervisor, View
+from runtime.desk import Desk
+from runtime.view import View
 
 #: Rules whose scope starts with a zone: their card colours the zone's longest wait.
 ZONE_RULES = frozenset({"wait_overtime"})
@@ -57,7 +58,8 @@ WINDOW_RULES = frozenset({"service_overtime", "long_pause", "idle_window"})
 
 
 class HallwatchApp(OperatorActions, App[None]):
-    """The console. ``supervisor`` is run here unless ``run_supervisor`` is False."""
+    """The console: ``desk.pipeline`` is run here unless ``run_pipeline`` is False; actions
+    go through ``desk``."""
 
     TITLE = "hallwatch"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
@@ -80,14 +82,14 @@ class HallwatchApp(OperatorActions, App[None]):
 
     def __init__(
         self,
-        supervisor: Supervisor,
+        desk: Desk,
         *,
         title: str | None = None,
         lang: Lang | None = None,
         refresh_hz: float = 4.0,
-        run_supervisor: bool = True,
+        run_pipeline: bool = True,
         replay: ReplayDriver | None = None,
-        rebuild: Callable[[], Supervisor] | None = None,
+        rebuild: Callable[[], Desk] | None = None,
         big_screen: bool = False,
         choose_operator: Sequence[tuple[str, str]] = (),
         theme: str | None = None,
@@ -95,12 +97,12 @@ class HallwatchApp(OperatorActions, App[None]):
         super().__init__()
         self._textual_bindings: BindingsMap = self._bindings.copy()
         """Textual's own keys, before ours are added in the current language."""
-        self.supervisor = supervisor
+        self.desk = desk
         if title:
             self.title = title
         self.words = Words(lang or default_lang())
         self.refresh_interval = 1.0 / refresh_hz
-        self.run_supervisor = run_supervisor
+        self.run_pipeline = run_pipeline
         self.hall: str | None = None
         """The hall shown; the first one seen until the user picks another."""
         self.screen_name = "overview"
@@ -148,7 +150,7 @@ class HallwatchApp(OperatorActions, App[None]):
                 known = ", ".join(sorted(self.available_themes))
                 self.notify(f"unknown theme {self.initial_theme!r}; known: {known}", timeout=10)
         self.query_one(ZoneTable).focus()
-        if self.run_supervisor:
+        if self.run_pipeline:
             self._start_pipeline()
         self.set_interval(self.refresh_interval, self.refresh_view)
         if self.choose_operator:
@@ -163,11 +165,11 @@ class HallwatchApp(OperatorActions, App[None]):
 
     def refresh_view(self, *, force: bool = False) -> None:
         """Repaint from the latest published view, if it is new (or ``force``)."""
-        view = self.supervisor.view
+        view = self.desk.pipeline.view
         if self.paused_at is not None:
             # Frozen view; only the banner's count of what arrived meanwhile moves.
-            if self.supervisor.events_total != self._banner_count or force:
-                self._banner_count = self.supervisor.events_total
+            if self.desk.pipeline.events_total != self._banner_count or force:
+                self._banner_count = self.desk.pipeline.events_total
                 self._render(self.shown or view)
             return
         if view is self.shown and not force:
@@ -190,7 +192,10 @@ class HallwatchApp(OperatorActions, App[None]):
                 self._render_overview(view, words)
             else:
                 panel = self.query_one(f"#{self.screen_name}", ViewTable | DutyPanel | Board)
-                panel.show(view, hall, words)
+                if isinstance(panel, DutyPanel):
+                    panel.show(view, hall, words, self.desk.operator)
+                else:
+                    panel.show(view, hall, words)
 
     def _render_overview(self, view: View, words: Words) -> None:
         hall = view.city.halls.get(self.hall) if self.hall else None
@@ -213,7 +218,7 @@ class HallwatchApp(OperatorActions, App[None]):
             state = words["replay_paused"] if self.replay.paused else f"▶ {speed}"
             parts.append(f" {words['replay']} {state} ")
         if self.paused_at is not None:
-            arrived = self.supervisor.events_total - self.paused_at
+            arrived = self.desk.pipeline.events_total - self.paused_at
             parts.append(f" {words['paused_view']} · {arrived} {words['arrived_meanwhile']} ")
         return " ".join(parts) or None
 
@@ -244,7 +249,7 @@ class HallwatchApp(OperatorActions, App[None]):
         self.refresh_bindings()
 
     def _show_now(self) -> None:
-        view = self.shown if self.paused_at is not None and self.shown else self.supervisor.view
+        view = self.shown if self.paused_at is not None and self.shown else self.desk.pipeline.view
         self._render(view)
 
     def _table(self) -> ViewTable | None:
@@ -290,7 +295,7 @@ class HallwatchApp(OperatorActions, App[None]):
             self._show_now()
 
     def action_pause(self) -> None:
-        self.paused_at = None if self.paused_at is not None else self.supervisor.events_total
+        self.paused_at = None if self.paused_at is not None else self.desk.pipeline.events_total
         self._show_now()
 
     def action_language(self) -> None:

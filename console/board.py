@@ -3,7 +3,7 @@ the hall — waiting now, the longest wait, served today, windows open — then 
 zone and the red cards. With ``--big-screen`` the board turns to the next hall every
 ``CYCLE_S`` seconds (wall time: it is a display choice, not a hall rule).
 
-Imports: textual, rich, metrics.snapshot, runtime.supervisor, console.text.
+Imports: textual, rich, metrics.snapshot, runtime.view, console.text.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from textual.widgets import Digits, Static
 
 from console.text import Words, clock, duration, summary
 from metrics.snapshot import HallSnapshot
-from runtime.supervisor import View
+from runtime.view import View
 
 CYCLE_S = 15.0
 FIGURES = ("waiting", "longest", "served", "windows_open")

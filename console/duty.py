@@ -2,7 +2,7 @@
 for acceptance and the silences in force. Its keys write a handover (H) and accept one
 (G); the app does the acting, this panel only shows.
 
-Imports: textual, rich, runtime.supervisor, console.text.
+Imports: textual, rich, runtime.view, console.text.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from console.text import Words, clock
 from metrics.snapshot import HallSnapshot
-from runtime.supervisor import View
+from runtime.view import View
 
 
 class DutyPanel(Static):
@@ -21,11 +21,14 @@ class DutyPanel(Static):
 
     DEFAULT_CSS = "DutyPanel { padding: 1 2; height: 1fr; }"
 
-    def show(self, view: View, hall: HallSnapshot | None, words: Words) -> None:
+    def show(
+        self, view: View, hall: HallSnapshot | None, words: Words, operator: str | None
+    ) -> None:
+        """``operator``: who acts at this console (the desk's), None: nobody yet."""
         parts: list[Text] = []
         line = Text()
         line.append(f"{words['operator']}: ", "bold")
-        line.append(view.operator or words["no_operator"], "" if view.operator else "bold red")
+        line.append(operator or words["no_operator"], "" if operator else "bold red")
         parts.append(line)
         line = Text()
         line.append(f"{words['on_duty']}: ", "bold")

@@ -5,7 +5,7 @@ rows and lets ``sync_rows`` touch only the cells that changed. Every table can b
 filtered (``/``: rows with the text in any cell) and sorted (``s`` cycles the column,
 ``S`` reverses), so the same three keys work on every screen.
 
-Imports: textual, rich, metrics.snapshot, runtime.supervisor, console.*.
+Imports: textual, rich, metrics.snapshot, runtime.view, console.*.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rich.text import Text
 from console.text import Words, clock, duration, summary
 from console.widgets import SEVERITY_STYLE, STATE_STYLE, Row, ViewTable, card_counts
 from metrics.snapshot import HallSnapshot
-from runtime.supervisor import View
+from runtime.view import View
 
 
 def _pct(x: float | None) -> str:

@@ -8,7 +8,7 @@
 - ``AlertTable``: the active alerts, red first, diffed by alert id.
 - ``FeedBar``: each feed's connection, events, rejections and gaps.
 
-Imports: textual, rich, metrics.snapshot, runtime.supervisor (View, AlertView),
+Imports: textual, rich, metrics.snapshot, runtime.view (View, AlertView),
 console.text.
 """
 
@@ -25,7 +25,7 @@ from textual.widgets import DataTable, Static
 from console.text import Words, clock, duration, summary
 from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot, WindowSnapshot
-from runtime.supervisor import AlertView, View
+from runtime.view import AlertView, View
 
 #: Colours that read on dark and light terminals and in 16 colours.
 SEVERITY_STYLE = {"red": "bold white on red", "yellow": "bold black on yellow"}

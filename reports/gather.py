@@ -38,6 +38,7 @@ from feeds.protocol import Complaint, Event
 from feeds.replay import Recording, read_recording
 from metrics.snapshot import HallSnapshot
 from metrics.state import CityState
+from runtime.build import build_pipeline
 from runtime.config import Config
 
 #: The day chart samples each hall every this much hall time (15 minutes).
@@ -159,10 +160,8 @@ def _replay(
     config: Config,
     progress: Callable[[int, int, dt.date], None] | None,
 ) -> list[DayData]:
-    calendar = config.work_calendar()
-    city = CityState(config.hall_settings(calendar))  # each hall's, as the live console
-    engine = config.alert_engine(None, calendar)
-    engine.book.listeners.clear()  # a report forwards nothing
+    pipeline = build_pipeline(config, forward=False)  # each hall's settings, as live
+    city, engine = pipeline.state, pipeline.alerts
     fired: dict[int, Alert] = {}
     engine.book.listeners.append(lambda change: fired.__setitem__(change.alert.id, change.alert))
     out: list[DayData] = []

@@ -210,11 +210,12 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             out[name] = HallRules(rules, self.wait_limits(name), items)
         return out
 
-    def alert_engine(self, store: AlertStore | None = None, calendar: WorkCalendar | None = None
-                     ) -> AlertEngine:  # fmt: skip
+    def alert_engine(self, store: AlertStore | None = None, calendar: WorkCalendar | None = None,
+                     *, forward: bool = True) -> AlertEngine:  # fmt: skip
         """The alert engine this config describes, writing to ``store`` (and forwarding,
-        if ``[outbound]`` says where). Halls without config share the default rule set:
-        ``[thresholds]`` and ``[rules]`` only, no configured hall's zones or items."""
+        if ``[outbound]`` says where and ``forward``). Halls without config share the
+        default rule set: ``[thresholds]`` and ``[rules]`` only, no configured hall's
+        zones or items."""
         engine = AlertEngine(
             self.wait_limits(),
             rules=self.rules,
@@ -223,7 +224,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             sink=store,
             halls=self.hall_rules(),
         )
-        if self.outbound.enabled:
+        if forward and self.outbound.enabled:
             engine.forward(Outbound(self.outbound))
         return engine
 

@@ -1,6 +1,6 @@
 """Start-up recovery: rebuild the hall state, then resume each feed where it stopped.
 
-Run once, after the ``Supervisor`` is built and before it connects (``run.py serve`` and
+Run once, after the ``Pipeline`` is built and before it connects (``run.py serve`` and
 ``console``). With a usable state snapshot (``runtime.snapshot``: saved as each feed's
 day ends and at a clean stop), the state is the snapshot's, and each feed's journal is
 read back from the snapshot's position on (``feeds.journal.read_after``). Without one
@@ -17,7 +17,7 @@ Alerts rebuilt this way dedup against the ones the alert store kept open
 What was cut or damaged is logged once per feed and counted on the feed's rejections
 (``journal_torn_tail``, ``journal_damaged``), so it shows on /metrics and in the console.
 
-Imports: feeds.journal, feeds.source, runtime.supervisor, structlog.
+Imports: feeds.journal, feeds.source, runtime.pipeline, structlog.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import structlog
 
 from feeds.journal import read_after, recover_day
 from feeds.source import Batch
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 
 log = structlog.get_logger("hallwatch.recovery")
 
@@ -61,7 +61,7 @@ class Recovered:
     """Rebuilt from a state snapshot plus what was journaled after it."""
 
 
-def recover(sup: Supervisor, days: int = 1) -> list[Recovered]:
+def recover(sup: Pipeline, days: int = 1) -> list[Recovered]:
     """Rebuild ``sup``'s state from its journal and set each feed's resume seq.
 
     Args:
@@ -124,7 +124,7 @@ def recover(sup: Supervisor, days: int = 1) -> list[Recovered]:
     return out
 
 
-def _restored(sup: Supervisor) -> dict[str, tuple[str, int, int]] | None:
+def _restored(sup: Pipeline) -> dict[str, tuple[str, int, int]] | None:
     """Put the newest usable snapshot back into ``sup``: the journal positions it was
     saved at, or None (then the journal is replayed from its newest days)."""
     snapshots = sup.snapshots

@@ -9,7 +9,7 @@ city is ~11 MB once the day has turned (~25 MB with a full day in it), written i
 When: after a feed moves on to a new service day (``Journal.rolls``), at the first
 publish once every hall has left the old day (its tickets and columns dropped: the
 snapshot is then half the size) or an hour of the new day has gone by; the very first
-one right away, before the new day's batch. And at a clean stop (``Supervisor.close``).
+one right away, before the new day's batch. And at a clean stop (``Pipeline.close``).
 Between two batches the state holds exactly what the journal holds up to
 ``Journal.positions()`` (per feed: a file and a line count), for every feed at once. A
 crash before the new snapshot is saved loses nothing: the previous one, plus the
@@ -109,7 +109,7 @@ class Snapshots:
         return line.ljust(HEADER_BYTES - 1) + b"\n"
 
     def save(self, positions: Positions, state: dict[str, Any]) -> None:
-        """Write ``state`` (what ``Supervisor.checkpoint_state`` gives), made when the
+        """Write ``state`` (what ``Pipeline.checkpoint_state`` gives), made when the
         journal held exactly ``positions`` (synced up to them).
 
         The pickle streams into the file (a 100-hall day held as bytes first would add

@@ -28,11 +28,12 @@ from metrics.exposition import serve_metrics
 from reports.gather import gather
 from reports.render import write
 from runtime import logs
+from runtime.desk import Desk
+from runtime.pipeline import Pipeline
 from runtime.snapshot import Snapshots
-from runtime.supervisor import Supervisor
 from tests.conftest import wait_for
-from tests.console.test_app import H, morning
 from tests.e2e.test_serve import ROOT, get
+from tests.factories import H, console_morning
 
 #: A well-formed resident ID number (Beijing Dongcheng, born 1949-12-31, check digit X).
 PLANTED = "11010519491231002X"
@@ -48,7 +49,7 @@ def saved_logging() -> Iterator[None]:
 
 
 def _events() -> list[Event]:
-    events = morning()
+    events = console_morning()
     for i, ev in enumerate(events):
         if isinstance(ev, TicketIssued):
             events[i] = TicketIssued(
@@ -80,7 +81,7 @@ async def test_a_planted_id_number_reaches_no_output(tmp_path: Path, saved_loggi
     await server.publish(events)
     feed = WebSocketFeed(server.url, FrameDecoder(pseudonymize), name="p", backoff=Backoff(0.01))
     store = AlertStore(data / "alerts.db")
-    sup = Supervisor(
+    sup = Pipeline(
         [feed],
         journal=Journal(data / "journal"),
         store=store,
@@ -89,7 +90,7 @@ async def test_a_planted_id_number_reaches_no_output(tmp_path: Path, saved_loggi
     )
     _, port, stop_metrics = serve_metrics(lambda: sup.view.city, "127.0.0.1", 0)
     try:
-        app = HallwatchApp(sup, lang="en", refresh_hz=20)
+        app = HallwatchApp(Desk(sup), lang="en", refresh_hz=20)
         async with app.run_test(size=(160, 50)) as pilot:
             fed = sum(1 for e in events if e.seq is not None)  # heartbeats are not counted
             await wait_for(lambda: app.shown is not None and app.shown.events_total == fed)

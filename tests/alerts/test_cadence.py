@@ -22,7 +22,7 @@ from feeds.demo.play import demo_events
 from feeds.protocol import Event
 from feeds.replay import renumber
 from feeds.source import Batch, FeedStatus
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def two_days() -> list[Event]:
 
 
 def _history(events: list[Event], publish_every: int) -> list[tuple[object, ...]]:
-    sup = Supervisor()
+    sup = Pipeline()
     status = FeedStatus("f")
     changes: list[tuple[object, ...]] = []
 

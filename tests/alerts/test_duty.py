@@ -75,7 +75,10 @@ def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None
     assert "incoming: **li**" in report and "printer at W4 jammed" in report
     assert "## Complaints: 1" in report and "talking to the citizen" in report
     assert "## Still open — handed over: 1" in report
-    # 30 minutes later nobody accepted: a red alert.
+    # 30 minutes later nobody accepted: a red alert. (The report was written by another
+    # process: the rules see it once the pipeline syncs the store, about once a second.)
+    assert engine.handovers is not None
+    engine.handovers.refresh()
     city.apply([Heartbeat(ts=ms(tuesday + 3 * 60 + 56), hall=H)])
     engine.on_tick(city.snapshots())
     (late,) = [a for a in engine.book.active() if a.rule == HANDOVER_UNACCEPTED]
@@ -87,6 +90,7 @@ def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None
     with pytest.raises(CommandError, match="incoming director"):
         accept_handover(store, hid, "zhang", None)
     assert "accepted by li" in accept_handover(store, hid, "li", "ok")
+    engine.handovers.refresh()
     engine.on_tick(city.snapshots())
     assert [a.rule for a in engine.book.active()] == [COMPLAINT]
     records = list(store.audit_records())

@@ -16,7 +16,8 @@ from console.tables import AlertsTable
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
 from feeds.server import FeedServer
-from runtime.supervisor import Supervisor
+from runtime.desk import Desk
+from runtime.pipeline import Pipeline
 from tests.conftest import wait_for
 from tests.console.test_app import shown
 from tests.factories import H, console_morning
@@ -25,20 +26,19 @@ from tests.factories import H, console_morning
 @contextlib.asynccontextmanager
 async def console_with_store(
     tmp_path: Path, operator: str | None = "wang"
-) -> AsyncIterator[tuple[HallwatchApp, Supervisor, AlertStore, object]]:
+) -> AsyncIterator[tuple[HallwatchApp, Pipeline, AlertStore, object]]:
     server = FeedServer("lz-feed", [H])
     await server.start()
     await server.publish(console_morning())
     store = AlertStore(tmp_path / "alerts.db")
     feed = WebSocketFeed(server.url, FrameDecoder(lambda p: p), name="lz", backoff=Backoff(0.01))
-    sup = Supervisor(
+    sup = Pipeline(
         [feed],
         publish_interval=0.05,
         alerts=AlertEngine(sink=store),
         store=store,
-        operator=operator,
     )
-    app = HallwatchApp(sup, lang="en", refresh_hz=20)
+    app = HallwatchApp(Desk(sup, operator=operator), lang="en", refresh_hz=20)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(lambda: app.shown is not None and len(app.shown.alerts) == 1)
@@ -126,15 +126,15 @@ async def test_duty_screen_writes_and_shows_the_handover(tmp_path: Path) -> None
 async def test_operator_is_chosen_from_the_roster_at_start(tmp_path: Path) -> None:
     from console.dialogs import OperatorDialog
 
-    sup = Supervisor(alerts=AlertEngine(), operator=None)
+    desk = Desk(Pipeline(alerts=AlertEngine()))
     app = HallwatchApp(
-        sup,
+        desk,
         lang="en",
-        run_supervisor=False,
+        run_pipeline=False,
         choose_operator=[("zhang", "张主任"), ("li", "李主任")],
     )
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(lambda: isinstance(app.screen, OperatorDialog))
         await pilot.press("down", "enter")
-        await wait_for(lambda: sup.operator == "li")
+        await wait_for(lambda: desk.operator == "li")
         assert not isinstance(app.screen, OperatorDialog)

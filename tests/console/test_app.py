@@ -24,7 +24,8 @@ from feeds.protocol import (
     TicketIssued,
 )
 from feeds.server import FeedServer
-from runtime.supervisor import Supervisor
+from runtime.desk import Desk
+from runtime.pipeline import Pipeline
 from tests.conftest import wait_for
 from tests.factories import H, console_morning, ms
 
@@ -60,8 +61,8 @@ async def console_on(server: FeedServer, size: tuple[int, int] = (120, 40)) -> A
     feed = WebSocketFeed(
         server.url, FrameDecoder(lambda p: p), name="lz", backoff=Backoff(0.01, 0.05)
     )
-    sup = Supervisor([feed], publish_interval=0.05)
-    app = HallwatchApp(sup, lang="en", refresh_hz=20)
+    sup = Pipeline([feed], publish_interval=0.05)
+    app = HallwatchApp(Desk(sup), lang="en", refresh_hz=20)
     async with app.run_test(size=size) as pilot:
         yield app, sup, pilot
 

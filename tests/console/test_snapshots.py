@@ -12,7 +12,8 @@ from alerts.rules import AlertEngine
 from console.app import HallwatchApp
 from feeds.decode import FrameDecoder
 from feeds.source import Batch, MemorySource
-from runtime.supervisor import Supervisor
+from runtime.desk import Desk
+from runtime.pipeline import Pipeline
 from tests.factories import console_morning
 
 
@@ -20,13 +21,13 @@ def frozen_app(lang: str) -> HallwatchApp:
     """The console on the scripted morning, applied and published before it starts."""
     feed = MemorySource("lz", [], FrameDecoder(lambda p: p))
     feed.status.connected = True
-    sup = Supervisor([feed], alerts=AlertEngine(), operator="wang")
+    sup = Pipeline([feed], alerts=AlertEngine())
     events = console_morning()
     for i, e in enumerate(e for e in events if e.seq is not None):
         e.seq = i + 1
     sup.apply(feed.status, Batch("lz", events))
     sup.publish()
-    return HallwatchApp(sup, lang=lang, run_supervisor=False)  # type: ignore[arg-type]
+    return HallwatchApp(Desk(sup, operator="wang"), lang=lang, run_pipeline=False)
 
 
 @pytest.mark.parametrize(

@@ -27,10 +27,10 @@ from feeds.demo.play import demo_events
 from feeds.journal import Journal, check_file
 from feeds.protocol import CaseAccepted, CaseSubmitted, Heartbeat, TicketIssued
 from feeds.source import MemorySource
+from runtime.pipeline import Pipeline
 from runtime.recovery import recover
-from runtime.supervisor import Supervisor
-from tests.conftest import T0
 from tests.e2e.test_serve import ROOT, free_port, get, wait_until
+from tests.factories import T0
 
 DAY = dt.date(2025, 11, 24)
 FEED = "hall-demo"
@@ -211,7 +211,7 @@ def test_recover_days_rebuilds_cases_opened_on_earlier_days(tmp_path: Path) -> N
     assert (tmp_path / "f" / "2025-11-24.jsonl.gz").exists()
     for days, unknown in ((1, 1), (2, 0)):
         source = MemorySource("f", [], FrameDecoder(lambda p: p))
-        sup = Supervisor([source], journal=Journal(tmp_path))
+        sup = Pipeline([source], journal=Journal(tmp_path))
         (done,) = recover(sup, days)
         assert (done.events, done.resume_since) == (1 + 2 * (days == 2), 3)
         assert source.status.rejected.get("unknown_case", 0) == unknown

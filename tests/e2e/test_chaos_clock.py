@@ -26,9 +26,11 @@ from feeds.protocol import (
 )
 from feeds.server import FeedServer
 from metrics.exposition import serve_metrics
-from runtime.supervisor import Supervisor
-from tests.conftest import ms, wait_for
+from runtime.desk import Desk
+from runtime.pipeline import Pipeline
+from tests.conftest import wait_for
 from tests.e2e.test_serve import get
+from tests.factories import ms
 
 H = "lz"
 DAY_MS = 86_400_000
@@ -42,14 +44,14 @@ def _metrics(port: int) -> dict[str, float]:
 
 
 @contextlib.asynccontextmanager
-async def _hall(first: list[Event]) -> AsyncIterator[tuple[FeedServer, Supervisor, int]]:
+async def _hall(first: list[Event]) -> AsyncIterator[tuple[FeedServer, Pipeline, int]]:
     """A feed server that has published ``first``; a supervisor on it; /metrics. The
     server sends no heartbeats of its own (they would carry its newest ts, not a clock)."""
     server = FeedServer("f", [H], heartbeat_interval=3600)
     await server.start()
     await server.publish(first)
     feed = WebSocketFeed(server.url, FrameDecoder(lambda p: p), name="f", backoff=Backoff(0.02))
-    sup = Supervisor([feed], publish_interval=0.02)
+    sup = Pipeline([feed], publish_interval=0.02)
     _, port, stop = serve_metrics(lambda: sup.view.city, "127.0.0.1", 0)
     try:
         yield server, sup, port
@@ -77,7 +79,7 @@ async def test_a_clock_set_back_an_hour_is_applied_counted_and_alerted_until_it_
     None
 ):
     async with _hall(_morning()) as (server, sup, port):
-        app = HallwatchApp(sup, lang="zh", refresh_hz=20)
+        app = HallwatchApp(Desk(sup), lang="zh", refresh_hz=20)
         async with app.run_test(size=(160, 50)) as pilot:
             await wait_for(lambda: _metrics(port).get(f'hall_clock_seconds{{hall="{H}"}}') == (
                 ms(60) / 1000))  # fmt: skip

@@ -21,10 +21,10 @@ from feeds.decode import FrameDecoder
 from feeds.protocol import Event
 from feeds.server import FeedServer
 from metrics.exposition import serve_metrics
-from runtime.supervisor import Supervisor
-from tests.conftest import ms, wait_for
+from runtime.pipeline import Pipeline
+from tests.conftest import wait_for
 from tests.e2e.test_serve import free_port, get
-from tests.feeds.test_recording import tickets
+from tests.factories import ms, tickets
 
 DAY_MS = 86_400_000
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -35,7 +35,7 @@ class Rig:
     """A supervisor on one feed URL, running, with /metrics on a real port."""
 
     feed: WebSocketFeed
-    sup: Supervisor
+    sup: Pipeline
     port: int
 
     def metrics(self) -> dict[str, float]:
@@ -63,7 +63,7 @@ async def rig(url: str, silence: float = 30.0) -> AsyncIterator[Rig]:
         url, FrameDecoder(lambda p: p), name="f", backoff=Backoff(0.02, 0.1), seed=1,
         silence_timeout=silence,
     )  # fmt: skip
-    sup = Supervisor([feed], publish_interval=0.02)
+    sup = Pipeline([feed], publish_interval=0.02)
     _, port, stop = serve_metrics(lambda: sup.view.city, "127.0.0.1", 0)
     task = asyncio.create_task(sup.run())
     try:

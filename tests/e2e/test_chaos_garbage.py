@@ -38,10 +38,11 @@ from websockets.exceptions import ConnectionClosed
 from feeds.client import Backoff, WebSocketFeed
 from feeds.decode import FrameDecoder
 from feeds.journal import Journal
-from runtime.supervisor import Supervisor
-from tests.conftest import T0, wait_for
+from runtime.pipeline import Pipeline
+from tests.conftest import wait_for
 from tests.e2e.test_chaos import FEED, Serve, _alerts, _demo_feed, _expected
 from tests.e2e.test_serve import wait_until
+from tests.factories import T0
 
 _encode = msgspec.json.Encoder().encode
 _RAWS = msgspec.json.Decoder(list[msgspec.Raw])
@@ -373,7 +374,7 @@ class Scripted:
     then one good event, and holds."""
 
     feed: WebSocketFeed
-    sup: Supervisor
+    sup: Pipeline
     task: asyncio.Task[None]
 
     async def settled(self, events: int = 1) -> None:
@@ -403,7 +404,7 @@ async def _scripted(
     async with serve(session, "127.0.0.1", 0, compression=None) as srv:
         url = f"ws://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
         feed = WebSocketFeed(url, FrameDecoder(lambda p: p), name="f", backoff=Backoff(0.02, 0.1))
-        sup = Supervisor([feed], journal=Journal(journal), publish_interval=0.02)
+        sup = Pipeline([feed], journal=Journal(journal), publish_interval=0.02)
         task = asyncio.create_task(sup.run())
         try:
             yield Scripted(feed, sup, task)

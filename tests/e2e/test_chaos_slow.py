@@ -23,7 +23,7 @@ from feeds.server import FeedServer
 from tests.conftest import wait_for
 from tests.e2e.test_chaos_faults import _server, rig
 from tests.e2e.test_serve import get
-from tests.feeds.test_recording import tickets
+from tests.factories import tickets
 
 
 async def _copy(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:

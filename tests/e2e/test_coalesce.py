@@ -9,7 +9,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from feeds.client import COALESCE, WebSocketFeed
 from feeds.decode import FrameDecoder
 from feeds.protocol import Heartbeat, TicketIssued
-from tests.conftest import ms
+from tests.factories import ms
 
 
 async def test_a_burst_of_one_event_frames_becomes_few_batches() -> None:

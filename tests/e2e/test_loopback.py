@@ -12,8 +12,9 @@ from feeds.decode import FrameDecoder
 from feeds.protocol import ServiceFinished, ServiceStarted, TicketCalled, TicketIssued
 from feeds.server import FeedServer
 from metrics.state import CityState
-from runtime.supervisor import Supervisor
-from tests.conftest import ms, wait_for
+from runtime.pipeline import Pipeline
+from tests.conftest import wait_for
+from tests.factories import ms
 
 H = "lz"
 FAST = Backoff(initial=0.01, maximum=0.05)
@@ -36,7 +37,7 @@ def day_of_tickets(n: int) -> list:
 
 
 @contextlib.asynccontextmanager
-async def running(sup: Supervisor):
+async def running(sup: Pipeline):
     task = asyncio.create_task(sup.run())
     try:
         yield
@@ -52,7 +53,7 @@ async def test_resume_after_drop_applies_every_event_exactly_once() -> None:
     await server.start()
     try:
         feed = WebSocketFeed(server.url, FrameDecoder(lambda p: p), name="lz", backoff=FAST)
-        sup = Supervisor([feed])
+        sup = Pipeline([feed])
         async with running(sup):
             await server.publish(events[:400])
             await wait_for(lambda: sup.events_total >= 400)
@@ -88,7 +89,7 @@ async def test_gap_op_is_recorded() -> None:
         await server.publish(events)
         server.forget_before(11)  # seqs 1..10 are no longer retained
         feed = WebSocketFeed(server.url, FrameDecoder(lambda p: p), name="lz", backoff=FAST)
-        sup = Supervisor([feed])
+        sup = Pipeline([feed])
         async with running(sup):
             await wait_for(lambda: feed.status.last_seq == len(events))
         assert feed.status.gaps_total == 10
@@ -113,7 +114,7 @@ async def test_token_protected_server_refuses_without_token() -> None:
         good = WebSocketFeed(
             server.url, FrameDecoder(lambda p: p), name="good", token="s3cret-token", backoff=FAST
         )
-        sup = Supervisor([anon, wrong, good])
+        sup = Pipeline([anon, wrong, good])
         async with running(sup):
             await wait_for(lambda: good.status.events_total == 8)
             await wait_for(lambda: anon.status.last_error is not None)
@@ -153,7 +154,7 @@ async def test_malformed_frames_counted_rest_applied() -> None:
     async with serve(handler, "127.0.0.1", 0, compression=None) as srv:
         port = srv.sockets[0].getsockname()[1]
         feed = WebSocketFeed(f"ws://127.0.0.1:{port}", FrameDecoder(lambda p: p), backoff=FAST)
-        sup = Supervisor([feed])
+        sup = Pipeline([feed])
         async with running(sup):
             await wait_for(lambda: feed.status.last_seq == len(good) + 1)
         assert dict(feed.status.rejected) == {"not_json": 1, "missing_field": 1, "old_seq": 1}

@@ -10,12 +10,15 @@ import msgspec
 from feeds.decode import FrameDecoder
 from feeds.protocol import Complaint, Heartbeat, TicketIssued
 from feeds.source import Batch, FeedStatus, MemorySource
-from runtime.supervisor import AlertView, Supervisor
-from tests.conftest import ms, wait_for
+from runtime.desk import Desk
+from runtime.pipeline import Pipeline
+from runtime.view import AlertView
+from tests.conftest import wait_for
+from tests.factories import ms
 
 
 def test_unchanged_alerts_keep_their_frozen_copy() -> None:
-    sup = Supervisor(operator="zhang")
+    sup = Pipeline()
     status = FeedStatus(name="f")
     sup.apply(status, Batch("f", [Complaint(seq=1, ts=ms(0), hall="h1", complaint="K1",
                                             channel="desk"),
@@ -24,7 +27,7 @@ def test_unchanged_alerts_keep_their_frozen_copy() -> None:
     first = {a.id: a for a in sup.publish().alerts}
     assert len(first) == 2
     k1 = next(a for a in first.values() if a.hall == "h1")
-    sup.acknowledge(k1.id, "on it")
+    Desk(sup, operator="zhang").acknowledge(k1.id, "on it")
     second = {a.id: a for a in sup.publish().alerts}
     changed, same = second[k1.id], next(a for a in second.values() if a.hall == "h2")
     assert changed is not k1 and changed.state == "acknowledged" and changed.ack_by == "zhang"
@@ -41,7 +44,7 @@ async def test_ingest_waits_while_snapshots_are_built_in_slices() -> None:
                              for i in range(50)])
         for f in range(4)
     ]  # fmt: skip
-    sup = Supervisor([MemorySource("m", frames, FrameDecoder(lambda p: p))])
+    sup = Pipeline([MemorySource("m", frames, FrameDecoder(lambda p: p))])
     sup.apply(FeedStatus(name="pre"), Batch("pre", [Heartbeat(ts=ms(0), hall=f"h{i:02d}")
                                                     for i in range(50)]))  # fmt: skip
     for hall in sup.state.halls.values():
@@ -69,7 +72,7 @@ async def test_publisher_always_obeys_a_cancel() -> None:
     """A cancel that lands as the publisher's wait completes still stops it (Python
     3.11's ``wait_for`` swallowed such a cancel: the TaskGroup of ``run`` then hung)."""
     for i in range(21):
-        sup = Supervisor(publish_interval=0.0)
+        sup = Pipeline(publish_interval=0.0)
         task = asyncio.create_task(sup.publisher())
         for _ in range(i % 7):
             await asyncio.sleep(0)

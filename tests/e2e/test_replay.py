@@ -24,7 +24,7 @@ from feeds.privacy import Pseudonymizer
 from feeds.replay import read_recording, serve_replay
 from feeds.server import FeedServer
 from metrics.snapshot import HallSnapshot
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ ID_NUMBER = re.compile(r"\b\d{17}[\dX]\b")
 
 
 @contextlib.asynccontextmanager
-async def running(sup: Supervisor) -> AsyncIterator[None]:
+async def running(sup: Pipeline) -> AsyncIterator[None]:
     task = asyncio.create_task(sup.run())
     try:
         yield
@@ -74,7 +74,7 @@ async def test_recorded_day_replayed_at_max_speed_gives_the_same_figures(tmp_pat
     await server.start()
     try:
         feed = WebSocketFeed(server.url, FrameDecoder(keyed("live")), backoff=FAST)
-        live = Supervisor([feed], journal=Journal(tmp_path / "journal"))
+        live = Pipeline([feed], journal=Journal(tmp_path / "journal"))
         async with running(live):
             await run_demo(server, events, speed=None)
             closing = {hall: ts + 300_000 for hall, ts in last_ts.items()}  # clocks run on
@@ -107,7 +107,7 @@ async def test_recorded_day_replayed_at_max_speed_gives_the_same_figures(tmp_pat
         replay_server = await asyncio.wait_for(ready.get(), 10)
         replay_server.heartbeat_interval = 0.05
         feed2 = WebSocketFeed(replay_server.url, FrameDecoder(keyed("again")))
-        again = Supervisor([feed2])
+        again = Pipeline([feed2])
         async with running(again):
             await wait_for(lambda: feed2.status.last_seq == len(events), 30)
             await wait_for(lambda: {h: s.now_ms for h, s in again.state.halls.items()} == closing)
@@ -140,7 +140,7 @@ async def test_run_py_replay_serves_a_recording_from_a_time_of_day(tmp_path: Pat
         assert proc.stdout is not None
         url = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().strip()
         feed = WebSocketFeed(url, FrameDecoder(keyed("cli")))
-        sup = Supervisor([feed])
+        sup = Pipeline([feed])
         async with running(sup):
             await wait_for(lambda: feed.status.last_seq >= morning, 30)
             assert feed.status.last_seq < morning + 20  # the afternoon plays in real time

@@ -13,7 +13,7 @@ must reproduce them byte for byte:
 
 Each day's events are renumbered (``feeds.replay.renumber``), encoded as protocol-v1
 frames of 1, 100 or 1000 events and played through a ``MemorySource`` into the
-``Supervisor`` that ``cli.wiring.supervisor`` builds for ``serve`` (default config,
+``Pipeline`` that ``cli.wiring.pipeline`` builds for ``serve`` (default config,
 journal, state snapshots, ``AlertStore`` on a real SQLite file), publishing once per
 ~1000 events and twice after the last batch. Recorded, per day:
 
@@ -77,7 +77,7 @@ from feeds.protocol import Event, Heartbeat
 from feeds.replay import renumber
 from feeds.source import Batch, FeedSource, MemorySource
 from metrics.exposition import render
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -211,7 +211,7 @@ def frames(events: list[Event], size: int) -> list[bytes]:
 class Paced:
     """A source that publishes once per ``PUBLISH_EVERY`` events the pipeline took."""
 
-    def __init__(self, inner: MemorySource, sup: Supervisor) -> None:
+    def __init__(self, inner: MemorySource, sup: Pipeline) -> None:
         self.inner, self.sup, self.status = inner, sup, inner.status
 
     async def batches(self) -> AsyncIterator[Batch]:
@@ -226,9 +226,7 @@ class Paced:
 
 async def run_in_process(events: list[Event], size: int, data: Path) -> Output:
     """Play ``events`` in frames of ``size`` through ``serve``'s pipeline, end of day."""
-    sup = wiring.supervisor(
-        [], config_path=None, data=data, token_file=None, ca_file=None, acting="golden"
-    )
+    sup = wiring.pipeline([], config_path=None, data=data, token_file=None, ca_file=None)
     source = MemorySource(FEED, frames(events, size), FrameDecoder(Pseudonymizer(KEY)))
     paced: FeedSource = Paced(source, sup)
     sup.sources.append(source)

@@ -30,8 +30,9 @@ from feeds.protocol import (
 )
 from feeds.source import Batch, FeedStatus
 from metrics.state import CityState
+from runtime.build import build_pipeline
 from runtime.config import Config, load_config
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 from tests.factories import Script, ms
 
 HALLS = ("short", "long", "plain")
@@ -80,15 +81,12 @@ def morning(hall: str, until: float) -> list[Event]:
     return out + [Heartbeat(ts=ms(m), hall=hall) for m in (66, 75) if m <= until]
 
 
-def pipeline(config: Config) -> Supervisor:
-    """As ``cli.wiring.supervisor`` builds it, without feeds, journal or store."""
-    calendar = config.work_calendar()
-    return Supervisor(
-        settings=config.hall_settings(calendar), alerts=config.alert_engine(None, calendar)
-    )
+def pipeline(config: Config) -> Pipeline:
+    """As every command builds it (``runtime.build``), without feeds, journal or store."""
+    return build_pipeline(config)
 
 
-def feed(sup: Supervisor, events: dict[str, list[Event]]) -> dict[tuple[str, str], str]:
+def feed(sup: Pipeline, events: dict[str, list[Event]]) -> dict[tuple[str, str], str]:
     """Apply each hall's events, publish; the open alerts as (hall, scope) → severity."""
     for hall, evs in events.items():
         sup.apply(FeedStatus(hall), Batch(hall, evs))

@@ -28,9 +28,9 @@ from feeds.protocol import Event
 from feeds.replay import renumber
 from feeds.source import Batch, MemorySource
 from metrics.exposition import render
+from runtime.pipeline import Pipeline
 from runtime.recovery import recover
 from runtime.snapshot import MAGIC, Snapshots
-from runtime.supervisor import Supervisor
 
 DAY = dt.date(2025, 11, 24)
 
@@ -41,11 +41,11 @@ def two_days() -> list[Event]:
     return renumber(demo_events(city(3), DAY, 1, days=2))
 
 
-def _sup(data: Path, config: str = "") -> tuple[Supervisor, MemorySource]:
+def _sup(data: Path, config: str = "") -> tuple[Pipeline, MemorySource]:
     source = MemorySource("f", [], FrameDecoder(lambda p: p))
     data.mkdir(exist_ok=True)
     store = AlertStore(data / "alerts.db")
-    sup = Supervisor(
+    sup = Pipeline(
         [source],
         journal=Journal(data / "journal"),
         alerts=AlertEngine(sink=store),
@@ -55,20 +55,20 @@ def _sup(data: Path, config: str = "") -> tuple[Supervisor, MemorySource]:
     return sup, source
 
 
-def _feed(sup: Supervisor, source: MemorySource, events: list[Event]) -> None:
+def _feed(sup: Pipeline, source: MemorySource, events: list[Event]) -> None:
     """Apply in batches of 500 with a publish after each, as the pipeline's publisher."""
     for i in range(0, len(events), 500):
         sup.apply(source.status, Batch("f", events[i : i + 500]))
         sup.publish()
 
 
-def _figures(sup: Supervisor) -> list[str]:
+def _figures(sup: Pipeline) -> list[str]:
     """Every /metrics line but the feed's own session bookkeeping."""
     text = render(sup.publish().city).decode()
     return [ln for ln in text.splitlines() if ln and ln[0] != "#"]
 
 
-def _crash(sup: Supervisor) -> None:
+def _crash(sup: Pipeline) -> None:
     """What a kill -9 leaves: the journal's files as written, nothing closed or saved."""
     assert sup.journal is not None
     for thread in sup.journal._compressing:  # (a kill would stop it; here it finishes)

@@ -6,7 +6,11 @@ second: hall snapshots, the time-driven rules, feed status and alert counts. Rea
 the console's refresh timer and the /metrics thread — only ever read the latest ``View``
 (one reference swap), never the live arrays.
 
-Imports: feeds, metrics, alerts, msgspec, structlog.
+What an operator does (acknowledge, resolve, silence, handover) is the desk's
+(``runtime.desk``); the publish path never touches the alert store: the hall clocks
+other processes need and the shift reports are synced by their own task.
+
+Imports: feeds, metrics, alerts, runtime.view, runtime.snapshot, structlog.
 """
 
 from __future__ import annotations
@@ -14,100 +18,33 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import pickle
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
-from operator import attrgetter
 from typing import Any
 
-import msgspec
 import structlog
 
-from alerts.book import ActionError, Alert, Silence
-from alerts.duty import OnDuty, Roster, hall_figures, shift_report
+from alerts.book import Alert
+from alerts.duty import Roster, hall_figures
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
-from feeds.hallclock import day_start_ms, service_day
+from feeds.hallclock import day_start_ms
 from feeds.journal import Journal
 from feeds.source import Batch, FeedSource, FeedStatus
 from metrics.snapshot import CitySnapshot, HallSnapshot
 from metrics.state import CityState, HallSettings, Settings
 from runtime.snapshot import Snapshots
+from runtime.view import ALERT_FIELDS, EMPTY_VIEW, AlertView, View
 
 log = structlog.get_logger("hallwatch.pipeline")
 
 
-class AlertView(msgspec.Struct, frozen=True, gc=False):
-    """A frozen copy of one alert.
-
-    A msgspec Struct, not a dataclass: ~40x cheaper to create, and untracked by the
-    garbage collector (only ints, strs and None inside) — a flood keeps thousands open,
-    and every full collection scanned them all (bench/ui.py, loop stall).
-    """
-
-    id: int
-    rule: str
-    hall: str
-    scope: str
-    severity: str
-    state: str
-    fired_ms: int
-    raised_ms: int | None
-    resolved_ms: int | None
-    summary: str
-    previous: int | None
-    ack_by: str | None = None
-    """Who acknowledged it (state ``acknowledged``), when, and their note."""
-    ack_ms: int | None = None
-    ack_note: str | None = None
-    level: int = 0
-    """Escalation level: 0 the duty director, 1+ escalated (unacknowledged red card)."""
-    silenced_by: int | None = None
-    """The silence that mutes it now (it stays open and counted)."""
-    due_ms: int | None = None
-    """When a person's action is due (a bad rating's rectification note)."""
-    resolved_by: str | None = None
-    resolve_note: str | None = None
-
-    @classmethod
-    def of(cls, a: Alert) -> AlertView:
-        return cls(*_ALERT_FIELDS(a))
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """Everything a reader needs, at one moment. Immutable: share it across threads."""
-
-    city: CitySnapshot
-    alerts: tuple[AlertView, ...]
-    """Firing alerts, red first."""
-    resolved: tuple[AlertView, ...]
-    """The most recently resolved alerts, newest first."""
-    events_total: int
-    published_wall: float
-    generation: int
-    on_duty: OnDuty | None = None
-    """The duty director now (by the roster, on the newest hall clock), if rostered."""
-    operator: str | None = None
-    """Who this console acts as (``--operator``): every action carries it."""
-    silences: tuple[Silence, ...] = ()
-    """Live silences (who, why, until). Treat as read-only."""
-    handovers_unaccepted: tuple[tuple[int, str, str, int], ...] = ()
-    """(id, hall, written by, written hall ms) of shift reports not yet accepted."""
-
-
-_ALERT_FIELDS = attrgetter(*AlertView.__struct_fields__)
-"""An alert's values for its ``AlertView``, in field order, in one C call."""
-
-EMPTY_VIEW = View(CitySnapshot({}, ()), (), (), 0, 0.0, 0)
-
-
-class Supervisor:
-    """Runs the feeds into the state and alerts; publishes a ``View``."""
+class Pipeline:
+    """Runs the feeds into the state and alerts, publishes a ``View``, and checkpoints.
+    What an operator does goes through the ``runtime.desk.Desk``."""
 
     def __init__(
         self,
@@ -119,7 +56,6 @@ class Supervisor:
         alerts: AlertEngine | None = None,
         store: AlertStore | None = None,
         roster: Roster | None = None,
-        operator: str | None = None,
         snapshots: Snapshots | None = None,
     ) -> None:
         self.sources = list(sources)
@@ -129,8 +65,8 @@ class Supervisor:
         self.alerts = alerts or AlertEngine(sink=store)
         self.store = store
         self.roster = roster or Roster()
-        self.operator = operator
         self._clocks: dict[str, int] = {}
+        """Hall clocks last written to the store (``sync_store``)."""
         self.journal = journal
         self.snapshots = snapshots if journal is not None else None
         """Saved as a feed's day ends and at close (``runtime.snapshot``); with a journal."""
@@ -237,9 +173,9 @@ class Supervisor:
         new: dict[int, AlertView] = {}
 
         def frozen(a: Alert) -> AlertView:
-            values = _ALERT_FIELDS(a)
+            values = ALERT_FIELDS(a)
             view = old.get(a.id)
-            if view is None or _ALERT_FIELDS(view) != values:
+            if view is None or ALERT_FIELDS(view) != values:
                 view = AlertView(*values)
             new[a.id] = view
             return view
@@ -250,102 +186,47 @@ class Supervisor:
         return firing, recent
 
     def _duty_fields(self, halls: dict[str, HallSnapshot]) -> dict[str, Any]:
-        """View fields about duty; stores the hall clocks for other processes."""
-        clocks = {name: h.now_ms for name, h in halls.items() if h.now_ms}
-        newest = max(clocks.values(), default=0)
-        fields: dict[str, Any] = {
+        """View fields about duty, from memory only: nothing here touches the store."""
+        newest = max((h.now_ms for h in halls.values()), default=0)
+        ledger = self.alerts.handovers
+        return {
             "on_duty": self.roster.on_duty(newest) if newest else None,
-            "operator": self.operator,
             "silences": tuple(self.alerts.book.silences.values()),
+            "handovers_unaccepted": tuple(
+                (h["id"], h["hall"], h["written_by"], h["written_ms"]) for h in ledger.waiting
+            )
+            if ledger is not None
+            else (),
         }
-        if self.store is not None:
-            # Clocks and figures for other processes, at most every 5 s of hall time.
-            changed = {h: ms for h, ms in clocks.items() if ms - self._clocks.get(h, 0) >= 5000}
-            if changed:
-                self.store.set_clocks(changed, {h: hall_figures(halls[h]) for h in changed})
-                self._clocks.update(changed)
-            fields["handovers_unaccepted"] = tuple(
-                (h["id"], h["hall"], h["written_by"], h["written_ms"])
-                for h in self.store.handovers(unaccepted_only=True)
-            )
-        return fields
 
-    # --- actions (the console calls these; each carries the operator's identity) --------
-
-    def _actor(self) -> str:
-        if not self.operator:
-            raise ActionError("no operator: start the console with --operator NAME")
-        return self.operator
-
-    def acknowledge(self, alert_id: int, note: str = "") -> None:
-        """Acknowledge an open alert as the operator (hall time of its hall)."""
-        self.alerts.book.acknowledge(alert_id, self._actor(), note)
-        self._changed.set()
-
-    def resolve(self, alert_id: int, note: str) -> None:
-        """Resolve an open alert by hand; ``note`` says what was done (required)."""
-        self.alerts.book.resolve_by_hand(alert_id, self._actor(), note)
-        self._changed.set()
-
-    def silence(self, hall: str, why: str, minutes: float, rule: str | None = None,
-                scope_prefix: str = "") -> Silence:  # fmt: skip
-        """Silence matching alerts of ``hall`` for ``minutes`` of hall time."""
-        now = self.alerts.book.now.get(hall, 0)
-        s = self.alerts.book.add_silence(
-            hall, self._actor(), why, now + int(minutes * 60_000), rule, scope_prefix
-        )
-        self._changed.set()
-        return s
-
-    def write_handover(self, hall: str, notes: str = "", incoming: str | None = None) -> str:
-        """Write (and store, if there is a store) the shift report of ``hall``; Markdown."""
-        who = self._actor()
-        snap = self.state.snapshots().get(hall)
-        now = snap.now_ms if snap is not None else self.alerts.book.now.get(hall, 0)
-        duty = self.roster.on_duty(now)
-        start = duty.start_ms if duty is not None else day_start_ms(service_day(now))
-        if self.store is not None:
-            alerts = [a for a in self.store.alerts(start, now) if a.hall == hall]
-        else:
-            every = [*self.alerts.book.open.values(), *self.alerts.book.resolved]
-            alerts = [a for a in every if a.hall == hall and a.fired_ms <= now]
-        figures = hall_figures(snap) if snap is not None else None
-        report = shift_report(hall, who, start, now, alerts, figures, notes, incoming)
-        if self.store is not None:
-            self.store.write_handover(hall, who, now, start, report, incoming)
-        self._changed.set()
-        return report
-
-    def accept_handover(self, handover_id: int, note: str | None = None) -> None:
-        """Accept a shift report as the incoming director."""
+    def sync_store(self) -> None:
+        """Off the publish path, about once a second: the hall clocks and headline
+        figures for commands run in other processes (``hallwatch handover`` stamps hall
+        time from them), at most every 5 s of hall time; and the shift reports again
+        (another process may have written or accepted one)."""
         if self.store is None:
-            raise ActionError("no store: handovers need a data dir")
-        hall = next((h["hall"] for h in self.store.handovers() if h["id"] == handover_id), None)
-        now = self.alerts.book.now.get(hall or "", 0)
-        self.store.accept_handover(handover_id, self._actor(), now, note)
+            return
+        halls = self.view.city.halls
+        changed = {
+            name: h.now_ms
+            for name, h in halls.items()
+            if h.now_ms and h.now_ms - self._clocks.get(name, 0) >= 5000
+        }
+        if changed:
+            self.store.set_clocks(changed, {h: hall_figures(halls[h]) for h in changed})
+            self._clocks.update(changed)
+        if self.alerts.handovers is not None:
+            self.alerts.handovers.refresh()
+
+    async def store_syncer(self, every_s: float = 1.0) -> None:
+        """``sync_store`` about once a second, until cancelled."""
+        while True:
+            await asyncio.sleep(every_s)
+            self.sync_store()
+
+    def changed(self) -> None:
+        """Something an operator did changed the alerts: publish soon."""
         self._changed.set()
-
-    def timeline(self, alert_id: int) -> tuple[tuple[int, str, str, str], ...]:
-        """One alert's trail, oldest first: (hall ms, who, what, note).
-
-        From the audit trail when there is a store (it outlives the in-memory book),
-        else from the book's own history.
-        """
-        if self.store is not None:
-            return tuple(
-                (
-                    rec["hall_ms"],
-                    rec["actor"],
-                    rec["action"],
-                    json.loads(rec["detail"]).get("note") or "",
-                )
-                for rec in self.store.trail(f"alert {alert_id}")
-            )
-        book = self.alerts.book
-        for alert in (*book.open.values(), *book.resolved):
-            if alert.id == alert_id:
-                return tuple((ms, "", what, "") for ms, what in alert.history)
-        return ()
 
     def _log_rejections(self) -> None:
         """Rejections are logged per publish tick, by reason: never a line per event."""
@@ -403,6 +284,8 @@ class Supervisor:
         self.publish()
         async with asyncio.TaskGroup() as group:
             group.create_task(self.publisher())
+            if self.store is not None:
+                group.create_task(self.store_syncer())
             for source in self.sources:
                 group.create_task(self.consume(source))
 
