@@ -75,9 +75,9 @@ class WaitOvertimeRule:
             book.fire(WAIT_OVERTIME, hall, scope, "red", queued_ms + limit, summary)
 
     def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
-        for d in result.departures:
-            self._judge(book, d.hall, d.ticket, d.zone, d.queued_ms, d.left_ms - d.queued_ms)
-            book.resolve(WAIT_OVERTIME, d.hall, f"{d.zone}/{d.ticket}", d.left_ms)
+        for hall, ticket, zone, queued_ms, left_ms in result.departures:
+            self._judge(book, hall, ticket, zone, queued_ms, left_ms - queued_ms)
+            book.resolve(WAIT_OVERTIME, hall, f"{zone}/{ticket}", left_ms)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         queued: set[tuple[str, str]] = set()
@@ -342,15 +342,17 @@ def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:
     """The part of a batch's transitions that concerns ``halls``."""
     part = ApplyResult(applied=result.applied, heartbeats=result.heartbeats,
                        rejections=result.rejections, halls=set(halls))  # fmt: skip
-    for name in TRANSITIONS:
-        mine = [t for t in getattr(result, name) if t.hall in halls]
-        setattr(part, name, mine)
-    part.closed_cases = [c for c in result.closed_cases if c[0] in halls]
+    for name in TUPLES:
+        setattr(part, name, [t for t in getattr(result, name) if t[0] in halls])
+    for name in RECORDS:
+        setattr(part, name, [t for t in getattr(result, name) if t.hall in halls])
     return part
 
 
-#: The lists of ``ApplyResult`` whose items carry their ``hall``.
-TRANSITIONS = (
-    "departures", "complaints", "clock", "idle", "unattended", "services", "windows",
-    "cases", "ratings", "visits", "person_tickets",
+#: The lists of ``ApplyResult`` whose items are tuples with the hall first, and those
+#: whose items have a ``hall`` attribute.
+TUPLES = (
+    "departures", "idle", "unattended", "services", "windows", "cases", "visits",
+    "person_tickets", "closed_cases",
 )  # fmt: skip
+RECORDS = ("complaints", "clock", "ratings")

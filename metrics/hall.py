@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Final, NamedTuple
+from typing import Final
 
 import msgspec
 import numpy as np
@@ -84,14 +84,13 @@ class Settings:
         return self.zone_wait_limits.get(zone, self.wait_limit_s)
 
 
-class Departure(NamedTuple):
-    """A ticket left the queue (called, started, abandoned): rule input for waits."""
+Departure = tuple[str, str, str, int, int]
+"""A ticket left the queue (called, started, abandoned): (hall, ticket, zone, queued ms,
+left ms). Rule input for waits.
 
-    hall: str
-    ticket: str
-    zone: str
-    queued_ms: int
-    left_ms: int
+The transitions of ``ApplyResult`` are plain tuples, not NamedTuples: a NamedTuple is
+built by a Python-level ``__new__`` (~0.4 µs), a tuple in C (~40 ns), and a batch makes
+one or two of them per event. Rules unpack them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,68 +126,36 @@ class ClockChange:
     """The hall's last leap (from, to ms), if any: a clock that jumped ahead earlier."""
 
 
-class Edge(NamedTuple):
-    """A condition of the hall began (``begins``) or ended at ``at_ms``: a window idle
-    while its zones wait (scope: the window), a zone with people waiting and no open
-    window serving it (scope: the zone). Rule input for the staffing alerts."""
-
-    hall: str
-    scope: str
-    at_ms: int
-    begins: bool
+Edge = tuple[str, str, int, bool]
+"""A condition of the hall began or ended: (hall, scope, at ms, begins). A window idle
+while its zones wait (scope: the window), a zone with people waiting and no open window
+serving it (scope: the zone). Rule input for the staffing alerts."""
 
 
-class Service(NamedTuple):
-    """A service began (``begins``, with its item) or a service_finished applied at
-    ``window``: rule input for service overtime."""
-
-    hall: str
-    window: str
-    ticket: str
-    at_ms: int
-    item: str | None
-    begins: bool
+Service = tuple[str, str, str, int, str | None, bool]
+"""A service began (with its item) or a service_finished applied: (hall, window, ticket,
+at ms, item or None, begins). Rule input for service overtime."""
 
 
-class WindowChange(NamedTuple):
-    """A window_state event applied (its state may be the one the window had)."""
-
-    hall: str
-    window: str
-    state: str
-    at_ms: int
-    reason: str | None
+WindowChange = tuple[str, str, str, int, str | None]
+"""A window_state event applied (its state may be the one the window had): (hall,
+window, state, at ms, reason)."""
 
 
-class CaseChange(NamedTuple):
-    """A case event applied: ``what`` is submitted, accepted, paused, resumed or closed."""
-
-    hall: str
-    case: str
-    at_ms: int
-    what: str
+CaseChange = tuple[str, str, int, str]
+"""A case event applied: (hall, case, at ms, what), ``what`` one of submitted,
+accepted, paused, resumed, closed."""
 
 
-class Visit(NamedTuple):
-    """A person's visit for an item: a new one (``outcome`` None, once per ticket when
-    both are known) or its end (the outcome of a service_finished, not transferred)."""
-
-    hall: str
-    ticket: str
-    person: str
-    item: str
-    at_ms: int
-    outcome: str | None
+Visit = tuple[str, str, str, str, int, str | None]
+"""A person's visit for an item: (hall, ticket, person, item, at ms, outcome). A new
+visit has outcome None (once per ticket, when both person and item are known); its end
+has the outcome of a service_finished (not transferred)."""
 
 
-class PersonTickets(NamedTuple):
-    """A person took a ticket: their ``nth`` of the service day (the first ``nth`` of
-    ``tickets``, which may grow after)."""
-
-    hall: str
-    at_ms: int
-    nth: int
-    tickets: list[str]
+PersonTickets = tuple[str, int, int, list[str]]
+"""A person took a ticket: (hall, at ms, nth, tickets) — their ``nth`` of the service
+day, the first ``nth`` of ``tickets`` (which may grow after)."""
 
 
 @dataclass(slots=True)
@@ -340,6 +307,8 @@ class HallState:
         if self.day_ordinal:  # the old day ended at midnight: what was waiting is gone
             self._end_day_edges(day_start_ms(date.fromordinal(self.day_ordinal + 1)))
         self.day_ordinal = ordinal
+        self.day_end_ms = day_start_ms(date.fromordinal(ordinal + 1)) if ordinal else 0
+        """When this service day ends: the clock moving past it starts the next."""
         self.day = date.fromordinal(ordinal).isoformat() if ordinal else ""
         self.tickets: dict[str, Ticket] = {}
         self.person_tickets: dict[str, list[str]] = {}
@@ -404,11 +373,11 @@ class HallState:
         out, names = self.out, self.windows.names
         for w, since in enumerate(self.w_idle_from):
             if since >= 0:
-                out.idle.append(Edge(self.hall, names[w], end_ms, False))
+                out.idle.append((self.hall, names[w], end_ms, False))
         bits, zones = self.alone_bits, self.zones.names
         while bits:
             low = bits & -bits
-            out.unattended.append(Edge(self.hall, zones[low.bit_length() - 1], end_ms, False))
+            out.unattended.append((self.hall, zones[low.bit_length() - 1], end_ms, False))
             bits ^= low
 
     def open_windows_changed(self, ts: int) -> None:
@@ -434,7 +403,7 @@ class HallState:
         out, zones = self.out.unattended, self.zones.names
         while changed:
             low = changed & -changed
-            out.append(Edge(self.hall, zones[low.bit_length() - 1], ts, bool(alone & low)))
+            out.append((self.hall, zones[low.bit_length() - 1], ts, bool(alone & low)))
             changed ^= low
 
     def clock_step(self, ts: int, result: ApplyResult) -> None:

@@ -45,16 +45,9 @@ from metrics.hall import (
     WINDOW_STATE_INDEX,
     ApplyResult,
     Case,
-    CaseChange,
     ComplaintChange,
-    Departure,
-    Edge,
     HallState,
-    PersonTickets,
-    Service,
     Ticket,
-    Visit,
-    WindowChange,
 )
 
 Handler = Callable[[HallState, Any, ApplyResult], "str | None"]
@@ -75,13 +68,13 @@ def _idle(h: HallState, window: int, ts: int) -> None:
     if idle:
         if since < 0:
             h.w_idle_from[window] = ts
-            h.out.idle.append(Edge(h.hall, h.windows.names[window], ts, True))
+            h.out.idle.append((h.hall, h.windows.names[window], ts, True))
     elif since >= 0:
         elapsed = ts - since if ts > since else 0
         h.w_idle_ms[window] += elapsed
         _credit(h.s_idle_ms, h.staff_index(window), elapsed)
         h.w_idle_from[window] = -1
-        h.out.idle.append(Edge(h.hall, h.windows.names[window], ts, False))
+        h.out.idle.append((h.hall, h.windows.names[window], ts, False))
 
 
 def _busy(h: HallState, window: int, ts: int) -> None:
@@ -131,7 +124,7 @@ def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
             if waiting & bit:  # people wait now: a free window of the zone is idle
                 if idle_from[w] < 0:
                     idle_from[w] = ts
-                    h.out.idle.append(Edge(h.hall, h.windows.names[w], ts, True))
+                    h.out.idle.append((h.hall, h.windows.names[w], ts, True))
             elif idle_from[w] >= 0 and not bits[w] & waiting:
                 _idle(h, w, ts)  # its last waiting zone emptied: the stretch ends
 
@@ -153,7 +146,7 @@ def _leave_queue(h: HallState, t: Ticket, ts: int, r: ApplyResult) -> None:
     """The ticket leaves the queue (called, started or abandoned)."""
     queue = h.queues[t.zone]
     del queue[t.id]
-    r.departures.append(Departure(h.hall, t.id, h.zones.names[t.zone], t.queued, ts))
+    r.departures.append((h.hall, t.id, h.zones.names[t.zone], t.queued, ts))
     q = h.b_queue
     q[0].append(ts)
     q[1].append(t.zone)
@@ -223,9 +216,9 @@ def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None
         if mine is None:
             mine = h.person_tickets[person] = []
         mine.append(ev.ticket)
-        r.person_tickets.append(PersonTickets(h.hall, ev.ts, len(mine), mine))
+        r.person_tickets.append((h.hall, ev.ts, len(mine), mine))
         if ev.item is not None:
-            r.visits.append(Visit(h.hall, ev.ticket, person, ev.item, ev.ts, None))
+            r.visits.append((h.hall, ev.ticket, person, ev.item, ev.ts, None))
     h.state_counts[WAITING] += 1
     h.zone_states[zone * 5 + WAITING] += 1
     _enqueue(h, t, ev.ts)
@@ -269,8 +262,8 @@ def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | 
         if t.item is None:
             t.item = item
             if t.person is not None:
-                r.visits.append(Visit(h.hall, t.id, t.person, item, ev.ts, None))
-    r.services.append(Service(h.hall, ev.window, t.id, ev.ts, t.service_item, True))
+                r.visits.append((h.hall, t.id, t.person, item, ev.ts, None))
+    r.services.append((h.hall, ev.window, t.id, ev.ts, t.service_item, True))
     h.w_ticket[window] = ev.ticket
     h.w_ticket_since[window] = ev.ts
     if ev.staff is not None:
@@ -305,7 +298,7 @@ def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str 
     fin[4].append(service_ms)
     fin[5].append(h.staff_index(window))
     _release(h, t, ev.ts)
-    r.services.append(Service(h.hall, ev.window, t.id, ev.ts, None, False))
+    r.services.append((h.hall, ev.window, t.id, ev.ts, None, False))
     if outcome == TRANSFERRED:  # back to the queue, for another window
         h.set_state(t, WAITING)
         t.queued = ev.ts
@@ -314,7 +307,7 @@ def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str 
     else:
         h.set_state(t, DONE)
         if t.person is not None and t.item is not None:
-            r.visits.append(Visit(h.hall, t.id, t.person, t.item, ev.ts, ev.outcome))
+            r.visits.append((h.hall, t.id, t.person, t.item, ev.ts, ev.outcome))
     return None
 
 
@@ -366,7 +359,7 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
         _set_staff(h, window, ev.staff, ev.ts)
     elif state == WINDOW_CLOSED:
         h.set_staff_name(window, None)  # its stretches ended above, credited to the leaver
-    r.windows.append(WindowChange(h.hall, ev.window, ev.state, ev.ts, ev.reason))
+    r.windows.append((h.hall, ev.window, ev.state, ev.ts, ev.reason))
     return None
 
 
@@ -397,7 +390,7 @@ def _complaint_closed(h: HallState, ev: ComplaintClosed, r: ApplyResult) -> str 
 def _case_submitted(h: HallState, ev: CaseSubmitted, r: ApplyResult) -> str | None:
     if ev.case not in h.cases:
         h.cases[ev.case] = Case(ev.item, ev.dept, ev.promised_days, ev.ts)
-    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "submitted"))
+    r.cases.append((h.hall, ev.case, ev.ts, "submitted"))
     return None
 
 
@@ -407,7 +400,7 @@ def _case_accepted(h: HallState, ev: CaseAccepted, r: ApplyResult) -> str | None
         return "unknown_case"
     if case.accepted_ms is None:
         case.accepted_ms = ev.ts
-    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "accepted"))
+    r.cases.append((h.hall, ev.case, ev.ts, "accepted"))
     return None
 
 
@@ -417,7 +410,7 @@ def _case_paused(h: HallState, ev: CasePaused, r: ApplyResult) -> str | None:
         return "unknown_case"
     if case.paused_since is None:
         case.paused_since = ev.ts
-    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "paused"))
+    r.cases.append((h.hall, ev.case, ev.ts, "paused"))
     return None
 
 
@@ -429,7 +422,7 @@ def _case_resumed(h: HallState, ev: CaseResumed, r: ApplyResult) -> str | None:
         case.paused_ms += max(0, ev.ts - case.paused_since)
         case.pauses.append((case.paused_since, max(ev.ts, case.paused_since)))
         case.paused_since = None
-    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "resumed"))
+    r.cases.append((h.hall, ev.case, ev.ts, "resumed"))
     return None
 
 
@@ -438,7 +431,7 @@ def _case_closed(h: HallState, ev: CaseClosed, r: ApplyResult) -> str | None:
     if case is None:
         return "unknown_case"
     r.closed_cases.append((h.hall, ev.ts, case_view(h, ev.case, case)))
-    r.cases.append(CaseChange(h.hall, ev.case, ev.ts, "closed"))
+    r.cases.append((h.hall, ev.case, ev.ts, "closed"))
     return None
 
 
