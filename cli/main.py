@@ -31,6 +31,7 @@ from cli.staffing import StaffingCommand
 from cli.web import WebCommand
 from feeds.tls import TLSConfigError
 from runtime.config import ConfigError
+from runtime.datadir import DataDirBusy
 
 #: Every command, in the order ``--help`` lists them.
 COMMANDS: tuple[Command, ...] = (
@@ -71,6 +72,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = next(c for c in COMMANDS if c.name == args.command)
     try:
         return chosen.run(args)
-    except (ConfigError, StoreError, TLSConfigError) as error:
+    except (ConfigError, StoreError, TLSConfigError, DataDirBusy) as error:
         print(f"hallwatch: {error}", file=sys.stderr)
         return 2

@@ -30,6 +30,7 @@ from feeds.privacy import Pseudonymizer, ensure_data_dir
 from feeds.tls import TLSConfigError, client_context, server_context
 from runtime.build import build_pipeline
 from runtime.config import Config, default_data_dir, load_config, read_token
+from runtime.datadir import DataDirLock
 from runtime.desk import Desk
 from runtime.pipeline import Pipeline
 from runtime.snapshot import Snapshots, config_digest
@@ -87,6 +88,8 @@ def pipeline(
     """
     cfg = config(config_path)
     root = ensure_data_dir(data_dir(data))
+    lock = DataDirLock(ensure_data_dir(root / "demo") if demo else root)
+    lock.acquire()  # before anything is written: one writer per data dir
     token = read_token(token_file) if token_file is not None else None
     pseudonymize = Pseudonymizer.from_data_dir(root)
     tls = client_context(ca_file) if any(u.startswith("wss:") for _, u in feeds) else None
@@ -111,6 +114,7 @@ def pipeline(
         store=AlertStore(store_path),
         journal=Journal(journal_dir),
         snapshots=Snapshots(snapshot, config_digest(config_path)),
+        lock=lock,
     )
 
 

@@ -15,6 +15,7 @@ from alerts.store import AlertStore
 from feeds.journal import Journal
 from feeds.source import FeedSource
 from runtime.config import Config
+from runtime.datadir import DataDirLock
 from runtime.pipeline import Pipeline
 from runtime.snapshot import Snapshots
 
@@ -26,6 +27,7 @@ def build_pipeline(
     store: AlertStore | None = None,
     journal: Journal | None = None,
     snapshots: Snapshots | None = None,
+    lock: DataDirLock | None = None,
     forward: bool = True,
 ) -> Pipeline:
     """A pipeline as ``config`` describes it.
@@ -35,6 +37,7 @@ def build_pipeline(
             None keeps alerts in memory (a replay, a report).
         journal: records every applied batch; None for a replay of recordings.
         snapshots: state snapshots, saved with a journal.
+        lock: the data dir's writer lock (taken), released when the pipeline closes.
         forward: send alerts to ``[outbound]`` (Alertmanager, webhooks); a report or a
             replay forwards nothing.
     """
@@ -48,4 +51,5 @@ def build_pipeline(
         store=store,
         roster=config.duty,
         snapshots=snapshots,
+        lock=lock,
     )

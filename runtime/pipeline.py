@@ -36,6 +36,7 @@ from feeds.journal import Journal
 from feeds.source import Batch, FeedSource, FeedStatus
 from metrics.snapshot import CitySnapshot, HallSnapshot
 from metrics.state import CityState, HallSettings, Settings
+from runtime.datadir import DataDirLock
 from runtime.snapshot import Snapshots
 from runtime.view import ALERT_FIELDS, EMPTY_VIEW, AlertView, View
 
@@ -57,8 +58,11 @@ class Pipeline:
         store: AlertStore | None = None,
         roster: Roster | None = None,
         snapshots: Snapshots | None = None,
+        lock: DataDirLock | None = None,
     ) -> None:
         self.sources = list(sources)
+        self.lock = lock
+        """The data dir's writer lock, held until ``close``."""
         self.state = CityState(settings)
         """Each hall under its settings (``Config.hall_settings``: the same zone limits
         as the alerts' ``Config.hall_rules``)."""
@@ -345,3 +349,5 @@ class Pipeline:
         self.alerts.close()  # forwarding, if any, gets one more try at what is queued
         if self.store is not None:
             self.store.close()
+        if self.lock is not None:
+            self.lock.release()
