@@ -4,10 +4,11 @@ A sender subprocess speaks protocol v1 on loopback and sends a pre-encoded strea
 sender is never the bottleneck). In this process, on one core, two clients consume the
 same stream in turn:
 - bare: WebSocket receive + one msgspec decode per frame (the transport ceiling);
-- full: the real pipeline — WebSocketFeed (decode, pseudonymize, seq checks) → Supervisor
+- full: the real pipeline — WebSocketFeed (decode, pseudonymize, seq checks) → Pipeline
   (journal to disk, hall state, alert rules, publishing snapshots).
 Each configuration runs several times; the table shows median [min-max] and the ratio of
-full to bare measured in the same run.
+full to bare measured in the same run. ``measure`` also takes the peer (``bench/peer.py``:
+a hand-written per-event consumer with prometheus_client) for ``bench/table.py``.
 
     python bench/ingest.py                 # default: 200 000 events, 3 runs
     python bench/ingest.py --events 1000000 --runs 5
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
@@ -43,7 +45,7 @@ from feeds.protocol import (
     TicketIssued,
 )
 from runtime import logs
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 
 T0 = 1763946000000
 
@@ -136,7 +138,7 @@ async def bare(url: str, expect: int) -> float:
 async def full(urls: list[str], expect: int, data_dir: Path) -> float:
     pseudo = Pseudonymizer.from_data_dir(data_dir)
     feeds = [WebSocketFeed(u, FrameDecoder(pseudo), name=f"f{i}") for i, u in enumerate(urls)]
-    sup = Supervisor(feeds, journal=Journal(data_dir / "journal"))
+    sup = Pipeline(feeds, journal=Journal(data_dir / "journal"))
     start = time.perf_counter()
     task = asyncio.create_task(sup.run())
     seen, progress = 0, start
@@ -166,7 +168,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def measure(n: int, frame: int, conns: int, runs: int) -> tuple[list[float], list[float]]:
+def measure(
+    n: int, frame: int, conns: int, runs: int, consumers: tuple[str, ...] = ("bare", "full")
+) -> dict[str, list[float]]:
+    """Events/s of each of ``consumers`` ("bare", "full", "peer": ``bench/peer.py``) on
+    the same stream from one sender, taken in turn within each of ``runs`` runs."""
+    from peer import peer
+
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -188,19 +196,22 @@ def measure(n: int, frame: int, conns: int, runs: int) -> tuple[list[float], lis
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         url = f"ws://127.0.0.1:{port}"
         total = (n // conns) * conns
-        bare_rates, full_rates = [], []
+        rates: dict[str, list[float]] = {name: [] for name in consumers}
+
+        async def clients(client: Callable[[str, int], Awaitable[float]]) -> float:
+            start = time.perf_counter()
+            await asyncio.gather(*(client(url, n // conns) for _ in range(conns)))
+            return time.perf_counter() - start
+
         for _ in range(runs):
-
-            async def bare_all() -> float:
-                start = time.perf_counter()
-                await asyncio.gather(*(bare(url, n // conns) for _ in range(conns)))
-                return time.perf_counter() - start
-
-            bare_rates.append(total / asyncio.run(bare_all()))
-            with tempfile.TemporaryDirectory() as tmp:
-                elapsed = asyncio.run(full([url] * conns, total, Path(tmp)))
-            full_rates.append(total / elapsed)
-        return bare_rates, full_rates
+            for name in consumers:
+                if name == "full":
+                    with tempfile.TemporaryDirectory() as tmp:
+                        elapsed = asyncio.run(full([url] * conns, total, Path(tmp)))
+                else:
+                    elapsed = asyncio.run(clients(bare if name == "bare" else peer))
+                rates[name].append(total / elapsed)
+        return rates
     finally:
         proc.kill()
         proc.wait()
@@ -231,7 +242,8 @@ def main() -> None:
     configs = [(1, 1), (100, 1), (1000, 1), (1, 50), (100, 50)]
     for frame, conns in configs:
         n = args.events if frame > 1 else min(args.events, 100_000)
-        b, f = measure(n, frame, conns, args.runs)
+        rates = measure(n, frame, conns, args.runs)
+        b, f = rates["bare"], rates["full"]
         ratio = statistics.median(f) / statistics.median(b)
         print(f"{frame:>6} {conns:>5} | {fmt(b):>22} | {fmt(f):>22} | {ratio:5.0%}", flush=True)
 

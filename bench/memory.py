@@ -1,7 +1,7 @@
 """Memory benchmark: RSS of the whole pipeline holding 100 halls, day after day.
 
 100 halls x 30 windows x 4 zones x 30 staff (``bench.figures.big_hall_day``: 900 tickets,
-4 500 events a hall-day) go through ``Supervisor.apply`` — journal on disk, hall state,
+4 500 events a hall-day) go through ``Pipeline.apply`` — journal on disk, hall state,
 alert rules — in 1000-event batches with a publish every 20 batches, one service day
 after another. After each day the process's resident set (``VmRSS``, after a GC) is
 printed: the state keeps one service day of columns per hall plus bounded counters, so
@@ -34,8 +34,8 @@ from feeds.protocol import Event
 from feeds.replay import renumber
 from feeds.source import Batch, FeedStatus
 from runtime import logs
+from runtime.pipeline import Pipeline
 from runtime.snapshot import Snapshots
-from runtime.supervisor import Supervisor
 
 
 def rss_mb() -> float:
@@ -67,14 +67,14 @@ def main() -> None:
         base = rss_mb()
         if args.store:  # as serve runs: an alert store and state snapshots on disk
             store = AlertStore(Path(tmp) / "alerts.db")
-            sup = Supervisor(
+            sup = Pipeline(
                 journal=Journal(Path(tmp) / "journal"),
                 alerts=AlertEngine(sink=store),
                 store=store,
                 snapshots=Snapshots(Path(tmp) / "state.snapshot"),
             )
         else:
-            sup = Supervisor(journal=Journal(Path(tmp) / "journal"))
+            sup = Pipeline(journal=Journal(Path(tmp) / "journal"))
         status = FeedStatus("bench")
         per_day = []
         for day in range(args.days):

@@ -4,9 +4,9 @@ Simulates the demo city's day (``--halls``, ``--date``, ``--seed``), records it 
 real journal (``feeds.journal``), then, several times:
 - read: read and decode the recording (``feeds.replay.read_recording``);
 - feed: ``run.py replay --speed max`` in process: the recording served by a FeedServer on
-  loopback and consumed by the real pipeline (WebSocketFeed → Supervisor: state, alerts,
+  loopback and consumed by the real pipeline (WebSocketFeed → Pipeline: state, alerts,
   snapshots; no journal), until the last seq is applied;
-- source: the console's path: ``ReplaySource`` → Supervisor, no network.
+- source: the console's path: ``ReplaySource`` → Pipeline, no network.
 Server and consumer share this process and one core, so ``feed`` is a floor. The table
 shows median [min-max]; the header shows events per hall-day for the city.
 
@@ -41,7 +41,7 @@ from feeds.journal import Journal
 from feeds.replay import Recording, ReplayDriver, ReplaySource, read_recording, serve_replay
 from feeds.server import FeedServer
 from runtime import logs
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 600.0) -> None:
@@ -60,7 +60,7 @@ async def replay_feed(recording: Recording, total: int) -> float:
     )
     server = await ready.get()
     feed = WebSocketFeed(server.url, FrameDecoder(lambda p: p))
-    sup = Supervisor([feed])
+    sup = Pipeline([feed])
     run = asyncio.create_task(sup.run())
     await _until(lambda: feed.status.last_seq >= total)
     elapsed = time.perf_counter() - started
@@ -74,7 +74,7 @@ async def replay_feed(recording: Recording, total: int) -> float:
 async def replay_source(recording: Recording, total: int) -> float:
     started = time.perf_counter()
     source = ReplaySource(ReplayDriver(recording.events, speed=None))
-    sup = Supervisor([source])
+    sup = Pipeline([source])
     await sup.consume(source)
     sup.publish()
     assert source.status.last_seq == total

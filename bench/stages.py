@@ -2,14 +2,14 @@
 
 The bench stream of ``bench/ingest.py`` (100 halls x 30 windows, issue/call/start/finish/
 rating) is pre-encoded into frames; each stage then runs over all of them in turn, in one
-process, exactly as ``Supervisor.apply`` chains them:
+process, exactly as ``Pipeline.apply`` chains them:
 
 - decode: ``FrameDecoder.decode`` (msgspec, pseudonymize) per frame;
 - seq: ``SeqGuard.check`` per decoded frame;
 - journal: ``Journal.append`` to a temporary folder;
 - state: ``CityState.apply`` (handlers; numpy flushes as in production);
 - alerts: ``AlertEngine.on_batch``;
-- publish: one ``Supervisor.publish`` (100 hall snapshots, the time-driven rules) at the end,
+- publish: one ``Pipeline.publish`` (100 hall snapshots, the time-driven rules) at the end,
   in ms, and the share of a core it takes at the publisher's pace under a flood.
 
 The table shows ns per event, median [min-max] of several runs. Use it for A/B runs of
@@ -38,7 +38,7 @@ from feeds.decode import FrameDecoder
 from feeds.journal import Journal
 from feeds.privacy import Pseudonymizer
 from feeds.source import SeqGuard
-from runtime.supervisor import Supervisor
+from runtime.pipeline import Pipeline
 
 STAGES = ("decode", "seq", "journal", "state", "alerts", "total")
 
@@ -55,7 +55,7 @@ def one_run(frames: list[bytes], n: int) -> dict[str, float]:
     batches = [guard.check("bench", d) for d in decoded]
     out["seq"] = time.perf_counter() - t
     with tempfile.TemporaryDirectory() as tmp:
-        sup = Supervisor(journal=Journal(Path(tmp) / "journal"))
+        sup = Pipeline(journal=Journal(Path(tmp) / "journal"))
         journal = sup.journal
         assert journal is not None
         t = time.perf_counter()

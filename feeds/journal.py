@@ -137,9 +137,34 @@ class Journal:
             os.fsync(day.index.fileno())
 
     def _write(self, feed: str, events: list[Event]) -> None:
+        """One encoded write of the batch. The common batch (no heartbeat) is encoded
+        whole by ``encode_lines`` — the same bytes as one ``encode`` plus ``\\n`` per
+        event — and its bookkeeping is a pass over hall and ts; a batch with a heartbeat
+        takes ``_write_thinned``, event by event."""
         day = self._day_file(feed, events)
-        buf = bytearray()
-        encode_into = self._encoder.encode_into
+        if any(issubclass(t, Heartbeat) for t in set(map(type, events))):
+            self._write_thinned(day, events)
+            return
+        for ev in reversed(events):  # the last seq written (every event here has one)
+            if ev.seq is not None:
+                day.last_seq = ev.seq
+                break
+        clock = day.clock
+        get = clock.get
+        for ev in events:  # per hall the newest ts, whatever the order of the batch
+            hall, ts = ev.hall, ev.ts
+            if ts > get(hall, 0):
+                clock[hall] = ts
+        pending = day.pending
+        if pending:  # a hall's event written: its older heartbeat is not needed any more
+            for hall in {ev.hall for ev in events}:
+                pending.pop(hall, None)
+        _emit(day, self._encoder.encode_lines(events), len(events))
+
+    def _write_thinned(self, day: _DayFile, events: list[Event]) -> None:
+        """A batch with heartbeats: one is written only when it moves its hall's clock by
+        ``HEARTBEAT_EVERY_MS`` (the newest other one is kept pending), in batch order."""
+        kept: list[Event] = []
         clock, pending = day.clock, day.pending
         for ev in events:
             if isinstance(ev, Heartbeat):
@@ -151,10 +176,9 @@ class Journal:
                 day.last_seq = ev.seq
             pending.pop(ev.hall, None)
             clock[ev.hall] = max(clock.get(ev.hall, 0), ev.ts)
-            encode_into(ev, buf, len(buf))
-            buf.extend(b"\n")
-        if buf:
-            _emit(day, buf)
+            kept.append(ev)
+        if kept:
+            _emit(day, self._encoder.encode_lines(kept), len(kept))
 
     def _day_file(self, feed: str, events: list[Event]) -> _DayFile:
         ordinal = day_ordinal(events[0].ts)
@@ -198,11 +222,7 @@ class Journal:
     def _close(self, day: _DayFile) -> None:
         """Write each hall's newest pending heartbeat (the final hall clock), then close."""
         if day.pending:
-            buf = bytearray()
-            for ev in day.pending.values():
-                self._encoder.encode_into(ev, buf, len(buf))
-                buf.extend(b"\n")
-            _emit(day, buf)
+            _emit(day, self._encoder.encode_lines(day.pending.values()), len(day.pending))
             day.pending.clear()
         day.file.close()
         day.index.close()
@@ -257,15 +277,17 @@ def index_path(path: Path) -> Path:
     return path.with_suffix(".crc")
 
 
-def _emit(day: _DayFile, buf: bytearray) -> None:
-    """Write one record: the data first, then its index entry (so it is confirmed)."""
+def _emit(day: _DayFile, buf: bytes, lines: int) -> None:
+    """Write one record of ``lines`` JSON lines: the data first, then its index entry
+    (so it is confirmed). JSON text holds no raw newline: ``lines`` is the count of
+    ``\\n`` in ``buf``, known without scanning it."""
     day.file.write(buf)
     day.file.flush()
     head = _RECORD.pack(day.size, len(buf), zlib.crc32(buf))
     day.index.write(head + zlib.crc32(head).to_bytes(4, "little"))
     day.index.flush()
     day.size += len(buf)
-    day.lines += buf.count(b"\n")
+    day.lines += lines
 
 
 @dataclass(slots=True)
