@@ -5,7 +5,7 @@ With no command, or only demo options (``hallwatch --speed 120``), it runs the d
 ``make demo`` does. A config, store or TLS error ends a command with its message and
 exit 2, never a traceback.
 
-Imports: cli (every command module), alerts.store, runtime.config, feeds.tls.
+Imports: cli (every command module), alerts.store, runtime (config, signin), feeds.tls.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from cli.demo import DemoCommand
 from cli.demo_feed import DemoFeedCommand
 from cli.handover import HandoverCommand
 from cli.import_csv import ImportCsvCommand
+from cli.operator import OperatorCommand
 from cli.replay import ReplayCommand
 from cli.report import ReportCommand
+from cli.retention import RetentionCommand
 from cli.rotate_key import RotateKeyCommand
 from cli.serve import ServeCommand
 from cli.staffing import StaffingCommand
@@ -32,6 +34,7 @@ from cli.web import WebCommand
 from feeds.tls import TLSConfigError
 from runtime.config import ConfigError
 from runtime.datadir import DataDirBusy
+from runtime.signin import SignInError
 
 #: Every command, in the order ``--help`` lists them.
 COMMANDS: tuple[Command, ...] = (
@@ -45,9 +48,11 @@ COMMANDS: tuple[Command, ...] = (
     ImportCsvCommand(),
     CheckConfigCommand(),
     HandoverCommand(),
+    OperatorCommand(),
     AuditCommand(),
     ReportCommand(),
     RotateKeyCommand(),
+    RetentionCommand(),
 )
 
 
@@ -72,6 +77,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = next(c for c in COMMANDS if c.name == args.command)
     try:
         return chosen.run(args)
-    except (ConfigError, StoreError, TLSConfigError, DataDirBusy) as error:
+    except (ConfigError, StoreError, TLSConfigError, DataDirBusy, SignInError) as error:
         print(f"hallwatch: {error}", file=sys.stderr)
         return 2

@@ -106,13 +106,12 @@ class Journal:
         if not events:
             return
         start = 0
-        first_day = day_ordinal(events[0].ts)
-        if day_ordinal(events[-1].ts) != first_day:  # rare: the batch crosses midnight
-            for i, ev in enumerate(events):
-                if day_ordinal(ev.ts) != first_day:
-                    self.append(feed, events[:i])
-                    start = i
-                    break
+        day = day_ordinal(events[0].ts)
+        if day_ordinal(events[-1].ts) != day:  # rare: the batch crosses midnight (or
+            for i, ev in enumerate(events):  # several: a backlog of quiet days)
+                if day_ordinal(ev.ts) != day:
+                    self._write(feed, events[start:i])
+                    start, day = i, day_ordinal(ev.ts)
         self._write(feed, events[start:])
 
     def rolls(self, feed: str, events: list[Event]) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from feeds.decode import Rejection
 from feeds.protocol import Event
+from metrics.checkpoint import checkpoint_stream, load_halls
 from metrics.hall import (
     ABANDONED,
     CALLED,
@@ -40,7 +41,6 @@ from metrics.hall import (
     Settings,
     Ticket,
 )
-from metrics.checkpoint import checkpoint_stream, load_halls
 from metrics.handlers import HANDLERS
 from metrics.snapshot import HallSnapshot
 from metrics.view import build_snapshot
@@ -82,6 +82,9 @@ class HallSettings:
     """A hall without settings of its own: the defaults, never another hall's zones."""
     halls: Mapping[str, Settings] = field(default_factory=dict)
     """Hall id → its own settings."""
+    max_halls: int = MAX_HALLS
+    """Halls the state holds at most (``[limits] max_halls``): an event of one more is
+    rejected as ``hall_limit``."""
 
     def of(self, hall: str) -> Settings:
         """The settings of ``hall``."""
@@ -148,8 +151,8 @@ class CityState:
         for ev in events:
             if ev.hall != name:
                 found = self.halls.get(ev.hall)
-                if found is None and len(self.halls) >= MAX_HALLS:
-                    detail = f"hall {ev.hall[:64]!r} beyond the first {MAX_HALLS}"
+                if found is None and len(self.halls) >= self.settings.max_halls:
+                    detail = f"hall {ev.hall[:64]!r} beyond the first {self.settings.max_halls}"
                     rejections.append(Rejection("hall_limit", detail, None, ev.seq))
                     continue
                 name = ev.hall

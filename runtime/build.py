@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from alerts.store import AlertStore
 from feeds.journal import Journal
+from feeds.retention import Retention
 from feeds.source import FeedSource
 from runtime.config import Config
 from runtime.datadir import DataDirLock
@@ -52,4 +53,7 @@ def build_pipeline(
         roster=config.duty,
         snapshots=snapshots,
         lock=lock,
+        retention=Retention(
+            config.retention.strip_days(config.rules), config.retention.delete_after_days
+        ),
     )

@@ -51,7 +51,7 @@ import typing
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, ClassVar, TypeVar
 
 import msgspec
 
@@ -69,7 +69,7 @@ from alerts.settings import (
     Unattended,
 )
 from alerts.store import AlertStore
-from metrics.state import HallSettings, Settings
+from metrics.state import MAX_HALLS, HallSettings, Settings
 from metrics.workdays import WorkCalendar
 
 Minutes = Annotated[float, msgspec.Meta(gt=0, le=24 * 60)]
@@ -148,6 +148,34 @@ class Thresholds(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A case the back office has not answered within this counts as accepted (Anqiu)."""
 
 
+class Retention(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[retention]``: how long recorded days keep personal data (个人信息保护法 art. 19)."""
+
+    strip_person_after_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] | None = None
+    """Recorded days older than this lose their ``person`` fields (the pseudonyms);
+    default: the second-trip window plus ``MARGIN_DAYS``. It must exceed that window,
+    or a second trip inside it could no longer be found."""
+    delete_after_days: Annotated[int, msgspec.Meta(ge=0, le=36600)] = 0
+    """Recorded days older than this are deleted; 0 (the default) keeps them."""
+
+    MARGIN_DAYS: ClassVar[int] = 5
+
+    def strip_days(self, rules: Rules) -> int:
+        """Days a recorded day keeps its pseudonyms under ``rules``' second-trip window."""
+        if self.strip_person_after_days is not None:
+            return self.strip_person_after_days
+        return rules.second_trip.within_days + self.MARGIN_DAYS
+
+
+class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[limits]``: what one process holds at most."""
+
+    max_halls: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = MAX_HALLS
+    """Halls per process: an event of a hall beyond them is rejected (``hall_limit``)
+    and counted, so a feed inventing hall ids cannot grow the state and the /metrics
+    labels without bound."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
     halls: dict[str, HallConfig] = {}
@@ -158,6 +186,9 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Duty directors: people, shifts, rota."""
     outbound: OutboundConfig = msgspec.field(default_factory=OutboundConfig)
     """Forward alerts to an Alertmanager and to webhooks (optional)."""
+    retention: Retention = msgspec.field(default_factory=Retention)
+    """How long recorded days keep personal data, and recordings at all."""
+    limits: Limits = msgspec.field(default_factory=Limits)
 
     def work_calendar(self) -> WorkCalendar:
         """Working days: this config's years, then the holiday package, then Mon-Fri."""
@@ -194,7 +225,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return HallSettings(default, {
             name: replace(default, zone_wait_limits=self.zone_limits(name))
             for name in self.halls
-        })  # fmt: skip
+        }, max_halls=self.limits.max_halls)  # fmt: skip
 
     def hall_rules(self) -> dict[str, HallRules]:
         """Every configured hall's own alert settings: its zones' limits, its items, its
@@ -350,6 +381,17 @@ def load_config(path: Path) -> Config:
     for field_path, message in config.duty.problems():
         parts = re.split(r"\.|\[(\d+)\]", field_path)
         raise _error(path, text, [p for p in parts if p], message)
+    window = config.rules.second_trip.within_days
+    strip = config.retention.strip_person_after_days
+    if strip is not None and strip <= window:
+        raise _error(path, text, ["retention", "strip_person_after_days"],
+                     f"{strip} days would strip pseudonyms inside the second-trip window "
+                     f"([rules.second_trip] within_days = {window}): make it more")  # fmt: skip
+    delete = config.retention.delete_after_days
+    if delete and delete <= window:
+        raise _error(path, text, ["retention", "delete_after_days"],
+                     f"{delete} days would delete recordings inside the second-trip window "
+                     f"({window} days): make it more, or 0 to keep them")  # fmt: skip
     if config.calendar.file:
         extra_path = (path.parent / config.calendar.file).resolve()
         extra, extra_text = _decode(extra_path, HolidayFile)

@@ -31,8 +31,9 @@ from alerts.book import Alert
 from alerts.duty import Roster, hall_figures
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
-from feeds.hallclock import day_start_ms
+from feeds.hallclock import day_start_ms, service_day
 from feeds.journal import Journal
+from feeds.retention import Retention, RetentionRun, apply_retention
 from feeds.source import Batch, FeedSource, FeedStatus
 from metrics.snapshot import CitySnapshot, HallSnapshot
 from metrics.state import CityState, HallSettings, Settings
@@ -59,10 +60,14 @@ class Pipeline:
         roster: Roster | None = None,
         snapshots: Snapshots | None = None,
         lock: DataDirLock | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.sources = list(sources)
         self.lock = lock
         """The data dir's writer lock, held until ``close``."""
+        self.retention = retention if journal is not None else None
+        """Applied to the journal's recorded days as each service day begins."""
+        self._retained_day: date | None = None
         self.state = CityState(settings)
         """Each hall under its settings (``Config.hall_settings``: the same zone limits
         as the alerts' ``Config.hall_rules``)."""
@@ -222,6 +227,36 @@ class Pipeline:
         if self.alerts.handovers is not None:
             self.alerts.handovers.refresh()
 
+    def retain(self) -> RetentionRun | None:
+        """Once per service day (the newest hall clock's), as the day begins: the
+        recorded days past ``[retention]`` lose their pseudonyms, or go (feeds.retention).
+        A failure is logged; ingest never waits for it."""
+        if self.retention is None or self.journal is None:
+            return None
+        newest = max((h.now_ms for h in self.view.city.halls.values()), default=0)
+        if not newest:
+            return None
+        today = service_day(newest)
+        if today == self._retained_day:
+            return None
+        self._retained_day = today
+        try:
+            return apply_retention(
+                self.journal.root,
+                today,
+                strip_after_days=self.retention.strip_after_days,
+                delete_after_days=self.retention.delete_after_days,
+            )
+        except OSError as error:
+            log.error("retention_failed", error=f"{type(error).__name__}: {error}")
+            return None
+
+    async def retention_keeper(self, every_s: float = 5.0) -> None:
+        """``retain`` in a thread every few seconds (it acts once a day), until cancelled."""
+        while True:
+            await asyncio.to_thread(self.retain)
+            await asyncio.sleep(every_s)
+
     async def store_syncer(self, every_s: float = 1.0) -> None:
         """``sync_store`` about once a second, until cancelled."""
         while True:
@@ -290,6 +325,8 @@ class Pipeline:
             group.create_task(self.publisher())
             if self.store is not None:
                 group.create_task(self.store_syncer())
+            if self.retention is not None:
+                group.create_task(self.retention_keeper())
             for source in self.sources:
                 group.create_task(self.consume(source))
 
