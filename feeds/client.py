@@ -55,7 +55,10 @@ class Backoff:
     factor: float = 2.0
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        cap = min(self.maximum, self.initial * self.factor**attempt)
+        try:
+            cap = min(self.maximum, self.initial * self.factor**attempt)
+        except OverflowError:  # 2.0**1024: a feed down for ~3 h; it used to end the run
+            cap = self.maximum
         return rng.uniform(cap / 2, cap)
 
 
@@ -130,7 +133,7 @@ class WebSocketFeed:
             ws = await connect(
                 self.url,
                 additional_headers=headers,
-                compression=None,  # deflate costs up to 10x on a LAN (perf-notes.md)
+                compression=None,  # deflate costs up to 10x on a LAN (docs/protocol-notes.md)
                 proxy=None,
                 ssl=self._ssl if self.url.startswith("wss:") else None,
                 max_size=TRANSPORT_MAX_BYTES,
@@ -245,8 +248,8 @@ class _Connection(ClientConnection):
 @contextlib.asynccontextmanager
 async def _deaf_after(ws: _Connection, silence: float) -> AsyncIterator[None]:
     """Drop ``ws`` once nothing at all was heard from the server for ``silence`` s
-    (protocol.md: no frame, no pong); the failure that causes in the body is raised as a
-    ``TimeoutError`` saying so."""
+    (docs/protocol.md, "Transport": no frame, no pong); the failure that causes in the
+    body is raised as a ``TimeoutError`` saying so."""
 
     async def watch() -> None:
         heard = max(ws.heard, time.monotonic())

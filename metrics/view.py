@@ -204,48 +204,50 @@ def build_snapshot(h: HallState) -> HallSnapshot:
                 oldest_ticket=oldest_ticket[z],
                 called_not_started=zs[z * 5 + CALLED],
                 serving=zs[z * 5 + SERVING],
-                arrivals_15m=int(arrivals_15[z]),
-                arrivals_60m=int(arrivals_60[z]),
-                wait_limit_s=float(limits[z]),
+                arrivals_15m=arrivals_15[z],
+                arrivals_60m=arrivals_60[z],
+                wait_limit_s=limit_s,
                 day=day_z[z],
                 hour=hour_z[z],
-                no_show_today=int(abandoned[z, _NO_SHOW]),
-                left_today=int(abandoned[z, _LEFT]),
-                expired_today=int(abandoned[z, _EXPIRED]),
-                no_show_rate=fig.ratio(float(abandoned[z, _NO_SHOW]), float(ended[z])),
-                abandonment_rate=fig.ratio(
-                    float(abandoned[z, _LEFT] + abandoned[z, _EXPIRED]), float(ended[z])
-                ),
-                mean_service_s=zone_service[z][0],
+                no_show_today=no_show,
+                left_today=left,
+                expired_today=expired,
+                no_show_rate=fig.ratio(float(no_show), float(ended[z])),
+                abandonment_rate=fig.ratio(float(left + expired), float(ended[z])),
+                mean_service_s=zone_service[z],
                 arrivals_per_hour=rate,
-                expected_wait_s=fig.expected_wait(len(h.queues[z]), free, capacity, len(serves)),
+                expected_wait_s=fig.expected_wait(waiting, free, capacity, len(serves)),
                 windows_needed=fig.needed_windows(
-                    rate, service_s, float(limits[z]), settings.target_service_level
+                    rate, service_s, limit_s, settings.target_service_level
                 ),
-                curve_waiting=tuple(curve_waiting[z].tolist()),
-                curve_arrivals=tuple(curve_arrivals[z].tolist()),
+                curve_waiting=tuple(curve_waiting_l[z]),
+                curve_arrivals=tuple(curve_arrivals_l[z]),
             )
         )
-    total_ended = int(ended.sum())
+    total_ended = sum(ended)
     return HallSnapshot(
         hall=h.hall,
         now_ms=now,
         day=h.day,
         waiting=len(queue),
-        served_today=int(np.count_nonzero(served_mask)),
+        served_today=sum(served_by_zone),
         issued_today=len(h.tickets),
         mean_wait_s=day_all.mean_s,
         p90_wait_s=day_all.p90_s,
         longest_wait_s=max(longest, default=0.0),
-        windows_open=int(open_mask.sum()),
+        windows_open=sum(open_l),
         windows_total=nw,
         tickets_by_state=dict(zip(TICKET_STATES, h.state_counts, strict=True)),
         zones=tuple(zones),
-        windows=tuple(windows),
+        windows=windows,
         queue=tuple(queue),
         complaints=tuple(
             ComplaintView(cid, ts, channel, window)
-            for cid, (ts, channel, window) in sorted(h.complaints.items(), key=lambda kv: kv[1])
+            # Oldest first; by id within a millisecond (the rest of the record may hold
+            # None, which does not sort against a window name).
+            for cid, (ts, channel, window) in sorted(
+                h.complaints.items(), key=lambda kv: (kv[1][0], kv[0])
+            )
         ),
         cases=open_cases(h),
         late_events=h.late_events,

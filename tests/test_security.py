@@ -7,6 +7,7 @@ import asyncio
 import base64
 import os
 import ssl
+import stat
 import subprocess
 import sys
 import urllib.error
@@ -14,6 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 import trustme
 
@@ -25,7 +27,7 @@ from metrics.exposition import serve_metrics
 from metrics.snapshot import CitySnapshot
 from tests.conftest import wait_for
 from tests.e2e.test_serve import ROOT, free_port, get, wait_until
-from tests.feeds.test_recording import tickets
+from tests.factories import tickets
 
 
 @pytest.fixture(scope="module")
@@ -179,6 +181,39 @@ def test_demo_feed_over_tls_with_a_token_into_serve_with_metrics_auth(
             if proc is not None:
                 proc.terminate()
                 proc.wait(10)
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604], ids=["group", "others"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--feed", "ws://127.0.0.1:9", "--token-file", "SECRET"],
+        ["serve", "--feed", "ws://127.0.0.1:9", "--metrics-port", "PORT",
+         "--metrics-auth-file", "SECRET"],
+        ["demo-feed", "--port", "0", "--token-file", "SECRET"],
+        ["replay", "RECORDING", "--port", "0", "--token-file", "SECRET"],
+    ],
+    ids=["serve-token", "serve-metrics-auth", "demo-feed-token", "replay-token"],
+)  # fmt: skip
+def test_a_secret_file_its_group_or_others_can_read_is_refused(
+    tmp_path: Path, argv: list[str], mode: int
+) -> None:
+    """Every command that reads a token or auth file refuses it unless it is 0600 (or
+    stricter): readable by the file's group is as refused as readable by everyone."""
+    secret = tmp_path / "secret"
+    secret.write_text("prom:t0ken\n")
+    os.chmod(secret, mode)
+    recording = tmp_path / "2025-11-24.jsonl"
+    recording.write_bytes(msgspec.json.encode(tickets(1)[0]) + b"\n")
+    values = {"SECRET": str(secret), "PORT": str(free_port()), "RECORDING": str(recording)}
+    done = subprocess.run(
+        [sys.executable, "run.py", *(values.get(a, a) for a in argv),
+         *(["--data-dir", str(tmp_path / "data")] if argv[0] == "serve" else [])],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "readable by others" in done.stderr and str(secret) in done.stderr
+    assert f"mode {stat.filemode(0o100000 | mode)}" in done.stderr
 
 
 def test_a_token_file_others_can_read_is_refused(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.command import Command, CommandInput, CommandList, CommandPalette
+
 from console.tables import CityTable, FeedsTable, QueueTable, WindowsTable
 from feeds.protocol import Heartbeat, TicketIssued, WindowState
 from feeds.server import FeedServer
@@ -81,13 +83,25 @@ async def test_filter_and_sort(server: FeedServer) -> None:  # noqa: F811
         await wait_for(lambda: queue.get_row_at(0)[0] == "B002")
 
 
+def _palette_offers(app: object, typed: str, command: str) -> bool:
+    """The command palette is open on ``typed`` and highlights ``command`` first."""
+    palette = getattr(app, "screen", None)
+    if not isinstance(palette, CommandPalette) or palette.query_one(CommandInput).value != typed:
+        return False
+    found = palette.query_one(CommandList)
+    if found.highlighted is None:
+        return False
+    option = found.get_option_at_index(found.highlighted)
+    return isinstance(option, Command) and str(option.hit.text) == command
+
+
 async def test_command_palette_lists_the_screens(server: FeedServer) -> None:  # noqa: F811
     await server.publish(console_morning())
     async with console_on(server) as (app, _sup, pilot):
         await wait_for(lambda: arrived(app, 12))
         await pilot.press("ctrl+p")
         await pilot.press(*"complaints")
-        await pilot.pause(0.3)
+        await wait_for(lambda: _palette_offers(app, "complaints", "complaints (m)"))
         await pilot.press("enter")
         await wait_for(lambda: app.screen_name == "complaints")
 

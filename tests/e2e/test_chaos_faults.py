@@ -186,7 +186,9 @@ async def test_reset_mid_frame_and_a_silent_server_are_left_and_resumed() -> Non
     front = FaultyFront(server.port, ["reset", "silent", "reset"])
     listener = await front.start()
     try:
-        async with rig(f"ws://127.0.0.1:{front.port}", silence=0.6) as r:
+        # silence 2.4 s: the silent one is left after 2.4 s; every handshake has 0.8 s,
+        # time enough on a loaded machine for each faulty session to get to its hello.
+        async with rig(f"ws://127.0.0.1:{front.port}", silence=2.4) as r:
             await r.until_metrics(connected=1, last_seq=12)
             assert front.faults_done == 3
             assert r.feed_metric("connects_total") == 4  # three faulty sessions, one good

@@ -27,6 +27,8 @@ from tests.e2e.test_serve import ROOT, free_port, wait_until
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine")
+#: A screenshot of the drawn console is larger than this; a blank page far smaller.
+DRAWN_BYTES = 20_000
 
 
 class DevTools:
@@ -67,9 +69,15 @@ async def _browse(devtools_port: int, url: str, shot: Path) -> None:
             assert loop.time() < deadline, "the console never drew in the browser"
             await asyncio.sleep(0.2)
         assert await tools.evaluate("document.querySelectorAll('canvas').length") >= 1
-        await asyncio.sleep(3)  # let the demo hall open and the board fill
-        image = await tools.call("Page.captureScreenshot", format="png")
-        shot.write_bytes(base64.b64decode(image["data"]))
+        # Until the demo hall has opened and the board filled: a screenshot of a drawn
+        # console (text and colours) is large, a blank or half-drawn one small.
+        while True:
+            image = await tools.call("Page.captureScreenshot", format="png")
+            png = base64.b64decode(image["data"])
+            if len(png) > DRAWN_BYTES or loop.time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        shot.write_bytes(png)
 
 
 def test_web_serves_the_console_to_a_browser(tmp_path: Path) -> None:
@@ -142,7 +150,7 @@ def test_web_serves_the_console_to_a_browser(tmp_path: Path) -> None:
         shot = tmp_path / "web.png"
         asyncio.run(_browse(devtools_port, url, shot))
         # A drawn console, not a blank page: a screenshot of text and colours is large.
-        assert shot.stat().st_size > 20_000
+        assert shot.stat().st_size > DRAWN_BYTES
         if os.environ.get("HALLWATCH_KEEP_SHOT"):
             shutil.copy(shot, os.environ["HALLWATCH_KEEP_SHOT"])
     finally:

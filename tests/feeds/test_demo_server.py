@@ -18,7 +18,8 @@ from feeds.hallclock import HALL_TZ as CST
 from feeds.hallclock import day_start_ms
 from feeds.protocol import Error, Event, Gap, Heartbeat, Hello, Op, TicketIssued
 from feeds.server import FeedServer
-from tests.conftest import T0, wait_for
+from tests.conftest import wait_for
+from tests.factories import T0
 
 H = "lz"
 _batch = msgspec.json.Decoder(list[Event] | Event)

@@ -11,8 +11,7 @@ import pytest
 from feeds.journal import DayRecovery, Journal, check_file, index_path, recover_day
 from feeds.protocol import Event, Heartbeat
 from feeds.replay import read_recording
-from tests.conftest import ms
-from tests.feeds.test_recording import tickets
+from tests.factories import ms, tickets
 
 
 def parts(rec: DayRecovery, size: int = 2000) -> list[list[Event]]:

@@ -12,7 +12,7 @@ import pytest
 
 from feeds.hallclock import day_start_ms
 from feeds.journal import Journal
-from feeds.protocol import Event, Heartbeat, TicketIssued
+from feeds.protocol import Event, Heartbeat
 from feeds.replay import (
     ReplayDriver,
     ReplaySource,
@@ -21,18 +21,9 @@ from feeds.replay import (
     read_recording,
     window,
 )
-from tests.conftest import T0, ms
+from tests.factories import T0, ms, tickets
 
 DAY = dt.date(2025, 11, 24)
-
-
-def tickets(n: int, start_ts: int = T0, step_ms: int = 10_000, seq: int = 1) -> list[Event]:
-    return [
-        TicketIssued(
-            seq=seq + i, ts=start_ts + i * step_ms, hall="lz", ticket=f"A{i:03d}", zone="z"
-        )
-        for i in range(n)
-    ]
 
 
 def lines(path: Path) -> list[Event]:

@@ -7,7 +7,7 @@ import msgspec
 from feeds.decode import FrameDecoder
 from feeds.protocol import Gap
 from feeds.source import MemorySource, SeqGuard
-from tests.conftest import T0
+from tests.factories import T0
 
 
 def frame(*seqs: int, bad: tuple[int, ...] = ()) -> bytes:

@@ -163,6 +163,26 @@ def test_complaints_and_cases_with_cards() -> None:
     assert city.snapshot(H).cases_by_card() == {"none": 0, "yellow": 1, "red": 1}
 
 
+def test_complaints_in_the_same_millisecond_are_listed_oldest_first_then_by_id() -> None:
+    # K2 names a window, K1 does not; both came in at 09:01:00.000 through the desk. The
+    # snapshot used to sort on (time, channel, window) and fail comparing None with "W01".
+    city = CityState()
+    e = Script()
+    city.apply(
+        [
+            e(Complaint, ms(1), complaint="K2", channel="desk", window="W01"),
+            e(Complaint, ms(1), complaint="K1", channel="desk"),
+            e(Complaint, ms(0), complaint="K3", channel="hotline"),
+        ]
+    )
+    s = city.snapshot(H)
+    assert [(c.complaint, c.received_ms, c.window) for c in s.complaints] == [
+        ("K3", ms(0), None),
+        ("K1", ms(1), None),
+        ("K2", ms(1), "W01"),
+    ]
+
+
 def test_snapshot_is_frozen_and_cached() -> None:
     city = CityState()
     city.apply(morning())
