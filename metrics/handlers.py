@@ -131,29 +131,31 @@ def _zone_queue_changed(h: HallState, zone: int, ts: int) -> None:
 
 def _enqueue(h: HallState, t: Ticket, ts: int) -> None:
     """The ticket enters its zone's queue (issued, or transferred back)."""
-    queue = h.queues[t.zone]
+    zone = t.zone
+    queue = h.queues[zone]
     queue[t.id] = t
-    q = h.b_queue
-    q[0].append(ts)
-    q[1].append(t.zone)
-    q[2].append(1)
+    at, zones, delta = h.b_queue
+    at.append(ts)
+    zones.append(zone)
+    delta.append(1)
     if len(queue) == 1:
-        h.waiting_bits |= 1 << t.zone
-        _zone_queue_changed(h, t.zone, ts)
+        h.waiting_bits |= 1 << zone
+        _zone_queue_changed(h, zone, ts)
 
 
 def _leave_queue(h: HallState, t: Ticket, ts: int, r: ApplyResult) -> None:
     """The ticket leaves the queue (called, started or abandoned)."""
-    queue = h.queues[t.zone]
+    zone = t.zone
+    queue = h.queues[zone]
     del queue[t.id]
-    r.departures.append((h.hall, t.id, h.zones.names[t.zone], t.queued, ts))
-    q = h.b_queue
-    q[0].append(ts)
-    q[1].append(t.zone)
-    q[2].append(-1)
+    r.departures.append((h.hall, t.id, h.zones.names[zone], t.queued, ts))
+    at, zones, delta = h.b_queue
+    at.append(ts)
+    zones.append(zone)
+    delta.append(-1)
     if not queue:
-        h.waiting_bits &= ~(1 << t.zone)
-        _zone_queue_changed(h, t.zone, ts)
+        h.waiting_bits &= ~(1 << zone)
+        _zone_queue_changed(h, zone, ts)
 
 
 def _end_open(h: HallState, window: int, ts: int) -> None:
@@ -189,9 +191,10 @@ def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> No
         t.called = ts
     if t.first_call < 0:
         t.first_call = ts
-        h.b_wait[0].append(t.zone)
-        h.b_wait[1].append(ts - t.issued if ts > t.issued else 0)
-        h.b_wait[2].append(ts)
+        w_zone, w_ms, w_ts = h.b_wait
+        w_zone.append(t.zone)
+        w_ms.append(ts - t.issued if ts > t.issued else 0)
+        w_ts.append(ts)
     t.window = window
     bit = 1 << t.zone
     if not h.w_zone_bits[window] & bit:  # the window serves this zone from now on
@@ -206,26 +209,26 @@ def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None
     if ev.ticket in h.tickets:
         return "duplicate_ticket"
     zone = h.zones.index(ev.zone)
+    ts, person, item = ev.ts, ev.person, ev.item
     t = h.tickets[ev.ticket] = Ticket(
-        ev.ticket, zone, ev.priority == "priority", ev.ts, ev.ts,
-        person=ev.person, item=ev.item, service_item=ev.item,
+        ev.ticket, zone, ev.priority == "priority", ts, ts, -1, -1, -1, -1, WAITING,
+        person, item, item,
     )  # fmt: skip
-    person = ev.person
     if person is not None:
         mine = h.person_tickets.get(person)
         if mine is None:
             mine = h.person_tickets[person] = []
         mine.append(ev.ticket)
-        r.person_tickets.append((h.hall, ev.ts, len(mine), mine))
-        if ev.item is not None:
-            r.visits.append((h.hall, ev.ticket, person, ev.item, ev.ts, None))
+        r.person_tickets.append((h.hall, ts, len(mine), mine))
+        if item is not None:
+            r.visits.append((h.hall, ev.ticket, person, item, ts, None))
     h.state_counts[WAITING] += 1
     h.zone_states[zone * 5 + WAITING] += 1
-    _enqueue(h, t, ev.ts)
+    _enqueue(h, t, ts)
     h.b_issued.append(zone)
-    h.b_issued_ts.append(ev.ts)
+    h.b_issued_ts.append(ts)
     if h.day_open_ms < 0:
-        h.day_open_ms = ev.ts
+        h.day_open_ms = ts
     return None
 
 
@@ -290,13 +293,13 @@ def _service_finished(h: HallState, ev: ServiceFinished, r: ApplyResult) -> str 
         service_ms = ev.ts - t.start if ev.ts > t.start else 0
     else:
         service_ms = -1  # never started: counted as a service, no service time
-    fin = h.b_fin
-    fin[0].append(ev.ts)
-    fin[1].append(window)
-    fin[2].append(t.zone)
-    fin[3].append(outcome)
-    fin[4].append(service_ms)
-    fin[5].append(h.staff_index(window))
+    f_ts, f_window, f_zone, f_outcome, f_ms, f_staff = h.b_fin
+    f_ts.append(ev.ts)
+    f_window.append(window)
+    f_zone.append(t.zone)
+    f_outcome.append(outcome)
+    f_ms.append(service_ms)
+    f_staff.append(h.w_staff_index[window])
     _release(h, t, ev.ts)
     r.services.append((h.hall, ev.window, t.id, ev.ts, None, False))
     if outcome == TRANSFERRED:  # back to the queue, for another window
@@ -365,9 +368,10 @@ def _window_state(h: HallState, ev: WindowState, r: ApplyResult) -> str | None:
 
 def _rating(h: HallState, ev: Rating, r: ApplyResult) -> str | None:
     window = h.windows.index(ev.window)
-    h.b_rating[0].append(window)
-    h.b_rating[1].append(ev.score - 1)
-    h.b_rating[2].append(h.staff_index(window) if ev.staff is None else h.staff.index(ev.staff))
+    r_window, r_score, r_staff = h.b_rating
+    r_window.append(window)
+    r_score.append(ev.score - 1)
+    r_staff.append(h.w_staff_index[window] if ev.staff is None else h.staff.index(ev.staff))
     r.ratings.append(ev)
     return None
 
