@@ -17,7 +17,7 @@ until) mark matching alerts silenced: they stay open and counted but do not esca
 Every time is hall time, stamped from the condition (or the timer) itself rather than
 from when the engine looked, so a replay at any speed gives the same alerts.
 
-Imports: alerts.model, the standard library.
+Imports: alerts.model, metrics.codec (its error), msgspec, the standard library.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Final
+
+import msgspec
 
 from alerts.model import (
     _RANK,
@@ -40,6 +42,7 @@ from alerts.model import (
     Sink,
     Timing,
 )
+from metrics.codec import CheckpointError
 
 __all__ = [
     "SEVERITIES",
@@ -63,6 +66,17 @@ __all__ = [
 #: flood, and a hall with a thousand open alerts is past reading anyway. Red cards are
 #: never closed this way.
 MAX_OPEN_PER_HALL: Final = 1000
+
+
+class _Transient(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``AlertBook.transient()`` as saved: msgspec reads it back by these types."""
+
+    clearing: list[tuple[Key, int]]
+    """Open alerts waiting out their hold time: since when their condition is clear."""
+    pending: list[tuple[Key, Alert]]
+
+
+_TRANSIENT: Final = msgspec.msgpack.Decoder(_Transient)
 
 
 class AlertBook:
@@ -112,16 +126,27 @@ class AlertBook:
         self._next_id = max(self._next_id, next_id)
         self._next_silence = max(self._next_silence, next_sid)
 
-    def transient(self) -> tuple[dict[Key, int], dict[Key, Alert]]:
+    def transient(self) -> bytes:
         """What the store does not keep: open alerts waiting out their hold time (key →
-        since when clear) and pending alerts. A state snapshot carries them, so a
-        restart from it neither leaves a cleared alert open nor forgets a pending one."""
-        clearing = {k: a.clearing_since for k, a in self.open.items() if a.clearing_since}
-        return clearing, dict(self.pending)
+        since when clear) and pending alerts, as msgpack. A state snapshot carries them,
+        so a restart from it neither leaves a cleared alert open nor forgets a pending
+        one."""
+        clearing = [(k, a.clearing_since) for k, a in self.open.items() if a.clearing_since]
+        return msgspec.msgpack.encode(_Transient(clearing, list(self.pending.items())))
 
-    def restore_transient(self, clearing: dict[Key, int], pending: dict[Key, Alert]) -> None:
-        """Take back ``transient()`` from a snapshot, over what the store restored."""
-        for key, since in clearing.items():
+    def restore_transient(self, data: bytes) -> None:
+        """Take back ``transient()`` from a snapshot, over what the store restored.
+
+        Raises:
+            CheckpointError: (a ValueError) not what ``transient()`` writes; nothing
+                is taken then.
+        """
+        try:
+            saved = _TRANSIENT.decode(data)
+        except msgspec.DecodeError as error:
+            raise CheckpointError(f"the book's transient part undecodable: {error}") from error
+        pending = dict(saved.pending)
+        for key, since in saved.clearing:
             alert = self.open.get(key)
             if alert is not None and alert.clearing_since is None and since >= alert.fired_ms:
                 alert.clearing_since = since

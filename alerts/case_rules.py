@@ -8,7 +8,7 @@ alerts.settings, alerts.rule (Tick).
 from __future__ import annotations
 
 from alerts.book import AlertBook
-from alerts.rule import Tick
+from alerts.rule import Memory, Tick
 from alerts.settings import CaseDeadline
 from feeds.hallclock import local_datetime, service_day
 from metrics.snapshot import CaseView
@@ -31,12 +31,13 @@ def _when(deadline_ms: int) -> str:
     return at.strftime("%Y-%m-%d %H:%M")
 
 
-class DeemedAcceptanceRule:
+class DeemedAcceptanceRule(Memory):
     """A case the back office did not accept within the minutes (default 10) of its
     submission: deemed accepted then, and alerted (seed 002: 超过10分钟未作出受理决定的,
     视为同意并开始业务办理计时). Resolved when the back office answers or the case closes."""
 
     name = DEEMED_ACCEPTANCE
+    configured = ("deem_ms",)
 
     def __init__(self, deem_minutes: int = 10) -> None:
         self.deem_ms = deem_minutes * 60_000
@@ -86,13 +87,14 @@ def reached(base_ms: int, c: CaseView) -> int | None:
     return at
 
 
-class CaseDeadlineRule:
+class CaseDeadlineRule(Memory):
     """A case's promised working days from acceptance: yellow card when ``yellow_days`` or
     fewer are left, red when overdue (seed 001). Pauses for special procedures (特别程序, seed 004)
     move the deadline back by their length. Resolved when the case closes; a case that
     closes between two ticks is judged as it stood when it closed."""
 
     name = CASE_DEADLINE
+    configured = ("yellow_days", "calendar")
 
     def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar) -> None:
         self.yellow_days = cfg.yellow_days

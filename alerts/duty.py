@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from alerts.book import Alert, AlertBook
-from alerts.rule import Tick
+from alerts.rule import Memory, Tick
 from alerts.settings import ClockTime, minutes_of_day
 from alerts.store import AlertStore
 from feeds.hallclock import day_start_ms, local_datetime, service_day
@@ -241,10 +241,11 @@ class HandoverLedger:
         }
 
 
-class HandoverRule:
+class HandoverRule(Memory):
     """A shift report the incoming director has not accepted within the minutes: red."""
 
     name = HANDOVER_UNACCEPTED
+    configured = ("ledger", "accept_ms")
 
     def __init__(self, ledger: HandoverLedger, accept_minutes: float = 30.0) -> None:
         self.ledger = ledger

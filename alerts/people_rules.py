@@ -12,7 +12,7 @@ alerts.settings, alerts.rule (Tick).
 from __future__ import annotations
 
 from alerts.book import AlertBook
-from alerts.rule import Tick
+from alerts.rule import Memory, Tick
 from alerts.settings import Ratings, Scalping, SecondTrip
 from feeds.hallclock import DAY_MS, day_ordinal, service_day
 from metrics.state import ApplyResult
@@ -23,12 +23,13 @@ SECOND_TRIP = "second_trip"
 TICKET_SCALPING = "ticket_scalping"
 
 
-class BadRatingRule:
+class BadRatingRule(Memory):
     """A bad rating (1-2) opens a yellow alert that stays open until a person resolves it
     with the rectification note (差评整改情况在线反馈); red once the note is overdue
     (``rectify_days`` working days)."""
 
     name = BAD_RATING
+    configured = ("cfg", "calendar")
 
     def __init__(self, cfg: Ratings, calendar: WorkCalendar) -> None:
         self.cfg = cfg
@@ -57,12 +58,13 @@ class BadRatingRule:
                 book.fire(BAD_RATING, a.hall, a.scope, "red", a.due_ms, summary)
 
 
-class SecondTripRule:
+class SecondTripRule(Memory):
     """最多跑一次: the same person back for the same item within ``within_days`` after an
     incomplete or rejected visit. A yellow alert on the new ticket, open until a person
     resolves it (what went wrong the first time is for the office to find out)."""
 
     name = SECOND_TRIP
+    configured = ("window_ms",)
 
     def __init__(self, cfg: SecondTrip) -> None:
         self.window_ms = cfg.within_days * DAY_MS
@@ -102,11 +104,12 @@ class SecondTripRule:
         return None
 
 
-class ScalpingRule:
+class ScalpingRule(Memory):
     """倒号: one person taking more than ``max_tickets`` tickets in a service day. A
     yellow alert named by the person's first ticket of the day, open until resolved."""
 
     name = TICKET_SCALPING
+    configured = ("max_tickets",)
 
     def __init__(self, cfg: Scalping) -> None:
         self.max_tickets = cfg.max_tickets

@@ -7,27 +7,31 @@ alerted — fired at the hall time it was crossed, resolved when the thing left 
 fires never depends on how often the engine looks. The other rules live in
 ``alerts.window_rules``, ``alerts.case_rules``, ``alerts.people_rules``.
 
-Imports: feeds (protocol, snapshots), metrics (snapshots, apply results, workdays),
-alerts.book, alerts.settings.
+Imports: feeds (protocol, snapshots), metrics (snapshots, apply results, workdays, the
+checkpoint codec's error), alerts.book, alerts.settings, msgspec.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
+
+import msgspec
 
 from alerts.book import AlertBook, Sink
 from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
 from alerts.duty import HandoverLedger, HandoverRule
 from alerts.outbound import Outbound
 from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
-from alerts.rule import Rule, Tick
+from alerts.rule import Memory, Rule, Tick
 from alerts.settings import Rules, minutes_of_day
 from alerts.staffing_rules import IdleWindowRule, UnattendedZoneRule
 from alerts.store import AlertStore
 from alerts.window_rules import LongPauseRule, ServiceOvertimeRule
 from feeds.hallclock import DAY_MS, day_start_ms, local_datetime, service_day
 from feeds.source import FeedSnapshot
+from metrics.codec import CheckpointError
 from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
 from metrics.workdays import WorkCalendar
@@ -54,10 +58,11 @@ class WaitLimits:
         return int(self.zones.get(zone, self.limit_s) * 1000)
 
 
-class WaitOvertimeRule:
+class WaitOvertimeRule(Memory):
     """A ticket waiting past its zone's limit: yellow at a share of it, red past it."""
 
     name = WAIT_OVERTIME
+    configured = ("limits",)
 
     def __init__(self, limits: WaitLimits | None = None) -> None:
         self.limits = limits or WaitLimits()
@@ -96,12 +101,13 @@ class WaitOvertimeRule:
                 book.resolve(rule, hall_name, scope, tick.halls[hall_name].now_ms)
 
 
-class ComplaintRule:
+class ComplaintRule(Memory):
     """Every complaint is a red alert at once, open until the complaint is settled; one
     still open at ``settle_by`` of its day escalates as ``complaint_overdue`` (当日事当日毕,
     seed 002)."""
 
     name = COMPLAINT
+    configured = ("settle_by_ms",)
 
     def __init__(self, settle_by: str = "17:30") -> None:
         self.settle_by_ms = minutes_of_day(settle_by) * 60_000
@@ -140,11 +146,12 @@ class ComplaintRule:
                     self._overdue(book, name, c.complaint, c.received_ms)
 
 
-class FeedStalledRule:
+class FeedStalledRule(Memory):
     """A feed silent (no event, no heartbeat) for ``stalled_s`` of wall time while one of
     its halls has an open window. Its own alert: it hides and resolves nothing else."""
 
     name = FEED_STALLED
+    configured = ("stalled_s",)
 
     def __init__(self, stalled_s: float = 30.0) -> None:
         self.stalled_s = stalled_s
@@ -167,7 +174,7 @@ class FeedStalledRule:
                     book.resolve(FEED_STALLED, hall_name, feed.name, hall.now_ms)
 
 
-class ClockRule:
+class ClockRule(Memory):
     """A hall whose events come 5 minutes or more behind its own clock: the feed's clock
     went back, or jumped ahead (a leap) and came back. Everything still applies, but the
     hall's waits and deadlines are measured against a wrong clock until the events catch
@@ -277,19 +284,43 @@ class AlertEngine:
         ]
         return [r for r in every if r.name not in cfg.disabled]
 
-    def rule_memory(self) -> tuple[list[Rule], dict[str, list[Rule]]]:
-        """The hall rules (their memory: cases seen, visits, pauses…) for a state
-        snapshot (``runtime.snapshot``); the city rules hold no hall memory."""
-        return self.rules, self._own_sets
+    def rule_memory(self) -> bytes:
+        """The hall rules' memory (cases seen, visits, pauses…) for a state snapshot
+        (``runtime.snapshot``): each rule's name and ``memory()``, for the default set
+        and for each hall's own. The city rules hold no hall memory.
 
-    def restore_rule_memory(self, memory: tuple[list[Rule], dict[str, list[Rule]]]) -> None:
-        """Take the hall rules of a snapshot made with this same configuration."""
-        rules, own = memory
-        if [r.name for r in rules] != [r.name for r in self.rules] or own.keys() != (
-            self._own_sets.keys()
-        ):
+        Raises:
+            CheckpointError: a rule's attribute (named) of a type the codec does not know.
+        """
+        own = {hall: _memories(rules) for hall, rules in self._own_sets.items()}
+        return msgspec.msgpack.encode((_memories(self.rules), own))
+
+    def restore_rule_memory(self, data: bytes) -> None:
+        """Take back ``rule_memory()`` made with this same configuration: the rules of
+        each set matched by name. All or nothing.
+
+        Raises:
+            ValueError: the snapshot's rules are not this configuration's, or their
+                memory does not decode (``CheckpointError``).
+        """
+        try:
+            rules, own = _RULE_MEMORY.decode(data)
+        except msgspec.DecodeError as error:
+            raise CheckpointError(f"rule memory undecodable: {error}") from error
+        if own.keys() != self._own_sets.keys():
             raise ValueError("the snapshot's rules are not this configuration's")
-        self.rules, self._own_sets = rules, own
+        sets = [(self.rules, rules), *((self._own_sets[h], saved) for h, saved in own.items())]
+        if any([r.name for r in mine] != [name for name, _ in saved] for mine, saved in sets):
+            raise ValueError("the snapshot's rules are not this configuration's")
+        before = [(rule, rule.memory()) for mine, _ in sets for rule in mine]
+        try:
+            for mine, saved in sets:
+                for rule, (_, memory) in zip(mine, saved, strict=True):
+                    rule.restore_memory(memory)
+        except ValueError:
+            for rule, memory in before:
+                rule.restore_memory(memory)
+            raise
 
     def forward(self, outbound: Outbound) -> None:
         """Send every notable change to ``outbound`` (Alertmanager, webhooks) too."""
@@ -336,6 +367,15 @@ class AlertEngine:
         for rule in self.city_rules:
             rule.on_tick(self.book, Tick(halls, feeds, wall))
         self.book.tick_all({name: hall.now_ms for name, hall in halls.items()})
+
+
+_RULE_MEMORY: Final = msgspec.msgpack.Decoder(
+    tuple[list[tuple[str, bytes]], dict[str, list[tuple[str, bytes]]]]
+)
+
+
+def _memories(rules: Sequence[Rule]) -> list[tuple[str, bytes]]:
+    return [(rule.name, rule.memory()) for rule in rules]
 
 
 def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:

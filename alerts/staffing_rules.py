@@ -12,8 +12,10 @@ Imports: metrics (apply results), alerts.book, alerts.settings, alerts.rule (Tic
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from alerts.book import AlertBook
-from alerts.rule import Tick
+from alerts.rule import Memory, Tick
 from alerts.settings import Unattended
 from metrics.state import ApplyResult, Edge
 
@@ -21,11 +23,12 @@ UNATTENDED_ZONE = "unattended_zone"
 IDLE_WINDOW = "idle_window"
 
 
-class _StretchRule:
+class _StretchRule(Memory):
     """A condition that must last ``after_ms`` of hall time before it is alerted: fired
     at its start + ``after_ms``, resolved when it ends."""
 
     name: str
+    configured: ClassVar[tuple[str, ...]] = ("after_ms",)
 
     def __init__(self, after_ms: int) -> None:
         self.after_ms = after_ms
@@ -79,6 +82,7 @@ class UnattendedZoneRule(_StretchRule):
     """People waiting in a zone and no open window serving it."""
 
     name = UNATTENDED_ZONE
+    configured = ("after_ms", "hold_ms")
 
     def __init__(self, cfg: Unattended) -> None:
         super().__init__(int(cfg.zone_for_minutes * 60_000))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from alerts.book import AlertBook
-from alerts.rule import Tick
+from alerts.rule import Memory, Tick
 from alerts.settings import ServiceOvertime, Unattended
 from metrics.state import ApplyResult
 
@@ -18,10 +18,11 @@ SERVICE_OVERTIME = "service_overtime"
 LONG_PAUSE = "long_pause"
 
 
-class ServiceOvertimeRule:
+class ServiceOvertimeRule(Memory):
     """A service running past its item's standard time by a factor: yellow, then red."""
 
     name = SERVICE_OVERTIME
+    configured = ("cfg", "item_minutes")
 
     def __init__(self, cfg: ServiceOvertime, item_minutes: Mapping[str, float]) -> None:
         self.cfg = cfg
@@ -77,11 +78,12 @@ class ServiceOvertimeRule:
                 book.resolve(rule, hall_name, scope, tick.halls[hall_name].now_ms)
 
 
-class LongPauseRule:
+class LongPauseRule(Memory):
     """A window paused longer than allowed: yellow, then red. Judged from the window's
     own events, so a pause that ended between two looks is still alerted."""
 
     name = LONG_PAUSE
+    configured = ("limits", "scheduled_limits", "scheduled_reasons")
 
     def __init__(self, cfg: Unattended) -> None:
         self.limits = (

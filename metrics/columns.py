@@ -1,5 +1,8 @@
 """Storage helpers for the state engine: growable numpy columns and capped registries.
 
+Each says what a checkpoint keeps of it (``checkpoint()``) and is rebuilt from that
+(``restored()``): plain values and raw buffers, for ``metrics.codec``.
+
 Imports: numpy only.
 """
 
@@ -9,6 +12,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+#: numpy kinds a checkpoint may hold: bool, signed and unsigned ints, floats, complex.
+_NUMERIC_KINDS = frozenset("biufc")
+
+
+def numeric_dtype(name: str) -> np.dtype[Any]:
+    """The dtype ``name`` (``dtype.str``, e.g. ``<i8``), if it holds plain numbers.
+
+    Raises:
+        ValueError: another dtype (objects, records, strings): a checkpoint holds none.
+    """
+    dtype = np.dtype(name)
+    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.hasobject:
+        raise ValueError(f"an array of dtype {name!r}: only plain numbers are saved")
+    return dtype
 
 
 class Column:
@@ -55,6 +73,25 @@ class Column:
     def __setitem__(self, i: int, value: Any) -> None:
         self._data[i] = value
 
+    def checkpoint(self) -> tuple[str, int, memoryview]:
+        """(dtype, capacity, the filled part's bytes): what ``restored`` takes back."""
+        return self._data.dtype.str, len(self._data), self.view().view(np.uint8).data
+
+    @classmethod
+    def restored(cls, dtype: str, capacity: int, data: bytes | memoryview) -> Column:
+        """The column ``checkpoint()`` described (its capacity kept within reason: a
+        checkpoint's numbers never allocate more than twice what they hold).
+
+        Raises:
+            ValueError: not a dtype of numbers, or bytes that are not whole items.
+        """
+        values = np.frombuffer(data, numeric_dtype(dtype))
+        n = len(values)
+        column = cls(dtype, max(n, min(capacity, 2 * n + 256)))
+        column._data[:n] = values
+        column._n = n
+        return column
+
 
 class Registry:
     """Names to dense indices, capped: past the cap every new name maps to the overflow.
@@ -85,3 +122,21 @@ class Registry:
 
     def get(self, name: str) -> int | None:
         return self._index.get(name)
+
+    def checkpoint(self) -> tuple[int, str, list[str]]:
+        """(cap, overflow label, names in index order): what ``restored`` takes back."""
+        return self.cap, self.overflow, self.names
+
+    @classmethod
+    def restored(cls, cap: int, overflow: str, names: list[str]) -> Registry:
+        """The registry ``checkpoint()`` described.
+
+        Raises:
+            ValueError: more names than the cap, or a name twice.
+        """
+        registry = cls(cap, overflow)
+        registry._index = {name: i for i, name in enumerate(names)}
+        if len(registry._index) != len(names) or len(names) > cap:
+            raise ValueError("a registry over its cap, or with a name twice")
+        registry.names = list(names)
+        return registry

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import pickle
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -42,6 +41,9 @@ from runtime.snapshot import Snapshots
 from runtime.view import ALERT_FIELDS, EMPTY_VIEW, AlertView, View
 
 log = structlog.get_logger("hallwatch.pipeline")
+
+_ALERT_ID = AlertView.__struct_fields__.index("id")
+"""Where ``ALERT_FIELDS`` puts the alert's id."""
 
 
 class Pipeline:
@@ -338,8 +340,9 @@ class Pipeline:
         try:
             self.journal.sync()
             self.snapshots.save(self.journal.positions(), self.checkpoint_state())
-        # ValueError: more feeds than the header's slot holds.
-        except (OSError, ValueError, pickle.PicklingError) as error:
+        # ValueError: more feeds than the header's slot holds, or a value the checkpoint
+        # cannot hold (metrics.codec.CheckpointError names it).
+        except (OSError, ValueError) as error:
             log.error("snapshot_failed", error=f"{type(error).__name__}: {error}")
 
     def checkpoint_state(self) -> dict[str, Any]:
@@ -355,7 +358,7 @@ class Pipeline:
             for s in self.sources
         }
         return {
-            "halls": self.state.halls,
+            "halls": self.state.checkpoint_stream(),  # (encoded as the file takes it)
             "rules": self.alerts.rule_memory(),
             "book": self.alerts.book.transient(),
             "feeds": feeds,
@@ -363,14 +366,22 @@ class Pipeline:
         }
 
     def restore_state(self, data: dict[str, Any]) -> None:
-        """Take back what ``checkpoint_state`` gave (before the run starts).
+        """Take back what ``checkpoint_state`` gave (before the run starts), as
+        ``Snapshots.load`` read it. All or nothing.
 
         Raises:
-            ValueError: the snapshot's rules are not this configuration's.
+            ValueError: the snapshot's rules are not this configuration's, or a part of
+                it does not decode (``metrics.codec.CheckpointError``).
         """
-        self.alerts.restore_rule_memory(data["rules"])
-        self.alerts.book.restore_transient(*data["book"])
-        self.state.restore(data["halls"])
+        city, rules = self.state.checkpoint(), self.alerts.rule_memory()  # (to roll back)
+        try:
+            self.state.restore(data["halls"])
+            self.alerts.restore_rule_memory(data["rules"])
+            self.alerts.book.restore_transient(data["book"])
+        except ValueError:
+            self.state.restore(city)
+            self.alerts.restore_rule_memory(rules)
+            raise
         self.events_total = data["events_total"]
         for source in self.sources:
             saved = data["feeds"].get(source.status.name)

@@ -2,9 +2,9 @@
 
 Cases and complaints stay open across days (a case for its promised working days; a
 second trip is judged against 30 days of visits), so replaying only today's journal
-loses them, and replaying weeks costs ~8 s per 100-hall day. A snapshot of a 100-hall
-city is ~11 MB once the day has turned (~25 MB with a full day in it), written in
-~0.1-0.3 s (``bench/snapshot.py``).
+loses them, and replaying weeks costs ~3-8 s per 100-hall day. A snapshot of a 100-hall
+city is ~11 MB once the day has turned (~23 MB with a full day in it), written in
+~0.2-0.3 s allocating ~1 MB on the way, read back in ~0.1-0.2 s (``bench/snapshot.py``).
 
 When: after a feed moves on to a new service day (``Journal.rolls``), at the first
 publish once every hall has left the old day (its tickets and columns dropped: the
@@ -21,18 +21,25 @@ hold time, pending alerts), each feed's counters and the journal positions. The 
 the book is not in it: the alert store already keeps it, and is the authority (an alert
 acknowledged after the snapshot stays acknowledged).
 
-Trust: it is a pickle, and a pickle runs code when loaded. It is written 0600 in the
-0700 data dir; ``load`` refuses a file not owned by this user or writable by others.
-It is used only by the same code with the same configuration: its header carries a
-digest of the source of ``feeds/``, ``metrics/``, ``alerts/`` and of the config, and any
-difference (an upgrade, an edited threshold) discards it — logged, and recovery replays
-the journal's newest days as before (``--recover-days``).
+Trust: no pickle. It is msgpack that msgspec reads back into the very types the code
+expects (``metrics.codec``): loading it runs no code, whoever wrote the file. It is
+still written 0600 in the 0700 data dir, and ``load`` refuses a file not owned by this
+user or writable by others. It is used only by the same code with the same
+configuration: its header carries a digest of the source of ``feeds/``, ``metrics/``,
+``alerts/`` and of the config, and any difference (an upgrade, an edited threshold)
+discards it — logged, and recovery replays the journal's newest days as before
+(``--recover-days``). A file of an older ``FORMAT`` (format 2 was a pickle) is refused
+unread, the same way.
 
 Format: a magic line, one JSON header line in a fixed 64 KiB slot (format, digests,
-positions, payload length and CRC-32), the pickle. Written to a temporary file, fsynced,
-then renamed over the old one: a kill while writing leaves the previous snapshot whole.
+positions, each part's length, the payload's length and CRC-32), then the payload: two
+parts, each sealed with the checkpoint format's version and a CRC-32 of its own
+(``metrics.codec.sealed``) — the pipeline's (``Saved``: the rules' memory, the book's
+transient part, the feeds' counters), then the halls' (``CityState.checkpoint``),
+streamed into the file one hall at a time. Written to a temporary file, fsynced, then
+renamed over the old one: a kill while writing leaves the previous snapshot whole.
 
-Imports: feeds.journal, the standard library, structlog.
+Imports: metrics.codec (sealed parts), msgspec, the standard library, structlog.
 """
 
 from __future__ import annotations
@@ -40,19 +47,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import time
 import zlib
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
+import msgspec
 import structlog
+
+from metrics.codec import Buffer, CheckpointError, sealed, unsealed
 
 log = structlog.get_logger("hallwatch.snapshot")
 
 MAGIC: Final = b"hallwatch-snapshot\n"
-FORMAT: Final = 2
+FORMAT: Final = 3
+"""3: sealed msgpack parts (``metrics.codec``). 2 was a pickle: refused, never loaded."""
 #: The header's slot: one JSON line padded with spaces (room for ~700 feeds' positions).
 HEADER_BYTES: Final = 65536
 #: The packages whose objects a snapshot holds: their source is part of its identity.
@@ -81,6 +92,22 @@ def config_digest(path: Path | None) -> str:
 Positions = dict[str, tuple[str, int, int]]
 
 
+class Saved(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The pipeline's part of a snapshot: ``Pipeline.checkpoint_state`` but the halls."""
+
+    rules: bytes
+    """``AlertEngine.rule_memory()``."""
+    book: bytes
+    """``AlertBook.transient()``."""
+    feeds: dict[str, tuple[int, dict[str, int], int, int]]
+    """Feed → (events, rejections by reason, gaps, seq restarts)."""
+    events_total: int
+
+
+_PIPELINE: Final = b"pipe"
+_SAVED: Final = msgspec.msgpack.Decoder(Saved)
+
+
 class Snapshots:
     """The snapshot file of one data dir."""
 
@@ -93,13 +120,14 @@ class Snapshots:
         self.config = config
         self.saved = 0
 
-    def _header(self, positions: Positions, length: int, crc: int) -> bytes:
+    def _header(self, positions: Positions, parts: list[int], crc: int) -> bytes:
         head = {
             "format": FORMAT,
             "code": code_digest(),
             "config": self.config,
             "positions": positions,
-            "length": length,
+            "parts": parts,
+            "length": sum(parts),
             "crc32": crc,
             "saved_wall": time.time(),
         }
@@ -109,55 +137,92 @@ class Snapshots:
         return line.ljust(HEADER_BYTES - 1) + b"\n"
 
     def save(self, positions: Positions, state: dict[str, Any]) -> None:
-        """Write ``state`` (what ``Pipeline.checkpoint_state`` gives), made when the
-        journal held exactly ``positions`` (synced up to them).
+        """Write ``state`` (what ``Pipeline.checkpoint_state`` gives: ``halls``, the
+        chunks of ``CityState.checkpoint_stream``, and the fields of ``Saved``), made when
+        the journal held exactly ``positions`` (synced up to them).
 
-        The pickle streams into the file (a 100-hall day held as bytes first would add
-        ~40 MB to the peak); the header, written last into its fixed-size slot, gives
-        the payload's length and CRC-32."""
+        The halls stream into the file one at a time (a 100-hall day held as bytes first
+        would add ~20 MB to the peak); the header, written last into its fixed-size
+        slot, gives each part's length and the payload's CRC-32.
+
+        Raises:
+            OSError: the file cannot be written (the previous snapshot stays).
+            ValueError: not such a state, or a value the checkpoint cannot hold
+                (``metrics.codec.CheckpointError``, naming it).
+        """
         started = time.perf_counter()
+        try:
+            own = Saved(**{k: v for k, v in state.items() if k != "halls"})
+        except TypeError as error:
+            raise ValueError(f"not a state to snapshot: {error}") from error
+        parts: list[Iterable[Buffer]] = [
+            sealed(_PIPELINE, [msgspec.msgpack.encode(own)]),
+            state["halls"],
+        ]
         partial = self.path.with_name(self.path.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(MAGIC + b" " * (HEADER_BYTES - 1) + b"\n")
-            out = _Checksummed(f)
-            pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
-            f.seek(len(MAGIC))
-            f.write(self._header(positions, out.length, out.crc))
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + b" " * (HEADER_BYTES - 1) + b"\n")
+                out = _Checksummed(f)
+                lengths = []
+                for part in parts:
+                    before = out.length
+                    for chunk in part:
+                        out.write(chunk)
+                    lengths.append(out.length - before)
+                f.seek(len(MAGIC))
+                f.write(self._header(positions, lengths, out.crc))
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(self.path)
         self.saved += 1
         log.info(
             "snapshot_saved",
             bytes=out.length,
             seconds=round(time.perf_counter() - started, 3),
-            halls=len(state.get("halls", ())),
             positions=positions,
         )
 
     def load(self) -> tuple[Positions, dict[str, Any]] | None:
-        """The journal positions and the state saved with them; None when there is no
-        usable snapshot (missing, foreign, damaged, other code or config: logged why)."""
+        """The journal positions and the state saved with them (``halls``: the bytes
+        ``CityState.restore`` takes; the fields of ``Saved``); None when there is no
+        usable snapshot (missing, foreign, damaged, older, other code or config: logged
+        why). Nothing in the file is run, or even decoded, before its header is found
+        to be this code's and configuration's."""
         if not self.path.exists():
             return None
         found = self._read()
         if isinstance(found, str):
             self.skipped(found)
             return None
-        head, data = found
-        positions = {feed: (at[0], at[1], at[2]) for feed, at in head["positions"].items()}
-        age = round(time.time() - head.get("saved_wall", 0.0))
-        log.info("snapshot_loaded", halls=len(data.get("halls", ())), positions=positions,
-                 age_s=age)  # fmt: skip
+        head, positions, data = found
+        saved = head.get("saved_wall")
+        age = round(time.time() - saved) if isinstance(saved, int | float) else None
+        log.info("snapshot_loaded", bytes=head["length"], positions=positions, age_s=age)
         return positions, data
 
     def skipped(self, why: str) -> None:
         """Say why the snapshot is not used (recovery then replays the journal)."""
         log.warning("snapshot_skipped", path=str(self.path), why=why)
 
-    def _read(self) -> tuple[dict[str, Any], dict[str, Any]] | str:
-        """The header and the unpickled payload, or why the file is not usable."""
+    def _refused(self, head: dict[str, Any]) -> str | None:
+        """Why a header says the snapshot is not for this code and configuration."""
+        made = head.get("format")
+        if made != FORMAT:
+            age = "an older" if isinstance(made, int) and made < FORMAT else "another"
+            return f"made by {age} hallwatch (format {made}): replaying the journal instead"
+        if head.get("code") != code_digest():
+            return "made by other code"
+        if head.get("config") != self.config:
+            return "made with another configuration"
+        return None
+
+    def _read(self) -> tuple[dict[str, Any], Positions, dict[str, Any]] | str:
+        """The header, the positions and the state, or why the file is not usable."""
         try:
             st = self.path.stat()
             if st.st_uid != os.getuid() or st.st_mode & 0o022:
@@ -165,32 +230,47 @@ class Snapshots:
             with self.path.open("rb") as f:
                 if f.readline() != MAGIC:
                     return "not a snapshot"
-                head: dict[str, Any] = json.loads(f.read(HEADER_BYTES))
+                head = json.loads(f.read(HEADER_BYTES))
+                if not isinstance(head, dict):
+                    return "not a snapshot"
+                why = self._refused(head)
+                if why is not None:
+                    return why
                 payload = f.read()
         except (OSError, ValueError) as error:
             return f"unreadable: {error}"
-        if head.get("format") != FORMAT or head.get("code") != code_digest():
-            return "made by other code"
-        if head.get("config") != self.config:
-            return "made with another configuration"
-        if len(payload) != head.get("length") or zlib.crc32(payload) != head.get("crc32"):
+        parts = head.get("parts")
+        if (
+            len(payload) != head.get("length")
+            or zlib.crc32(payload) != head.get("crc32")
+            or not isinstance(parts, list)
+            or len(parts) != 2
+            or not all(isinstance(n, int) and n >= 0 for n in parts)
+            or sum(parts) != len(payload)
+        ):
             return "damaged"
         try:
-            data: dict[str, Any] = pickle.loads(payload)
-        except Exception as error:  # same code, same bytes: should load; never fail a start
-            return f"unpickling failed: {type(error).__name__}"
-        return head, data
+            positions = {f: (at[0], at[1], at[2]) for f, at in head["positions"].items()}
+        except (KeyError, AttributeError, IndexError, TypeError):
+            return "damaged"
+        view = memoryview(payload)
+        try:
+            own = _SAVED.decode(unsealed(_PIPELINE, view[: parts[0]]))
+        except (CheckpointError, msgspec.DecodeError) as error:
+            return f"undecodable: {error}"
+        data = {"halls": view[parts[0] :], **msgspec.structs.asdict(own)}
+        return head, positions, data
 
 
 class _Checksummed:
-    """A binary file the pickle streams into, counting and checksumming what it writes."""
+    """A binary file the parts stream into, counting and checksumming what it writes."""
 
     def __init__(self, file: BinaryIO) -> None:
         self.file = file
         self.length = 0
         self.crc = 0
 
-    def write(self, data: bytes | memoryview) -> int:
+    def write(self, data: Buffer) -> int:
         view = memoryview(data)
         self.crc = zlib.crc32(view, self.crc)
         self.length += view.nbytes

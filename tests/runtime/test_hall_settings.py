@@ -162,7 +162,7 @@ def test_restored_halls_take_their_own_settings(config: Config) -> None:
     before = CityState()
     before.apply([ev for h in HALLS for ev in morning(h, 75)])
     city = CityState(config.hall_settings())
-    city.restore(before.halls)
+    city.restore(before.checkpoint())
     assert {h: city.snapshot(h).zones[0].day.service_level for h in HALLS} == {
         "short": 0.5,
         "long": 1.0,

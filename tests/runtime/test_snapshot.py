@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import zlib
 from pathlib import Path
 
+import msgspec
 import pytest
 import structlog
 import structlog.testing
@@ -27,6 +30,8 @@ from feeds.journal import Journal
 from feeds.protocol import Event
 from feeds.replay import renumber
 from feeds.source import Batch, MemorySource
+from metrics import codec
+from metrics.codec import sealed, unsealed
 from metrics.exposition import render
 from runtime.pipeline import Pipeline
 from runtime.recovery import recover
@@ -231,3 +236,127 @@ def test_later_days_snapshot_once_the_day_has_turned_and_a_crash_before_loses_no
     assert done.from_snapshot
     _feed(again, src, events[day3:])
     assert _figures(again) == expected
+
+
+# --- the format: no pickle, versions, damage under a good CRC ----------------------------
+
+
+def _rewritten(data: bytes, parts: list[bytes], **fields: object) -> bytes:
+    """``data`` with another payload (its parts' lengths and CRC-32 made right in the
+    header, which keeps its slot's size) and header ``fields``."""
+    magic, head, _ = data.split(b"\n", 2)
+    values = json.loads(head)
+    payload = b"".join(parts)
+    values.update(parts=[len(p) for p in parts], length=len(payload), crc32=zlib.crc32(payload))
+    values.update(fields)
+    return magic + b"\n" + json.dumps(values).encode().ljust(len(head)) + b"\n" + payload
+
+
+def _parts(data: bytes) -> list[bytes]:
+    _, head, payload = data.split(b"\n", 2)
+    first = json.loads(head)["parts"][0]
+    return [payload[:first], payload[first:]]
+
+
+def _journal_only(tmp_path: Path) -> list[str]:
+    """The figures a recovery from the journal alone gives (no snapshot file)."""
+    (tmp_path / "snap").rename(tmp_path / "snap.kept")
+    sup, _ = _sup(tmp_path)
+    recover(sup)
+    (tmp_path / "snap.kept").rename(tmp_path / "snap")
+    return _figures(sup)
+
+
+def test_a_format_2_pickle_is_refused_unread_and_the_journal_replayed(
+    tmp_path: Path, two_days: list[Event]
+) -> None:
+    data = _saved(tmp_path, two_days[:2000])
+    marker = tmp_path / "unpickled"
+    # A protocol-0 pickle that, were it ever loaded, would create ``marker``.
+    pickled = f"cbuiltins\nopen\n(S'{marker}'\nS'w'\ntR.".encode()
+    path = tmp_path / "snap"
+    path.write_bytes(_rewritten(data, [pickled], format=2))
+    why = _falls_back(tmp_path)
+    assert why == "made by an older hallwatch (format 2): replaying the journal instead"
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("part", "body", "why"),
+    [
+        (0, b"\xc1 not msgpack", "undecodable: "),
+        (0, b"\x93\x01\x02\x03", "undecodable: "),
+        (1, b"\xc1 not msgpack", "undecodable: "),
+        (1, b"\xdd\x00\x00\x00\x01\x91\x93\xa3now\xa3int", "undecodable: "),
+    ],
+    ids=["pipeline garbage", "pipeline other shape", "halls garbage", "halls other shape"],
+)
+def test_garbage_under_good_crcs_is_refused_with_a_reason_and_nothing_is_taken(
+    tmp_path: Path, two_days: list[Event], part: int, body: bytes, why: str
+) -> None:
+    data = _saved(tmp_path, two_days[:2000])
+    expected = _journal_only(tmp_path)
+    parts = _parts(data)
+    parts[part] = b"".join(sealed(parts[part][8:12], [body]))  # its own CRC right too
+    (tmp_path / "snap").write_bytes(_rewritten(data, parts))
+    assert _falls_back(tmp_path).startswith(why)
+    sup, _ = _sup(tmp_path)
+    recover(sup)
+    assert _figures(sup) == expected  # the journal's state, nothing of the snapshot's
+
+
+def test_a_byte_flipped_in_a_part_is_refused_by_its_crc(
+    tmp_path: Path, two_days: list[Event]
+) -> None:
+    data = _saved(tmp_path, two_days[:2000])
+    for part in (0, 1):
+        parts = _parts(data)
+        at = len(parts[part]) // 2
+        parts[part] = parts[part][:at] + bytes([parts[part][at] ^ 1]) + parts[part][at + 1 :]
+        (tmp_path / "snap").write_bytes(_rewritten(data, parts))  # the file's CRC made right
+        assert "damaged (its CRC-32 does not match)" in _falls_back(tmp_path)
+
+
+def test_halls_of_an_older_checkpoint_version_are_refused(
+    tmp_path: Path, two_days: list[Event]
+) -> None:
+    data = _saved(tmp_path, two_days[:2000])
+    parts = _parts(data)
+    parts[1] = parts[1][:12] + (codec.VERSION - 1).to_bytes(4, "big") + parts[1][16:]
+    (tmp_path / "snap").write_bytes(_rewritten(data, parts))
+    why = _falls_back(tmp_path)
+    assert why == f"made by an older hallwatch (checkpoint version {codec.VERSION - 1})"
+
+
+def test_nothing_under_runtime_metrics_alerts_pickles() -> None:
+    """A snapshot never runs code when loaded: no pickle (nor its cousins) anywhere in
+    the packages that make or read one."""
+    root = Path(__file__).resolve().parents[2]
+    loaders = re.compile(
+        r"^\s*(import|from)\s+(c?pickle|_pickle|shelve|marshal|dill|cloudpickle|joblib)\b"
+        r"|\bpickle\.\w+|allow_pickle\s*=\s*True|__reduce(_ex)?__",
+        re.MULTILINE,
+    )
+    found = [
+        f"{path.relative_to(root)}: {m.group(0).strip()}"
+        for package in ("runtime", "metrics", "alerts")
+        for path in sorted((root / package).rglob("*.py"))
+        for m in loaders.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+
+
+def test_rules_that_do_not_decode_after_good_halls_roll_the_halls_back(
+    tmp_path: Path, two_days: list[Event]
+) -> None:
+    data = _saved(tmp_path, two_days[:2000])
+    expected = _journal_only(tmp_path)
+    parts = _parts(data)
+    own = msgspec.msgpack.decode(bytes(unsealed(b"pipe", parts[0])))
+    own["rules"] = b"\xc1 not msgpack"
+    parts[0] = b"".join(sealed(b"pipe", [msgspec.msgpack.encode(own)]))
+    (tmp_path / "snap").write_bytes(_rewritten(data, parts))
+    assert _falls_back(tmp_path).startswith("rule memory undecodable")
+    sup, _ = _sup(tmp_path)
+    recover(sup)
+    assert _figures(sup) == expected
