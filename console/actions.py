@@ -89,12 +89,17 @@ class OperatorActions:
     # --- alert and duty actions: each goes through the desk, as the operator ------------
 
     def _selected_alert(self) -> AlertView | None:
-        """The alert under the cursor of the alerts table on show (or the first one)."""
-        table: DataTable[str | Text] = (
-            self.query_one(AlertsTable)
-            if self.screen_name == "alerts"
-            else self.query_one(AlertTable)
-        )
+        """The alert under the cursor of the alert table the user is looking at: the
+        alerts screen's, or the overview's alert list once it has the focus (it may be
+        below the fold: an action never lands on an alert nobody can see)."""
+        table: DataTable[str | Text]
+        if self.screen_name == "alerts":
+            table = self.query_one(AlertsTable)
+        else:
+            table = self.query_one(AlertTable)
+            if not table.has_focus:
+                self.notify(self.words["no_alert_selected"], severity="warning")
+                return None
         if table.row_count == 0 or self.shown is None:
             self.notify(self.words["no_alert_selected"], severity="warning")
             return None

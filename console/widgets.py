@@ -27,22 +27,36 @@ from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot, WindowSnapshot
 from runtime.view import AlertView, View
 
-#: Colours that read on dark and light terminals and in 16 colours.
-SEVERITY_STYLE = {"red": "bold white on red", "yellow": "bold black on yellow"}
+#: Colours that read on dark and light terminals and in 16 colours. Cards (黄牌/红牌) are
+#: filled blocks; warnings (预警) are coloured text, so the two never look alike.
+SEVERITY_STYLE = {
+    "red": "bold white on red",
+    "yellow": "bold black on yellow",
+    "urgent": "bold red",
+    "notice": "yellow",
+}
 STATE_STYLE = {"open": "green", "paused": "yellow", "closed": "bright_black"}
-#: A window tile's border when a card is open on the window.
-CARD_EDGE = {"red": "bold red", "yellow": "bold yellow"}
+#: A window tile's border when an alert is open on the window (warnings: windows get no
+#: cards).
+CARD_EDGE = {"red": "bold red", "yellow": "bold yellow", "urgent": "bold red", "notice": "yellow"}
 
 
 def sync_rows(table: DataTable[str | Text], rows: Mapping[str, Sequence[str | Text]]) -> None:
     """Make ``table`` show ``rows`` (key → cells, in order), touching only what changed.
 
     Rows are added, removed and updated cell by cell; only when the order of the keys
-    changed is the table rebuilt (a DataTable cannot move a row).
+    changed is the table rebuilt (a DataTable cannot move a row). The cursor stays on the
+    row the hand put it on (by key), wherever that row moved; if the row is gone it stays
+    at the same place in the table.
     """
     current = [key.value for key in table.rows]
+    at = table.cursor_coordinate
+    held = current[at.row] if current and 0 <= at.row < len(current) else None
     wanted = list(rows)
-    if [k for k in current if k in rows] != [k for k in wanted if k in set(current)]:
+    known = set(current)
+    # New rows can only be appended: anything else (a reorder, a row new above others)
+    # rebuilds the table.
+    if [k for k in current if k in rows] + [k for k in wanted if k not in known] != wanted:
         table.clear()
         current = []
     for key in set(current) - set(rows):
@@ -56,6 +70,10 @@ def sync_rows(table: DataTable[str | Text], rows: Mapping[str, Sequence[str | Te
         for column, value in zip(columns, cells, strict=True):
             if table.get_cell(key, column) != value:
                 table.update_cell(key, column, value)
+    if held is not None and table.row_count:
+        row = table.get_row_index(held) if held in rows else min(at.row, table.row_count - 1)
+        if row != table.cursor_coordinate.row or at.column != table.cursor_coordinate.column:
+            table.move_cursor(row=row, column=at.column, scroll=False)
 
 
 Row = tuple[str, list[str | Text], tuple[Any, ...]]
@@ -112,15 +130,16 @@ class ViewTable(DataTable[str | Text]):
         self.set_language(words)
 
 
-_CARD_RANK = {"yellow": 1, "red": 2}
+_CARD_RANK = {"notice": 1, "yellow": 2, "urgent": 3, "red": 4}
 
 
 def card_counts(view: View) -> dict[str, dict[str, int]]:
-    """hall → {"red": n, "yellow": n} of its active alerts, from the counts the pipeline
-    already published (never a scan of every alert per hall on the UI thread)."""
+    """hall → {"red": n, "yellow": n, "urgent": n, "notice": n} of its active alerts (cards
+    and warnings apart), from the counts the pipeline already published (never a scan of
+    every alert per hall on the UI thread)."""
     out: dict[str, dict[str, int]] = {}
     for (hall, _rule, severity), n in view.city.alerts_active.items():
-        counts = out.setdefault(hall, {"red": 0, "yellow": 0})
+        counts = out.setdefault(hall, {"red": 0, "yellow": 0, "urgent": 0, "notice": 0})
         counts[severity] = counts.get(severity, 0) + n
     return out
 
@@ -138,7 +157,8 @@ def worst_cards(alerts: Sequence[AlertView], hall: str, rules: frozenset[str]) -
 
 
 class CityStrip(Static):
-    """``1 anqiu 排队 23 红牌 1 黄牌 2`` for every hall; the shown one in reverse video."""
+    """``1 anqiu 排队 23 红牌 1 黄牌 2 紧急预警 3 预警 9`` for every hall (cards as blocks,
+    warnings as text); the shown one in reverse video."""
 
     def show(
         self,
@@ -152,15 +172,13 @@ class CityStrip(Static):
         if not halls:
             line.append(words["no_halls"], "italic")
         for n, (name, hall) in enumerate(halls.items(), start=1):
-            red = cards.get(name, {}).get("red", 0)
-            yellow = cards.get(name, {}).get("yellow", 0)
+            mine = cards.get(name, {})
             style = "reverse bold" if name == current else ""
             line.append(f" {n} {name} ", style)
             line.append(f"{words['waiting']} {hall.waiting} ", style)
-            if red:
-                line.append(f" {words['red']} {red} ", "bold white on red")
-            if yellow:
-                line.append(f" {words['yellow']} {yellow} ", "bold black on yellow")
+            for severity in ("red", "yellow", "urgent", "notice"):
+                if mine.get(severity, 0):
+                    line.append(f" {words[severity]} {mine[severity]} ", SEVERITY_STYLE[severity])
             line.append("  ")
         self.update(line)
 
