@@ -3,9 +3,9 @@
 The roster is part of the config (``[duty]``: people, shifts, a rota by weekday or date).
 ``Roster.on_duty`` answers who is on duty at a hall time. The outgoing director writes a
 shift report (``shift_report``: figures, alerts raised, acknowledged, still open,
-complaints, red cards, notes — Markdown), stored with its audit record; the incoming
-director accepts it. A report not accepted within ``[rules.handover] accept_minutes`` is
-itself a red alert (``HandoverRule``).
+complaints, cards (黄牌/红牌) and urgent warnings (紧急预警), notes — Markdown), stored with
+its audit record; the incoming director accepts it. A report not accepted within
+``[rules.handover] accept_minutes`` is itself an urgent warning (``HandoverRule``).
 
 Imports: alerts.book, alerts.store, alerts.rule (Tick), alerts.settings, feeds.hallclock,
 metrics (snapshots), msgspec.
@@ -14,7 +14,7 @@ metrics (snapshots), msgspec.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import msgspec
 
 from alerts.book import Alert, AlertBook
+from alerts.model import SEVERITY_ZH, kind_of
 from alerts.rule import Memory, Tick
 from alerts.settings import ClockTime, minutes_of_day
 from alerts.store import AlertStore
@@ -30,15 +31,18 @@ from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
 
 HANDOVER_UNACCEPTED = "handover_unaccepted"
-#: Longest list of red cards or acknowledgements a shift report spells out.
+#: Longest list of cards, urgent warnings or acknowledgements a shift report spells out.
 LIST_LIMIT = 20
 Ident = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class Person(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     name: str
-    """Display name, e.g. 张主任."""
+    """Display name, e.g. 张主任: how reports and shift reports name the person."""
     phone: str | None = None
+    os_user: str | None = None
+    """The OS account that is this person at a terminal (``zhangwei``): a console started
+    under it signs this person in by itself (an SSH login is already an authentication)."""
 
 
 class Shift(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -69,6 +73,11 @@ class Roster(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tr
     rota: list[RotaEntry] = []
     escalate_to: list[str] = []
     """Who an escalated alert goes to, by level (level 1 is the first name)."""
+    idle_sign_out_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = 15.0
+    """A console with no key pressed for this long signs its operator out (read-only)."""
+    operators_file: str | None = None
+    """The operators' password file (relative to the config); default
+    ``<data dir>/operators``. Only the service account may read it."""
 
     def problems(self) -> list[tuple[str, str]]:
         """(field path, message) for references that do not resolve."""
@@ -84,7 +93,31 @@ class Roster(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tr
                 out.append((f"duty.rota[{i}].shift", f"unknown shift {r.shift!r}"))
             if not r.weekdays and not r.dates:
                 out.append((f"duty.rota[{i}]", "needs weekdays or dates"))
+        accounts: dict[str, str] = {}
+        for key, person in self.people.items():
+            if person.os_user is None:
+                continue
+            if person.os_user in accounts:
+                other = accounts[person.os_user]
+                why = f"OS account {person.os_user!r} is already {other!r}'s"
+                out.append((f"duty.people.{key}.os_user", why))
+            accounts[person.os_user] = key
         return out
+
+    def name_of(self, person: str) -> str:
+        """The roster name of ``person`` (a key of ``[duty.people]``), else ``person``."""
+        found = self.people.get(person)
+        return found.name if found is not None else person
+
+    def person_of(self, text: str) -> str | None:
+        """The person a key or a roster name means (None: nobody of the roster)."""
+        if text in self.people:
+            return text
+        return next((k for k, p in self.people.items() if p.name == text), None)
+
+    def person_of_os_user(self, account: str) -> str | None:
+        """The person whose ``os_user`` is ``account`` (None: nobody)."""
+        return next((k for k, p in self.people.items() if p.os_user == account), None)
 
     def on_duty(self, at_ms: int) -> OnDuty | None:
         """The duty director at hall time ``at_ms`` (None: nobody is rostered)."""
@@ -149,8 +182,10 @@ def shift_report(
     figures: Mapping[str, Any] | None,
     notes: str = "",
     incoming: str | None = None,
+    names: Callable[[str], str] = str,
 ) -> str:
-    """The outgoing director's shift report, Markdown.
+    """The outgoing director's shift report, Markdown. People are named by ``names``
+    (``Roster.name_of``: their roster name, never an account).
 
     Args:
         hall: the hall reported on.
@@ -161,16 +196,21 @@ def shift_report(
         figures: ``hall_figures`` of the hall now, if known.
         notes: free text from the director.
         incoming: who takes over, if known.
+        names: a person's name in the report.
     """
     raised = [a for a in alerts if a.fired_ms >= start_ms]
     acked = [a for a in alerts if a.ack_ms is not None and a.ack_ms >= start_ms]
     still = [a for a in alerts if a.state in ("firing", "acknowledged")]
     complaints = [a for a in alerts if a.rule.startswith("complaint")]
-    red = [a for a in alerts if a.severity == "red" and (a.raised_ms or a.fired_ms) >= start_ms]
+    # A card or an urgent warning belongs to the shift in which it was shown as it is now.
+    shown = [a for a in alerts if (a.raised_ms or a.fired_ms) >= start_ms]
+    cards = [a for a in shown if kind_of(a.severity) == "card"]
+    urgent = [a for a in shown if a.severity == "urgent"]
     lines = [
         f"# 交接班 shift report — {hall}",
         "",
-        f"- outgoing: **{who}**" + (f" → incoming: **{incoming}**" if incoming else ""),
+        f"- outgoing: **{names(who)}**"
+        + (f" → incoming: **{names(incoming)}**" if incoming else ""),
         f"- shift: {_hm(start_ms)} – {_hm(now_ms)} (hall time, CST)",
         "",
         "## Figures",
@@ -178,22 +218,23 @@ def shift_report(
     if figures:
         f = figures
         mean = f"{f['mean_wait_min']} min" if f["mean_wait_min"] is not None else "—"
-        cards = f["cases"]
+        by_card = f["cases"]
         lines += [
             f"- tickets issued today: {f['issued']}, served: {f['served']}, "
             f"waiting now: {f['waiting']}",
             f"- mean wait: {mean}, longest waiting now: {f['longest_wait_min']} min",
             f"- windows open: {f['windows_open']}/{f['windows_total']}",
-            f"- complaints open: {f['complaints_open']}; cases open: yellow {cards['yellow']}, "
-            f"red {cards['red']}, on time {cards['none']}",
+            f"- complaints open: {f['complaints_open']}; cases open: 黄牌 {by_card['yellow']}, "
+            f"红牌 {by_card['red']}, on time {by_card['none']}",
         ]
     else:
         lines.append("- (no hall figures: the hall has not been seen)")
-    by_rule = Counter(f"{a.rule} ({a.severity})" for a in raised)
+    by_rule = Counter(f"{a.rule} ({SEVERITY_ZH[a.severity]})" for a in raised)
     lines += ["", f"## Alerts raised this shift: {len(raised)}"]
     lines += [f"- {k}: {n}" for k, n in sorted(by_rule.items())] or ["- none"]
     for title, group, limit in (
-        ("Red cards", red, LIST_LIMIT),
+        ("Cards (黄牌/红牌)", cards, LIST_LIMIT),
+        ("Urgent warnings (紧急预警)", urgent, LIST_LIMIT),
         ("Complaints", complaints, None),
         ("Acknowledged this shift", acked, LIST_LIMIT),
         ("Still open — handed over", still, None),  # every one: the next director owns them
@@ -201,23 +242,23 @@ def shift_report(
         lines += ["", f"## {title}: {len(group)}"]
         if limit is not None and len(group) > limit:  # still open first, then the newest
             group = sorted(group, key=lambda a: (a.state == "resolved", -a.fired_ms))
-            lines += [_alert_line(a) for a in group[:limit]]
+            lines += [_alert_line(a, names) for a in group[:limit]]
             lines.append(f"- … and {len(group) - limit} more (run.py audit export has all)")
         else:
-            lines += [_alert_line(a) for a in group] or ["- none"]
+            lines += [_alert_line(a, names) for a in group] or ["- none"]
     lines += ["", "## Notes", notes.strip() or "—", ""]
     return "\n".join(lines)
 
 
-def _alert_line(a: Alert) -> str:
+def _alert_line(a: Alert, names: Callable[[str], str] = str) -> str:
     state = a.state
     if a.ack_by:
-        state += f", ack {a.ack_by} {_hm(a.ack_ms or 0)}" + (
+        state += f", ack {names(a.ack_by)} {_hm(a.ack_ms or 0)}" + (
             f" “{a.ack_note}”" if a.ack_note else ""
         )
     if a.resolved_by and a.resolved_by != "system":
-        state += f", resolved by {a.resolved_by}: “{a.resolve_note}”"
-    return f"- #{a.id} {_hm(a.fired_ms)} [{a.severity}] {a.summary} ({state})"
+        state += f", resolved by {names(a.resolved_by)}: “{a.resolve_note}”"
+    return f"- #{a.id} {_hm(a.fired_ms)} [{SEVERITY_ZH[a.severity]}] {a.summary} ({state})"
 
 
 class HandoverLedger:
@@ -242,7 +283,8 @@ class HandoverLedger:
 
 
 class HandoverRule(Memory):
-    """A shift report the incoming director has not accepted within the minutes: red."""
+    """A shift report the incoming director has not accepted within the minutes: an
+    urgent warning."""
 
     name = HANDOVER_UNACCEPTED
     configured = ("ledger", "accept_ms")
@@ -262,7 +304,7 @@ class HandoverRule(Memory):
             if hall is not None and hall.now_ms >= due:
                 written = _hm(h["written_ms"])
                 summary = f"shift report of {h['written_by']} not accepted (written {written})"
-                book.fire(HANDOVER_UNACCEPTED, h["hall"], scope, "red", due, summary)
+                book.fire(HANDOVER_UNACCEPTED, h["hall"], scope, "urgent", due, summary)
         for rule, hall_name, scope in list(book.open):
             if rule == HANDOVER_UNACCEPTED and scope not in waiting:
                 at = self.ledger.accepted_ms.get(scope)

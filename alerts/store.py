@@ -9,6 +9,12 @@ chain from that row on (``verify``). Each alert's row must also equal the alert 
 latest audit record left it, so an edited alert row is caught too. What the chain cannot
 show alone is the last records cut off the end: compare with an export (``export``).
 
+Who: each record's ``actor`` is the person who acted (``system`` for the rules). A
+person's records written inside ``signed_in(person, how)`` say in their detail how that
+person signed in (``signed_in_by``: password, os_account, demo, given); signing in and
+out and a refused sign-in are records of their own (``session_changed``), subject
+``operator <person>``.
+
 Restart: ``open_alerts`` and ``live_silences`` give the book back what was open; the
 feed replaying the day then dedups against them (see alerts.book). Several processes may
 share the file (``serve`` and ``run.py handover``): each write takes the chain's head
@@ -19,6 +25,7 @@ Imports: alerts.book, the standard library (sqlite3, hashlib, json).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +33,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Final
 
@@ -89,6 +97,43 @@ def _detail(a: Alert, note: str | None = None) -> str:
     return json.dumps(fields, ensure_ascii=False, sort_keys=True)
 
 
+#: The actor of a refused sign-in: nobody was signed in.
+NOBODY: Final = "-"
+
+_SIGNED_IN: ContextVar[tuple[str, str] | None] = ContextVar("signed_in", default=None)
+
+
+@contextlib.contextmanager
+def signed_in(person: str, how: str) -> Iterator[None]:
+    """Inside, every audit record whose actor is ``person`` carries ``signed_in_by: how``
+    in its detail (the desk wraps each action in it)."""
+    token = _SIGNED_IN.set((person, how))
+    try:
+        yield
+    finally:
+        _SIGNED_IN.reset(token)
+
+
+_RECORDED_AT: ContextVar[str | None] = ContextVar("recorded_at", default=None)
+
+
+@contextlib.contextmanager
+def recorded_at(wall: str) -> Iterator[None]:
+    """Inside, audit records carry ``wall`` (``%Y-%m-%dT%H:%M:%SZ``) as their wall time
+    instead of now: a change held in memory while the store could not be written keeps
+    the time it was made (``runtime.held_alerts``)."""
+    token = _RECORDED_AT.set(wall)
+    try:
+        yield
+    finally:
+        _RECORDED_AT.reset(token)
+
+
+def wall_now() -> str:
+    """This machine's time as an audit record's ``wall`` (UTC, to the second)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 class StoreError(Exception):
     """The database cannot be opened or is not ours."""
 
@@ -132,9 +177,14 @@ class AlertStore:
     def _audit(self, hall_ms: int, actor: str, action: str, subject: str, hall: str,
                detail: str) -> None:  # fmt: skip
         """Append one audit record; the caller holds the transaction."""
+        session = _SIGNED_IN.get()
+        if session is not None and session[0] == actor:
+            fields = json.loads(detail)
+            fields["signed_in_by"] = session[1]
+            detail = json.dumps(fields, ensure_ascii=False, sort_keys=True)
         row = self.db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
-        wall = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        wall = _RECORDED_AT.get() or wall_now()
         record = dict(zip(AUDIT_FIELDS, (seq, hall_ms, wall, actor, action, subject, hall,
                                          detail), strict=True))  # fmt: skip
         self.db.execute(
@@ -162,6 +212,14 @@ class AlertStore:
             self.db.execute(f"INSERT OR REPLACE INTO silences VALUES ({marks})", row)
             self._audit(at_ms, actor, f"silence {what}", f"silence {silence.id}", silence.hall,
                         detail)  # fmt: skip
+
+    def session_changed(self, actor: str, what: str, person: str, at_ms: int,
+                        detail: Mapping[str, Any]) -> None:  # fmt: skip
+        """Record what happened to ``person``'s sign-in (``what``): signed in, signed out,
+        sign-in refused; operator added, password changed, operator removed."""
+        text = json.dumps(dict(detail), ensure_ascii=False, sort_keys=True)
+        with self._transaction():
+            self._audit(at_ms, actor, what, f"operator {person}", "", text)
 
     def set_clocks(self, clocks: Mapping[str, int],
                    figures: Mapping[str, Mapping[str, Any]] | None = None) -> None:  # fmt: skip
@@ -319,6 +377,7 @@ class AlertStore:
             recorded = json.loads(detail) if detail else None
             if recorded is not None:
                 recorded.pop("note", None)
+                recorded.pop("signed_in_by", None)
             if recorded != fields:
                 problems.append(f"alert {fields['id']}: row differs from its audit trail")
         return problems

@@ -47,6 +47,12 @@ class ConsoleCommand:
         if not feeds:
             print("hallwatch: console needs --feed URL (or --replay FILE)", file=sys.stderr)
             return 2
+        # Who may act is settled before anything starts: a readable operators file or an
+        # unknown --operator stops here (exit 2).
+        cfg = wiring.config(args.config)
+        gate = wiring.console_sign_in(
+            cfg.duty, wiring.operators(args.config, cfg, args.data_dir), args.operator
+        )
         sup = wiring.pipeline(
             feeds,
             config_path=args.config,
@@ -65,14 +71,14 @@ class ConsoleCommand:
             tls_key=args.metrics_tls_key,
         )
         try:
-            # No --operator: whoever sits here picks their name from the roster, if any.
-            people = [] if args.operator else [(k, p.name) for k, p in sup.roster.people.items()]
+            # Read-only until someone signs in (by itself when the OS account maps to a
+            # roster person); every sign-in, sign-out and refusal goes to the audit trail.
             asyncio.run(
                 wiring.run_console(
-                    Desk(sup, operator=wiring.operator(args.operator)),
+                    Desk(sup),
                     lang=args.lang,
                     big_screen=args.big_screen,
-                    choose_operator=people,
+                    sign_in=gate,
                     theme=args.theme,
                 )
             )
@@ -96,11 +102,13 @@ class ConsoleCommand:
             print(f"hallwatch: replay: {error}", file=sys.stderr)
             return 2
         driver = ReplayDriver(recording.events, speed=args.speed, start_ts=begin, until_ts=end)
-        acting = wiring.operator(args.operator)
+        gate = wiring.console_sign_in(
+            config.duty, wiring.operators(args.config, config, args.data_dir), args.operator
+        )
 
         def rebuild() -> Desk:
             pipeline = build_pipeline(config, [ReplaySource(driver)], forward=False)
-            return Desk(pipeline, operator=acting)
+            return Desk(pipeline)
 
         logs.configure(wiring.log_path(args.data_dir))
         title = f"hallwatch — replay {' '.join(p.name for p in files)}"
@@ -112,6 +120,7 @@ class ConsoleCommand:
                 replay=driver,
                 rebuild=rebuild,
                 big_screen=args.big_screen,
+                sign_in=gate,
                 theme=args.theme,
             )
         )

@@ -1,6 +1,10 @@
 """``hallwatch demo`` (and ``hallwatch`` with no command, and ``make demo``): an embedded
 demo city on loopback and the console on it. No argument, no config, no network.
 
+The demo is a sandbox: its store is its own (``<data dir>/demo``) and it signs its
+operator in by itself (``--operator NAME``, default 演示值班员), so a newcomer can try
+every action — in a terminal; in a browser it stays read-only.
+
 Imports: feeds (the demo, the feed server), runtime, cli.
 """
 
@@ -25,7 +29,12 @@ class DemoCommand:
         options.add_demo(parser, history=5)
         options.add_data_dir(parser, "journal and key")
         options.add_metrics(parser)
-        options.add_operator(parser)
+        parser.add_argument(
+            "--operator",
+            default=None,
+            metavar="NAME",
+            help=f"who the demo signs in (default {wiring.DEMO_OPERATOR})",
+        )
         options.add_screen(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -61,7 +70,8 @@ class DemoCommand:
             driver = asyncio.create_task(play(server))
             try:
                 await wiring.run_console(
-                    Desk(sup, operator=wiring.operator(args.operator)),
+                    Desk(sup),
+                    sign_in=wiring.demo_sign_in(args.operator),
                     title=f"hallwatch — demo {day.isoformat()}",
                     lang=args.lang,
                     big_screen=args.big_screen,

@@ -5,7 +5,12 @@ It runs in its own process next to a running ``serve`` or console (SQLite WAL le
 share the file) and stamps hall time from the clocks the running pipeline keeps in the
 store, never wall time.
 
-Imports: alerts.store, alerts.duty, feeds.hallclock, runtime.config, cli.
+Who runs it is signed in as at the console: the person the OS account maps to
+(``os_user``), or ``--operator NAME`` confirmed with that person's password (asked without
+echo, or one line on stdin with ``--password-stdin``). The stored record says how; the
+report names people by their roster name. The writer of a report cannot accept it.
+
+Imports: alerts.store, alerts.duty, feeds.hallclock, runtime (config, signin), cli.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ import sys
 from typing import ClassVar
 
 from alerts.duty import Roster, shift_report
-from alerts.store import AlertStore, StoreError
+from alerts.store import NOBODY, AlertStore, StoreError, signed_in
 from cli import options, wiring
 from feeds.hallclock import day_start_ms, service_day
+from runtime.signin import SignInError, identify
 
 
 class CommandError(Exception):
@@ -58,7 +64,8 @@ def write_handover(
         nxt = roster.on_duty(duty.end_ms) if duty is not None else None
         incoming = nxt.person if nxt is not None and nxt.person != who else None
     alerts = [a for a in store.alerts(start, now) if a.hall == hall]
-    report = shift_report(hall, who, start, now, alerts, store.figures(hall), notes, incoming)
+    report = shift_report(hall, who, start, now, alerts, store.figures(hall), notes, incoming,
+                          roster.name_of)  # fmt: skip
     return store.write_handover(hall, who, now, start, report, incoming), report
 
 
@@ -85,6 +92,7 @@ class HandoverCommand:
         options.add_data_dir(parser, "where the alert database is")
         options.add_config(parser, "the duty roster")
         options.add_operator(parser)
+        options.add_password_stdin(parser)
         parser.add_argument("--hall", help="the hall (needed when several are known)")
         parser.add_argument("--notes", default="", help="the outgoing director's notes")
         parser.add_argument("--incoming", help="who takes over (default: from the roster)")
@@ -93,20 +101,34 @@ class HandoverCommand:
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        roster = wiring.config(args.config).duty
-        who = wiring.operator(args.operator)
+        cfg = wiring.config(args.config)
+        roster = cfg.duty
+        known = wiring.operators(args.config, cfg, args.data_dir)
         store = wiring.open_store(args.data_dir)
         try:
-            if args.accept is not None:
-                print(accept_handover(store, args.accept, who, args.notes))
-            else:
-                hid, report = write_handover(
-                    store, roster, who, args.hall, args.notes, args.incoming
-                )
-                print(report)
-                print(
-                    f"(stored as handover #{hid}; accept with: hallwatch handover --accept {hid})"
-                )
+            ask = options.password_reader(args.password_stdin)
+            try:
+                session = identify(roster, known, wiring.os_account(), args.operator, ask)
+            except SignInError as error:
+                if args.operator is not None:
+                    claimed = roster.person_of(args.operator) or args.operator
+                    store.session_changed(NOBODY, "sign-in refused", claimed,
+                                          max(store.clocks().values(), default=0),
+                                          {"why": str(error), "command": "handover"})  # fmt: skip
+                raise CommandError(str(error)) from error
+            who = session.person
+            with signed_in(who, session.method):
+                if args.accept is not None:
+                    print(accept_handover(store, args.accept, who, args.notes))
+                else:
+                    hid, report = write_handover(
+                        store, roster, who, args.hall, args.notes, args.incoming
+                    )
+                    print(report)
+                    print(
+                        f"(stored as handover #{hid}; accept with: hallwatch handover "
+                        f"--accept {hid})"
+                    )
         except CommandError as error:
             print(f"hallwatch handover: {error}", file=sys.stderr)
             return 2

@@ -2,8 +2,8 @@
 parser built from it, and the dispatch.
 
 With no command, or only demo options (``hallwatch --speed 120``), it runs the demo, as
-``make demo`` does. A config, store or TLS error ends a command with its message and
-exit 2, never a traceback.
+``make demo`` does. A config, store, data dir or TLS error ends a command with its
+message and exit 2, never a traceback.
 
 Imports: cli (every command module), alerts.store, runtime (config, signin), feeds.tls.
 """
@@ -33,7 +33,7 @@ from cli.staffing import StaffingCommand
 from cli.web import WebCommand
 from feeds.tls import TLSConfigError
 from runtime.config import ConfigError
-from runtime.datadir import DataDirBusy
+from runtime.datadir import DataDirBusy, DataDirError
 from runtime.signin import SignInError
 
 #: Every command, in the order ``--help`` lists them.
@@ -77,6 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = next(c for c in COMMANDS if c.name == args.command)
     try:
         return chosen.run(args)
-    except (ConfigError, StoreError, TLSConfigError, DataDirBusy, SignInError) as error:
+    except (
+        ConfigError,
+        StoreError,
+        TLSConfigError,
+        DataDirBusy,
+        DataDirError,
+        SignInError,
+    ) as error:
         print(f"hallwatch: {error}", file=sys.stderr)
         return 2

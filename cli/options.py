@@ -1,12 +1,15 @@
 """Option groups shared by several commands, each defined once, and argument types.
 
-Imports: feeds (feed names, the M/M/c spec), the standard library.
+Imports: feeds (feed names, the M/M/c spec), the standard library (getpass).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from feeds.client import feed_name
@@ -74,8 +77,29 @@ def add_operator(p: argparse.ArgumentParser) -> None:
         "--operator",
         default=None,
         metavar="NAME",
-        help="who acts (acknowledge, resolve, silence, handover); default: the OS user",
+        help="who acts (acknowledge, resolve, silence, handover): a roster person; the one "
+        "your OS account maps to (os_user) signs in by itself, anyone else is asked for "
+        "their password",
     )
+
+
+def add_password_stdin(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password as one line on stdin (scripts) instead of asking for it",
+    )
+
+
+def password_reader(from_stdin: bool) -> Callable[[str], str]:
+    """Asks for a person's password: without echo on the terminal, or one line of stdin."""
+
+    def ask(person: str) -> str:
+        if from_stdin:
+            return sys.stdin.readline().rstrip("\r\n")
+        return getpass.getpass(f"password of {person}: ")
+
+    return ask
 
 
 def add_metrics(p: argparse.ArgumentParser) -> None:

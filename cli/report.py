@@ -41,7 +41,7 @@ class ReportCommand:
             days = month_days(month) if month else [args.day]
             progress = tty_progress() if month else None
             gathered = gather(days, wiring.data_dir(args.data_dir), config, progress)
-            text, files = write(gathered, args.out, args.format, month)
+            text, files = write(gathered, args.out, args.format, month, config.duty.name_of)
         except (ReportError, OSError) as error:
             print(f"hallwatch report: {error}", file=sys.stderr)
             return 2

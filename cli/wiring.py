@@ -22,6 +22,7 @@ from typing import Any
 
 import structlog
 
+from alerts.duty import Roster
 from alerts.store import AlertStore
 from feeds.client import WebSocketFeed
 from feeds.decode import FrameDecoder
@@ -31,14 +32,68 @@ from feeds.tls import TLSConfigError, client_context, server_context
 from runtime.build import build_pipeline
 from runtime.config import Config, default_data_dir, load_config, read_token
 from runtime.datadir import DataDirLock
-from runtime.desk import Desk
+from runtime.desk import Desk, Session
+from runtime.operators import FILE_NAME, Operators
 from runtime.pipeline import Pipeline
+from runtime.signin import SignIn, SignInError
 from runtime.snapshot import Snapshots, config_digest
+from runtime.storage import open_alert_store, starting
+
+#: Who the demo signs in when ``--operator`` does not say.
+DEMO_OPERATOR = "演示值班员"
 
 
-def operator(name: str | None) -> str:
-    """Who acts at this console: ``--operator``, else the OS user."""
-    return name or getpass.getuser()
+def os_account() -> str:
+    """The OS account this process runs as (mapped to a person by ``os_user``)."""
+    return getpass.getuser()
+
+
+def operators_path(config_path: Path | None, cfg: Config, data: Path | None) -> Path:
+    """The operators file: ``[duty] operators_file`` (relative to the config), else
+    ``<data dir>/operators``."""
+    named = cfg.duty.operators_file
+    if named is not None:
+        base = config_path.parent if config_path is not None else Path.cwd()
+        return base / named
+    return data_dir(data) / FILE_NAME
+
+
+def operators(config_path: Path | None, cfg: Config, data: Path | None) -> Operators:
+    """The operators file, read; refused (``ConfigError``) if others can read it."""
+    return Operators.load(operators_path(config_path, cfg, data))
+
+
+def console_sign_in(roster: Roster, known: Operators, operator: str | None) -> SignIn:
+    """The console's gate: the OS account's person signs in by itself; ``--operator``
+    naming anyone else is asked for their password at start.
+
+    Raises:
+        SignInError: ``--operator`` names nobody of the roster or the operators file, or
+            someone else than the OS account's person who has no password.
+    """
+    mapped = roster.person_of_os_user(os_account())
+    auto = Session(mapped, "os_account") if mapped is not None else None
+    gate = SignIn(roster, known, auto=auto)
+    if operator is not None:
+        person = gate.person(operator)
+        if person is None:
+            raise SignInError(
+                f"--operator {operator}: not a person of the roster ([duty.people]) or the "
+                f"operators file (hallwatch operator add {operator})"
+            )
+        if person != mapped:
+            if person not in known:
+                raise SignInError(
+                    f"--operator {operator}: not your OS account's person, and no password "
+                    f"is set: hallwatch operator add {person} (or os_user in [duty.people])"
+                )
+            gate.auto, gate.ask = None, person
+    return gate
+
+
+def demo_sign_in(name: str | None) -> SignIn:
+    """The demo's gate: its operator signs in by itself (a sandbox: its own store)."""
+    return SignIn(Roster(), auto=Session(name or DEMO_OPERATOR, "demo"))
 
 
 def data_dir(path: Path | None) -> Path:
@@ -66,8 +121,10 @@ def server_tls(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
 
 
 def open_store(data: Path | None) -> AlertStore:
-    """The alert store of a data dir (made 0700 if new)."""
-    return AlertStore(ensure_data_dir(data_dir(data)) / "alerts.db")
+    """The alert store of a data dir (made 0700 if new), checked before it is used."""
+    with starting(data_dir(data)):
+        folder = ensure_data_dir(data_dir(data))
+    return open_alert_store(folder / "alerts.db")
 
 
 def pipeline(
@@ -87,11 +144,12 @@ def pipeline(
     the real halls' data.
     """
     cfg = config(config_path)
-    root = ensure_data_dir(data_dir(data))
-    lock = DataDirLock(ensure_data_dir(root / "demo") if demo else root)
-    lock.acquire()  # before anything is written: one writer per data dir
     token = read_token(token_file) if token_file is not None else None
-    pseudonymize = Pseudonymizer.from_data_dir(root)
+    with starting(data_dir(data)):  # read-only, not ours: the file and what to do (exit 2)
+        root = ensure_data_dir(data_dir(data))
+        lock = DataDirLock(ensure_data_dir(root / "demo") if demo else root)
+        lock.acquire()  # before anything is written: one writer per data dir
+        pseudonymize = Pseudonymizer.from_data_dir(root)
     tls = client_context(ca_file) if any(u.startswith("wss:") for _, u in feeds) else None
     sources = [
         WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token, ssl_context=tls)
@@ -102,8 +160,12 @@ def pipeline(
     snapshot = root / "state.snapshot"
     if demo:
         store_path = ensure_data_dir(root / "demo") / "alerts.db"
-        for old in (store_path, *(store_path.with_name(f"alerts.db{x}") for x in ("-wal", "-shm"))):
-            old.unlink(missing_ok=True)
+        with starting(root):
+            for old in (
+                store_path,
+                *(store_path.with_name(f"alerts.db{x}") for x in ("-wal", "-shm")),
+            ):
+                old.unlink(missing_ok=True)
         journal_dir = root / "demo" / "journal"
         shutil.rmtree(journal_dir, ignore_errors=True)
         snapshot = root / "demo" / "state.snapshot"
@@ -111,7 +173,7 @@ def pipeline(
     return build_pipeline(
         cfg,
         sources,
-        store=AlertStore(store_path),
+        store=open_alert_store(store_path),  # damaged: the file and what to do (exit 2)
         journal=Journal(journal_dir),
         snapshots=Snapshots(snapshot, config_digest(config_path)),
         lock=lock,
@@ -145,10 +207,13 @@ def start_metrics(
 
 
 async def run_console(desk: Desk, **app_args: Any) -> None:
-    """The Textual console on ``desk`` (and its pipeline) until the user quits."""
+    """The Textual console on ``desk`` (and its pipeline) until the user quits; whoever
+    is still signed in then is signed out (recorded)."""
     from console.app import HallwatchApp
 
-    await HallwatchApp(desk, **app_args).run_async()
+    app = HallwatchApp(desk, **app_args)
+    await app.run_async()
+    app.desk.sign_out("console closed")  # app.desk: a replay seek back swaps the desk
 
 
 def run_until_signal(main: Callable[[], Awaitable[Any]]) -> None:

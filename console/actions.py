@@ -1,6 +1,8 @@
 """What the person at the console does to the data: the replay's clock (``console
---replay``), and alerts and duty through the desk, as the operator. A mixin of
-``HallwatchApp``: the app owns the state these read (``desk``, ``shown``, ``words``).
+--replay``), signing in and out, and alerts and duty through the desk, as the operator
+signed in (read-only until then: an action says "sign in to act"). A mixin of
+``HallwatchApp``: the app owns the state these read (``desk``, ``sign_in``, ``shown``,
+``words``).
 
 Imports: textual, alerts (errors), runtime, feeds.replay, console.*.
 """
@@ -8,6 +10,7 @@ Imports: textual, alerts (errors), runtime, feeds.replay, console.*.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 
 from rich.text import Text
@@ -16,12 +19,19 @@ from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from alerts.book import ActionError
 from alerts.store import StoreError
-from console.dialogs import NoteDialog, ReportDialog, SilenceDialog, TimelineDialog
+from console.dialogs import (
+    NoteDialog,
+    ReportDialog,
+    SignInDialog,
+    SilenceDialog,
+    TimelineDialog,
+)
 from console.tables import AlertsTable
 from console.text import Words, summary
 from console.widgets import AlertTable
 from feeds.replay import ReplayDriver
 from runtime.desk import Desk
+from runtime.signin import SignIn
 from runtime.view import AlertView, View
 
 
@@ -30,6 +40,7 @@ class OperatorActions:
     provides the Textual side: ``notify``, ``push_screen``, ``query_one``, ``run_worker``)."""
 
     desk: Desk
+    sign_in: SignIn
     replay: ReplayDriver | None
     _rebuild: Callable[[], Desk] | None
     _pipeline: Worker[None] | None
@@ -38,12 +49,71 @@ class OperatorActions:
     screen_name: str
     hall: str | None
 
-    # --- replay (console --replay): the data's clock, not the view's ----------------------
+    # --- signing in and out ---------------------------------------------------------------
 
-    def _set_operator(self, person: str | None) -> None:
-        if person:
-            self.desk.operator = person
-            self.notify(f"{self.words['operator']}: {person}")
+    def _sign_in_at_start(self) -> None:
+        """By itself when the OS account maps to a person (or in the demo), never in a
+        browser; the password dialog when ``--operator`` named someone else."""
+        if self.desk.session is not None:
+            return
+        if self.sign_in.auto is not None and not self.is_web:
+            self._signed_in(self.sign_in.sign_in_auto(self.desk))
+        elif self.sign_in.ask is not None and self.sign_in.has_passwords:
+            self.action_sign_in()
+
+    def _signed_in(self, done: bool = True) -> None:
+        session = self.desk.session
+        if done and session is not None:
+            name = self.desk.roster.name_of(session.person)
+            how = self.words[f"by_{session.method}"]
+            self.notify(f"{self.words['signed_in_as']} {name} ({how})")
+        self.refresh_bindings()
+        self._show_now()
+
+    def _signed_out(self, why: str) -> None:
+        self.desk.sign_out(why)
+        self.notify(self.words["signed_out_idle" if why == "idle" else "signed_out"],
+                    timeout=30 if why == "idle" else 5)  # fmt: skip
+        self.refresh_bindings()
+
+    def action_sign_in(self) -> None:
+        if self.desk.session is not None:
+            return
+        if self.sign_in.auto is not None and not self.is_web:
+            self._signed_in(self.sign_in.sign_in_auto(self.desk))
+            return
+        if not self.sign_in.has_passwords:
+            self.notify(self.words["no_passwords"], severity="warning", timeout=10)
+            return
+
+        async def check(who: str, password: str) -> str | None:
+            refusal = await self.sign_in.attempt(self.desk, who, password)
+            if refusal is None:
+                return None
+            if refusal == "wait":
+                return f"{self.words['sign_in_wait']} {math.ceil(self.sign_in.wait_s())} s"
+            return self.words[f"sign_in_{refusal}"]
+
+        def done(person: str | None) -> None:
+            if person is not None:
+                self._signed_in()
+
+        dialog = SignInDialog(self.sign_in.people(), self.words, check, self.sign_in.ask or "")
+        self.push_screen(dialog, done)
+
+    def action_sign_out(self) -> None:
+        if self.desk.session is not None:
+            self._signed_out("signed out")
+            self._show_now()
+
+    def _may_act(self) -> bool:
+        """Whether someone is signed in; if not, say so (nothing is written)."""
+        if self.desk.session is None:
+            self.notify(self.words["sign_in_to_act"], severity="warning")
+            return False
+        return True
+
+    # --- replay (console --replay): the data's clock, not the view's ----------------------
 
     def _start_pipeline(self) -> None:
         self._pipeline = self.run_worker(
@@ -77,7 +147,9 @@ class OperatorActions:
                 await self._pipeline.wait()
         replay.seek(target)
         self.desk.pipeline.close()
+        session = self.desk.session
         self.desk = self._rebuild()
+        self.desk.session = session  # the same person goes on acting on the new pipeline
         self.shown = None
         self._start_pipeline()
 
@@ -118,7 +190,7 @@ class OperatorActions:
 
     def action_acknowledge(self) -> None:
         alert = self._selected_alert()
-        if alert is None:
+        if alert is None or not self._may_act():
             return
         title = f"{self.words['key_ack']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
 
@@ -130,7 +202,7 @@ class OperatorActions:
 
     def action_resolve(self) -> None:
         alert = self._selected_alert()
-        if alert is None:
+        if alert is None or not self._may_act():
             return
         title = (
             f"{self.words['key_resolve']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
@@ -144,7 +216,7 @@ class OperatorActions:
 
     def action_silence(self) -> None:
         alert = self._selected_alert()
-        if alert is None:
+        if alert is None or not self._may_act():
             return
         title = f"{self.words['key_silence']}: {alert.hall} · {self.words[alert.rule]}"
 
@@ -167,7 +239,7 @@ class OperatorActions:
             )
 
     def action_handover(self) -> None:
-        if self.hall is None:
+        if self.hall is None or not self._may_act():
             return
         hall = self.hall
 
@@ -181,6 +253,8 @@ class OperatorActions:
         self.push_screen(NoteDialog(f"{self.words['key_handover']}: {hall}", self.words), done)
 
     def action_accept_handover(self) -> None:
+        if not self._may_act():
+            return
         waiting = self.shown.handovers_unaccepted if self.shown else ()
         if not waiting:
             self.notify(self.words["no_handover"], severity="warning")

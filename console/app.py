@@ -7,15 +7,19 @@ read frozen snapshots only; nothing here touches live state. ``p`` pauses the vi
 the ingest) and counts what arrives meanwhile. Every action has a key, a line in the
 ``?`` help and an entry in the command palette (ctrl+p).
 
+The console is read-only until someone signs in (``i``; by itself when the OS account
+maps to a roster person, or in the demo — never in a browser); ``I`` signs out, and so
+does a key-less idle time (the sign-in gate, ``runtime.signin``, keeps the clock).
+
 Imports: textual, rich, runtime, console.*.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import VerticalScroll
@@ -24,18 +28,18 @@ from textual.worker import Worker
 
 from console.actions import OperatorActions
 from console.board import CYCLE_S, Board
-from console.dialogs import OperatorDialog
 from console.duty import DutyPanel
 from console.keys import (
     ALERT_ACTIONS,
     DUTY_ACTIONS,
     KEYS,
     REPLAY_ACTIONS,
+    SESSION_ACTIONS,
     ConsoleCommands,
     HelpScreen,
 )
 from console.tables import TABLE_SCREENS, AlertsTable, CityTable
-from console.text import Lang, Words, default_lang
+from console.text import Lang, Words, default_lang, newest_clock
 from console.widgets import (
     AlertTable,
     CityStrip,
@@ -49,6 +53,7 @@ from console.widgets import (
 )
 from feeds.replay import ReplayDriver
 from runtime.desk import Desk
+from runtime.signin import SignIn
 from runtime.view import View
 
 #: Rules whose scope starts with a zone: their card colours the zone's longest wait.
@@ -91,7 +96,7 @@ class HallwatchApp(OperatorActions, App[None]):
         replay: ReplayDriver | None = None,
         rebuild: Callable[[], Desk] | None = None,
         big_screen: bool = False,
-        choose_operator: Sequence[tuple[str, str]] = (),
+        sign_in: SignIn | None = None,
         theme: str | None = None,
     ) -> None:
         super().__init__()
@@ -117,8 +122,9 @@ class HallwatchApp(OperatorActions, App[None]):
         self._rebuild = rebuild
         """Makes a fresh pipeline on the same replay, for a seek back in time."""
         self._pipeline: Worker[None] | None = None
-        self.choose_operator = tuple(choose_operator)
-        """(person id, name) of the roster: asked at start when no --operator was given."""
+        self.sign_in = sign_in or SignIn(desk.roster, auto=desk.session)
+        """Who may sign in here and how; the idle clock (default: the desk's own person
+        signs in again on ``i``, nobody by password)."""
         self.initial_theme = theme
         """A Textual theme (``textual-light`` for a light terminal, …); None: the default."""
         self.big_screen = big_screen
@@ -153,8 +159,7 @@ class HallwatchApp(OperatorActions, App[None]):
         if self.run_pipeline:
             self._start_pipeline()
         self.set_interval(self.refresh_interval, self.refresh_view)
-        if self.choose_operator:
-            self.push_screen(OperatorDialog(self.choose_operator, self.words), self._set_operator)
+        self._sign_in_at_start()
         if self.big_screen:
             self.add_class("big-screen")
             self.action_screen("board")
@@ -163,8 +168,18 @@ class HallwatchApp(OperatorActions, App[None]):
 
     # --- refresh -------------------------------------------------------------------------
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.sign_in.touch()  # idle means no key pressed
+        await super().on_event(event)
+
     def refresh_view(self, *, force: bool = False) -> None:
         """Repaint from the latest published view, if it is new (or ``force``)."""
+        if not self.is_running:
+            return  # shutting down: the timer may fire once more while widgets go away
+        if self.sign_in.idle(self.desk):
+            self._signed_out("idle")
+            force = True
         view = self.desk.pipeline.view
         if self.paused_at is not None:
             # Frozen view; only the banner's count of what arrived meanwhile moves.
@@ -193,7 +208,7 @@ class HallwatchApp(OperatorActions, App[None]):
             else:
                 panel = self.query_one(f"#{self.screen_name}", ViewTable | DutyPanel | Board)
                 if isinstance(panel, DutyPanel):
-                    panel.show(view, hall, words, self.desk.operator)
+                    panel.show(view, hall, words, self.desk.session, self.desk.roster.name_of)
                 else:
                     panel.show(view, hall, words)
 
@@ -207,12 +222,14 @@ class HallwatchApp(OperatorActions, App[None]):
         alerts = [a for a in view.alerts if self.hall is None or a.hall == self.hall]
         title = f"{words['alerts']} {len(alerts)}" if alerts else words["no_alerts"]
         self.query_one("#alerts-title", Static).update(title)
-        self.query_one(AlertTable).show(alerts, words)
+        self.query_one(AlertTable).show(alerts, words, newest_clock(view))
         self.query_one(FeedBar).show(view.city.feeds, words)
 
     def _pause_banner(self) -> str | None:
         words = self.words
         parts = []
+        if self.desk.session is None:
+            parts.append(f" {words['read_only_banner']} ")
         if self.replay is not None:
             speed = "max" if self.replay.speed is None else f"{self.replay.speed:g}x"
             state = words["replay_paused"] if self.replay.paused else f"▶ {speed}"
@@ -265,6 +282,8 @@ class HallwatchApp(OperatorActions, App[None]):
             return self.screen_name == "duty"
         if action in REPLAY_ACTIONS:
             return self.replay is not None
+        if action in SESSION_ACTIONS:  # the footer offers the one that applies
+            return (self.desk.session is None) == (action == "sign_in")
         return True
 
     # --- actions -------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 """The console's dialogs: a note (acknowledge, resolve, handover), a silence, a timeline,
-and a Markdown report. Each is a ``ModalScreen`` that returns what the person typed (or
-None when they pressed Esc), so an action in the app is one ``push_screen`` with a
-callback.
+a Markdown report, and signing in. Each is a ``ModalScreen`` that returns what the person
+typed (or None when they pressed Esc), so an action in the app is one ``push_screen`` with
+a callback.
 
 Imports: textual, rich, console.text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,7 +18,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Markdown, Static
 
-from console.text import Words, clock
+from console.text import Words, stamp
 
 _DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -118,7 +118,7 @@ class TimelineDialog(ModalScreen[None]):
         text = Text()
         text.append(self.title_text + "\n\n", "bold")
         for hall_ms, actor, what, note in self.records:
-            text.append(f"{clock(hall_ms)}  ", "cyan")
+            text.append(f"{stamp(hall_ms)}  ", "cyan")
             text.append(f"{actor:<10} ", "bold")
             text.append(what)
             if note:
@@ -149,29 +149,61 @@ class ReportDialog(ModalScreen[None]):
             yield Markdown(self.markdown, id="report")
 
 
-class OperatorDialog(ModalScreen[str]):
-    """Who is at this console: chosen from the roster at start (when ``--operator`` was not
-    given), so every action in the audit trail carries a name from the roster."""
+class SignInDialog(ModalScreen[str | None]):
+    """Who signs in: a person (roster key or name) and their password, checked by
+    ``check`` while the dialog stays up, so a refusal (or the wait after several) is
+    shown in it and the password field is emptied. Returns the person once signed in."""
 
-    DEFAULT_CSS = _DIALOG_CSS.format(name="OperatorDialog")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
+    DEFAULT_CSS = _DIALOG_CSS.format(name="SignInDialog")
 
-    def __init__(self, people: Sequence[tuple[str, str]], words: Words) -> None:
+    def __init__(
+        self,
+        people: Mapping[str, str],
+        words: Words,
+        check: Callable[[str, str], Awaitable[str | None]],
+        person: str = "",
+    ) -> None:
         super().__init__()
         self.people = people
         self.words = words
+        self.check = check
+        self.person = person
 
     def compose(self) -> ComposeResult:
-        from textual.widgets import OptionList
-        from textual.widgets.option_list import Option
-
+        listed = " · ".join(k if k == n else f"{k} {n}" for k, n in self.people.items())
         with Vertical():
-            yield Static(Text(self.words["choose_operator"], "bold"))
-            yield OptionList(
-                *(Option(f"{name} ({person})", id=person) for person, name in self.people),
-                id="people",
-            )
+            yield Static(Text(self.words["sign_in_title"], "bold"))
+            yield Static(Text(listed, "dim"), id="people")
+            yield Label(self.words["sign_in_person"])
+            yield Input(self.person, id="person")
+            yield Label(self.words["sign_in_password"])
+            yield Input(id="password", password=True)
+            yield Static("", id="problem", classes="error")
 
-    def on_option_list_option_selected(self, event: object) -> None:
-        option = getattr(event, "option", None)
-        if option is not None and option.id is not None:
-            self.dismiss(option.id)
+    def on_mount(self) -> None:
+        self.query_one("#password" if self.person else "#person", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        person = self.query_one("#person", Input).value.strip()
+        password = self.query_one("#password", Input)
+        if not person:
+            self.query_one("#person", Input).focus()
+            return
+        if event.input.id == "person":
+            password.focus()
+            return
+        self.run_worker(self._attempt(person, password.value), exclusive=True)
+
+    async def _attempt(self, person: str, password: str) -> None:
+        problem = await self.check(person, password)
+        if problem is None:
+            self.dismiss(person)
+            return
+        self.query_one("#problem", Static).update(problem)
+        box = self.query_one("#password", Input)
+        box.value = ""
+        box.focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

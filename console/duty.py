@@ -1,11 +1,13 @@
-"""The duty screen: who operates this console, who is on duty now, handovers waiting
-for acceptance and the silences in force. Its keys write a handover (H) and accept one
-(G); the app does the acting, this panel only shows.
+"""The duty screen: who operates this console (signed in how, or read-only), who is on
+duty now, handovers waiting for acceptance and the silences in force. Its keys write a
+handover (H) and accept one (G); the app does the acting, this panel only shows.
 
-Imports: textual, rich, runtime.view, console.text.
+Imports: textual, rich, runtime (view, desk), console.text.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from rich.console import Group
 from rich.text import Text
@@ -13,6 +15,7 @@ from textual.widgets import Static
 
 from console.text import Words, clock
 from metrics.snapshot import HallSnapshot
+from runtime.desk import Session
 from runtime.view import View
 
 
@@ -22,13 +25,24 @@ class DutyPanel(Static):
     DEFAULT_CSS = "DutyPanel { padding: 1 2; height: 1fr; }"
 
     def show(
-        self, view: View, hall: HallSnapshot | None, words: Words, operator: str | None
+        self,
+        view: View,
+        hall: HallSnapshot | None,
+        words: Words,
+        session: Session | None,
+        name_of: Callable[[str], str] = str,
     ) -> None:
-        """``operator``: who acts at this console (the desk's), None: nobody yet."""
+        """``session``: who acts at this console (the desk's), None: read-only;
+        ``name_of``: a person's roster name."""
         parts: list[Text] = []
         line = Text()
         line.append(f"{words['operator']}: ", "bold")
-        line.append(operator or words["no_operator"], "" if operator else "bold red")
+        if session is None:
+            line.append(words["no_operator"], "bold red")
+        else:
+            name = name_of(session.person)
+            line.append(name if name == session.person else f"{name} ({session.person})")
+            line.append(f" · {words['signed_in_by']} {words['by_' + session.method]}", "dim")
         parts.append(line)
         line = Text()
         line.append(f"{words['on_duty']}: ", "bold")

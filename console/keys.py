@@ -51,6 +51,8 @@ SCREEN_KEYS: tuple[tuple[str, str], ...] = (
 #: Actions that act on the selected alert, and the screens where one can be selected.
 ALERT_ACTIONS = frozenset({"acknowledge", "resolve", "silence", "timeline"})
 DUTY_ACTIONS = frozenset({"handover", "accept_handover"})
+#: Signing in (offered while read-only) and out (while someone is signed in).
+SESSION_ACTIONS = frozenset({"sign_in", "sign_out"})
 
 KEYS: tuple[Key, ...] = (
     Key("q", "quit", "key_quit", footer="f_quit"),
@@ -65,6 +67,8 @@ KEYS: tuple[Key, ...] = (
     Key("p", "pause", "key_pause", footer="f_pause"),
     Key("l", "language", "key_lang"),
     Key("escape", "close_filter", "key_escape"),
+    Key("i", "sign_in", "key_sign_in", footer="f_sign_in"),
+    Key("I", "sign_out", "key_sign_out"),
     Key("A", "acknowledge", "key_ack", footer="f_ack"),
     Key("R", "resolve", "key_resolve", footer="f_resolve"),
     Key("X", "silence", "key_silence", footer="f_silence"),

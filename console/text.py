@@ -1,7 +1,10 @@
 """The console's words and number formats, in Simplified Chinese and English.
 
 Every label the console shows goes through ``Words`` so both languages stay complete;
-the hall's own words are the supervisors' (排队, 窗口, 黄牌/红牌 …). Durations are
+the hall's own words are the supervisors' (排队, 窗口, 黄牌/红牌 …), one term per thing:
+黄牌/红牌 only for cards (case deadlines and added materials, seed 001), 预警/紧急预警 for
+every other alert, 超时 for cases only, 承诺时限 for the promised working days,
+视为同意受理 for the 10-minute rule (seed 002), 最多跑一次 / 跑两次 for second trips. Durations are
 shown as a supervisor reads them: ``4:05`` (minutes:seconds) under an hour, ``1h05``
 beyond; hall clock times in hall-local time (China Standard Time).
 
@@ -15,7 +18,8 @@ import os
 import re
 from typing import Final, Literal
 
-from feeds.hallclock import local_datetime
+from feeds.hallclock import local_datetime, service_day
+from runtime.view import View
 
 Lang = Literal["zh", "en"]
 
@@ -35,9 +39,10 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "expected": ("预计等候", "expected"),
     "needed": ("需开窗", "needed"),
     "curve": ("今日排队曲线", "waiting today"),
-    "alerts": ("告警", "alerts"),
-    "no_alerts": ("无告警", "no active alerts"),
-    "severity": ("等级", "card"),
+    "alerts": ("预警", "alerts"),
+    "no_alerts": ("无预警", "no active alerts"),
+    "severity": ("类别", "severity"),
+    "level": ("督办", "level"),
     "rule": ("规则", "rule"),
     "since": ("起始", "since"),
     "what": ("内容", "what"),
@@ -53,24 +58,27 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "arrived_meanwhile": ("期间新到事件", "events arrived meanwhile"),
     "open": ("开放", "open"),
     "paused": ("暂停", "paused"),
-    "red": ("红牌", "red"),
+    "red": ("红牌", "red card"),
+    "urgent": ("紧急预警", "urgent"),
+    "notice": ("预警", "warning"),
     "closed": ("关闭", "closed"),
-    "yellow": ("黄牌", "yellow"),
-    "wait_overtime": ("等候超时", "wait overtime"),
+    "yellow": ("黄牌", "yellow card"),
+    "wait_overtime": ("等候过长", "long wait"),
     "complaint": ("投诉", "complaint"),
-    "service_overtime": ("办理超时", "service overtime"),
+    "service_overtime": ("窗口办理过长", "long service"),
     "unattended_zone": ("板块无人值守", "zone unattended"),
     "idle_window": ("空岗", "idle window"),
     "long_pause": ("暂停过久", "long pause"),
     "bad_rating": ("差评待整改", "bad rating"),
-    "second_trip": ("二次跑腿", "second trip"),
+    "second_trip": ("跑两次", "second trip"),
     "ticket_scalping": ("倒号", "ticket scalping"),
     "complaint_overdue": ("投诉当日未办结", "complaint not settled today"),
     "feed_stalled": ("数据源中断", "feed stalled"),
     "clock_jump": ("时钟异常", "clock jump"),
-    "deemed_acceptance": ("10分钟视为受理", "deemed accepted"),
-    "case_deadline": ("办件时限", "case deadline"),
+    "deemed_acceptance": ("视为同意受理", "deemed accepted"),
+    "case_deadline": ("办件超时", "case deadline"),
     "handover_unaccepted": ("交接班未确认", "handover not accepted"),
+    "storage_failed": ("存储故障", "storage failed"),
     "help_title": ("按键", "Keys"),
     "key_quit": ("退出", "quit"),
     "key_help": ("显示按键", "show the keys"),
@@ -100,18 +108,18 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "bad": ("差评", "bad"),
     "issued_at": ("取号时间", "issued"),
     "wait": ("已等候", "wait"),
-    "firing": ("告警中", "firing"),
+    "firing": ("待处理", "firing"),
     "pending": ("待定", "pending"),
     "acknowledged": ("已确认", "acknowledged"),
     "resolved": ("已解除", "resolved"),
     "case": ("办件", "case"),
     "item": ("事项", "item"),
     "dept": ("部门", "dept"),
-    "promised": ("承诺日", "days"),
+    "promised": ("承诺时限", "days"),
     "accepted_at": ("受理", "accepted"),
-    "deadline": ("办结时限", "deadline"),
+    "deadline": ("到期", "deadline"),
     "card": ("牌", "card"),
-    "deemed": ("视为受理", "deemed"),
+    "deemed": ("视为同意受理", "deemed"),
     "channel": ("渠道", "channel"),
     "received": ("收到", "received"),
     "age": ("已过", "age"),
@@ -129,7 +137,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "screen_overview": ("大厅总览", "hall overview"),
     "screen_windows": ("窗口", "windows"),
     "screen_queue": ("排队", "queue"),
-    "screen_alerts": ("告警", "alerts"),
+    "screen_alerts": ("预警", "alerts"),
     "screen_cases": ("办件", "cases"),
     "screen_complaints": ("投诉台账", "complaints"),
     "screen_feeds": ("数据源", "feeds"),
@@ -141,10 +149,10 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "key_palette": ("命令面板", "command palette"),
     "screen_duty": ("值班", "duty"),
     "screen_board": ("大屏看板", "big-screen board"),
-    "key_ack": ("确认告警", "acknowledge"),
+    "key_ack": ("确认预警", "acknowledge"),
     "key_resolve": ("手动解除(需说明)", "resolve with a note"),
     "key_silence": ("静默", "silence"),
-    "key_timeline": ("告警记录", "timeline"),
+    "key_timeline": ("预警记录", "timeline"),
     "key_handover": ("写交接班报告", "write the handover"),
     "key_accept": ("接班确认", "accept the handover"),
     "note_required": (
@@ -231,7 +239,6 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "f_replay_step": ("+1分", "+1 min"),
     "f_replay_forward": ("+15分", "+15 min"),
     "f_replay_back": ("-15分", "-15 min"),
-    "choose_operator": ("请选择操作员(值班表)", "who is at this console? (the roster)"),
     "filter_placeholder": ("筛选:输入文字,回车确认", "filter: type, Enter to keep"),
 }
 
@@ -259,13 +266,16 @@ class Words:
 
 
 def duration(seconds: float | None) -> str:
-    """``4:05`` under an hour, ``1h05`` from an hour, ``–`` for no value."""
+    """``4:05`` under an hour, ``1h05`` from an hour, ``3d04h`` from a day, ``–`` for no
+    value (an age of 121 hours reads as five days, not as ``121h44``)."""
     if seconds is None:
         return "–"
     s = max(0, int(seconds))
     if s < 3600:
         return f"{s // 60}:{s % 60:02d}"
-    return f"{s // 3600}h{s % 3600 // 60:02d}"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def clock(ts_ms: int) -> str:
@@ -273,6 +283,30 @@ def clock(ts_ms: int) -> str:
     if ts_ms <= 0:
         return "--:--:--"
     return local_datetime(ts_ms).strftime("%H:%M:%S")
+
+
+def when(ts_ms: int, today_ms: int) -> str:
+    """A hall timestamp as a duty director reads it beside the hall clock ``today_ms``:
+    ``14:36:58`` on the same service day, ``11-30 14:36`` on another (a card of last
+    week must not read as this morning's)."""
+    if ts_ms <= 0:
+        return "--:--:--"
+    if today_ms > 0 and service_day(ts_ms) != service_day(today_ms):
+        return local_datetime(ts_ms).strftime("%m-%d %H:%M")
+    return clock(ts_ms)
+
+
+def stamp(ts_ms: int) -> str:
+    """A hall timestamp with its date, ``11-30 14:36:58``: for histories that span days
+    (an alert's timeline: fired, escalated at night, acknowledged next morning)."""
+    if ts_ms <= 0:
+        return "--:--:--"
+    return local_datetime(ts_ms).strftime("%m-%d %H:%M:%S")
+
+
+def newest_clock(view: View) -> int:
+    """The newest hall clock of a view (0 before any event)."""
+    return max((h.now_ms for h in view.city.halls.values()), default=0)
 
 
 # --- alert summaries in Chinese --------------------------------------------------------
@@ -290,22 +324,22 @@ _ZH_SUMMARIES: Final = tuple(
          "投诉 {c} 当日未办结(当日事当日毕)"),
         (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?P<n>\d+) working days\) "
          r"due (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
-         "办件 {c}({i},{d},承诺{n}个工作日)将于 {when} 到期{rest}"),
+         "办件 {c}({i},{d},承诺时限{n}个工作日)将于 {when} 到期{rest}"),
         (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?P<n>\d+) working days\) "
          r"overdue since (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
-         "办件 {c}({i},{d},承诺{n}个工作日)已于 {when} 超期{rest}"),
+         "办件 {c}({i},{d},承诺时限{n}个工作日)已于 {when} 超时{rest}"),
         (r"^case (?P<c>\S+): back office silent (?P<n>\d+) min after submission at "
          r"(?P<s>[\d:]+), deemed accepted at (?P<a>[\d:]+)$",
-         "办件 {c}:后台{n}分钟未受理({s}推送),视为{a}受理"),
+         "办件 {c}:后台{n}分钟未作出受理决定({s}推送),{a}起视为同意受理"),
         (r"^bad rating (?P<s>\d) at window (?P<w>\S+?)(?:, staff (?P<st>\S+))? via (?P<ch>\w+): "
          r"rectification note due (?P<due>[\d-]+)$",
          "差评 {s} 分,窗口 {w}{st}({ch}),整改说明期限 {due}"),
         (r"^bad rating (?P<s>\d) at window (?P<w>\S+?)(?:, staff (?P<st>\S+))? via (?P<ch>\w+): "
          r"rectification note overdue since (?P<due>[\d-]+)$",
-         "差评 {s} 分,窗口 {w}{st}({ch}),整改说明已超期(期限 {due})"),
+         "差评 {s} 分,窗口 {w}{st}({ch}),整改说明已逾期(期限 {due})"),
         (r"^ticket (?P<t>\S+): second trip for item (?P<i>\S+) \(visit of (?P<d>[\d-]+) "
          r"(?P<o>\w+)\)$",
-         "{t}号:事项 {i} 二次跑腿({d} 办理结果 {o})"),
+         "{t}号:事项 {i} 跑两次,未做到最多跑一次({d} 办理结果 {o})"),
         (r"^one person took (?P<n>\d+) tickets today.*: (?P<ts>.*)$",
          "同一人今日取号{n}张(倒号?):{ts}"),
         (r"^service of (?P<t>\S+) at (?P<w>\S+?)(?: \((?P<i>[^)]+)\))? over (?P<n>\d+) min "

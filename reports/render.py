@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -34,7 +34,8 @@ QUOTES: Final = (
     "一月一调度。对工作中慢作为、不作为的要全市通报。对工作中表现突出、企业和群众评价满意度高"
     "的要表扬激励” — and bad ratings are rectified and fed back: “差评整改情况在线反馈”.",
     "Seed 001 (cards): “對即將超時辦理的事項,進行實時預警和黃牌警告,及時提醒相關單位加緊辦理;"
-    "對超時未辦的事項進行紅牌警告和督辦;對同一事項要求群眾多次申辦、反復提供材料的,要加強監督檢查”.",
+    "對超時未辦的事項進行紅牌警告和督辦” and “對擅自增加或改變申請材料、違規設置辦理條件等行為,"
+    "進行紅牌警告、強制停止實施”: cards for those two only; every other alert is a warning (预警).",
 )
 
 
@@ -141,14 +142,18 @@ def csv_text(table: Table) -> str:
 
 
 def write(
-    days: Sequence[DayData], out: Path | None, fmt: str, month: str | None = None
+    days: Sequence[DayData],
+    out: Path | None,
+    fmt: str,
+    month: str | None = None,
+    names: Callable[[str], str] = str,
 ) -> tuple[str, list[Path]]:
     """Render the report. With ``out``: write ``report-<period>.md``, one
     ``<period>-<table>.csv`` per table and the charts (a day: ``<period>-<hall>.svg`` per
     hall; a month: ``<period>.svg``); return the
     files. Without: return the text for stdout (Markdown, or every CSV one after the other,
-    each under a ``# <table>`` line)."""
-    tables = build(days)
+    each under a ``# <table>`` line). ``names``: a person's roster name (who rectified)."""
+    tables = build(days, names)
     period = period_name(days, month)
     if out is None:
         if fmt == "csv":

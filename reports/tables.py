@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from alerts.model import Alert
+from alerts.model import Alert, kind_of
 from feeds.hallclock import local_datetime, service_day
 from metrics.snapshot import HallSnapshot
 from reports.gather import DayData
@@ -79,8 +79,10 @@ class _Alerts:
         return [a for a in self.all if pred(a)]
 
     def cards(self, alerts: Sequence[Alert]) -> tuple[int, int]:
-        yellow = sum(1 for a in alerts if a.severity == "yellow")
-        return yellow, len(alerts) - yellow
+        return cards_of(alerts)
+
+    def warnings(self, alerts: Sequence[Alert]) -> tuple[int, int]:
+        return warnings_of(alerts)
 
     def of_window(self, hall: str, window: str) -> list[Alert]:
         return self.where(
@@ -95,13 +97,29 @@ class _Alerts:
         )
 
 
+def _count(alerts: Iterable[Alert], severity: str) -> int:
+    return sum(1 for a in alerts if a.severity == severity)
+
+
+def cards_of(alerts: Sequence[Alert]) -> tuple[int, int]:
+    """(yellow cards, red cards) among ``alerts``, each by its severity at the end."""
+    return _count(alerts, "yellow"), _count(alerts, "red")
+
+
+def warnings_of(alerts: Sequence[Alert]) -> tuple[int, int]:
+    """(warnings, of which urgent) among ``alerts`` (预警: every alert that is no card)."""
+    mine = [a for a in alerts if kind_of(a.severity) == "warning"]
+    return len(mine), _count(mine, "urgent")
+
+
 def rectified(a: Alert) -> bool:
     """A bad rating is rectified when a person resolved it (with the required note)."""
     return a.state == "resolved" and a.resolved_by not in (None, "system")
 
 
-def build(days: Sequence[DayData]) -> list[Table]:
-    """Every table of the report for ``days`` (one day, or the days of a month)."""
+def build(days: Sequence[DayData], names: Callable[[str], str] = str) -> list[Table]:
+    """Every table of the report for ``days`` (one day, or the days of a month);
+    ``names`` gives a person's roster name (who rectified a bad rating)."""
     several = len(days) > 1
     per_hall: dict[str, list[HallSnapshot]] = {}
     for d in days:
@@ -120,7 +138,7 @@ def build(days: Sequence[DayData]) -> list[Table]:
         _staff(per_hall, several),
         ranking(per_hall, alerts),
         _cards(alerts),
-        _bad_ratings(alerts),
+        _bad_ratings(alerts, names),
         _complaints(alerts),
         _second_trips(alerts),
     ]
@@ -136,16 +154,15 @@ def _days(days: Sequence[DayData]) -> Table:
             ratings = sum(w.ratings_today for w in s.windows)
             bad = sum(w.bad_ratings_today for w in s.windows)
             here = [a for a in d.alerts if a.hall == name]
-            yellow = sum(1 for a in here if a.severity == "yellow")
             complaints = sum(1 for a in here if a.rule == "complaint")
             rows.append([d.day.isoformat(), name, s.issued_today, s.served_today,
                          _mins(s.day_waits.mean_s), _mins(s.day_waits.p90_s),
                          s.day_waits.service_level, ratings, _share(ratings - bad, ratings), bad,
-                         complaints, yellow, len(here) - yellow,
+                         complaints, *cards_of(here), *warnings_of(here),
                          d.alert_sources.get(name, "")])  # fmt: skip
     cols = ("day", "hall", "issued", "served", "mean wait min", "p90 wait min", "service level",
             "ratings", "good rate", "bad ratings", "complaints", "yellow cards", "red cards",
-            "alerts from")  # fmt: skip
+            "warnings", "urgent warnings", "alerts from")  # fmt: skip
     return Table("days", "Day by day", cols, rows)
 
 
@@ -158,6 +175,7 @@ def _halls(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Ta
         bad = sum(w.bad_ratings_today for w in wins)
         here = [a for a in al.all if a.hall == name]
         yellow, red = al.cards(here)
+        warnings, urgent = al.warnings(here)
         rows.append([
             name, len(snaps), sum(s.issued_today for s in snaps),
             sum(s.served_today for s in snaps), sum(z.abandoned_today for z in zones),
@@ -169,12 +187,12 @@ def _halls(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Ta
             sum(1 for a in here if a.rule == "bad_rating" and rectified(a)),
             sum(1 for a in here if a.rule == "complaint"),
             sum(1 for a in here if a.rule == "complaint_overdue"),
-            yellow, red, sum(1 for a in here if a.rule == "second_trip"),
+            yellow, red, warnings, urgent, sum(1 for a in here if a.rule == "second_trip"),
         ])  # fmt: skip
     cols = ("hall", "days", "issued", "served", "abandoned", "waits", "mean wait min", p90,
             "service level", "ratings", "good rate", "bad ratings", "bad rectified",
-            "complaints", "complaints overdue", "yellow cards", "red cards",
-            "second trips")  # fmt: skip
+            "complaints", "complaints overdue", "yellow cards", "red cards", "warnings",
+            "urgent warnings", "second trips")  # fmt: skip
     return Table("halls", "Halls", cols, rows)
 
 
@@ -189,7 +207,7 @@ def _zones(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Ta
                 for a in al.all
                 if a.hall == hall and a.rule in ZONE_RULES and a.scope.split("/")[0] == zone
             ]
-            yellow, red = al.cards(here)
+            warnings, urgent = al.warnings(here)
             rows.append([
                 hall, zone, sum(z.issued_today for z in zs), sum(z.served_today for z in zs),
                 sum(z.no_show_today for z in zs), sum(z.left_today for z in zs),
@@ -199,11 +217,11 @@ def _zones(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, p90: str) -> Ta
                 _wmean((z.day.service_level, z.day.count) for z in zs),
                 _mins(zs[-1].wait_limit_s),
                 _mins(_wmean((z.mean_service_s, z.served_today) for z in zs)),
-                yellow, red,
+                warnings, urgent,
             ])  # fmt: skip
     cols = ("hall", "zone", "issued", "served", "no-show", "left", "expired", "waits",
             "mean wait min", p90, "service level", "wait limit min", "mean service min",
-            "yellow cards", "red cards")  # fmt: skip
+            "warnings", "urgent warnings")  # fmt: skip
     return Table("zones", "Zones", cols, rows)
 
 
@@ -215,7 +233,7 @@ def _windows(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, several: bool
             ratings = sum(w.ratings_today for w in ws)
             bad = sum(w.bad_ratings_today for w in ws)
             here = al.of_window(hall, window)
-            yellow, red = al.cards(here)
+            warnings, urgent = al.warnings(here)
             open_s = _sum(w.open_s for w in ws)
             rows.append([
                 hall, window, sum(w.services_today for w in ws),
@@ -228,13 +246,13 @@ def _windows(per_hall: dict[str, list[HallSnapshot]], al: _Alerts, several: bool
                 ratings, _wmean((w.rating_mean, w.ratings_today) for w in ws),
                 _share(ratings - bad, ratings), bad,
                 sum(1 for a in here if a.rule == "bad_rating" and rectified(a)),
-                al.complaints_of_window(hall, window), yellow, red,
+                al.complaints_of_window(hall, window), warnings, urgent,
             ])  # fmt: skip
     p90 = "worst day p90 service min" if several else "p90 service min"
     cols = ("hall", "window", "services", *OUTCOMES, "mean service min", p90, "open h",
             "utilization", "idle while waiting min", "walk mean s", "ratings", "rating mean",
-            "good rate", "bad ratings", "bad rectified", "complaints", "yellow cards",
-            "red cards")  # fmt: skip
+            "good rate", "bad ratings", "bad rectified", "complaints", "warnings",
+            "urgent warnings")  # fmt: skip
     return Table("windows", "Windows", cols, rows)
 
 
@@ -264,8 +282,9 @@ def _staff(per_hall: dict[str, list[HallSnapshot]], several: bool) -> Table:
 
 def ranking(per_hall: dict[str, list[HallSnapshot]], al: _Alerts) -> Table:
     """Windows ranked for the monthly inspection (一月一督查): good rate first (windows
-    without ratings last), then fewer complaints, red cards, unrectified bad ratings and
-    idle time while people waited, then more services."""
+    without ratings last), then fewer complaints, urgent warnings (a window gets no cards:
+    those are for case deadlines and added materials), unrectified bad ratings and idle
+    time while people waited, then more services."""
     rows: list[list[Cell]] = []
     for hall, snaps in per_hall.items():
         for window in {w.name for s in snaps for w in s.windows}:
@@ -276,7 +295,7 @@ def ranking(per_hall: dict[str, list[HallSnapshot]], al: _Alerts) -> Table:
             unrectified = sum(1 for a in here if a.rule == "bad_rating" and not rectified(a))
             rows.append([
                 0, hall, window, _share(ratings - bad, ratings), ratings, bad, unrectified,
-                al.complaints_of_window(hall, window), al.cards(here)[1],
+                al.complaints_of_window(hall, window), al.warnings(here)[1],
                 _sum(w.idle_waiting_s for w in ws) / 60,
                 sum(w.services_today for w in ws),
             ])  # fmt: skip
@@ -290,22 +309,27 @@ def ranking(per_hall: dict[str, list[HallSnapshot]], al: _Alerts) -> Table:
     for i, r in enumerate(rows):
         r[0] = i + 1
     cols = ("rank", "hall", "window", "good rate", "ratings", "bad ratings", "bad unrectified",
-            "complaints", "red cards", "idle while waiting min", "services")  # fmt: skip
+            "complaints", "urgent warnings", "idle while waiting min", "services")  # fmt: skip
     return Table("ranking", "Window ranking (一月一督查)", cols, rows)
 
 
 def _cards(al: _Alerts) -> Table:
-    counts: dict[tuple[str, str], list[int]] = {}
+    """Per hall and rule: cards (黄牌/红牌) apart from warnings (预警, notice or urgent)."""
+    counts: dict[tuple[str, str, str], list[int]] = {}
     for a in al.all:
-        c = counts.setdefault((a.hall, a.rule), [0, 0, 0])
-        c[0 if a.severity == "yellow" else 1] += 1
+        kind = kind_of(a.severity)
+        c = counts.setdefault((a.hall, a.rule, kind), [0, 0, 0])
+        c[0 if a.severity in ("yellow", "notice") else 1] += 1
         c[2] += a.state != "resolved"
-    rows: list[list[Cell]] = [[h, r, *c] for (h, r), c in sorted(counts.items())]
-    return Table("cards", "Yellow and red cards by rule", ("hall", "rule", "yellow", "red",
-                 "still open"), rows)  # fmt: skip
+    # Cards first (they are the formal sanctions), then warnings.
+    order = sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][2] != "card", kv[0][1]))
+    rows: list[list[Cell]] = [[h, r, k, *c] for (h, r, k), c in order]
+    return Table("cards", "Cards (黄牌/红牌) and warnings (预警) by rule",
+                 ("hall", "rule", "kind", "yellow / notice", "red / urgent", "still open"),
+                 rows)  # fmt: skip
 
 
-def _bad_ratings(al: _Alerts) -> Table:
+def _bad_ratings(al: _Alerts, names: Callable[[str], str] = str) -> Table:
     rows: list[list[Cell]] = []
     for a in al.where(lambda a: a.rule == "bad_rating"):
         due = service_day(a.due_ms - 1).isoformat() if a.due_ms else ""
@@ -313,7 +337,8 @@ def _bad_ratings(al: _Alerts) -> Table:
         on_time = fixed and a.due_ms is not None and (a.resolved_ms or 0) <= a.due_ms
         timely = ("yes" if on_time else "no") if fixed else ""
         rows.append([a.hall, a.scope.split("/")[0], hm(a.fired_ms), a.severity, due,
-                     "rectified" if fixed else a.state, a.resolved_by if fixed else "",
+                     "rectified" if fixed else a.state,
+                     names(a.resolved_by) if fixed and a.resolved_by else "",
                      hm(a.resolved_ms) if fixed else "", timely, a.resolve_note or ""])  # fmt: skip
     cols = ("hall", "window", "rated", "card", "note due", "state", "rectified by",
             "rectified at", "on time", "rectification note")  # fmt: skip

@@ -3,65 +3,152 @@ carrying the operator's identity into the audit trail (全程留痕) — acknowl
 by hand, silence, write and accept the shift report (交接班), read an alert's timeline.
 The pipeline ingests and publishes; the desk acts on what it published.
 
+Who acts is the desk's ``session``: the person signed in and how (``SIGN_IN_METHODS``).
+Without one the desk is read-only. Signing in and out goes through ``runtime.signin``
+(which checks the password or the OS account); the desk records it in the audit trail,
+and every action's audit record says how its person signed in.
+
 Imports: alerts (book, duty, store), feeds.hallclock, runtime.pipeline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
 
 from alerts.book import ActionError, Silence
 from alerts.duty import Roster, hall_figures, shift_report
-from alerts.store import AlertStore
+from alerts.store import NOBODY, AlertStore, signed_in
 from feeds.hallclock import day_start_ms, service_day
 from runtime.pipeline import Pipeline
+
+#: How a person came to act at a desk: their password, their OS account (mapped to a
+#: roster person by ``os_user``), the demo's own operator, or given by the program
+#: (tests, tools) — ``Desk(pipeline, operator=NAME)``.
+SIGN_IN_METHODS: Final = ("password", "os_account", "demo", "given")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Who is signed in at a desk, and how."""
+
+    person: str
+    """A roster person (a key of ``[duty.people]``) or an operators-file name."""
+    method: str
+    """One of ``SIGN_IN_METHODS``."""
 
 
 class Desk:
     """One operator's desk on a pipeline (``operator`` None: read-only, every action is
-    refused with the reason)."""
+    refused with the reason). A desk given an ``operator`` is signed in as that person
+    (``method``, default "given")."""
 
     def __init__(
         self,
         pipeline: Pipeline,
         *,
         operator: str | None = None,
+        method: str = "given",
         store: AlertStore | None = None,
         roster: Roster | None = None,
     ) -> None:
         self.pipeline = pipeline
-        self.operator = operator
-        """Who acts here: every action carries it."""
+        self.session: Session | None = Session(operator, method) if operator else None
+        """Who acts here, and how they signed in: every action carries it."""
         self.store = store if store is not None else pipeline.store
         self.roster = roster or pipeline.roster
 
+    @property
+    def operator(self) -> str | None:
+        """The person signed in (None: read-only)."""
+        return self.session.person if self.session is not None else None
+
+    # --- signing in and out (checked by runtime.signin; recorded here) -------------------
+
+    def _now(self) -> int:
+        return max(self.pipeline.alerts.book.now.values(), default=0)
+
+    def _record(self, actor: str, what: str, person: str, **detail: object) -> None:
+        held = self.pipeline.held
+        if held is not None and self.store is held.store:
+            # In order with the alert changes: held too while the store cannot be written.
+            held.session_changed(actor, what, person, self._now(), detail)
+        elif self.store is not None:
+            self.store.session_changed(actor, what, person, self._now(), detail)
+
+    def _storing(self, what: str) -> contextlib.AbstractContextManager[None]:
+        """Around a write of this desk's own (a shift report): refused, with why, while
+        the store cannot be written (``HeldChanges.direct``)."""
+        held = self.pipeline.held
+        if held is not None and self.store is held.store:
+            return held.direct(what)
+        return contextlib.nullcontext()
+
+    def sign_in(self, person: str, method: str) -> None:
+        """``person`` acts here from now on (recorded: ``signed in``, and how)."""
+        if method not in SIGN_IN_METHODS:
+            raise ValueError(f"unknown sign-in method {method!r}")
+        if self.session is not None:
+            self.sign_out("another person signed in")
+        self.session = Session(person, method)
+        self._record(person, "signed in", person, signed_in_by=method)
+
+    def sign_out(self, why: str = "signed out") -> None:
+        """Back to read-only (recorded: ``signed out`` and why, e.g. idle)."""
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        self._record(session.person, "signed out", session.person, why=why,
+                     signed_in_by=session.method)  # fmt: skip
+
+    def refuse_sign_in(self, claimed: str, why: str) -> None:
+        """A sign-in as ``claimed`` was refused (recorded, actor ``-``: nobody signed in)."""
+        self._record(NOBODY, "sign-in refused", claimed, why=why)
+
     def _actor(self) -> str:
-        if not self.operator:
-            raise ActionError("no operator: start the console with --operator NAME")
-        return self.operator
+        if self.session is None:
+            raise ActionError(
+                "no operator: sign in to act (i in the console), or give --operator NAME"
+            )
+        return self.session.person
+
+    @contextlib.contextmanager
+    def _acting(self) -> Iterator[str]:
+        """The person acting; their audit records say how they signed in."""
+        who = self._actor()
+        assert self.session is not None
+        with signed_in(who, self.session.method):
+            yield who
 
     def acknowledge(self, alert_id: int, note: str = "") -> None:
         """Acknowledge an open alert as the operator (hall time of its hall)."""
-        self.pipeline.alerts.book.acknowledge(alert_id, self._actor(), note)
+        with self._acting() as who:
+            self.pipeline.alerts.book.acknowledge(alert_id, who, note)
         self.pipeline.changed()
 
     def resolve(self, alert_id: int, note: str) -> None:
         """Resolve an open alert by hand; ``note`` says what was done (required)."""
-        self.pipeline.alerts.book.resolve_by_hand(alert_id, self._actor(), note)
+        with self._acting() as who:
+            self.pipeline.alerts.book.resolve_by_hand(alert_id, who, note)
         self.pipeline.changed()
 
     def silence(self, hall: str, why: str, minutes: float, rule: str | None = None,
                 scope_prefix: str = "") -> Silence:  # fmt: skip
         """Silence matching alerts of ``hall`` for ``minutes`` of hall time."""
         now = self.pipeline.alerts.book.now.get(hall, 0)
-        s = self.pipeline.alerts.book.add_silence(
-            hall, self._actor(), why, now + int(minutes * 60_000), rule, scope_prefix
-        )
+        with self._acting() as who:
+            s = self.pipeline.alerts.book.add_silence(
+                hall, who, why, now + int(minutes * 60_000), rule, scope_prefix
+            )
         self.pipeline.changed()
         return s
 
     def write_handover(self, hall: str, notes: str = "", incoming: str | None = None) -> str:
-        """Write (and store, if there is a store) the shift report of ``hall``; Markdown."""
+        """Write (and store, if there is a store) the shift report of ``hall``; Markdown.
+        The report names people by their roster name."""
         who = self._actor()
         snap = self.pipeline.state.snapshots().get(hall)
         now = snap.now_ms if snap is not None else self.pipeline.alerts.book.now.get(hall, 0)
@@ -73,9 +160,11 @@ class Desk:
             every = [*self.pipeline.alerts.book.open.values(), *self.pipeline.alerts.book.resolved]
             alerts = [a for a in every if a.hall == hall and a.fired_ms <= now]
         figures = hall_figures(snap) if snap is not None else None
-        report = shift_report(hall, who, start, now, alerts, figures, notes, incoming)
+        report = shift_report(hall, who, start, now, alerts, figures, notes, incoming,
+                              self.roster.name_of)  # fmt: skip
         if self.store is not None:
-            self.store.write_handover(hall, who, now, start, report, incoming)
+            with self._acting(), self._storing("the shift report"):
+                self.store.write_handover(hall, who, now, start, report, incoming)
             self._handovers_changed()
         return report
 
@@ -89,7 +178,8 @@ class Desk:
             raise ActionError("the incoming director accepts, not the one who wrote it")
         hall = found["hall"] if found is not None else ""
         now = self.pipeline.alerts.book.now.get(hall, 0)
-        self.store.accept_handover(handover_id, who, now, note)
+        with self._acting(), self._storing("accepting the shift report"):
+            self.store.accept_handover(handover_id, who, now, note)
         self._handovers_changed()
 
     def _handovers_changed(self) -> None:

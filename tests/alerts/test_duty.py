@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 
 import msgspec
@@ -14,6 +16,7 @@ from alerts.store import AlertStore
 from cli.handover import CommandError, accept_handover, write_handover
 from feeds.protocol import Complaint, Heartbeat
 from metrics.state import CityState
+from runtime.operators import Operators
 from tests.factories import H, ms, only
 
 ROSTER = msgspec.toml.decode(
@@ -72,10 +75,12 @@ def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None
     store.set_clocks({H: ms(tuesday + 3 * 60 + 25)})  # 12:25, as a running serve leaves it
     hid, report = write_handover(store, ROSTER, "zhang", notes="printer at W4 jammed")
     assert report.startswith(f"# 交接班 shift report — {H}")
-    assert "incoming: **li**" in report and "printer at W4 jammed" in report
+    # People by their roster names, never by a key or an account.
+    assert "outgoing: **张主任** → incoming: **李主任**" in report
+    assert "ack 张主任" in report and "printer at W4 jammed" in report
     assert "## Complaints: 1" in report and "talking to the citizen" in report
     assert "## Still open — handed over: 1" in report
-    # 30 minutes later nobody accepted: a red alert. (The report was written by another
+    # 30 minutes later nobody accepted: an urgent warning. (The report was written by another
     # process: the rules see it once the pipeline syncs the store, about once a second.)
     assert engine.handovers is not None
     engine.handovers.refresh()
@@ -83,7 +88,7 @@ def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None
     engine.on_tick(city.snapshots())
     (late,) = [a for a in engine.book.active() if a.rule == HANDOVER_UNACCEPTED]
     assert (late.severity, late.fired_ms, late.scope) == (
-        "red",
+        "urgent",
         ms(tuesday + 3 * 60 + 55),
         f"handover/{hid}",
     )
@@ -97,23 +102,44 @@ def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None
     trail = [(r["subject"], r["action"], r["actor"]) for r in records]
     assert [t for t in trail if t[0] in (f"handover {hid}", f"alert {late.id}")] == [
         (f"handover {hid}", "handover written", "zhang"),
-        (f"alert {late.id}", "fired red", "system"),
+        (f"alert {late.id}", "fired urgent", "system"),
         (f"handover {hid}", "handover accepted", "li"),
         (f"alert {late.id}", "resolved", "system"),
     ]
     store.close()
 
 
-def test_handover_command_prints_markdown(tmp_path: Path, capsys) -> None:
+def test_handover_command_prints_markdown(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Each director is signed in (here by password, on stdin); the writer cannot accept;
+    the stored records say who and how."""
     store = AlertStore(tmp_path / "alerts.db")
     store.set_clocks({H: ms(60)})
     store.close()
-    args = ["handover", "--data-dir", str(tmp_path), "--operator", "zhang", "--notes", "quiet"]
-    assert run.main(args) == 0
+    operators = Operators.load(tmp_path / "operators")
+    operators.set_password("zhang", "zhang-secret")
+    operators.set_password("li", "li-secret-1")
+
+    def handover(who: str, password: str, *more: str) -> int:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        args = ["handover", "--data-dir", str(tmp_path), "--operator", who, "--password-stdin"]
+        return run.main([*args, *more])
+
+    assert handover("zhang", "zhang-secret", "--notes", "quiet") == 0
     out = capsys.readouterr().out
     assert "# 交接班 shift report" in out and "quiet" in out and "handover #1" in out
-    assert run.main(["handover", "--data-dir", str(tmp_path), "--operator", "li",
-                     "--accept", "1"]) == 0  # fmt: skip
-    assert run.main(["handover", "--data-dir", str(tmp_path), "--operator", "li",
-                     "--accept", "1"]) == 2  # fmt: skip
+    assert handover("zhang", "zhang-secret", "--accept", "1") == 2
+    assert "not the one who wrote it" in capsys.readouterr().err
+    assert handover("li", "not-li-password", "--accept", "1") == 2
+    assert "wrong password" in capsys.readouterr().err
+    assert handover("li", "li-secret-1", "--accept", "1") == 0
+    assert handover("li", "li-secret-1", "--accept", "1") == 2
     assert "already accepted" in capsys.readouterr().err
+    store = AlertStore(tmp_path / "alerts.db")
+    records = [(r["actor"], r["action"], json.loads(r["detail"])) for r in store.audit_records()]
+    assert [(a, w, d.get("signed_in_by")) for a, w, d in records] == [
+        ("zhang", "handover written", "password"),
+        ("-", "sign-in refused", None),
+        ("li", "handover accepted", "password"),
+    ]
+    assert store.verify() == []
+    store.close()

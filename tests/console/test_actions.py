@@ -18,6 +18,7 @@ from feeds.decode import FrameDecoder
 from feeds.server import FeedServer
 from runtime.desk import Desk
 from runtime.pipeline import Pipeline
+from runtime.signin import SignIn
 from tests.conftest import wait_for
 from tests.console.test_app import shown
 from tests.factories import H, console_morning
@@ -25,7 +26,7 @@ from tests.factories import H, console_morning
 
 @contextlib.asynccontextmanager
 async def console_with_store(
-    tmp_path: Path, operator: str | None = "wang"
+    tmp_path: Path, operator: str | None = "wang", sign_in: SignIn | None = None
 ) -> AsyncIterator[tuple[HallwatchApp, Pipeline, AlertStore, object]]:
     server = FeedServer("lz-feed", [H])
     await server.start()
@@ -38,7 +39,8 @@ async def console_with_store(
         alerts=AlertEngine(sink=store),
         store=store,
     )
-    app = HallwatchApp(Desk(sup, operator=operator), lang="en", refresh_hz=20)
+    desk = Desk(sup, operator=operator, roster=sign_in.roster if sign_in else None)
+    app = HallwatchApp(desk, lang="en", refresh_hz=20, sign_in=sign_in)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_for(lambda: app.shown is not None and len(app.shown.alerts) == 1)
@@ -121,20 +123,3 @@ async def test_duty_screen_writes_and_shows_the_handover(tmp_path: Path) -> None
         assert "#1" in shown(app.query_one(DutyPanel))
         handovers = store.handovers()
         assert handovers[0]["written_by"] == "wang" and "quiet morning" in handovers[0]["report"]
-
-
-async def test_operator_is_chosen_from_the_roster_at_start(tmp_path: Path) -> None:
-    from console.dialogs import OperatorDialog
-
-    desk = Desk(Pipeline(alerts=AlertEngine()))
-    app = HallwatchApp(
-        desk,
-        lang="en",
-        run_pipeline=False,
-        choose_operator=[("zhang", "张主任"), ("li", "李主任")],
-    )
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(lambda: isinstance(app.screen, OperatorDialog))
-        await pilot.press("down", "enter")
-        await wait_for(lambda: desk.operator == "li")
-        assert not isinstance(app.screen, OperatorDialog)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import run
+from alerts.duty import Person, Roster
 from alerts.model import Alert, Change
 from alerts.store import AlertStore
 from feeds.demo.city import default_city
@@ -244,6 +245,9 @@ def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> N
     _, rows = table(tables, "bad_ratings")
     assert rows[0][1:] == ["W1", "11-25 09:23", "yellow", "2025-12-02", "rectified", "zhang",
                            "11-25 16:00", "yes", "apologised; retrained"]  # fmt: skip
+    roster = Roster(people={"zhang": Person(name="张主任")})  # with --config: roster names
+    _, rows = table(build(days, roster.name_of), "bad_ratings")
+    assert rows[0][6] == "张主任"
     text, _ = write(days, None, "md")
     assert "- Alerts from the alert store (alerts.db): h\n" in text
     assert "so none is acknowledged or rectified): g\n" in text
