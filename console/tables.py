@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 
-from console.text import Words, clock, duration, summary
+from alerts.model import DISPLAY_RANK
+from console.text import Words, clock, duration, newest_clock, summary, when
 from console.widgets import SEVERITY_STYLE, STATE_STYLE, Row, ViewTable, card_counts
 from metrics.snapshot import HallSnapshot
 from runtime.view import View
@@ -45,6 +46,8 @@ class CityTable(ViewTable):
         "windows_open",
         "red",
         "yellow",
+        "urgent",
+        "notice",
         "hall_clock",
         "feed",
         "lag",
@@ -68,8 +71,9 @@ class CityTable(ViewTable):
             lag: str | Text = "–" if lag_s is None else f"{lag_s:.0f}s"
             if lag_s is not None and lag_s > 30:
                 lag = Text(str(lag), "bold red")
-            red = counts.get(name, {}).get("red", 0)
-            yellow = counts.get(name, {}).get("yellow", 0)
+            mine = counts.get(name, {})
+            red, yellow = mine.get("red", 0), mine.get("yellow", 0)
+            urgent, notice = mine.get("urgent", 0), mine.get("notice", 0)
             cells: list[str | Text] = [
                 name,
                 str(h.waiting),
@@ -79,12 +83,15 @@ class CityTable(ViewTable):
                 f"{h.windows_open}/{h.windows_total}",
                 Text(str(red), "bold red") if red else "0",
                 Text(str(yellow), "bold yellow") if yellow else "0",
+                Text(str(urgent), "bold red") if urgent else "0",
+                str(notice),
                 clock(h.now_ms),
                 feed_cell,
                 lag,
             ]
             sort = (name, h.waiting, h.longest_wait_s, h.served_today,
-                    _none_last(h.mean_wait_s), h.windows_open, red, yellow, h.now_ms,
+                    _none_last(h.mean_wait_s), h.windows_open, red, yellow, urgent, notice,
+                    h.now_ms,
                     str(feed_cell), _none_last(lag_s))  # fmt: skip
             yield name, cells, sort
 
@@ -184,11 +191,13 @@ class QueueTable(ViewTable):
 
 
 class AlertsTable(ViewTable):
-    """Firing alerts (red first) and the most recently resolved, of every hall."""
+    """Firing alerts (red cards, urgent warnings, yellow cards, notices) and the most
+    recently resolved, of every hall."""
 
     COLUMNS: ClassVar[tuple[str, ...]] = ("severity", "state", "rule", "hall", "since", "what")
 
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
+        today = newest_clock(view)
         for a in (*view.alerts, *view.resolved):
             firing = a.state != "resolved"
             text = summary(a.summary, words.lang)
@@ -198,10 +207,10 @@ class AlertsTable(ViewTable):
                 words[a.state],
                 words[a.rule],
                 a.hall,
-                clock(a.fired_ms),
+                when(a.fired_ms, today),
                 text if firing else Text(text, "dim"),
             ]
-            rank = 0 if a.severity == "red" else 1
+            rank = DISPLAY_RANK.get(a.severity, 4)
             yield str(a.id), cells, (rank, not firing, a.rule, a.hall, a.fired_ms, a.summary)
 
 
@@ -262,7 +271,7 @@ class ComplaintsTable(ViewTable):
                 c.complaint,
                 c.channel,
                 c.window or "–",
-                clock(c.received_ms),
+                when(c.received_ms, hall.now_ms),
                 Text(duration(age), "bold red" if age > 4 * 3600 else ""),
             ]
             yield c.complaint, cells, (c.complaint, c.channel, c.window or "", c.received_ms, -age)
@@ -271,12 +280,12 @@ class ComplaintsTable(ViewTable):
                 continue
             age = (hall.now_ms - a.fired_ms) / 1000
             due = f" · {words['due']} {_day(a.due_ms)}" if a.due_ms else ""
-            style = "bold red" if a.severity == "red" else "yellow"
+            style = SEVERITY_STYLE.get(a.severity, "")
             cells = [
                 Text(f"{words['bad_rating']} #{a.id}", style),
                 words["rating_channel"],
                 a.scope.split("/", 1)[0],
-                clock(a.fired_ms),
+                when(a.fired_ms, hall.now_ms),
                 Text(duration(age) + due, style),
             ]
             yield f"rating-{a.id}", cells, (f"~{a.id}", "~", a.scope, a.fired_ms, -age)

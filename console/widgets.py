@@ -22,7 +22,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from console.text import Words, clock, duration, summary
+from console.text import Words, clock, duration, summary, when
 from feeds.source import FeedSnapshot
 from metrics.snapshot import HallSnapshot, WindowSnapshot
 from runtime.view import AlertView, View
@@ -401,14 +401,15 @@ class AlertTable(DataTable[str | Text]):
         for key in ALERT_COLUMNS:
             self.add_column(words[key], key=key)
 
-    def show(self, alerts: Sequence[AlertView], words: Words) -> None:
+    def show(self, alerts: Sequence[AlertView], words: Words, today_ms: int = 0) -> None:
+        """``today_ms``: the hall clock; an alert of another day shows its date."""
         rows: dict[str, list[str | Text]] = {}
         for a in alerts:
             rows[str(a.id)] = [
                 Text(f" {words[a.severity]} ", SEVERITY_STYLE.get(a.severity, "")),
                 words[a.rule],
                 a.hall,
-                clock(a.fired_ms),
+                when(a.fired_ms, today_ms),
                 summary(a.summary, words.lang),
             ]
         sync_rows(self, rows)
