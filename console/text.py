@@ -239,7 +239,11 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "f_replay_step": ("+1分", "+1 min"),
     "f_replay_forward": ("+15分", "+15 min"),
     "f_replay_back": ("-15分", "-15 min"),
-    "filter_placeholder": ("筛选:输入文字,回车确认", "filter: type, Enter to keep"),
+    "filter_placeholder": (
+        "筛选:输入文字,回车确认;Esc 清除筛选",
+        "filter: type, Enter to keep; Esc clears it",
+    ),
+    "sorted_by": ("排序", "sorted by"),
 }
 
 

@@ -89,6 +89,10 @@ def matches(cells: Sequence[str | Text], needle: str) -> bool:
 class ViewTable(DataTable[str | Text]):
     """A table screen: ``build`` rows from the view; filtered, sorted and diffed here."""
 
+    DEFAULT_CSS = """
+    ViewTable.narrowed { border-top: solid $accent; border-title-color: $accent; }
+    """
+
     COLUMNS: ClassVar[tuple[str, ...]] = ()
     """Column keys, also the ``Words`` keys of their headings."""
 
@@ -113,12 +117,26 @@ class ViewTable(DataTable[str | Text]):
 
     def show(self, view: View, hall: HallSnapshot | None, words: Words) -> None:
         rows = list(self.build(view, hall, words))
+        total = len(rows)
         if self.filter_text:
             rows = [r for r in rows if matches(r[1], self.filter_text)]
         if self.sort_column is not None:
             col = self.sort_column
             rows.sort(key=lambda r: r[2][col], reverse=self.sort_reverse)
         sync_rows(self, {key: cells for key, cells, _ in rows})
+        self._say_narrowed(words, len(rows), total)
+
+    def _say_narrowed(self, words: Words, shown: int, total: int) -> None:
+        """A filter or a sort in force is said on the table's top edge (k9s shows
+        ``alerts(/idle) 2/228``): a narrowed table never passes for the whole."""
+        parts = []
+        if self.filter_text:
+            parts.append(f"/{self.filter_text}  {shown}/{total}")
+        if self.sort_column is not None:
+            arrow = "▼" if self.sort_reverse else "▲"
+            parts.append(f"{words['sorted_by']} {words[self.COLUMNS[self.sort_column]]} {arrow}")
+        self.set_class(bool(parts), "narrowed")
+        self.border_title = "  ·  ".join(parts) if parts else None
 
     def cycle_sort(self, words: Words, *, reverse: bool = False) -> None:
         """``s``: sort by the next column; ``S``: reverse the order."""
