@@ -331,9 +331,14 @@ class HallwatchApp(OperatorActions, App[None]):
         box.focus()
 
     def action_close_filter(self) -> None:
+        """Esc: close the filter box (the filter stays, said on the table's edge); on a
+        table with a filter and no box open, clear the filter."""
         box = self.query_one("#filter", Input)
         if box.has_class("active"):
             self._close_filter(box)
+        elif (table := self._table()) is not None and table.filter_text:
+            table.filter_text = ""
+            self._show_now()
 
     def action_sort(self) -> None:
         if (table := self._table()) is not None:

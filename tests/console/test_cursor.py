@@ -54,7 +54,7 @@ async def test_live_alerts_table_keeps_the_cursor_and_acts_on_that_row() -> None
     await server.start()
     try:
         await server.publish([*console_morning(), *(_complaint(n, 20 + n) for n in range(1, 5))])
-        async with console_on(server) as (app, sup, pilot):
+        async with console_on(server) as (app, _sup, pilot):
             await wait_for(lambda: app.shown is not None and len(app.shown.alerts) >= 5)
             await pilot.press("a")
             table = app.query_one(AlertsTable)
@@ -95,7 +95,7 @@ async def test_an_action_on_the_overview_needs_the_alert_list_in_hand() -> None:
     await server.start()
     try:
         await server.publish([*console_morning(), _complaint(1, 21)])
-        async with console_on(server) as (app, sup, pilot):
+        async with console_on(server) as (app, _sup, pilot):
             await wait_for(lambda: app.shown is not None and len(app.shown.alerts) >= 2)
             assert app.screen_name == "overview"
             await pilot.press("A")

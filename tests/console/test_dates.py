@@ -35,7 +35,7 @@ async def test_an_earlier_days_alert_shows_its_date_on_the_alerts_screen() -> No
     try:
         old = Complaint(seq=0, ts=ms(-DAY_MIN + 330), hall=H, complaint="K-old", channel="desk")
         await server.publish([old, *console_morning()])
-        async with console_on(server) as (app, sup, pilot):
+        async with console_on(server) as (app, _sup, pilot):
             await wait_for(lambda: app.shown is not None and len(app.shown.alerts) >= 2)
             await pilot.press("a")
             table = app.query_one(AlertsTable)

@@ -15,7 +15,7 @@ async def test_a_filter_and_a_sort_are_shown_and_esc_clears_the_filter() -> None
     await server.start()
     try:
         await server.publish(console_morning())
-        async with console_on(server) as (app, sup, pilot):
+        async with console_on(server) as (app, _sup, pilot):
             await wait_for(lambda: app.shown is not None and H in app.shown.city.halls)
             await pilot.press("w")
             table = app.query_one(WindowsTable)
