@@ -144,7 +144,11 @@ def gather(
     if not found:
         first, last = min(days), max(days)
         span = first.isoformat() if first == last else f"{first} to {last}"
-        raise ReportError(f"no recording for {span} under {journal}")
+        hint = ""
+        demo = data_dir / "demo"
+        if any(day_files(demo / "journal", d) for d in days):
+            hint = f"; the demo's recordings of it are under {demo}: add --data-dir {demo}"
+        raise ReportError(f"no recording for {span} under {journal}{hint}")
     db = data_dir / "alerts.db"
     store = AlertStore(db) if db.is_file() else None
     try:

@@ -230,7 +230,7 @@ def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> N
     # The live console's store has the day's alerts, one bad rating rectified by hand.
     store = AlertStore(tmp_path / "alerts.db")
     rated = _ms(day, 9, 23)
-    fixed = Alert(1, "bad_rating", "h", "W1/11", "yellow", rated, "bad rating 1 at window W1",
+    fixed = Alert(1, "bad_rating", "h", "W1/11", "notice", rated, "bad rating 1 at window W1",
                   state="resolved", resolved_ms=_ms(day, 16, 0), resolved_by="zhang",
                   resolve_note="apologised; retrained",
                   due_ms=_ms(day, 9, 23) + 7 * 86_400_000)  # fmt: skip
@@ -241,9 +241,10 @@ def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> N
     tables = build(days)
     cols, rows = table(tables, "halls")
     hall = dict(zip(cols, rows[1], strict=True))
-    assert (hall["bad rectified"], hall["complaints"], hall["yellow cards"]) == (1, 0, 1)
+    assert (hall["bad rectified"], hall["complaints"], hall["warnings"]) == (1, 0, 1)
+    assert (hall["yellow cards"], hall["red cards"]) == (0, 0)  # a bad rating is no card
     _, rows = table(tables, "bad_ratings")
-    assert rows[0][1:] == ["W1", "11-25 09:23", "yellow", "2025-12-02", "rectified", "zhang",
+    assert rows[0][1:] == ["W1", "11-25 09:23", "notice", "2025-12-02", "rectified", "zhang",
                            "11-25 16:00", "yes", "apologised; retrained"]  # fmt: skip
     roster = Roster(people={"zhang": Person(name="张主任")})  # with --config: roster names
     _, rows = table(build(days, roster.name_of), "bad_ratings")
@@ -293,3 +294,17 @@ def test_cli_prints_markdown_quietly_and_fails_clearly(demo, tmp_path, capsys) -
     assert "no recording for 2025-12-01" in capsys.readouterr().err
     with pytest.raises(ReportError):
         month_days("2025-13")
+
+
+def test_a_demo_day_asked_of_the_main_data_dir_says_where_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo keeps its recordings apart (<data dir>/demo): a report of a demo day on
+    the main data dir says so instead of only 'no recording'."""
+    day = tmp_path / "demo" / "journal" / "demo" / "2025-11-24.jsonl"
+    day.parent.mkdir(parents=True)
+    day.write_text('{"kind":"heartbeat","ts":1763946000000,"hall":"lz"}\n')
+    assert run.main(["report", "--day", "2025-11-24", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no recording for 2025-11-24" in err
+    assert f"add --data-dir {tmp_path / 'demo'}" in err
