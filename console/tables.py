@@ -119,14 +119,18 @@ class WindowsTable(ViewTable):
         if hall is None:
             return
         now = hall.now_ms
-        for w in hall.windows:
+        # Natural order (W2 before W10), not the order the feed first named them in.
+        for w in sorted(hall.windows, key=lambda w: (len(w.name), w.name)):
             ticket: str | Text = "–"
             if w.ticket is not None:
                 elapsed = duration((now - w.ticket_since_ms) / 1000)
                 ticket = Text(f"{w.ticket} {elapsed}", "green" if w.serving else "cyan")
             bad = w.bad_ratings_today
+            name = Text(w.name)
+            if w.zones:  # the zones it served today: which queue the window works for
+                name.append(" " + "/".join(w.zones), "dim")
             cells: list[str | Text] = [
-                w.name,
+                name,
                 Text(words[w.state], STATE_STYLE.get(w.state, "")),
                 duration((now - w.state_since_ms) / 1000) if w.state_since_ms else "–",
                 w.staff or "–",

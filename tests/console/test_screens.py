@@ -25,7 +25,9 @@ async def test_screen_keys_show_each_table(server: FeedServer) -> None:  # noqa:
         windows = app.query_one(WindowsTable)
         await wait_for(lambda: windows.row_count == 2)
         w02 = cells(windows, "W02")
-        assert w02[:5] == ["W02", "open", "20:00", "s018", "B001 5:00"]
+        # The window with the zones it served today (B001 is an estate ticket).
+        assert w02[:5] == ["W02 estate", "open", "20:00", "s018", "B001 5:00"]
+        assert [k.value for k in windows.rows] == ["W01", "W02"]  # natural order
         assert w02[5:7] == ["0", "0"]  # nothing finished at W02 yet
         w01 = cells(windows, "W01")
         assert w01[5:8] == ["1", "1", "6:00"]  # one service, 09:07 → 09:13
