@@ -1,19 +1,24 @@
 """``hallwatch audit verify|export``: check the hash-chained audit trail of every alert
 change, or write it out as JSON lines.
 
-Imports: alerts.store, cli.
+A store that cannot be read (damaged: truncated, not a database, a failed integrity
+check) is reported as such, with what to do, never a traceback: exit 1 for ``verify``.
+
+Imports: alerts.store, cli, runtime.storage.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import IO, ClassVar
 
-from alerts.store import AlertStore
+from alerts.store import AlertStore, StoreError
 from cli import wiring
+from runtime.storage import explain
 
 
 def verify(store: AlertStore) -> tuple[bool, str]:
@@ -44,10 +49,20 @@ class AuditCommand:
         parser.add_argument("--out", type=Path, help="export: write here instead of stdout")
 
     def run(self, args: argparse.Namespace) -> int:
-        store = wiring.open_store(args.data_dir)
+        try:
+            store = wiring.open_store(args.data_dir)
+        except StoreError as error:  # damaged (or not readable): said, exit 1 for verify
+            if args.action != "verify":
+                raise
+            print(f"audit trail UNREADABLE: {error}", file=sys.stderr)
+            return 1
         try:
             if args.action == "verify":
-                intact, text = verify(store)
+                try:
+                    intact, text = verify(store)
+                except sqlite3.DatabaseError as error:  # damage the quick check missed
+                    print(f"audit trail UNREADABLE: {explain(store.path, error)}", file=sys.stderr)
+                    return 1
                 print(text, file=sys.stdout if intact else sys.stderr)
                 return 0 if intact else 1
             out: Path | None = args.out

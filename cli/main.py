@@ -21,6 +21,7 @@ from cli.command import Command
 from cli.console import ConsoleCommand
 from cli.demo import DemoCommand
 from cli.demo_feed import DemoFeedCommand
+from cli.gateway import GatewayCommand
 from cli.handover import HandoverCommand
 from cli.import_csv import ImportCsvCommand
 from cli.operator import OperatorCommand
@@ -41,6 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     DemoCommand(),
     ConsoleCommand(),
     ServeCommand(),
+    GatewayCommand(),
     DemoFeedCommand(),
     StaffingCommand(),
     ReplayCommand(),

@@ -102,6 +102,21 @@ class WebSocketFeed:
         """Subscribe from ``since``, the last seq applied before a restart (recovery)."""
         self._guard.last_seq = self.status.last_seq = since
 
+    def again(self, since: int) -> WebSocketFeed:
+        """A second session on this feed from ``since`` — same URL, decoder, token and
+        TLS — with a status of its own: a journal fetching a gap it could not write
+        (``runtime.backfill``) while this one goes on."""
+        return WebSocketFeed(
+            self.url,
+            self._decoder,
+            name=f"{self.status.name} (journal gap)",
+            token=self._token,
+            since=since,
+            backoff=self._backoff,
+            ssl_context=self._ssl,
+            silence_timeout=self._silence,
+        )
+
     async def batches(self) -> AsyncIterator[Batch]:
         attempt = 0
         while True:

@@ -32,11 +32,20 @@ a file without an index (an older journal, a CSV import) is checked line by line
 only a last line without its newline is cut. The index is removed once the day is
 gzip-compressed (gzip carries its own CRC).
 
+A write that fails (the disk is full, the filesystem went read-only) leaves nothing
+behind: what it wrote of the batch, and of its index record, is cut off again at once,
+and ``append`` raises the ``OSError``. The feed's file stays open and whole, so the same
+journal takes the next batch once writing works again; ``last_seq`` is the newest seq
+made durable, where a journal that fell behind resumes (``runtime.backfill``). The files
+are written unbuffered (one ``write`` per batch, as before), so no failed bytes linger in
+a buffer to be written later. A day whose compression fails stays a plain file (logged).
+
 Imports: feeds.protocol, feeds.hallclock, msgspec, structlog, the standard library.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import os
@@ -100,9 +109,16 @@ class Journal:
         self._encoder = msgspec.json.Encoder()
         self._files: dict[str, _DayFile] = {}
         self._compressing: list[threading.Thread] = []
+        self._durable: dict[str, int] = {}
+        """Per feed: the newest seq this journal wrote and confirmed (``last_seq``)."""
 
     def append(self, feed: str, events: list[Event]) -> None:
-        """Record one applied batch of ``feed`` (in seq order, as the pipeline applies it)."""
+        """Record one applied batch of ``feed`` (in seq order, as the pipeline applies it).
+
+        Raises:
+            OSError: the batch (or its part on a later day) could not be written; nothing
+                of that part is left in the files, and ``last_seq`` says what is.
+        """
         if not events:
             return
         start = 0
@@ -122,6 +138,15 @@ class Journal:
         if current is None or not events:
             return False
         return max(day_ordinal(events[0].ts), day_ordinal(events[-1].ts)) > current.ordinal
+
+    def last_seq(self, feed: str) -> int | None:
+        """The newest seq of ``feed`` confirmed (durable) in its files: written by this
+        journal, or found in the file it reopened; None when it knows none."""
+        durable = self._durable.get(feed)
+        day = self._files.get(feed)
+        if durable is None and day is not None and day.last_seq:
+            return day.last_seq
+        return durable
 
     def positions(self) -> dict[str, tuple[str, int, int]]:
         """Per feed: the name of the file being written, the lines in it so far and the
@@ -143,11 +168,14 @@ class Journal:
         day = self._day_file(feed, events)
         if any(issubclass(t, Heartbeat) for t in set(map(type, events))):
             self._write_thinned(day, events)
-            return
-        for ev in reversed(events):  # the last seq written (every event here has one)
-            if ev.seq is not None:
-                day.last_seq = ev.seq
-                break
+        else:
+            self._write_plain(day, events)
+        if day.last_seq:
+            self._durable[feed] = day.last_seq
+
+    def _write_plain(self, day: _DayFile, events: list[Event]) -> None:
+        """A batch without heartbeats: one ``encode_lines``, the bookkeeping after it."""
+        last_seq = next((ev.seq for ev in reversed(events) if ev.seq is not None), None)
         clock = day.clock
         get = clock.get
         for ev in events:  # per hall the newest ts, whatever the order of the batch
@@ -159,12 +187,15 @@ class Journal:
             for hall in {ev.hall for ev in events}:
                 pending.pop(hall, None)
         _emit(day, self._encoder.encode_lines(events), len(events))
+        if last_seq is not None:  # (only once written: a failed write leaves it)
+            day.last_seq = last_seq
 
     def _write_thinned(self, day: _DayFile, events: list[Event]) -> None:
         """A batch with heartbeats: one is written only when it moves its hall's clock by
         ``HEARTBEAT_EVERY_MS`` (the newest other one is kept pending), in batch order."""
         kept: list[Event] = []
         clock, pending = day.clock, day.pending
+        last_seq = None
         for ev in events:
             if isinstance(ev, Heartbeat):
                 if ev.ts < clock.get(ev.hall, 0) + HEARTBEAT_EVERY_MS:
@@ -172,12 +203,14 @@ class Journal:
                         pending[ev.hall] = ev
                     continue
             elif ev.seq is not None:
-                day.last_seq = ev.seq
+                last_seq = ev.seq
             pending.pop(ev.hall, None)
             clock[ev.hall] = max(clock.get(ev.hall, 0), ev.ts)
             kept.append(ev)
         if kept:
             _emit(day, self._encoder.encode_lines(kept), len(kept))
+        if last_seq is not None:
+            day.last_seq = last_seq
 
     def _day_file(self, feed: str, events: list[Event]) -> _DayFile:
         ordinal = day_ordinal(events[0].ts)
@@ -185,9 +218,11 @@ class Journal:
         if current is not None and current.ordinal == ordinal:
             return current
         if current is not None:
+            del self._files[feed]  # (closed below, even if that fails: none is open then)
             self._close(current)
             if ordinal > current.ordinal:  # that day is over for this feed: archive it
-                thread = threading.Thread(target=compress, args=(current.path,), daemon=True)
+                thread = threading.Thread(target=_compress_quietly, args=(current.path,),
+                                          daemon=True)  # fmt: skip
                 thread.start()
                 self._compressing = [t for t in self._compressing if t.is_alive()] + [thread]
         folder = self.root / safe_name(feed)
@@ -209,35 +244,50 @@ class Journal:
             path = following
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         fresh = not path.exists()
-        index = os.fdopen(os.open(index_path(path), flags, 0o600), "ab")
+        # Unbuffered: a failed write must not stay in a buffer to be written later.
+        index = os.fdopen(os.open(index_path(path), flags, 0o600), "ab", buffering=0)
         if fresh:  # an index as old as its data: a file without one predates checksums
             index.truncate(0)
-        data = os.fdopen(os.open(path, flags, 0o600), "ab")
+        data = os.fdopen(os.open(path, flags, 0o600), "ab", buffering=0)
         size = data.seek(0, os.SEEK_END)
         lines = path.read_bytes().count(b"\n") if size else 0
         current = self._files[feed] = _DayFile(ordinal, path, data, index, size, last_seq, lines)
         return current
 
     def _close(self, day: _DayFile) -> None:
-        """Write each hall's newest pending heartbeat (the final hall clock), then close."""
-        if day.pending:
-            _emit(day, self._encoder.encode_lines(day.pending.values()), len(day.pending))
-            day.pending.clear()
-        day.file.close()
-        day.index.close()
+        """Write each hall's newest pending heartbeat (the final hall clock), then close
+        (also when that write fails: then it raises)."""
+        try:
+            if day.pending:
+                _emit(day, self._encoder.encode_lines(day.pending.values()), len(day.pending))
+                day.pending.clear()
+        finally:
+            day.file.close()
+            day.index.close()
 
     def paths(self) -> dict[str, Path]:
         """The file each feed is writing now."""
         return {feed: day.path for feed, day in self._files.items()}
 
     def close(self) -> None:
-        """Flush the final hall clocks, close every file, finish the compressions."""
+        """Flush the final hall clocks, close every file, finish the compressions.
+
+        Raises:
+            OSError: a final hall clock could not be written (every file is closed
+                anyway; the journal holds every batch it confirmed).
+        """
+        failed: OSError | None = None
         for day in self._files.values():
-            self._close(day)
+            try:
+                self._close(day)
+            except OSError as error:
+                failed = failed or error
         self._files.clear()
         for thread in self._compressing:
             thread.join()
         self._compressing.clear()
+        if failed is not None:
+            raise failed
 
 
 def compress(path: Path) -> Path:
@@ -256,6 +306,16 @@ def compress(path: Path) -> Path:
     path.unlink()
     index_path(path).unlink(missing_ok=True)
     return target
+
+
+def _compress_quietly(path: Path) -> None:
+    """``compress`` in the background: a failure (the disk full) leaves the day a plain
+    file, which replay and recovery read as well (no traceback from the thread)."""
+    try:
+        compress(path)
+    except OSError as error:
+        path.with_name(path.name + ".gz.partial").unlink(missing_ok=True)
+        log.warning("journal_compress_failed", path=str(path), error=str(error))
 
 
 def _last_seq(path: Path) -> int:
@@ -279,14 +339,42 @@ def index_path(path: Path) -> Path:
 def _emit(day: _DayFile, buf: bytes, lines: int) -> None:
     """Write one record of ``lines`` JSON lines: the data first, then its index entry
     (so it is confirmed). JSON text holds no raw newline: ``lines`` is the count of
-    ``\\n`` in ``buf``, known without scanning it."""
-    day.file.write(buf)
-    day.file.flush()
+    ``\\n`` in ``buf``, known without scanning it.
+
+    Raises:
+        OSError: the record could not be written whole; what was written of it is cut
+            off again (the files end as they did before).
+    """
     head = _RECORD.pack(day.size, len(buf), zlib.crc32(buf))
-    day.index.write(head + zlib.crc32(head).to_bytes(4, "little"))
-    day.index.flush()
+    try:
+        _write_all(day.file, buf)
+        _write_all(day.index, head + zlib.crc32(head).to_bytes(4, "little"))
+    except OSError:
+        _cut_back(day)
+        raise
     day.size += len(buf)
     day.lines += lines
+
+
+def _write_all(file: IO[bytes], buf: bytes) -> None:
+    """Write all of ``buf`` to an unbuffered file (a short write goes on where it
+    stopped; a full disk then raises)."""
+    view = memoryview(buf)
+    while view:
+        written = file.write(view)
+        if not written:  # (None: would block; 0: nothing taken) — not for a plain file
+            raise OSError(f"{getattr(file, 'name', 'journal')}: write took nothing")
+        view = view[written:]
+
+
+def _cut_back(day: _DayFile) -> None:
+    """Undo a record written in part: the data back to ``day.size``, the index back to
+    its last whole record. Cutting frees space, so it works on a full disk; if it does
+    not, the next open finds the torn tail and cuts it (``check_file``)."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(day.file.fileno(), day.size)
+        index_size = os.fstat(day.index.fileno()).st_size
+        os.ftruncate(day.index.fileno(), index_size - index_size % _RECORD_SIZE)
 
 
 @dataclass(slots=True)

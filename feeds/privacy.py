@@ -82,8 +82,12 @@ def load_or_create_key(data_dir: Path) -> bytes:
             ) from None
         return key
     key = secrets.token_bytes(_KEY_BYTES)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+    except OSError as error:  # (a full disk) never leave a short key for the next start
+        path.unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from error
     return key
 
 

@@ -11,8 +11,8 @@ snapshot object is rendered once however often it is scraped. ``HallCollector`` 
 the same families to a ``prometheus_client`` registry (parsed from the same text: one
 definition of every metric).
 
-Imports: metrics.snapshot, metrics.dashboard, metrics.promtext, feeds.protocol
-(enumerations), numpy, prometheus_client.
+Imports: metrics.snapshot, metrics.storage, metrics.dashboard, metrics.promtext,
+feeds.protocol (enumerations), numpy, prometheus_client.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
 from metrics.dashboard import figure_families
 from metrics.promtext import CONTENT_TYPE, Text, escape, number
 from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CitySnapshot
+from metrics.storage import StoreHealth
 
 CARDS = ("none", "yellow", "red")
 
@@ -137,16 +138,23 @@ def render(city: CitySnapshot) -> bytes:
         by_card = hall.cases_by_card()
         for card in CARDS:
             text.sample("hall_cases_open", f'{hall_labels[name]},card="{card}"', by_card[card])
-    text.family("hall_alerts_active", "gauge", "Firing alerts.")
+    text.family(
+        "hall_alerts_active",
+        "gauge",
+        "Firing alerts: cards (yellow, red) and warnings (notice, urgent) by kind.",
+    )
     for (alert_hall, rule, severity), count in sorted(city.alerts_active.items()):
+        # The cards' severities are the case cards' words (CARDS); every other is a warning.
+        kind = "card" if severity in CARDS else "warning"
         label_text = (
             f'hall="{escape(alert_hall)}",rule="{escape(rule)}",severity="{escape(severity)}"'
+            f',kind="{kind}"'
         )
         text.sample("hall_alerts_active", label_text, count)
     text.family(
         "hall_alerts_closed_unhandled_total",
         "counter",
-        "Alerts closed unhandled: the hall was at its cap of open alerts (oldest yellow first).",
+        "Alerts closed unhandled: the hall was at its cap of open alerts (oldest notice first).",
     )
     for alert_hall, count in sorted(city.alerts_shed.items()):
         text.sample("hall_alerts_closed_unhandled_total", f'hall="{escape(alert_hall)}"', count)
@@ -201,27 +209,60 @@ def render(city: CitySnapshot) -> bytes:
             text.sample("hall_feed_lag_seconds", lt, lag)
 
     figure_families(text, city, zone_labels, window_labels)  # docs/figures.md
+    if city.storage:
+        _storage_families(text, city.storage)
     return bytes(text)
+
+
+def _storage_families(text: Text, stores: Sequence[StoreHealth]) -> None:
+    """Whether each store of the data dir can be written, and its failed writes
+    (``runtime.storage``): last, so the families before keep their order."""
+    text.family(
+        "hall_storage_errors_total",
+        "counter",
+        "Failed writes to a store of the data dir (a retry that fails counts again), by reason.",
+    )
+    for s in stores:
+        for reason, n in s.errors:
+            text.sample("hall_storage_errors_total", f'store="{s.store}",reason="{reason}"', n)
+    text.family(
+        "hall_storage_ok",
+        "gauge",
+        "1 while the store is written as things happen; 0 while what it should hold is kept "
+        "in memory (storage_failed alert), to be written when it can be again.",
+    )
+    for s in stores:
+        text.sample("hall_storage_ok", f'store="{s.store}"', 1.0 if s.ok else 0.0)
 
 
 class HallCollector(Collector):
     """The same families for a ``prometheus_client`` registry (parsed from ``render``)."""
 
-    def __init__(self, snapshot: Callable[[], CitySnapshot]) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[], CitySnapshot],
+        renders: Callable[[CitySnapshot], bytes] | None = None,
+    ) -> None:
         self._snapshot = snapshot
+        self._render = renders or render
 
     def describe(self) -> list[Metric]:
         return []  # families vary with the halls seen; describe nothing, collect at scrape
 
     def collect(self) -> Iterator[Metric]:
-        yield from text_string_to_metric_families(render(self._snapshot()).decode())
+        yield from text_string_to_metric_families(self._render(self._snapshot()).decode())
 
 
 class _Renderer:
     """Renders the current snapshot, once per snapshot object (thread-safe)."""
 
-    def __init__(self, snapshot: Callable[[], CitySnapshot]) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[], CitySnapshot],
+        renders: Callable[[CitySnapshot], bytes] = render,
+    ) -> None:
         self._snapshot = snapshot
+        self._render = renders
         self._lock = threading.Lock()
         self._last: tuple[CitySnapshot, bytes] | None = None
 
@@ -230,7 +271,7 @@ class _Renderer:
         with self._lock:
             if self._last is not None and self._last[0] is city:
                 return self._last[1]
-            body = render(city)
+            body = self._render(city)
             self._last = (city, body)
             return body
 
@@ -242,6 +283,7 @@ def serve_metrics(
     *,
     basic_auth: tuple[str, str] | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    renders: Callable[[CitySnapshot], bytes] = render,
 ) -> tuple[CollectorRegistry, int, Callable[[], None]]:
     """Start /metrics in its own thread. Returns a registry holding the same families (for
     in-process readers), the bound port and a stopper.
@@ -252,10 +294,12 @@ def serve_metrics(
         port: TCP port; 0 picks a free one.
         basic_auth: (user, password) a scrape must present (HTTP basic auth), or None.
         ssl_context: Serve HTTPS with this server context, or None for plain HTTP.
+        renders: The body of a snapshot: ``render``, or ``render`` and more families (a
+            province shard adds its partitions'); called once per snapshot object.
     """
     registry = CollectorRegistry()
-    registry.register(HallCollector(snapshot))
-    renderer = _Renderer(snapshot)
+    registry.register(HallCollector(snapshot, renders))
+    renderer = _Renderer(snapshot, renders)
     expected = b"Basic " + base64.b64encode(":".join(basic_auth).encode()) if basic_auth else None
 
     class Handler(BaseHTTPRequestHandler):

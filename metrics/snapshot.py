@@ -4,7 +4,7 @@ A snapshot is built from the live state at one moment and never changes afterwar
 numpy arrays are copies marked read-only. Readers in other threads (the /metrics server)
 may hold one as long as they like.
 
-Imports: feeds.source (FeedSnapshot), numpy.
+Imports: feeds.source (FeedSnapshot), metrics.storage (StoreHealth), numpy.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from feeds.source import FeedSnapshot
+from metrics.storage import StoreHealth
 
 #: Histogram bounds that fit hall times (seconds to hours), not the web defaults.
 WAIT_BUCKETS: Final = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0,
@@ -28,8 +30,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedTicket:
+class QueuedTicket(msgspec.Struct, frozen=True, gc=False):
     """A ticket waiting to be called (issued, or transferred back to the queue)."""
 
     ticket: str
@@ -44,8 +45,7 @@ class QueuedTicket:
 CURVE_BIN_MS: Final = 300_000
 
 
-@dataclass(frozen=True, slots=True)
-class WaitStats:
+class WaitStats(msgspec.Struct, frozen=True, gc=False):
     """Waits (issue to first call) of a set of tickets, in seconds; docs/figures.md.
 
     Percentiles use linear interpolation between order statistics (numpy's default).
@@ -60,8 +60,7 @@ class WaitStats:
     """Share of these waits within the zone's waiting limit (0..1)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ZoneSnapshot:
+class ZoneSnapshot(msgspec.Struct, frozen=True, gc=False):
     """One zone (板块) of a hall; every figure is defined in docs/figures.md."""
 
     name: str
@@ -112,8 +111,7 @@ class ZoneSnapshot:
     """Tickets issued in each 5-minute bin since the day's opening."""
 
 
-@dataclass(frozen=True, slots=True)
-class WindowSnapshot:
+class WindowSnapshot(msgspec.Struct, frozen=True, gc=False):
     name: str
     state: str
     """open | paused | closed"""
@@ -129,7 +127,7 @@ class WindowSnapshot:
     zones: tuple[str, ...]
     """Zones whose tickets this window has called today."""
     p90_service_s: float | None = None
-    outcomes: Mapping[str, int] = field(default_factory=dict)
+    outcomes: Mapping[str, int] = msgspec.field(default_factory=dict)
     """service_finished today by outcome (done, to_backend, incomplete, rejected,
     transferred)."""
     open_s: float = 0.0
@@ -149,8 +147,7 @@ class WindowSnapshot:
     """Ratings of 1 or 2 today (差评)."""
 
 
-@dataclass(frozen=True, slots=True)
-class StaffSnapshot:
+class StaffSnapshot(msgspec.Struct, frozen=True, gc=False):
     """One member of staff's figures today, from the windows they worked at."""
 
     name: str
@@ -210,8 +207,18 @@ class CaseView:
     """none | yellow | red"""
     paused_since: int | None = None
     """Start of the pause going on, if any."""
-    pauses: tuple[tuple[int, int], ...] = ()
-    """Finished pauses (start, end), oldest first."""
+    pauses: tuple[tuple[int, int, int | None], ...] = ()
+    """Finished pauses (start, end, the limit in working days of the listed procedure its
+    reason named, or None: not on the list, the clock ran on), oldest first."""
+    pause_reason: str | None = None
+    """The reason of the pause going on, as the feed gave it."""
+    procedure: str | None = None
+    """The listed special procedure that reason names (``[rules.case_pauses]``); None for
+    a reason not on the list: the case's clock runs on."""
+    procedure_days: int | None = None
+    """That procedure's limit in working days."""
+    procedure_due_ms: int | None = None
+    """When that limit runs out; past it the clock runs again (and the pause is carded)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +256,9 @@ class HallSnapshot:
     version: int
     """Bumped by every applied event; equal versions mean equal content."""
     staff: tuple[StaffSnapshot, ...] = ()
-    day_waits: WaitStats = WaitStats()
+    day_waits: WaitStats = field(default_factory=WaitStats)
     """Every zone's waits today together (service level against each zone's limit)."""
-    hour_waits: WaitStats = WaitStats()
+    hour_waits: WaitStats = field(default_factory=WaitStats)
     called_not_started: int = 0
     arrivals_15m: int = 0
     arrivals_60m: int = 0
@@ -287,6 +294,9 @@ class CitySnapshot:
     """(hall, rule, severity) → number of firing alerts."""
     alerts_shed: Mapping[str, int] = field(default_factory=dict)
     """Hall → alerts closed unhandled because the hall was at its cap of open alerts."""
+    storage: tuple[StoreHealth, ...] = ()
+    """Each store of the data dir (journal, alert store, checkpoint): writable or not,
+    failed writes by reason (``runtime.storage``). Empty without a data dir."""
 
 
 _A = TypeVar("_A", bound="np.ndarray[Any, Any]")

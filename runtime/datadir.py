@@ -11,6 +11,7 @@ Imports: the standard library.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -24,6 +25,11 @@ LOCK_FILE: Final = "hallwatch.lock"
 
 class DataDirBusy(Exception):
     """Another live process writes this data dir; the message names it."""
+
+
+class DataDirError(Exception):
+    """The data dir, or a file in it, cannot be used (read-only, not this user's, full,
+    damaged): the message names the file and says what to do (``runtime.storage``)."""
 
 
 class DataDirLock:
@@ -51,9 +57,10 @@ class DataDirLock:
                 f"({holder.get('command', 'unknown command')}): one serve or console "
                 "per data dir; stop it, or give this one another --data-dir"
             ) from None
-        os.ftruncate(fd, 0)
         record = {"pid": os.getpid(), "command": " ".join(sys.argv), "since": time.time()}
-        os.write(fd, json.dumps(record, ensure_ascii=False).encode() + b"\n")
+        with contextlib.suppress(OSError):  # a full disk: the lock is held all the same
+            os.ftruncate(fd, 0)
+            os.write(fd, json.dumps(record, ensure_ascii=False).encode() + b"\n")
         self._fd = fd
 
     def release(self) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -155,7 +156,8 @@ class Desk:
         duty = self.roster.on_duty(now)
         start = duty.start_ms if duty is not None else day_start_ms(service_day(now))
         if self.store is not None:
-            alerts = [a for a in self.store.alerts(start, now) if a.hall == hall]
+            with self._storing("the shift report"):  # (refused at once while it fails)
+                alerts = [a for a in self.store.alerts(start, now) if a.hall == hall]
         else:
             every = [*self.pipeline.alerts.book.open.values(), *self.pipeline.alerts.book.resolved]
             alerts = [a for a in every if a.hall == hall and a.fired_ms <= now]
@@ -194,18 +196,24 @@ class Desk:
         """One alert's trail, oldest first: (hall ms, who, what, note).
 
         From the audit trail when there is a store (it outlives the in-memory book),
-        else from the book's own history.
+        else — or when the store has none of it (written later, or never: a full disk,
+        ``storage_failed``), or cannot be read — from the book's own history.
         """
         if self.store is not None:
-            return tuple(
-                (
-                    rec["hall_ms"],
-                    rec["actor"],
-                    rec["action"],
-                    json.loads(rec["detail"]).get("note") or "",
+            try:
+                trail = self.store.trail(f"alert {alert_id}")
+            except sqlite3.Error:
+                trail = []
+            if trail:
+                return tuple(
+                    (
+                        rec["hall_ms"],
+                        rec["actor"],
+                        rec["action"],
+                        json.loads(rec["detail"]).get("note") or "",
+                    )
+                    for rec in trail
                 )
-                for rec in self.store.trail(f"alert {alert_id}")
-            )
         book = self.pipeline.alerts.book
         for alert in (*book.open.values(), *book.resolved):
             if alert.id == alert_id:

@@ -17,7 +17,7 @@ Alerts rebuilt this way dedup against the ones the alert store kept open
 What was cut or damaged is logged once per feed and counted on the feed's rejections
 (``journal_torn_tail``, ``journal_damaged``), so it shows on /metrics and in the console.
 
-Imports: feeds.journal, feeds.source, runtime.pipeline, structlog.
+Imports: feeds.journal, feeds.source, runtime (pipeline, storage), structlog.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import structlog
 from feeds.journal import read_after, recover_day
 from feeds.source import Batch
 from runtime.pipeline import Pipeline
+from runtime.storage import starting
 
 log = structlog.get_logger("hallwatch.recovery")
 
@@ -75,7 +76,8 @@ def recover(sup: Pipeline, days: int = 1) -> list[Recovered]:
         One ``Recovered`` per source (none when the supervisor has no journal).
 
     Raises:
-        OSError: when a journal file cannot be read or repaired.
+        DataDirError: a journal file cannot be read or repaired (it names the file and
+            what to do).
     """
     if sup.journal is None:
         return []
@@ -84,10 +86,11 @@ def recover(sup: Pipeline, days: int = 1) -> list[Recovered]:
     for source in sup.sources:
         status = source.status
         position = loaded.get(status.name) if loaded is not None else None
-        if loaded is not None and position is not None:
-            rec = read_after(sup.journal.root, status.name, *position[:2])
-        else:  # no snapshot, or a feed that had journaled nothing when it was saved
-            rec = recover_day(sup.journal.root, status.name, days)
+        with starting(sup.journal.root, "the journal"):  # unreadable: the file, what to do
+            if loaded is not None and position is not None:
+                rec = read_after(sup.journal.root, status.name, *position[:2])
+            else:  # no snapshot, or a feed that had journaled nothing when it was saved
+                rec = recover_day(sup.journal.root, status.name, days)
         applied = 0
         for _, events in rec.batches(CHUNK):
             sup.apply(status, Batch(status.name, events), journaled=True)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 import urllib.request
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from alerts.model import KINDS, SEVERITIES
 from feeds.decode import REASONS
 from feeds.protocol import (
     ABANDON_REASONS,
@@ -28,6 +30,9 @@ from feeds.source import FeedStatus
 from metrics.exposition import serve_metrics
 from metrics.snapshot import CitySnapshot
 from metrics.state import CityState
+from metrics.storage import REASONS as STORAGE_REASONS
+from metrics.storage import STORES, StoreHealth
+from province.exposition import shard_body
 from tests.factories import H, morning, ms
 from tests.metrics.test_exposition import CONTRACT, scrape
 
@@ -73,10 +78,16 @@ def exported() -> dict[str, tuple[str, frozenset[str], int]]:
     snap = CitySnapshot(
         halls=city.snapshots(),
         feeds=(status.snapshot(),),
-        alerts_active={(H, "complaint", "red"): 1},
+        alerts_active={(H, "complaint", "notice"): 1},
         alerts_shed={H: 1},
+        storage=(
+            StoreHealth("journal", ok=False, errors=(("no_space", 2),)),
+            StoreHealth("alerts", ok=True),
+        ),
     )
-    registry, port, stop = serve_metrics(lambda: snap, "127.0.0.1", 0)
+    # As a province shard serves it (serve --nats): its own family after the halls'.
+    shard = partial(shard_body, partitions=4, owned=frozenset({1}))
+    registry, port, stop = serve_metrics(lambda: snap, "127.0.0.1", 0, renders=shard)
     try:
         url = f"http://127.0.0.1:{port}/metrics"
         body = urllib.request.urlopen(url, timeout=5).read().decode()
@@ -137,9 +148,18 @@ def test_label_values_are_listed() -> None:
         if m := re.match(r"^\|\s*`([a-z]+)`\s*\|(.*)\|\s*$", line):
             rows[m.group(1)] = set(re.findall(r"`([^`]+)`", m.group(2)))
     expected = {
-        "reason": {*REASONS, *ABANDON_REASONS, "journal_torn_tail", "journal_damaged"},
+        "reason": {
+            *REASONS,
+            *ABANDON_REASONS,
+            "journal_torn_tail",
+            "journal_damaged",
+            *STORAGE_REASONS,
+        },
+        "store": set(STORES),
         "outcome": set(SERVICE_OUTCOMES),
         "state": set(WINDOW_STATES),
+        "severity": set(SEVERITIES),
+        "kind": set(KINDS),
     }
     for label, values in expected.items():
         missing = sorted(values - rows.get(label, set()))
