@@ -9,8 +9,9 @@ Imports: feeds.protocol (enumerations), metrics.erlang, metrics.snapshot, numpy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -73,10 +74,54 @@ def wait_stats(sorted_ms: Array, limit_s: float | Array) -> WaitStats:
     )
 
 
+_WAIT_QS: Final = (0.5, 0.9, 0.99)
+"""The quantiles of a ``WaitStats``."""
+
+
 def grouped_waits(
+    wait_ms: Array, zone: Array, limits_s: Array, subsets: Sequence[Array | None] = (None,)
+) -> list[tuple[list[WaitStats], WaitStats]]:
+    """Wait statistics per zone and for the hall (each wait against its own zone's
+    limit) of each subset of the waits (a boolean mask; None: all of them). Bit for bit
+    ``wait_stats`` of each, with one sort for all of them (``grouped_stats``)."""
+    nz = len(limits_s)
+    if not nz:  # no zone, no wait (the definition, as it stands)
+        return [
+            _grouped_waits_by_definition(wait_ms if m is None else wait_ms[m],
+                                         zone if m is None else zone[m], limits_s)
+            for m in subsets
+        ]  # fmt: skip
+    within_limit = wait_ms <= (limits_s * 1000.0)[zone]
+    parts: list[tuple[Array, Array, int]] = []
+    within: list[list[int]] = []
+    for m in subsets:
+        part_ms, part_zone = (wait_ms, zone) if m is None else (wait_ms[m], zone[m])
+        parts.append((part_ms, part_zone, nz))
+        parts.append((part_ms, np.zeros(len(part_ms), np.int32), 1))  # the hall's
+        ok = within_limit if m is None else within_limit & m
+        within.append(np.bincount(zone[ok], minlength=nz).tolist())
+    stats = grouped_stats(parts, _WAIT_QS)
+    return [
+        (_wait_stats_of(stats[2 * i], ok), _wait_stats_of(stats[2 * i + 1], [sum(ok)])[0])
+        for i, ok in enumerate(within)
+    ]
+
+
+def _wait_stats_of(groups: GroupStats, within: list[int]) -> list[WaitStats]:
+    """``wait_stats`` of each group, from ``grouped_stats`` with ``_WAIT_QS``."""
+    p50, p90, p99 = groups.quantiles_ms
+    return [
+        WaitStats(c, mean_s, a / 1000.0, b / 1000.0, d / 1000.0, ok / c) if c else WaitStats()
+        for c, mean_s, a, b, d, ok in zip(
+            groups.counts, groups.mean_s, p50, p90, p99, within, strict=True
+        )
+    ]
+
+
+def _grouped_waits_by_definition(
     wait_ms: Array, zone: Array, limits_s: Array
 ) -> tuple[list[WaitStats], WaitStats]:
-    """Per-zone wait statistics and the hall's (each wait against its own zone's limit)."""
+    """Per-zone wait statistics and the hall's, one ``wait_stats`` at a time."""
     nz = len(limits_s)
     sorted_ms, bounds = group_sorted(wait_ms, zone, nz)
     per_zone = [wait_stats(sorted_ms[bounds[z] : bounds[z + 1]], float(limits_s[z]))
@@ -86,57 +131,119 @@ def grouped_waits(
     return per_zone, hall
 
 
+class GroupStats(NamedTuple):
+    """One grouping of ``grouped_stats``: lists indexed by group, values in ms."""
+
+    counts: list[int]
+    sum_ms: list[float]
+    """The group's values added up by ``np.bincount`` (float64, in the column's order)."""
+    mean_s: list[float | None]
+    """``ndarray.mean`` of the group, in seconds; None for an empty group."""
+    quantiles_ms: list[list[float]]
+    """Per quantile asked for, per group: ``quantiles`` of the group (meaningless for
+    an empty group)."""
+
+
+def grouped_stats(
+    parts: Sequence[tuple[Array, Array, int]], qs: Sequence[float] = (0.9,)
+) -> list[GroupStats]:
+    """Count, sum, mean and quantiles ``qs`` of ``values_ms`` per group ``0..n-1``, for
+    each ``(values_ms, groups, n)`` of ``parts``.
+
+    Bit for bit the definition (each group's sorted values, ``ndarray.mean``,
+    ``quantiles``), but every group of every part at once: a snapshot asks for these
+    per window, staff and zone, and at a hall's sizes numpy's per-call overhead, not the
+    data, was its largest cost. Integers whose float64 partial sums are all exact (below
+    2**53, so any order of summation gives numpy's mean) are sorted once by a composite
+    key (group, value); anything else goes group by group.
+    """
+    sizes = [n for _, _, n in parts]
+    total = sum(sizes)
+    offsets = [sum(sizes[:i]) for i in range(len(parts))]
+    if len(parts) == 1:
+        values, gids = parts[0][0], parts[0][1]
+    else:
+        values = np.concatenate([v for v, _, _ in parts])
+        gids = np.concatenate(
+            [g + off if off else g for (_, g, _), off in zip(parts, offsets, strict=True)]
+        )
+    n_values = len(values)
+    # (np.bincount gives int zeros for no values at all: 0.0 here, as with some values.)
+    sums = (
+        np.bincount(gids, weights=values, minlength=total).tolist() if n_values else [0.0] * total
+    )
+    kind, size = values.dtype.kind, values.dtype.itemsize
+    if (kind == "i" or (kind == "u" and size < 8)) and n_values and total:  # key: int64
+        low, high = int(values.min()), int(values.max())
+        span = high - low + 1
+        if max(abs(low), abs(high)) * n_values < 2**53 and total * span < 2**62:
+            return _grouped_stats_exact(parts, qs, values, gids, sums, offsets, low, span)
+    out = []
+    for (part_values, groups, n), off in zip(parts, offsets, strict=True):
+        sorted_ms, bounds = group_sorted(part_values, groups, n)
+        means: list[float | None] = []
+        per_q: list[list[float]] = [[] for _ in qs]
+        for g in range(n):
+            part = sorted_ms[bounds[g] : bounds[g + 1]]
+            got = quantiles(part, qs) if len(part) else [0.0] * len(qs)
+            for q, value in zip(per_q, got, strict=True):
+                q.append(value)
+            means.append(float(part.mean()) / 1000.0 if len(part) else None)
+        out.append(GroupStats(np.diff(bounds).tolist(), sums[off : off + n], means, per_q))
+    return out
+
+
+def _grouped_stats_exact(
+    parts: Sequence[tuple[Array, Array, int]],
+    qs: Sequence[float],
+    values: Array,
+    gids: Array,
+    sums: list[float],
+    offsets: list[int],
+    low: int,
+    span: int,
+) -> list[GroupStats]:
+    """``grouped_stats`` of exact integers: one sort of ``group * span + value - low``.
+    The means are the exact sums divided by the count, as ``ndarray.mean`` divides;
+    the quantiles ``quantiles``' interpolation as the same float64 operations."""
+    total = sum(n for _, _, n in parts)
+    key = gids.astype(np.int64) * span
+    key += values
+    key -= low
+    key.sort()
+    bounds = np.searchsorted(key, np.arange(total + 1, dtype=np.int64) * span)
+    counts = np.diff(bounds)
+    # The sorted values, with one more slot: an empty group's indices below stay in range.
+    flat = np.empty(len(key) + 1)
+    np.add(key % span, low, out=flat[:-1], casting="unsafe")
+    flat[-1] = 0.0
+    last = counts - 1
+    rank = np.asarray(qs, np.float64)[:, None] * last
+    lo = rank.astype(np.int64)
+    hi = np.minimum(lo + 1, last)
+    start = bounds[:-1]
+    a = flat[start + lo]
+    b = flat[start + hi]
+    q_all: list[list[float]] = (a + (b - a) * (rank - lo)).tolist()
+    count_l: list[int] = counts.tolist()
+    out = []
+    for (_, _, n), off in zip(parts, offsets, strict=True):
+        count = count_l[off : off + n]
+        part_sums = sums[off : off + n]
+        means = [t / c / 1000.0 if c else None for c, t in zip(count, part_sums, strict=True)]
+        out.append(GroupStats(count, part_sums, means, [q[off : off + n] for q in q_all]))
+    return out
+
+
 def grouped_mean_p90(
     values_ms: Array, groups: Array, n: int
 ) -> list[tuple[float | None, float | None]]:
     """(mean, p90) in seconds of ``values_ms`` per group; (None, None) for an empty group."""
-    sorted_ms, bounds = group_sorted(values_ms, groups, n)
-    if values_ms.dtype.kind in "iu" and _exact_sums(values_ms):
-        return _grouped_mean_p90_ints(sorted_ms, bounds, groups, values_ms, n)
-    out: list[tuple[float | None, float | None]] = []
-    for g in range(n):
-        part = sorted_ms[bounds[g] : bounds[g + 1]]
-        if len(part):
-            out.append((float(part.mean()) / 1000.0, quantiles(part, (0.9,))[0] / 1000.0))
-        else:
-            out.append((None, None))
-    return out
-
-
-def _exact_sums(values: Array) -> bool:
-    """Whether every float64 partial sum of these integers is exact (all below 2**53),
-    so any summation order gives numpy's ``mean`` to the last bit."""
-    if not len(values):
-        return True
-    return int(np.abs(values).max()) * len(values) < 2**53
-
-
-def _grouped_mean_p90_ints(
-    sorted_ms: Array, bounds: Array, groups: Array, values_ms: Array, n: int
-) -> list[tuple[float | None, float | None]]:
-    """``grouped_mean_p90`` for integer values, every group at once (a snapshot asks for
-    this per window, zone and staff: the per-group numpy calls were its largest cost).
-    Bit for bit the same: exact integer sums divided by the count as ``ndarray.mean``
-    does, and ``quantiles``' interpolation as float64 operations in the same order."""
-    counts = np.diff(bounds)
-    sums = np.bincount(groups, weights=values_ms, minlength=n)[:n]
-    has = counts > 0
-    last = np.maximum(counts - 1, 0)
-    rank = 0.9 * last
-    lo = rank.astype(np.int64)
-    hi = np.minimum(lo + 1, last)
-    start = bounds[:-1]
-    flat = sorted_ms.astype(np.float64)
-    a = np.where(has, flat[np.where(has, start + lo, 0)] if len(flat) else 0.0, 0.0)
-    b = np.where(has, flat[np.where(has, start + hi, 0)] if len(flat) else 0.0, 0.0)
-    p90 = a + (b - a) * (rank - lo)
-    out: list[tuple[float | None, float | None]] = []
-    for c, total, q in zip(counts.tolist(), sums.tolist(), p90.tolist(), strict=True):
-        if c:
-            out.append((total / c / 1000.0, q / 1000.0))
-        else:
-            out.append((None, None))
-    return out
+    (stats,) = grouped_stats([(values_ms, groups, n)], (0.9,))
+    return [
+        (mean_s, q / 1000.0) if c else (None, None)
+        for c, mean_s, q in zip(stats.counts, stats.mean_s, stats.quantiles_ms[0], strict=True)
+    ]
 
 
 def curve_start(day_open_ms: int) -> int:
@@ -166,12 +273,22 @@ def day_curves(
         return empty, empty
     nbins = int((now_ms - start_ms) // CURVE_BIN_MS) + 1
     size = nz * nbins
-    a_bin = np.clip((issued_ts - start_ms) // CURVE_BIN_MS, 0, nbins - 1)
+    a_bin = _bins(issued_ts, start_ms, nbins)
     arrivals = np.bincount(issued_zone * nbins + a_bin, minlength=size).reshape(nz, nbins)
-    q_bin = np.clip((q_ts - start_ms) // CURVE_BIN_MS, 0, nbins - 1)
+    q_bin = _bins(q_ts, start_ms, nbins)
     change = np.bincount(q_zone * nbins + q_bin, weights=q_delta, minlength=size)
     waiting = np.cumsum(change.reshape(nz, nbins), axis=1).round().astype(np.int64)
     return arrivals[:, -MAX_CURVE_BINS:], waiting[:, -MAX_CURVE_BINS:]
+
+
+def _bins(ts: Array, start_ms: int, nbins: int) -> Array:
+    """The 5-minute bin of each ``ts``, clipped to ``0..nbins-1`` (what ``np.clip``
+    gives, without its Python wrapper: a snapshot bins two columns per zone)."""
+    out = ts - start_ms
+    out //= CURVE_BIN_MS
+    np.maximum(out, 0, out=out)
+    np.minimum(out, nbins - 1, out=out)
+    return out
 
 
 def arrival_rate(arrivals_hour: int, arrivals_day: int, day_open_ms: int, now_ms: int) -> float:
@@ -189,11 +306,13 @@ def arrival_rate(arrivals_hour: int, arrivals_day: int, day_open_ms: int, now_ms
     return arrivals_day / max(open_h, 0.25)
 
 
+@functools.lru_cache(maxsize=4096)
 def needed_windows(
     arrivals_per_hour: float, mean_service_s: float | None, limit_s: float, level: float
 ) -> int | None:
     """Erlang C windows needed for ``level`` of waits within ``limit_s``; None without a
-    service time or when even 1000 windows would not do."""
+    service time or when even 1000 windows would not do. Remembered (a pure function,
+    up to ~50 µs): a zone's rate and service time stay put between most snapshots."""
     if mean_service_s is None or mean_service_s <= 0:
         return None
     if arrivals_per_hour <= 0:
@@ -227,5 +346,17 @@ def ratio(num: float, den: float) -> float | None:
 
 def outcome_counts(row: Array | Sequence[int]) -> dict[str, int]:
     """One row of per-outcome counts (an array row or a list) as ``{outcome: count}``."""
-    return dict(zip(SERVICE_OUTCOMES, row.tolist() if isinstance(row, np.ndarray) else row,
-                    strict=True))  # fmt: skip
+    return outcome_dict(*(row.tolist() if isinstance(row, np.ndarray) else row))
+
+
+def outcome_dict(
+    done: int, to_backend: int, incomplete: int, rejected: int, transferred: int
+) -> dict[str, int]:
+    """``{outcome: count}`` from the counts in ``SERVICE_OUTCOMES`` order: a dict display,
+    2x cheaper than ``dict(zip(...))``, and a snapshot makes one per window and staff."""
+    return {"done": done, "to_backend": to_backend, "incomplete": incomplete,
+            "rejected": rejected, "transferred": transferred}  # fmt: skip
+
+
+if SERVICE_OUTCOMES != ("done", "to_backend", "incomplete", "rejected", "transferred"):
+    raise ImportError("metrics.figures.outcome_dict must list feeds.protocol's outcomes")

@@ -71,7 +71,117 @@ def test_an_unchanged_case_keeps_its_view_a_changed_one_gets_a_new_one() -> None
     third = cases(Heartbeat(ts=ms(11), hall="h"))  # C2 is now deemed accepted: yellow
     assert third["C2"] is not second["C2"] and third["C2"].deemed
     assert third["C2"].card == "yellow" and third["C1"] is second["C1"]
-    fourth = cases(CasePaused(seq=4, ts=ms(12), hall="h", case="C1", reason="expert review"))
+    fourth = cases(CasePaused(seq=4, ts=ms(12), hall="h", case="C1", reason="专家评审"))
     assert fourth["C1"].paused and fourth["C1"] is not third["C1"]
-    fifth = cases(Heartbeat(ts=ms(20), hall="h"))  # paused: the deadline moves with time
-    assert fifth["C1"].deadline_ms == fourth["C1"].deadline_ms + ms(20) - ms(12)
+    # Paused for a listed procedure: the deadline moves by whole working days (8 minutes
+    # stopped so far: one day), and again with the next working day of pause.
+    fifth = cases(Heartbeat(ts=ms(20), hall="h"))
+    assert fifth["C1"].deadline_ms == third["C1"].deadline_ms + 86_400_000
+    assert fifth["C1"] is not fourth["C1"]  # the figures moved (the clock): a new view
+
+
+def _stats_by_definition(values: np.ndarray, groups: np.ndarray, n: int, qs: tuple) -> tuple:
+    """(counts, sums, means, quantiles of the non-empty groups) as docs/figures.md defines
+    them: each group's sorted values, ndarray.mean, linear quantiles; np.bincount sums."""
+    sorted_ms, bounds = fig.group_sorted(values, groups, n)
+    parts = [sorted_ms[bounds[g] : bounds[g + 1]] for g in range(n)]
+    return (
+        [len(p) for p in parts],
+        np.bincount(groups, weights=values, minlength=n).tolist(),
+        [float(p.mean()) / 1000.0 if len(p) else None for p in parts],
+        [fig.quantiles(p, qs) for p in parts if len(p)],
+    )
+
+
+def test_grouped_stats_of_many_parts_at_once_is_each_part_by_definition() -> None:
+    rng = np.random.default_rng(11)
+    qs = (0.5, 0.9, 0.99)
+    cases = []
+    for _ in range(300):
+        parts = []
+        for _ in range(int(rng.integers(1, 4))):
+            n = int(rng.integers(1, 9))
+            m = int(rng.integers(0, 60))
+            top = int(rng.choice([10, 10**6, 10**9]))
+            values = rng.integers(-top // 10, top, m).astype(np.int64)  # a wait may be < 0
+            parts.append((values, rng.integers(0, n, m).astype(np.int32), n))
+        cases.append(parts)
+    # Floats and sums past 2**53 take the group-by-group path: the same definition.
+    cases.append([(rng.random(40) * 1e6, rng.integers(0, 3, 40), 3)])
+    cases.append([(np.full(5, 2**51, np.int64), np.zeros(5, np.int64), 2)])
+    for parts in cases:
+        for (values, groups, n), got in zip(parts, fig.grouped_stats(parts, qs), strict=True):
+            counts, sums, means, quantiles = _stats_by_definition(values, groups, n, qs)
+            assert (got.counts, got.sum_ms, got.mean_s) == (counts, sums, means)
+            assert [[q[g] for q in got.quantiles_ms] for g in range(n) if counts[g]] == quantiles
+            assert all(type(x) is float for x in got.sum_ms)
+
+
+def test_grouped_waits_are_wait_stats_of_each_zone_and_the_hall() -> None:
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        nz = int(rng.integers(1, 5))
+        m = int(rng.integers(0, 50))
+        wait_ms = rng.integers(0, 4_000_000, m).astype(np.int64)
+        zone = rng.integers(0, nz, m).astype(np.int32)
+        recent = rng.random(m) < 0.4
+        limits = rng.choice([600.0, 1800.0, 1234.5], nz)
+        got = fig.grouped_waits(wait_ms, zone, limits, (None, recent))
+        for (per_zone, hall), mask in zip(got, (np.ones(m, bool), recent), strict=True):
+            ms_, z_ = wait_ms[mask], zone[mask]
+            sorted_ms, bounds = fig.group_sorted(ms_, z_, nz)
+            assert per_zone == [
+                fig.wait_stats(sorted_ms[bounds[k] : bounds[k + 1]], float(limits[k]))
+                for k in range(nz)
+            ]
+            order = np.argsort(ms_, kind="stable")
+            assert hall == fig.wait_stats(ms_[order], limits[z_[order]])
+
+
+def test_outcome_counts_name_the_protocol_outcomes_in_order() -> None:
+    from feeds.protocol import SERVICE_OUTCOMES
+
+    row = [3, 1, 4, 1, 5]
+    assert fig.outcome_counts(row) == dict(zip(SERVICE_OUTCOMES, row, strict=True))
+    assert fig.outcome_counts(np.asarray(row)) == dict(zip(SERVICE_OUTCOMES, row, strict=True))
+
+
+def test_a_snapshot_from_the_day_totals_memo_is_the_one_built_afresh() -> None:
+    from feeds.protocol import Heartbeat, ServiceFinished, TicketCalled
+    from metrics import day_totals
+    from metrics.state import CityState
+    from metrics.view import build_snapshot
+    from tests.factories import figures_day, ms
+
+    def fresh(h: object) -> object:
+        day_totals._MEMOS.clear()
+        return build_snapshot(h)  # type: ignore[arg-type]
+
+    def same(a: object, b: object) -> None:
+        fields = ("zones", "windows", "staff", "day_waits", "hour_waits", "served_today")
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+
+    state = CityState()
+    state.apply(figures_day())
+    h = state.halls["lz"]
+    h.flush()
+    first = build_snapshot(h)
+    same(first, fresh(h))
+    # The clock moves and nothing is appended: the totals come from the memo.
+    state.apply([Heartbeat(ts=ms(75), hall="lz")])
+    h.flush()
+    from_memo = build_snapshot(h)
+    assert from_memo.windows[0].open_s > first.windows[0].open_s
+    same(from_memo, fresh(h))
+    # A service ends (the columns grow): new totals.
+    state.apply(
+        [
+            TicketCalled(seq=100, ts=ms(76), hall="lz", ticket="B004", window="W01"),
+            ServiceFinished(seq=101, ts=ms(80), hall="lz", ticket="B002", window="W01",
+                            outcome="done"),
+        ]
+    )  # fmt: skip
+    h.flush()
+    grown = build_snapshot(h)
+    assert grown.served_today == from_memo.served_today + 1
+    same(grown, fresh(h))
