@@ -5,11 +5,14 @@ complaint). Dedup is only against open alerts: a condition that comes back after
 resolved opens a new alert linked to the old one (``previous``), unless the "new"
 condition started no later than the old alert's resolution — then it is the same history
 seen again (a replay after a restart, or a condition a person resolved by hand) and is
-ignored. Yellow rising to red is one alert, never falling back.
+ignored. Yellow rising to red (notice to urgent) is one alert, never falling back.
 
 States: ``pending`` (condition true, waiting out the rule's ``for`` delay; not shown,
 not stored) → ``firing`` → ``acknowledged`` (who, when, note) → ``resolved`` (by the rule
 when the condition clears, after an optional hold time, or by a person with a note).
+Severities: cards (``yellow``/``red``, the documents' 黄牌/红牌: case deadlines and added
+materials only) and warnings (``notice``/``urgent``: 预警, everything else); each rises
+within its kind (``alerts.model``).
 An acknowledgement lapses after ``ack_timeout`` without resolution (back to firing); an
 unacknowledged red card escalates a level every ``escalate_after``. Silences (who, why,
 until) mark matching alerts silenced: they stay open and counted but do not escalate.
@@ -30,12 +33,14 @@ import msgspec
 
 from alerts.model import (
     _RANK,
+    DISPLAY_RANK,
     SEVERITIES,
     STATES,
     SYSTEM,
     ActionError,
     Alert,
     Change,
+    EscalationPolicy,
     Key,
     Listener,
     Silence,
@@ -60,11 +65,11 @@ __all__ = [
 ]
 
 
-#: Open alerts one hall may hold. Past it, its oldest yellow alert is closed unhandled
-#: (the store and the audit trail keep it; counted per hall): alerts that wait for a
-#: person (bad ratings, second trips) would otherwise pile up without bound under a
-#: flood, and a hall with a thousand open alerts is past reading anyway. Red cards are
-#: never closed this way.
+#: Open alerts one hall may hold. Past it, its oldest ``notice`` warning is closed
+#: unhandled (the store and the audit trail keep it; counted per hall): alerts that wait
+#: for a person (bad ratings, second trips) would otherwise pile up without bound under a
+#: flood, and a hall with a thousand open alerts is past reading anyway. Cards (formal
+#: sanctions) and urgent warnings are never closed this way.
 MAX_OPEN_PER_HALL: Final = 1000
 
 
@@ -97,8 +102,9 @@ class AlertBook:
         """key → (id, resolved_ms) of the last resolved alert of that identity."""
         self._per_hall: Counter[str] = Counter()
         """Open alerts per hall."""
-        self._yellow: dict[str, deque[Key]] = {}
-        """Per hall, keys of alerts opened yellow, oldest first (some closed since)."""
+        self._sheddable: dict[str, deque[Key]] = {}
+        """Per hall, keys of alerts opened as ``notice``, oldest first (some closed or
+        raised since)."""
         self.shed: Counter[str] = Counter()
         """Per hall, alerts closed unhandled because the hall was at its cap."""
         self._restored: set[Key] = set()
@@ -109,6 +115,9 @@ class AlertBook:
         """silence id → when it ended, to restart escalation clocks from there."""
         self.sink = sink
         self.listeners: list[Listener] = []
+        self.escalation: EscalationPolicy | None = None
+        """Who a red card escalates to and on what time (duty time); None: every
+        ``escalate_after`` of hall time, to nobody named (the bare lifecycle)."""
 
     # --- bookkeeping ---------------------------------------------------------------------
 
@@ -258,19 +267,19 @@ class AlertBook:
         """Count one more open alert of its hall; returns the hall's open alerts."""
         hall = alert.hall
         self._per_hall[hall] += 1
-        if alert.severity == "yellow":
-            keys = self._yellow.setdefault(hall, deque())
+        if alert.severity == "notice":
+            keys = self._sheddable.setdefault(hall, deque())
             keys.append(alert.key)
             if len(keys) > 2 * MAX_OPEN_PER_HALL:  # mostly closed since: keep the open
-                keys = self._yellow[hall] = deque(k for k in keys if k in self.open)
+                keys = self._sheddable[hall] = deque(k for k in keys if k in self.open)
         return self._per_hall[hall]
 
     def _shed(self, hall: str, at_ms: int) -> None:
-        """Close the hall's oldest open yellow alert, unhandled (it is at its cap)."""
-        keys = self._yellow.get(hall)
+        """Close the hall's oldest open notice, unhandled (it is at its cap)."""
+        keys = self._sheddable.get(hall)
         while keys:
             alert = self.open.get(keys.popleft())
-            if alert is not None and alert.severity == "yellow":
+            if alert is not None and alert.severity == "notice":
                 note = f"closed unhandled: the hall had over {MAX_OPEN_PER_HALL} open alerts"
                 self._close(alert, at_ms, SYSTEM, note, "resolved unhandled")
                 self.shed[hall] += 1
@@ -364,12 +373,33 @@ class AlertBook:
                 alert.escalated_ms = lapse  # the escalation clock restarts here
                 self._emit(alert, "acknowledgement expired", lapse)
         if alert.state == "firing" and alert.severity == "red" and alert.silenced_by is None:
-            since = alert.escalated_ms or alert.raised_ms or alert.fired_ms
-            while alert.level < t.max_level and now_ms >= since + t.escalate_after_ms:
-                since += t.escalate_after_ms
-                alert.level += 1
-                alert.escalated_ms = since
-                self._emit(alert, f"escalated to level {alert.level}", since)
+            self._escalate(alert, now_ms)
+
+    def _escalate(self, alert: Alert, now_ms: int) -> None:
+        """Red cards only (督办, seed 001): one level per ``escalate_after`` of duty time,
+        each to its role and target (the policy's), stamped when it fell due."""
+        t, policy = self.timing, self.escalation
+        since = alert.escalated_ms or alert.raised_ms or alert.fired_ms
+        top = t.max_level if policy is None else min(t.max_level, policy.max_level)
+        if policy is not None and alert.level and alert.escalated_role is None:
+            # Restored from the store (which keeps the level): say again to whom.
+            alert.escalated_role, alert.escalated_target = policy.step(alert, alert.level)
+        while alert.level < top:
+            if policy is None:
+                due: int | None = since + t.escalate_after_ms
+            else:
+                due = policy.due_ms(since, t.escalate_after_ms)
+            if due is None or now_ms < due:
+                return
+            since = due
+            alert.level += 1
+            alert.escalated_ms = due
+            note = None
+            if policy is not None:
+                role, target = policy.step(alert, alert.level)
+                alert.escalated_role, alert.escalated_target = role, target
+                note = f"{role}: {target}"
+            self._emit(alert, f"escalated to level {alert.level}", due, note=note)
 
     # --- what people do ------------------------------------------------------------------
 
@@ -437,8 +467,9 @@ class AlertBook:
     # --- reading -------------------------------------------------------------------------
 
     def active(self) -> list[Alert]:
-        """Open alerts, red first, then oldest first."""
-        return sorted(self.open.values(), key=lambda a: (-_RANK[a.severity], a.fired_ms, a.id))
+        """Open alerts: red cards, urgent warnings, yellow cards, notices; oldest first."""
+        return sorted(self.open.values(), key=lambda a: (DISPLAY_RANK[a.severity], a.fired_ms,
+                                                         a.id))  # fmt: skip
 
     def counts(self) -> Counter[tuple[str, str, str]]:
         """(hall, rule, severity) → open alerts (silenced ones included)."""

@@ -1,22 +1,36 @@
-"""Back-office rules: the 10-minute deemed acceptance (Anqiu) and case deadlines in working
-days (Guangdong's 黄牌/红牌), with the clock stopped while a case is paused.
+"""Back-office rules: the 10-minute deemed acceptance (Anqiu), case deadlines in working
+days (Guangdong's 黄牌/红牌), with the clock stopped only by a listed special procedure
+(Yinchuan) and only up to its limit, and the pauses themselves: a procedure past its limit
+is carded, a pause for a reason not on the list is a warning.
 
-Imports: feeds.hallclock, metrics (snapshots, apply results, workdays), alerts.book,
-alerts.settings, alerts.rule (Tick).
+Imports: feeds.hallclock, metrics (snapshots, apply results, workdays, the case clock),
+alerts.book, alerts.settings, alerts.rule (Tick).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from alerts.book import AlertBook
 from alerts.rule import Memory, Tick
-from alerts.settings import CaseDeadline
+from alerts.settings import AddedMaterials, CaseDeadline
 from feeds.hallclock import local_datetime, service_day
+from metrics.case_clock import Pause, limit_ms, procedure_of, reaches
 from metrics.snapshot import CaseView
 from metrics.state import ApplyResult
 from metrics.workdays import WorkCalendar
 
 DEEMED_ACCEPTANCE = "deemed_acceptance"
 CASE_DEADLINE = "case_deadline"
+PROCEDURE_OVERTIME = "procedure_overtime"
+PAUSE_UNLISTED = "pause_unlisted"
+ADDED_MATERIALS = "added_materials"
+#: How a ``case_materials_changed`` names what the back office did.
+CHANGES = {
+    "materials_added": "materials added",
+    "materials_changed": "materials changed",
+    "conditions_added": "conditions added",
+}
 
 
 def _hm(ms: int) -> str:
@@ -50,7 +64,7 @@ class DeemedAcceptanceRule(Memory):
             f"case {case}: back office silent {self.deem_ms // 60000} min after submission "
             f"at {_hm(submitted_ms)}, deemed accepted at {_hm(at)}"
         )
-        book.fire(DEEMED_ACCEPTANCE, hall, case, "yellow", at, summary)
+        book.fire(DEEMED_ACCEPTANCE, hall, case, "notice", at, summary)
 
     def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         for hall, case, at_ms, what in result.cases:
@@ -69,29 +83,21 @@ class DeemedAcceptanceRule(Memory):
                     self._fire(book, name, c.case, c.submitted_ms)
 
 
-def reached(base_ms: int, c: CaseView) -> int | None:
-    """When case ``c``'s clock reaches ``base_ms`` (a threshold counted as if it were never
-    paused), or None while a pause holds it short of it.
-
-    Every pause that began before the threshold was reached moves it on by the pause's
-    length; a pause that began after it does not take a card back. So the moment a card
-    is due depends only on the case's events, never on when the rules look.
-    """
-    at = base_ms
-    for start, end in c.pauses:
-        if start >= at:
-            break
-        at += end - start
-    if c.paused_since is not None and c.paused_since < at:
-        return None
-    return at
+def clock_pauses(c: CaseView) -> list[Pause]:
+    """Case ``c``'s pauses as its clock counts them (``metrics.case_clock``)."""
+    out: list[Pause] = list(c.pauses)
+    if c.paused_since is not None:
+        out.append((c.paused_since, None, c.procedure_days))
+    return out
 
 
 class CaseDeadlineRule(Memory):
     """A case's promised working days from acceptance: yellow card when ``yellow_days`` or
-    fewer are left, red when overdue (seed 001). Pauses for special procedures (特别程序, seed 004)
-    move the deadline back by their length. Resolved when the case closes; a case that
-    closes between two ticks is judged as it stood when it closed."""
+    fewer are left, red when overdue (seed 001: 对即将超时办理的事项,进行实时预警和黄牌警告 …
+    对超时未办的事项进行红牌警告和督办). A pause for a listed special procedure (seed 004)
+    stops the clock up to its limit and moves the deadline by whole working days
+    (``metrics.case_clock``); a pause for any other reason stops nothing. Resolved when
+    the case closes; a case that closes between two ticks is judged as it stood then."""
 
     name = CASE_DEADLINE
     configured = ("yellow_days", "calendar")
@@ -100,18 +106,20 @@ class CaseDeadlineRule(Memory):
         self.yellow_days = cfg.yellow_days
         self.calendar = calendar
 
-    def thresholds(self, c: CaseView) -> tuple[int | None, int | None]:
-        """(yellow from, red from) in hall ms for the case as it stands; None for one a
-        pause is holding back."""
-        red = self.calendar.deadline_ms(c.accepted_ms, c.promised_days)
-        if c.promised_days >= self.yellow_days:
-            yellow = self.calendar.deadline_ms(c.accepted_ms, c.promised_days - self.yellow_days)
+    def thresholds(self, c: CaseView, now: int) -> tuple[int | None, int | None]:
+        """(yellow from, red from) in hall ms for the case as it stands at ``now``; None
+        for one a listed pause within its limit is holding back."""
+        pauses = clock_pauses(c)
+        days, cal = c.promised_days, self.calendar
+        red = reaches(cal, c.accepted_ms, days, pauses, now)
+        if days >= self.yellow_days:
+            yellow = reaches(cal, c.accepted_ms, days - self.yellow_days, pauses, now)
         else:
             yellow = c.accepted_ms
-        return reached(yellow, c), reached(red, c)
+        return yellow, red
 
     def _judge(self, book: AlertBook, hall: str, c: CaseView, now: int) -> None:
-        yellow, red = self.thresholds(c)
+        yellow, red = self.thresholds(c, now)
         if yellow is None or now < yellow:
             return
         deadline = c.deadline_ms if red is None else red
@@ -134,8 +142,134 @@ class CaseDeadlineRule(Memory):
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         for name, hall in tick.halls.items():
             for c in hall.cases:
-                if c.card == "none" and self.yellow_days <= 1 and not c.pauses:
+                if c.card == "none" and self.yellow_days <= 1:
                     continue  # not even the hall state's card (yellow at 1 day) is up yet
                 a = book.open.get((CASE_DEADLINE, name, c.case))
                 if a is None or a.severity != "red":
                     self._judge(book, name, c, hall.now_ms)
+
+
+class ProcedureOvertimeRule(Memory):
+    """A special procedure (a pause whose reason is on ``[rules.case_pauses]``) still
+    going near or past its time limit: a yellow card when ``yellow_days`` or fewer working
+    days are left, red once the limit has run out (seed 004: 建立限时办结机制; the cards are
+    seed 001's, for what is about to run or has run over its time). Past the limit the
+    case's clock runs again too (``case_deadline``). Resolved when the case resumes or
+    closes; a pause that ended between two looks is judged as it stood then."""
+
+    name = PROCEDURE_OVERTIME
+    configured = ("yellow_days", "calendar", "listed")
+
+    def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar,
+                 listed: Mapping[str, int]) -> None:  # fmt: skip
+        self.yellow_days = cfg.yellow_days
+        self.calendar = calendar
+        self.listed = dict(listed)
+
+    def _judge(self, book: AlertBook, hall: str, case: str, what: str, start: int,
+               procedure: str, now: int) -> None:  # fmt: skip
+        days = self.listed[procedure]
+        cal = self.calendar
+        red = limit_ms(cal, start, days)
+        left = days - self.yellow_days
+        yellow = limit_ms(cal, start, left) if left >= 0 else start
+        head = f"case {case}{what}: special procedure {procedure} since {_when(start)}"
+        if now >= yellow:
+            summary = f"{head}, limit {days} working days, runs out {_when(red)}"
+            book.fire(PROCEDURE_OVERTIME, hall, case, "yellow", yellow, summary)
+        if now >= red:
+            summary = f"{head}, over its limit of {days} working days since {_when(red)}"
+            book.fire(PROCEDURE_OVERTIME, hall, case, "red", red, summary)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for hall, case, start, end, reason in result.case_pauses:
+            if end is None:
+                continue
+            procedure = procedure_of(reason, self.listed)
+            if procedure is not None:
+                self._judge(book, hall, case, "", start, procedure, end)
+            book.resolve(PROCEDURE_OVERTIME, hall, case, end)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        for name, hall in tick.halls.items():
+            paused = set()
+            for c in hall.cases:
+                if c.paused_since is None or c.procedure is None:
+                    continue
+                paused.add(c.case)
+                what = f" ({c.item}, {c.dept})"
+                self._judge(book, name, c.case, what, c.paused_since, c.procedure, hall.now_ms)
+            for rule, hall_name, scope in list(book.open):  # (a restart missed its end)
+                if rule == PROCEDURE_OVERTIME and hall_name == name and scope not in paused:
+                    book.resolve(rule, name, scope, hall.now_ms)
+
+
+class PauseUnlistedRule(Memory):
+    """A case paused for a reason that names no listed special procedure: its clock does
+    not stop (a pause cannot hide a case), and this warning (notice) says so, so the
+    office can ask the department what the pause is. Resolved when it resumes or closes."""
+
+    name = PAUSE_UNLISTED
+    configured = ("listed",)
+
+    def __init__(self, listed: Mapping[str, int]) -> None:
+        self.listed = dict(listed)
+
+    def _fire(self, book: AlertBook, hall: str, case: str, what: str, start: int,
+              reason: str) -> None:  # fmt: skip
+        summary = (
+            f"case {case}{what} paused for {reason!r}, not a listed special procedure: "
+            "its clock runs on"
+        )
+        book.fire(PAUSE_UNLISTED, hall, case, "notice", start, summary)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for hall, case, start, end, reason in result.case_pauses:
+            if procedure_of(reason, self.listed) is not None:
+                continue
+            self._fire(book, hall, case, "", start, reason)
+            if end is not None:
+                book.resolve(PAUSE_UNLISTED, hall, case, end)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        for name, hall in tick.halls.items():
+            paused = set()
+            for c in hall.cases:
+                if c.paused_since is None or c.procedure is not None:
+                    continue
+                paused.add(c.case)
+                self._fire(book, name, c.case, f" ({c.item}, {c.dept})", c.paused_since,
+                           c.pause_reason or "")  # fmt: skip
+            for rule, hall_name, scope in list(book.open):  # (a restart missed its end)
+                if rule == PAUSE_UNLISTED and hall_name == name and scope not in paused:
+                    book.resolve(rule, name, scope, hall.now_ms)
+
+
+class AddedMaterialsRule(Memory):
+    """Materials or conditions added without authority: a red card at once, the one other
+    red card the documents give (seed 001: 对擅自增加或改变申请材料、违规设置办理条件等行为,
+    进行红牌警告、强制停止实施). Fed by a ``case_materials_changed`` event (scope: the case,
+    so an escalation reaches its department) and by a complaint whose ``category`` is one
+    of ``categories`` (scope: the complaint). A formal sanction: it stays until a person
+    resolves it with a note saying what was stopped (强制停止实施), not when the case or
+    complaint closes."""
+
+    name = ADDED_MATERIALS
+    configured = ("categories",)
+
+    def __init__(self, cfg: AddedMaterials) -> None:
+        self.categories = frozenset(cfg.categories)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for c in result.complaints:
+            if c.opened and c.category in self.categories:
+                where = f" at window {c.window}" if c.window else ""
+                summary = f"complaint {c.complaint} via {c.channel}{where}: {c.category}"
+                book.fire(ADDED_MATERIALS, c.hall, c.complaint, "red", c.ts, summary)
+        for hall, case, at_ms, change, dept, materials in result.materials:
+            asked = f": {materials}" if materials else ""
+            summary = f"case {case} ({dept}): {CHANGES.get(change, change)}{asked}"
+            book.fire(ADDED_MATERIALS, hall, case, "red", at_ms, summary)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        return None

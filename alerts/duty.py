@@ -24,7 +24,7 @@ import msgspec
 from alerts.book import Alert, AlertBook
 from alerts.model import SEVERITY_ZH, kind_of
 from alerts.rule import Memory, Tick
-from alerts.settings import ClockTime, minutes_of_day
+from alerts.settings import ClockTime, EscalationStep, minutes_of_day
 from alerts.store import AlertStore
 from feeds.hallclock import day_start_ms, local_datetime, service_day
 from metrics.snapshot import HallSnapshot
@@ -71,8 +71,13 @@ class Roster(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tr
     people: dict[Ident, Person] = {}
     shifts: list[Shift] = []
     rota: list[RotaEntry] = []
-    escalate_to: list[str] = []
-    """Who an escalated alert goes to, by level (level 1 is the first name)."""
+    escalate_to: list[EscalationStep] = []
+    """``[[duty.escalate_to]]``: who an unacknowledged red card goes to, by level (level 1
+    is the first step): a role and its target (``alerts.escalation``). Empty: the case's
+    department, then the supervision office (``DEFAULT_ESCALATION``)."""
+    duty_hours: tuple[ClockTime, ClockTime] = ("08:30", "17:30")
+    """Without a rota, the duty hours (hall-local) of every working day: escalation
+    counts only duty time (our default hours: no seed gives the halls' opening hours)."""
     idle_sign_out_minutes: Annotated[float, msgspec.Meta(gt=0, le=24 * 60)] = 15.0
     """A console with no key pressed for this long signs its operator out (read-only)."""
     operators_file: str | None = None
@@ -93,6 +98,12 @@ class Roster(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tr
                 out.append((f"duty.rota[{i}].shift", f"unknown shift {r.shift!r}"))
             if not r.weekdays and not r.dates:
                 out.append((f"duty.rota[{i}]", "needs weekdays or dates"))
+        for i, step in enumerate(self.escalate_to):
+            if step.target is None and step.role != "department":
+                out.append((f"duty.escalate_to[{i}].target", f"role {step.role!r} needs a target"))
+        start, end = self.duty_hours
+        if minutes_of_day(end) <= minutes_of_day(start):
+            out.append(("duty.duty_hours", "the duty hours end before they start"))
         accounts: dict[str, str] = {}
         for key, person in self.people.items():
             if person.os_user is None:
@@ -258,7 +269,8 @@ def _alert_line(a: Alert, names: Callable[[str], str] = str) -> str:
         )
     if a.resolved_by and a.resolved_by != "system":
         state += f", resolved by {names(a.resolved_by)}: “{a.resolve_note}”"
-    return f"- #{a.id} {_hm(a.fired_ms)} [{SEVERITY_ZH[a.severity]}] {a.summary} ({state})"
+    card = SEVERITY_ZH[a.severity] + (f" · 督办第{a.level}级" if a.level else "")
+    return f"- #{a.id} {_hm(a.fired_ms)} [{card}] {a.summary} ({state})"
 
 
 class HandoverLedger:

@@ -10,13 +10,39 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
-SEVERITIES: Final = ("yellow", "red")
-_RANK: Final = {name: i for i, name in enumerate(SEVERITIES)}
+#: Cards (黄牌/红牌) are formal sanctions, and the documents give them for two things
+#: only: a case about to run over or overdue, and materials or conditions added without
+#: authority (seed 001: 对即将超时办理的事项,进行实时预警和黄牌警告 … 对超时未办的事项进行
+#: 红牌警告和督办; 对擅自增加或改变申请材料、违规设置办理条件等行为,进行红牌警告).
+CARD_SEVERITIES: Final = ("yellow", "red")
+#: Everything else the hall shows live is a warning (预警), of two urgencies.
+WARNING_SEVERITIES: Final = ("notice", "urgent")
+SEVERITIES: Final = (*WARNING_SEVERITIES, *CARD_SEVERITIES)
+KINDS: Final = ("card", "warning")
+#: Rank within a kind: an alert rises notice → urgent or yellow → red, never falls back.
+_RANK: Final = {"notice": 0, "urgent": 1, "yellow": 0, "red": 1}
+#: One term per thing, wherever a severity is written in Chinese (console, shift report,
+#: robot messages): the cards by the documents' words, the warnings as 预警.
+SEVERITY_ZH: Final = {"yellow": "黄牌", "red": "红牌", "notice": "预警", "urgent": "紧急预警"}
+#: The escalation roles the documents name, in Chinese; any other role is shown as given.
+ROLE_ZH: Final = {"department": "承办部门", "supervision": "效能监督", "director": "中心主任"}
+#: How alerts are listed: red cards, urgent warnings, yellow cards, then notices.
+DISPLAY_RANK: Final = {"red": 0, "urgent": 1, "yellow": 2, "notice": 3}
 STATES: Final = ("pending", "firing", "acknowledged", "resolved")
 #: The actor of changes the engine makes by itself (rules, timers).
 SYSTEM: Final = "system"
 
 Key = tuple[str, str, str]
+
+
+def kind_of(severity: str) -> str:
+    """``card`` for yellow and red, ``warning`` for notice and urgent."""
+    return "card" if severity in CARD_SEVERITIES else "warning"
+
+
+def is_grave(severity: str) -> bool:
+    """The higher severity of its kind: a red card or an urgent warning."""
+    return _RANK[severity] == 1
 
 
 class ActionError(ValueError):
@@ -30,7 +56,8 @@ class Timing:
     ack_timeout_ms: int = 30 * 60_000
     """An acknowledged alert not resolved within this goes back to firing (PagerDuty)."""
     escalate_after_ms: int = 15 * 60_000
-    """An unacknowledged red card escalates one level after this, and again after each."""
+    """An unacknowledged red card escalates one level after this much duty time, and
+    again after each (``Escalation`` says what counts as duty time and who is told)."""
     max_level: int = 2
     """Escalation levels above the duty director (e.g. 1: centre director, 2: leader)."""
 
@@ -47,7 +74,7 @@ class Alert:
     state: str = "firing"
     """pending | firing | acknowledged | resolved"""
     raised_ms: int | None = None
-    """When it rose to red (None if it fired red or stayed yellow)."""
+    """When it rose (yellow → red, notice → urgent); None if it never did."""
     resolved_ms: int | None = None
     previous: int | None = None
     """The alert of the same identity that resolved before this one fired."""
@@ -60,8 +87,13 @@ class Alert:
     """``system`` when the condition cleared, else the person who resolved it."""
     resolve_note: str | None = None
     level: int = 0
-    """Escalation level: 0 the duty director, then one up per ``escalate_after``."""
+    """Escalation level: 0 the duty director, then one up per ``escalate_after`` of duty
+    time (red cards only: 督办)."""
     escalated_ms: int | None = None
+    escalated_role: str | None = None
+    """The role the last escalation went to (``department``, ``supervision`` …)."""
+    escalated_target: str | None = None
+    """Who that is: the case's department, the office named in ``[[duty.escalate_to]]``."""
     silenced_by: int | None = None
     """The id of the silence that covers it now, if any."""
     due_ms: int | None = None
@@ -113,6 +145,21 @@ class Change:
     at_ms: int
     actor: str
     note: str | None = None
+
+
+class EscalationPolicy(Protocol):
+    """When an unacknowledged red card climbs and to whom (``alerts.escalation``)."""
+
+    @property
+    def max_level(self) -> int: ...
+
+    def due_ms(self, since_ms: int, period_ms: int) -> int | None:
+        """When ``period_ms`` of duty time has passed after ``since_ms``."""
+        ...
+
+    def step(self, alert: Alert, level: int) -> tuple[str, str]:
+        """(role, target) of ``level`` for ``alert``."""
+        ...
 
 
 class Sink(Protocol):

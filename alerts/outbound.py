@@ -7,7 +7,8 @@ with exponential backoff, and re-sends every open alert to Alertmanager every
 ``resend_seconds`` (Alertmanager resolves an alert it has not heard of for its
 ``resolve_timeout``). The queue is bounded: when a receiver is down for long, the oldest
 notifications are dropped and counted, never the pipeline slowed. Payloads carry the
-alert's rule, hall, scope, severity, summary and times — never a person.
+alert's rule, hall, scope, severity and kind (card 黄牌/红牌, or warning 预警), summary
+and times — never a person.
 
 Imports: alerts.book, msgspec, the standard library.
 """
@@ -27,6 +28,7 @@ import msgspec
 import structlog
 
 from alerts.book import Alert, Change
+from alerts.model import _RANK, ROLE_ZH, SEVERITY_ZH, kind_of
 
 log = structlog.get_logger("hallwatch.outbound")
 
@@ -38,8 +40,15 @@ class Webhook(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
     url: Annotated[str, msgspec.Meta(pattern=r"^https?://")]
     format: Literal["generic", "wecom", "dingtalk"] = "generic"
     """``generic``: ``{"event", "alert"}``; ``wecom``/``dingtalk``: a robot text message."""
-    min_severity: Literal["yellow", "red"] = "yellow"
-    """Only alerts at least this severe."""
+    min_severity: Literal["notice", "urgent", "yellow", "red"] = "notice"
+    """The lower severity of a kind (``notice``, ``yellow``) lets every alert through; the
+    higher (``urgent``, ``red``) only red cards and urgent warnings."""
+    kinds: tuple[Literal["card", "warning"], ...] = ("card", "warning")
+    """Which kinds this receiver gets: cards (黄牌/红牌), warnings (预警), or both."""
+
+    def wants(self, a: Alert) -> bool:
+        """Whether this receiver gets notifications of ``a``."""
+        return kind_of(a.severity) in self.kinds and _RANK[a.severity] >= _RANK[self.min_severity]
 
 
 class OutboundConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -68,20 +77,25 @@ def alertmanager_alert(a: Alert) -> dict[str, Any]:
             "hall": a.hall,
             "scope": a.scope,
             "severity": a.severity,
+            "kind": kind_of(a.severity),
             "source": "hallwatch",
         },
         "annotations": {"summary": a.summary, "alert_id": str(a.id), "level": str(a.level)},
         "startsAt": _rfc3339(a.fired_ms),
     }
+    if a.level and a.escalated_role is not None:  # 督办: who it was escalated to
+        out["annotations"]["escalated_to"] = f"{a.escalated_role}: {a.escalated_target}"
     if a.resolved_ms is not None:
         out["endsAt"] = _rfc3339(a.resolved_ms)
     return out
 
 
 def webhook_body(hook: Webhook, change: Change) -> dict[str, Any]:
+    """The body for ``hook``; an escalation names its level, role and target (督办)."""
     a = change.alert
+    escalated = change.what.startswith("escalated") and a.escalated_role is not None
     if hook.format == "generic":
-        return {
+        body: dict[str, Any] = {
             "event": change.what,
             "at": _rfc3339(change.at_ms),
             "alert": {
@@ -90,14 +104,28 @@ def webhook_body(hook: Webhook, change: Change) -> dict[str, Any]:
                 "hall": a.hall,
                 "scope": a.scope,
                 "severity": a.severity,
+                "kind": kind_of(a.severity),
                 "state": a.state,
                 "level": a.level,
                 "summary": a.summary,
                 "fired": _rfc3339(a.fired_ms),
             },
         }
-    card = {"yellow": "黄牌", "red": "红牌"}[a.severity]
-    text = f"【{card}】{a.hall} {a.summary}（{change.what}，#{a.id}）"
+        if escalated:
+            body["escalation"] = {
+                "level": a.level,
+                "role": a.escalated_role,
+                "target": a.escalated_target,
+            }
+        return body
+    if escalated:
+        role = ROLE_ZH.get(a.escalated_role or "", a.escalated_role)
+        text = (
+            f"【督办·{SEVERITY_ZH[a.severity]}】{a.hall} {a.summary}"
+            f"（第{a.level}级督办：{role} {a.escalated_target}，#{a.id}）"
+        )
+    else:
+        text = f"【{SEVERITY_ZH[a.severity]}】{a.hall} {a.summary}（{change.what}，#{a.id}）"
     return {"msgtype": "text", "text": {"content": text}}
 
 
@@ -129,9 +157,8 @@ class Outbound:
             body = alertmanager_alert(a)
             url = self.cfg.alertmanager.rstrip("/") + "/api/v2/alerts"
             posts.append((url, json.dumps([body], ensure_ascii=False).encode()))
-        rank = {"yellow": 0, "red": 1}
         for hook in self.cfg.webhooks:
-            if rank[a.severity] >= rank[hook.min_severity]:
+            if hook.wants(a):
                 data = json.dumps(webhook_body(hook, change), ensure_ascii=False).encode()
                 posts.append((hook.url, data))
         with self._lock:

@@ -24,8 +24,8 @@ TICKET_SCALPING = "ticket_scalping"
 
 
 class BadRatingRule(Memory):
-    """A bad rating (1-2) opens a yellow alert that stays open until a person resolves it
-    with the rectification note (差评整改情况在线反馈); red once the note is overdue
+    """A bad rating (1-2) opens a warning (notice) that stays open until a person resolves
+    it with the rectification note (差评整改情况在线反馈); urgent once the note is overdue
     (``rectify_days`` working days)."""
 
     name = BAD_RATING
@@ -46,21 +46,21 @@ class BadRatingRule(Memory):
                     f"rectification note due {service_day(due - 1).isoformat()}"
                 )
                 scope = f"{ev.window}/{ev.seq}"
-                book.fire(BAD_RATING, ev.hall, scope, "yellow", ev.ts, summary, due_ms=due)
+                book.fire(BAD_RATING, ev.hall, scope, "notice", ev.ts, summary, due_ms=due)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         for a in list(book.open.values()):
             hall = tick.halls.get(a.hall)
             if a.rule != BAD_RATING or hall is None or a.due_ms is None:
                 continue
-            if hall.now_ms >= a.due_ms and a.severity != "red":
+            if hall.now_ms >= a.due_ms and a.severity != "urgent":
                 summary = a.summary.replace("due", "overdue since", 1)
-                book.fire(BAD_RATING, a.hall, a.scope, "red", a.due_ms, summary)
+                book.fire(BAD_RATING, a.hall, a.scope, "urgent", a.due_ms, summary)
 
 
 class SecondTripRule(Memory):
     """最多跑一次: the same person back for the same item within ``within_days`` after an
-    incomplete or rejected visit. A yellow alert on the new ticket, open until a person
+    incomplete or rejected visit. A notice on the new ticket, open until a person
     resolves it (what went wrong the first time is for the office to find out)."""
 
     name = SECOND_TRIP
@@ -94,7 +94,7 @@ class SecondTripRule(Memory):
                         f"{failed[1]})"
                     )
                     scope = f"{service_day(ts)}/{ticket}"
-                    book.fire(SECOND_TRIP, hall, scope, "yellow", ts, summary)
+                    book.fire(SECOND_TRIP, hall, scope, "notice", ts, summary)
             elif outcome in ("incomplete", "rejected"):
                 self.failed[key] = (ts, outcome)
             else:  # done (or sent to the back office): the matter moved on
@@ -106,7 +106,7 @@ class SecondTripRule(Memory):
 
 class ScalpingRule(Memory):
     """倒号: one person taking more than ``max_tickets`` tickets in a service day. A
-    yellow alert named by the person's first ticket of the day, open until resolved."""
+    notice named by the person's first ticket of the day, open until resolved."""
 
     name = TICKET_SCALPING
     configured = ("max_tickets",)
@@ -120,7 +120,7 @@ class ScalpingRule(Memory):
             if nth == over:
                 summary = f"one person took {nth} tickets today (倒号?): {', '.join(tickets[:nth])}"
                 scope = f"{service_day(ts)}/{tickets[0]}"
-                book.fire(TICKET_SCALPING, hall, scope, "yellow", ts, summary)
+                book.fire(TICKET_SCALPING, hall, scope, "notice", ts, summary)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         return None

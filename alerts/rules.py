@@ -19,9 +19,16 @@ from typing import Final
 
 import msgspec
 
-from alerts.book import AlertBook, Sink
-from alerts.case_rules import CaseDeadlineRule, DeemedAcceptanceRule
-from alerts.duty import HandoverLedger, HandoverRule
+from alerts.book import Alert, AlertBook, Sink
+from alerts.case_rules import (
+    AddedMaterialsRule,
+    CaseDeadlineRule,
+    DeemedAcceptanceRule,
+    PauseUnlistedRule,
+    ProcedureOvertimeRule,
+)
+from alerts.duty import HandoverLedger, HandoverRule, Roster
+from alerts.escalation import Escalation
 from alerts.outbound import Outbound
 from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule
 from alerts.rule import Memory, Rule, Tick
@@ -45,12 +52,13 @@ CLOCK_JUMP = "clock_jump"
 
 @dataclass(frozen=True, slots=True)
 class WaitLimits:
-    """Waiting-overtime thresholds (seed 001: yellow card near the limit, red past it)."""
+    """Waiting-overtime thresholds: a warning near the limit, urgent past it (our default;
+    no seed sets a waiting limit or gives a card for a wait)."""
 
     limit_s: float = 1800.0
     """Default zone limit: 30 minutes of hall time."""
     yellow_share: float = 0.8
-    """Yellow from this share of the limit."""
+    """A notice from this share of the limit (urgent at the limit)."""
     zones: Mapping[str, float] = field(default_factory=dict)
     """Per-zone limits in seconds, by zone id."""
 
@@ -59,7 +67,7 @@ class WaitLimits:
 
 
 class WaitOvertimeRule(Memory):
-    """A ticket waiting past its zone's limit: yellow at a share of it, red past it."""
+    """A ticket waiting past its zone's limit: a notice at a share of it, urgent past it."""
 
     name = WAIT_OVERTIME
     configured = ("limits",)
@@ -74,10 +82,10 @@ class WaitOvertimeRule(Memory):
         scope = f"{zone}/{ticket}"
         if waited_ms >= yellow:
             summary = f"ticket {ticket} ({zone}) waiting over {yellow // 60000} min"
-            book.fire(WAIT_OVERTIME, hall, scope, "yellow", queued_ms + yellow, summary)
+            book.fire(WAIT_OVERTIME, hall, scope, "notice", queued_ms + yellow, summary)
         if waited_ms >= limit:
             summary = f"ticket {ticket} ({zone}) waiting over {limit // 60000} min"
-            book.fire(WAIT_OVERTIME, hall, scope, "red", queued_ms + limit, summary)
+            book.fire(WAIT_OVERTIME, hall, scope, "urgent", queued_ms + limit, summary)
 
     def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         for hall, ticket, zone, queued_ms, left_ms in result.departures:
@@ -102,9 +110,10 @@ class WaitOvertimeRule(Memory):
 
 
 class ComplaintRule(Memory):
-    """Every complaint is a red alert at once, open until the complaint is settled; one
-    still open at ``settle_by`` of its day escalates as ``complaint_overdue`` (当日事当日毕,
-    seed 002)."""
+    """Every complaint is a warning (notice) at once, open until the complaint is settled;
+    one still open at ``settle_by`` of its day is urgent, as ``complaint_overdue``
+    (当日事当日毕, seed 002). A complaint is not a card: the documents give cards for case
+    deadlines and added materials only (seed 001)."""
 
     name = COMPLAINT
     configured = ("settle_by_ms",)
@@ -122,7 +131,7 @@ class ComplaintRule(Memory):
     def _overdue(self, book: AlertBook, hall: str, complaint: str, received_ms: int) -> None:
         due = self.due_ms(received_ms)
         summary = f"complaint {complaint} not settled the same day (当日事当日毕)"
-        book.fire(COMPLAINT_OVERDUE, hall, complaint, "red", due, summary)
+        book.fire(COMPLAINT_OVERDUE, hall, complaint, "urgent", due, summary)
 
     def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         for c in result.complaints:
@@ -130,7 +139,7 @@ class ComplaintRule(Memory):
                 self.received[(c.hall, c.complaint)] = c.ts
                 where = f" at window {c.window}" if c.window else ""
                 summary = f"complaint {c.complaint} via {c.channel}{where}"
-                book.fire(COMPLAINT, c.hall, c.complaint, "red", c.ts, summary)
+                book.fire(COMPLAINT, c.hall, c.complaint, "notice", c.ts, summary)
             else:
                 received = self.received.pop((c.hall, c.complaint), None)
                 if received is not None and c.ts >= self.due_ms(received):
@@ -169,7 +178,7 @@ class FeedStalledRule(Memory):
                     continue
                 if stalled and hall.windows_open > 0:
                     summary = f"feed {feed.name} silent for {int(tick.wall - (last or 0))} s"
-                    book.fire(FEED_STALLED, hall_name, feed.name, "red", hall.now_ms, summary)
+                    book.fire(FEED_STALLED, hall_name, feed.name, "urgent", hall.now_ms, summary)
                 elif not stalled:
                     book.resolve(FEED_STALLED, hall_name, feed.name, hall.now_ms)
 
@@ -178,7 +187,7 @@ class ClockRule(Memory):
     """A hall whose events come 5 minutes or more behind its own clock: the feed's clock
     went back, or jumped ahead (a leap) and came back. Everything still applies, but the
     hall's waits and deadlines are measured against a wrong clock until the events catch
-    up, so the office should call the vendor. Yellow, fired at the hall clock when the
+    up, so the office should call the vendor. A notice, fired at the hall clock when the
     events fell behind, resolved when they keep step again (docs/protocol-notes.md)."""
 
     name = CLOCK_JUMP
@@ -196,7 +205,7 @@ class ClockRule(Memory):
                     f", or jumped {(end - start) / 3_600_000:.1f} h ahead at "
                     f"{local_datetime(start).strftime('%Y-%m-%d %H:%M')}"
                 )
-            book.fire(CLOCK_JUMP, change.hall, "clock", "yellow", change.at_ms, summary)
+            book.fire(CLOCK_JUMP, change.hall, "clock", "notice", change.at_ms, summary)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         return None
@@ -227,6 +236,7 @@ class AlertEngine:
         sink: the store that records every change with its audit record.
         halls: halls with settings of their own (``[halls.H]`` zones, items, rules); each
             gets its own rule instances, the others share the defaults above.
+        roster: ``[duty]``: the duty time red cards escalate on, and to whom.
     """
 
     def __init__(
@@ -239,12 +249,19 @@ class AlertEngine:
         deem_minutes: int = 10,
         sink: Sink | None = None,
         halls: Mapping[str, HallRules] | None = None,
+        roster: Roster | None = None,
     ) -> None:
         cfg = rules or Rules()
         self.calendar = calendar or WorkCalendar()
         self.deem_minutes = deem_minutes
         self.settings = cfg
         self.book = AlertBook(cfg.lifecycle.timing(), sink=sink)
+        self.escalation = Escalation(roster or Roster(), self.calendar)
+        """Red cards climb on duty time to the case's department, then the office."""
+        self.escalation.department_of = self._department
+        self.book.escalation = self.escalation
+        self._halls: Mapping[str, HallSnapshot] = {}
+        """The halls of the last tick: where an escalation finds a case's department."""
         city: list[Rule] = [FeedStalledRule(cfg.feeds.stalled_seconds)]
         self.handovers: HandoverLedger | None = None
         """The shift reports, in memory (with a store)."""
@@ -277,6 +294,9 @@ class AlertEngine:
             LongPauseRule(cfg.unattended),
             DeemedAcceptanceRule(self.deem_minutes),
             CaseDeadlineRule(cfg.case_deadline, self.calendar),
+            ProcedureOvertimeRule(cfg.case_deadline, self.calendar, cfg.case_pauses),
+            PauseUnlistedRule(cfg.case_pauses),
+            AddedMaterialsRule(cfg.added_materials),
             BadRatingRule(cfg.ratings, self.calendar),
             SecondTripRule(cfg.second_trip),
             ScalpingRule(cfg.scalping),
@@ -366,7 +386,15 @@ class AlertEngine:
             rule.on_tick(self.book, Tick(shared, (), wall))
         for rule in self.city_rules:
             rule.on_tick(self.book, Tick(halls, feeds, wall))
+        self._halls = halls
         self.book.tick_all({name: hall.now_ms for name, hall in halls.items()})
+
+    def _department(self, alert: Alert) -> str | None:
+        """The department of the case an alert is about (its scope), while it is open."""
+        hall = self._halls.get(alert.hall)
+        if hall is None:
+            return None
+        return next((c.dept for c in hall.cases if c.case == alert.scope), None)
 
 
 _RULE_MEMORY: Final = msgspec.msgpack.Decoder(
@@ -393,6 +421,6 @@ def _only(result: ApplyResult, halls: set[str]) -> ApplyResult:
 #: whose items have a ``hall`` attribute.
 TUPLES = (
     "departures", "idle", "unattended", "services", "windows", "cases", "visits",
-    "person_tickets", "closed_cases",
+    "person_tickets", "closed_cases", "case_pauses", "materials",
 )  # fmt: skip
 RECORDS = ("complaints", "clock", "ratings")

@@ -5,7 +5,7 @@ config file (``runtime/config.py`` turns a bad value into file, line and field) 
 the rules read. Times in the file are minutes, days are working days unless named
 otherwise.
 
-Imports: alerts.book, msgspec.
+Imports: alerts.book, metrics.case_clock (the default special procedures), msgspec.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Annotated
 import msgspec
 
 from alerts.book import Timing
+from metrics.case_clock import SPECIAL_PROCEDURES
 
 Minutes = Annotated[float, msgspec.Meta(gt=0, le=7 * 24 * 60)]
 Factor = Annotated[float, msgspec.Meta(ge=1, le=100)]
@@ -59,13 +60,30 @@ class Unattended(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, froze
 
 class CaseDeadline(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     yellow_days: Days = 1
-    """Yellow card when this many working days or fewer are left; red when overdue."""
+    """Yellow card when this many working days or fewer are left; red when overdue. The
+    same for a special procedure's limit (``procedure_overtime``)."""
+
+
+#: A special procedure's name as a pause's ``reason`` gives it (e.g. 现场勘验).
+ProcedureName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+#: A special procedure's time limit in working days.
+ProcedureDays = Annotated[int, msgspec.Meta(ge=1, le=365)]
 
 
 class Complaints(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     settle_by: ClockTime = "17:30"
     """当日事当日毕: a complaint still open at this hall-local time of the day it came in
     (or at midnight, if it came in later) escalates."""
+
+
+class AddedMaterials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    categories: tuple[Annotated[str, msgspec.Meta(min_length=1, max_length=64)], ...] = (
+        "added_materials",
+        "added_conditions",
+    )
+    """``complaint.category`` values that mean materials or conditions added without
+    authority (seed 001: 擅自增加或改变申请材料、违规设置办理条件): such a complaint is a red
+    card. Add the words a hall's system uses (e.g. ``增加材料``)."""
 
 
 class Ratings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -91,6 +109,32 @@ class Feeds(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tru
     """No event or heartbeat for this long (wall time) while the hall is open: stalled."""
 
 
+#: The role of an escalation step whose target, when omitted, is the alert's own
+#: department (the case's 承办部门): seed 001's 及时提醒相关单位加紧办理.
+DEPARTMENT = "department"
+
+
+class EscalationStep(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """One level of ``[[duty.escalate_to]]``: who an unacknowledged red card goes to."""
+
+    role: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    """What the receiver is: ``department`` (the department the case is with), or any
+    name of a role, e.g. ``supervision`` (the supervision office, 效能监督), ``director``."""
+    target: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    """Who it is: an office, a person, an address the outbound receivers know (e.g.
+    ``市政务服务办效能监督科``). Omitted for ``department``: the alert's department."""
+
+
+#: Without ``[[duty.escalate_to]]``: first the case's department (seed 001: 及时提醒相关
+#: 单位加紧办理), then the supervision office (seed 001: 红牌警告和督办; seed 002 names the
+#: bodies that inspect: 市委督查室、市府督查室、市纪委、市作风办、市软环境办 … 市政务服务办抓好
+#: 日常监管). The office's name is our default: the config names the real one.
+DEFAULT_ESCALATION = (
+    EscalationStep(role=DEPARTMENT),
+    EscalationStep(role="supervision", target="效能监督"),
+)
+
+
 class Handover(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     accept_minutes: Minutes = 30.0
     """A shift report not accepted by the incoming director within this: alert."""
@@ -100,9 +144,11 @@ class Lifecycle(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen
     ack_timeout_minutes: Minutes = 30.0
     """An acknowledged alert not resolved within this goes back to firing."""
     escalate_minutes: Minutes = 15.0
-    """An unacknowledged red card escalates one level after this, and again after each."""
+    """An unacknowledged red card escalates one level after this much duty time (the
+    roster's shifts), and again after each."""
     max_level: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
-    """Escalation levels above the duty director."""
+    """Escalation levels above the duty director (at most as many as ``[[duty.escalate_to]]``
+    has steps)."""
 
     def timing(self) -> Timing:
         return Timing(
@@ -120,7 +166,16 @@ class Rules(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=Tru
     service_overtime: ServiceOvertime = msgspec.field(default_factory=ServiceOvertime)
     unattended: Unattended = msgspec.field(default_factory=Unattended)
     case_deadline: CaseDeadline = msgspec.field(default_factory=CaseDeadline)
+    case_pauses: dict[ProcedureName, ProcedureDays] = msgspec.field(
+        default_factory=lambda: dict(SPECIAL_PROCEDURES)
+    )
+    """``[rules.case_pauses]``: the special procedures that stop a case's clock, each with
+    its time limit in working days (seed 004: 对涉及现场勘验、技术审查、听证论证等程序实施
+    清单化管理,建立限时办结机制). A ``case_paused`` whose reason names one (the name, or a
+    reason containing it) stops the clock up to the limit; any other reason stops nothing
+    (``pause_unlisted``). A table given replaces the whole default list."""
     complaints: Complaints = msgspec.field(default_factory=Complaints)
+    added_materials: AddedMaterials = msgspec.field(default_factory=AddedMaterials)
     ratings: Ratings = msgspec.field(default_factory=Ratings)
     second_trip: SecondTrip = msgspec.field(default_factory=SecondTrip)
     scalping: Scalping = msgspec.field(default_factory=Scalping)

@@ -75,7 +75,7 @@ class IdleWindowRule(_StretchRule):
 
     def _fire(self, book: AlertBook, hall: str, scope: str, start: int) -> None:
         summary = f"window {scope} open and idle while people wait (空岗)"
-        book.fire(IDLE_WINDOW, hall, scope, "yellow", start + self.after_ms, summary)
+        book.fire(IDLE_WINDOW, hall, scope, "notice", start + self.after_ms, summary)
 
 
 class UnattendedZoneRule(_StretchRule):
@@ -93,5 +93,5 @@ class UnattendedZoneRule(_StretchRule):
 
     def _fire(self, book: AlertBook, hall: str, scope: str, start: int) -> None:
         summary = f"zone {scope}: people waiting, no open window serving it"
-        book.fire(UNATTENDED_ZONE, hall, scope, "yellow", start + self.after_ms, summary,
+        book.fire(UNATTENDED_ZONE, hall, scope, "notice", start + self.after_ms, summary,
                   hold_ms=self.hold_ms)  # fmt: skip

@@ -19,7 +19,8 @@ LONG_PAUSE = "long_pause"
 
 
 class ServiceOvertimeRule(Memory):
-    """A service running past its item's standard time by a factor: yellow, then red."""
+    """A service running past its item's standard time by a factor: a notice, then
+    urgent (warnings: our default factors, no seed gives a card for it)."""
 
     name = SERVICE_OVERTIME
     configured = ("cfg", "item_minutes")
@@ -39,7 +40,8 @@ class ServiceOvertimeRule(Memory):
         standard = self.standard_ms(item)
         scope = f"{window}/{ticket}"
         what = f"service of {ticket} at {window}" + (f" ({item})" if item else "")
-        for severity, factor in (("yellow", self.cfg.yellow_factor), ("red", self.cfg.red_factor)):
+        for severity, factor in (("notice", self.cfg.yellow_factor),
+                                 ("urgent", self.cfg.red_factor)):  # fmt: skip
             limit = int(standard * factor)
             if ran_ms >= limit:
                 summary = f"{what} over {limit // 60000} min ({factor:g}x standard)"
@@ -79,19 +81,19 @@ class ServiceOvertimeRule(Memory):
 
 
 class LongPauseRule(Memory):
-    """A window paused longer than allowed: yellow, then red. Judged from the window's
-    own events, so a pause that ended between two looks is still alerted."""
+    """A window paused longer than allowed: a notice, then urgent. Judged from the
+    window's own events, so a pause that ended between two looks is still alerted."""
 
     name = LONG_PAUSE
     configured = ("limits", "scheduled_limits", "scheduled_reasons")
 
     def __init__(self, cfg: Unattended) -> None:
         self.limits = (
-            ("yellow", int(cfg.pause_minutes * 60_000)),
-            ("red", int(max(cfg.pause_red_minutes, cfg.pause_minutes) * 60_000)),
+            ("notice", int(cfg.pause_minutes * 60_000)),
+            ("urgent", int(max(cfg.pause_red_minutes, cfg.pause_minutes) * 60_000)),
         )
         scheduled = int(cfg.scheduled_pause_minutes * 60_000)
-        self.scheduled_limits = (("yellow", scheduled), ("red", scheduled * 3 // 2))
+        self.scheduled_limits = (("notice", scheduled), ("urgent", scheduled * 3 // 2))
         self.scheduled_reasons = frozenset(cfg.scheduled_pause_reasons)
         self.paused: dict[tuple[str, str], int] = {}
         """(hall, window) → when its pause began."""

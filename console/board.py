@@ -8,6 +8,8 @@ Imports: textual, rich, metrics.snapshot, runtime.view, console.text.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,8 +17,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
 from console.text import Words, clock, duration, summary
+from console.widgets import SEVERITY_STYLE
 from metrics.snapshot import HallSnapshot
 from runtime.view import View
+
+#: A listed alert's line on the big screen: the grave ones in red.
+BOARD_STYLE = {"red": "bold red", "urgent": "red", "yellow": "yellow", "notice": ""}
 
 CYCLE_S = 15.0
 FIGURES = ("waiting", "longest", "served", "windows_open")
@@ -93,14 +99,19 @@ class Board(Vertical):
                 line.append(f"  {words['needed']} {z.windows_needed}", "bold red")
             zones.append(line)
         self.query_one("#board-zones", Static).update(Group(*zones))
-        reds = [a for a in view.alerts if a.hall == hall.hall and a.severity == "red"]
-        yellows = sum(1 for a in view.alerts if a.hall == hall.hall and a.severity == "yellow")
+        mine = [a for a in view.alerts if a.hall == hall.hall]
+        count = Counter(a.severity for a in mine)
         head = Text()
-        head.append(f" {words['red']} {len(reds)} ", "bold white on red")
-        head.append("  ")
-        head.append(f" {words['yellow']} {yellows} ", "bold black on yellow")
+        for severity in ("red", "yellow", "urgent", "notice"):  # cards, then warnings
+            head.append(f" {words[severity]} {count[severity]} ", SEVERITY_STYLE[severity])
+            head.append("  ")
+        # Red cards, urgent warnings, yellow cards, notices: view.alerts is in that order.
         lines = [head] + [
-            Text(f"{clock(a.fired_ms)}  {words[a.rule]}  {summary(a.summary, words.lang)}", "red")
-            for a in reds[:8]
+            Text(
+                f"{words[a.severity]}  {clock(a.fired_ms)}  {words[a.rule]}  "
+                f"{summary(a.summary, words.lang)}",
+                BOARD_STYLE.get(a.severity, ""),
+            )
+            for a in mine[:8]
         ]
         self.query_one("#board-alerts", Static).update(Group(*lines))

@@ -17,7 +17,14 @@ from rich.text import Text
 
 from alerts.model import DISPLAY_RANK
 from console.text import Words, clock, duration, newest_clock, summary, when
-from console.widgets import SEVERITY_STYLE, STATE_STYLE, Row, ViewTable, card_counts
+from console.widgets import (
+    SEVERITY_STYLE,
+    STATE_STYLE,
+    Row,
+    ViewTable,
+    card_counts,
+    escalation_cell,
+)
 from metrics.snapshot import HallSnapshot
 from runtime.view import View
 
@@ -198,7 +205,9 @@ class AlertsTable(ViewTable):
     """Firing alerts (red cards, urgent warnings, yellow cards, notices) and the most
     recently resolved, of every hall."""
 
-    COLUMNS: ClassVar[tuple[str, ...]] = ("severity", "state", "rule", "hall", "since", "what")
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "severity", "level", "state", "rule", "hall", "since", "what",
+    )  # fmt: skip
 
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
         today = newest_clock(view)
@@ -208,6 +217,7 @@ class AlertsTable(ViewTable):
             card = Text(f" {words[a.severity]} ", SEVERITY_STYLE.get(a.severity, ""))
             cells: list[str | Text] = [
                 card if firing else Text(words[a.severity], "dim"),
+                escalation_cell(a, words),
                 words[a.state],
                 words[a.rule],
                 a.hall,
@@ -215,7 +225,8 @@ class AlertsTable(ViewTable):
                 text if firing else Text(text, "dim"),
             ]
             rank = DISPLAY_RANK.get(a.severity, 4)
-            yield str(a.id), cells, (rank, not firing, a.rule, a.hall, a.fired_ms, a.summary)
+            yield str(a.id), cells, (rank, -a.level, not firing, a.rule, a.hall, a.fired_ms,
+                                     a.summary)  # fmt: skip
 
 
 class CasesTable(ViewTable):
@@ -239,7 +250,10 @@ class CasesTable(ViewTable):
             if c.card in SEVERITY_STYLE:
                 card = Text(f" {words[c.card]} ", SEVERITY_STYLE[c.card])
             accepted = _day(c.accepted_ms) + (f" ({words['deemed']})" if c.deemed else "")
-            deadline = f"{_day(c.deadline_ms)}" + (f" {words['paused']}" if c.paused else "")
+            deadline = _due(c.deadline_ms)
+            if c.paused:  # the listed procedure that stops the clock, or a reason that does not
+                why = c.procedure or f"{c.pause_reason or ''} ({words['clock_runs']})"
+                deadline += f" {words['paused']} {why}"
             cells: list[str | Text] = [
                 c.case,
                 c.item,
@@ -258,6 +272,17 @@ def _day(ts_ms: int) -> str:
     from feeds.hallclock import local_datetime
 
     return local_datetime(ts_ms).strftime("%m-%d %H:%M")
+
+
+def _due(ts_ms: int) -> str:
+    """A deadline: the end of a working day reads as that day's ``24:00``, not as the
+    next day's ``00:00`` (a deadline falls at the end of a working day)."""
+    from feeds.hallclock import local_datetime
+
+    at = local_datetime(ts_ms)
+    if at.hour == 0 and at.minute == 0:
+        return local_datetime(ts_ms - 1).strftime("%m-%d") + " 24:00"
+    return at.strftime("%m-%d %H:%M")
 
 
 class ComplaintsTable(ViewTable):
@@ -283,7 +308,7 @@ class ComplaintsTable(ViewTable):
             if a.hall != hall.hall or a.rule != "bad_rating":
                 continue
             age = (hall.now_ms - a.fired_ms) / 1000
-            due = f" · {words['due']} {_day(a.due_ms)}" if a.due_ms else ""
+            due = f" · {words['due']} {_due(a.due_ms)}" if a.due_ms else ""
             style = SEVERITY_STYLE.get(a.severity, "")
             cells = [
                 Text(f"{words['bad_rating']} #{a.id}", style),

@@ -42,7 +42,9 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "alerts": ("预警", "alerts"),
     "no_alerts": ("无预警", "no active alerts"),
     "severity": ("类别", "severity"),
-    "level": ("督办", "level"),
+    "level": ("督办", "escalated"),
+    "department": ("承办部门", "department"),
+    "supervision": ("效能监督", "supervision"),
     "rule": ("规则", "rule"),
     "since": ("起始", "since"),
     "what": ("内容", "what"),
@@ -77,6 +79,10 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "clock_jump": ("时钟异常", "clock jump"),
     "deemed_acceptance": ("视为同意受理", "deemed accepted"),
     "case_deadline": ("办件超时", "case deadline"),
+    "procedure_overtime": ("特别程序超时", "procedure overtime"),
+    "pause_unlisted": ("暂停不在清单", "pause not listed"),
+    "added_materials": ("擅自增加材料", "added materials"),
+    "clock_runs": ("不停止计时", "clock runs"),
     "handover_unaccepted": ("交接班未确认", "handover not accepted"),
     "storage_failed": ("存储故障", "storage failed"),
     "help_title": ("按键", "Keys"),
@@ -335,6 +341,23 @@ _ZH_SUMMARIES: Final = tuple(
         (r"^case (?P<c>\S+): back office silent (?P<n>\d+) min after submission at "
          r"(?P<s>[\d:]+), deemed accepted at (?P<a>[\d:]+)$",
          "办件 {c}:后台{n}分钟未作出受理决定({s}推送),{a}起视为同意受理"),
+        (r"^case (?P<c>\S+)(?P<id> \([^)]*\))?: special procedure (?P<p>\S+) since "
+         r"(?P<s>[\d-]+ [\d:]+), limit (?P<n>\d+) working days, runs out (?:end of )?"
+         r"(?P<when>[\d:-]+(?: [\d:]+)?)$",
+         "办件 {c}{id}:特别程序 {p} 自 {s} 起,时限{n}个工作日,将于 {when} 到期"),
+        (r"^case (?P<c>\S+)(?P<id> \([^)]*\))?: special procedure (?P<p>\S+) since "
+         r"(?P<s>[\d-]+ [\d:]+), over its limit of (?P<n>\d+) working days since (?:end of )?"
+         r"(?P<when>[\d:-]+(?: [\d:]+)?)$",
+         "办件 {c}{id}:特别程序 {p} 自 {s} 起,已超过时限{n}个工作日({when} 到期),恢复计时"),
+        (r"^case (?P<c>\S+) \((?P<d>[^)]+)\): (?P<what>materials added|materials changed|"
+         r"conditions added)(?:: (?P<m>.*))?$",
+         "办件 {c}({d}):{what}{m}(擅自增加或改变申请材料、违规设置办理条件)"),
+        (r"^complaint (?P<c>\S+) via (?P<ch>\w+)(?: at window (?P<w>\S+))?: "
+         r"(?P<cat>added_materials|added_conditions)$",
+         "投诉 {c}(渠道 {ch}{w}):{cat}"),
+        (r"^case (?P<c>\S+)(?P<id> \([^)]*\))? paused for (?P<q>['\"])(?P<r>.*)(?P=q), "
+         r"not a listed special procedure: its clock runs on$",
+         "办件 {c}{id}以“{r}”暂停,不在特别程序清单内:不停止计时"),
         (r"^bad rating (?P<s>\d) at window (?P<w>\S+?)(?:, staff (?P<st>\S+))? via (?P<ch>\w+): "
          r"rectification note due (?P<due>[\d-]+)$",
          "差评 {s} 分,窗口 {w}{st}({ch}),整改说明期限 {due}"),
@@ -362,6 +385,13 @@ _ZH_SUMMARIES: Final = tuple(
          "{p} 的交接班报告未确认接班({w} 写)"),
     )
 )  # fmt: skip
+_CHANGES_ZH: Final = {
+    "materials added": "增加申请材料",
+    "materials changed": "改变申请材料",
+    "conditions added": "设置办理条件",
+    "added_materials": "擅自增加申请材料",
+    "added_conditions": "违规设置办理条件",
+}
 _NO_CALENDAR: Final = re.compile(r" \(no holiday calendar for (\d+): Monday to Friday assumed\)")
 
 
@@ -381,6 +411,13 @@ def summary(text: str, lang: Lang) -> str:
                 parts["i"] = f"({parts['i']})"
             if parts.get("at"):
                 parts["at"] = f",或曾于 {parts['at']} 向前跳了{parts['h']}小时"
+            if "what" in parts:  # materials or conditions added (seed 001)
+                parts["what"] = _CHANGES_ZH[parts["what"]]
+                parts["m"] = f":{parts['m']}" if parts.get("m") else ""
+            if "cat" in parts:
+                parts["cat"] = _CHANGES_ZH[parts["cat"]]
+            if parts.get("id"):  # " (item, dept)" of a case
+                parts["id"] = "(" + parts["id"].strip(" ()").replace(", ", ",") + ")"
             if parts.get("rest"):
                 parts["rest"] = _NO_CALENDAR.sub(r"(无\1年节假日历,按周一至周五计)", parts["rest"])
             return template.format(**parts)

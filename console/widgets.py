@@ -408,7 +408,15 @@ class WindowGrid(Widget):
         return Group(*lines)
 
 
-ALERT_COLUMNS = ("severity", "rule", "hall", "since", "what")
+ALERT_COLUMNS = ("severity", "level", "rule", "hall", "since", "what")
+
+
+def escalation_cell(a: AlertView, words: Words) -> str | Text:
+    """Where a red card has been escalated (督办): ``↑1 不动产登记中心``; empty at level 0."""
+    if not a.level:
+        return ""
+    to = a.escalated_target or words[a.escalated_role or ""] or ""
+    return Text(f"↑{a.level} {to}".rstrip(), "bold red")
 
 
 class AlertTable(DataTable[str | Text]):
@@ -425,6 +433,7 @@ class AlertTable(DataTable[str | Text]):
         for a in alerts:
             rows[str(a.id)] = [
                 Text(f" {words[a.severity]} ", SEVERITY_STYLE.get(a.severity, "")),
+                escalation_cell(a, words),
                 words[a.rule],
                 a.hall,
                 when(a.fired_ms, today_ms),

@@ -42,6 +42,7 @@ AbandonReason = Literal["no_show", "left", "expired"]
 RatingChannel = Literal["device", "qr", "sms", "app", "hotline"]
 ComplaintChannel = Literal["desk", "hotline", "online", "rating", "letter"]
 CaseOutcome = Literal["approved", "denied", "withdrawn"]
+MaterialsChange = Literal["materials_added", "materials_changed", "conditions_added"]
 
 #: The closed enumerations, in a fixed order: metrics/ indexes arrays by these.
 WINDOW_STATES: Final[tuple[WindowStateName, ...]] = ("open", "paused", "closed")
@@ -53,6 +54,15 @@ SERVICE_OUTCOMES: Final[tuple[ServiceOutcome, ...]] = (
     "transferred",
 )
 ABANDON_REASONS: Final[tuple[AbandonReason, ...]] = ("no_show", "left", "expired")
+MATERIALS_CHANGES: Final[tuple[MaterialsChange, ...]] = (
+    "materials_added",
+    "materials_changed",
+    "conditions_added",
+)
+#: The ``complaint.category`` values hallwatch knows (any other is kept as given): a
+#: complaint that materials or conditions were added without authority (seed 001:
+#: 擅自增加或改变申请材料、违规设置办理条件).
+COMPLAINT_CATEGORIES: Final = ("added_materials", "added_conditions")
 
 
 class _Event(
@@ -176,6 +186,18 @@ class CaseClosed(_SeqEvent, tag="case_closed", kw_only=True):
     outcome: CaseOutcome
 
 
+class CaseMaterialsChanged(_SeqEvent, tag="case_materials_changed", kw_only=True):
+    """The back office asked a case for materials or conditions beyond the item's
+    published list (seed 001: 擅自增加或改变申请材料、违规设置办理条件). Added in v1 without
+    changing it: a feed that never sends it is a v1 feed all the same."""
+
+    case: Ident
+    change: MaterialsChange
+    materials: Text | None = None
+    """What was asked for, as the back office wrote it."""
+    staff: Ident | None = None
+
+
 class Heartbeat(_Event, tag="heartbeat", kw_only=True):
     """Carries the hall clock; sent at least every 5 s when nothing else is."""
 
@@ -197,6 +219,7 @@ Event = (
     | CasePaused
     | CaseResumed
     | CaseClosed
+    | CaseMaterialsChanged
     | Heartbeat
 )
 #: Every event kind, for tests and documentation.

@@ -1,15 +1,18 @@
 """Cases (办件) as they stand at the hall clock: the working-day deadline from acceptance
-(actual, or deemed at submission + the configured minutes), moved back by pauses, and
-the card. Both sides use it: the snapshot's open cases, and the view of a case as it
-stood when it closed (the rules' input, from the handlers).
+(actual, or deemed at submission + the configured minutes), moved on by the pauses for a
+listed special procedure (``metrics.case_clock``), and the card. Both sides use it: the
+snapshot's open cases, and the view of a case as it stood when it closed (the rules'
+input, from the handlers).
 
-Imports: metrics.hall, metrics.snapshot.
+Imports: metrics.case_clock, metrics.hall, metrics.snapshot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
+from metrics.case_clock import Pause, limit_ms, procedure_of, reaches
 from metrics.hall import Case, HallState
 from metrics.snapshot import CaseView
 
@@ -34,17 +37,44 @@ def _case_figures(h: HallState, c: Case) -> _CaseFigures:
     # Not accepted and not yet deemed: the clock will start at submission + minutes.
     accepted = c.submitted_ms + deem_ms if late or c.accepted_ms is None else c.accepted_ms
     deemed = late and now >= c.submitted_ms + deem_ms
-    paused = c.paused_ms + (now - c.paused_since if c.paused_since is not None else 0)
     cal = h.settings.calendar  # (memoises the working-day arithmetic, ~50 µs a miss)
-    deadline = cal.deadline_ms(accepted, c.promised_days) + paused
-    yellow_from = cal.deadline_ms(accepted, max(c.promised_days - 1, 0)) + paused
-    if c.promised_days == 0:
-        yellow_from = accepted
-    card = "red" if now >= deadline else "yellow" if now >= yellow_from else "none"
+    days = c.promised_days
+    pauses = clock_pauses(c, h.settings.case_pauses)
+    red: int | None
+    yellow: int | None
+    if not pauses:  # the common case: no special procedure
+        deadline = red = cal.deadline_ms(accepted, days)
+        yellow = cal.deadline_ms(accepted, max(days - 1, 0))
+    else:
+        deadline = reaches(cal, accepted, days, pauses, now, hold=False) or 0
+        red = reaches(cal, accepted, days, pauses, now)
+        yellow = reaches(cal, accepted, max(days - 1, 0), pauses, now)
+    if days == 0:
+        yellow = accepted
+    card = (
+        "red" if red is not None and now >= red
+        else "yellow" if yellow is not None and now >= yellow
+        else "none"
+    )  # fmt: skip
     return _CaseFigures(accepted, deemed, c.paused_since, deadline, card, len(c.pauses))
 
 
-def _view_of(case: str, c: Case, f: _CaseFigures) -> CaseView:
+def clock_pauses(c: Case, listed: Mapping[str, int]) -> list[Pause]:
+    """The case's pauses for its clock: (start, end or None, the limit of the listed
+    procedure its reason names, or None: not on the list, the clock ran on)."""
+    out: list[Pause] = [(s, e, listed.get(procedure_of(r, listed) or "")) for s, e, r in c.pauses]
+    if c.paused_since is not None:
+        out.append((c.paused_since, None, listed.get(procedure_of(c.paused_reason, listed) or "")))
+    return out
+
+
+def _view_of(h: HallState, case: str, c: Case, f: _CaseFigures) -> CaseView:
+    listed = h.settings.case_pauses
+    procedure = procedure_of(c.paused_reason, listed) if c.paused_since is not None else None
+    days = listed[procedure] if procedure is not None else None
+    due = None
+    if days is not None and c.paused_since is not None:
+        due = limit_ms(h.settings.calendar, c.paused_since, days)
     return CaseView(
         case=case,
         item=c.item,
@@ -57,21 +87,26 @@ def _view_of(case: str, c: Case, f: _CaseFigures) -> CaseView:
         deadline_ms=f.deadline,
         card=f.card,
         paused_since=f.paused_since,
-        pauses=tuple(c.pauses),
+        pauses=tuple((s, e, listed.get(procedure_of(r, listed) or "")) for s, e, r in c.pauses),
+        pause_reason=c.paused_reason if c.paused_since is not None else None,
+        procedure=procedure,
+        procedure_days=days,
+        procedure_due_ms=due,
     )
 
 
 def case_view(h: HallState, case: str, c: Case) -> CaseView:
     """One case as it stands at the hall clock (its view when it closes, for the rules)."""
-    return _view_of(case, c, _case_figures(h, c))
+    return _view_of(h, case, c, _case_figures(h, c))
 
 
 def open_cases(h: HallState) -> tuple[CaseView, ...]:
     """Open cases with their working-day deadline and card at the hall clock.
 
     The deadline counts ``promised_days`` working days from acceptance (actual, or deemed
-    at submission + the configured minutes); time paused for a special procedure moves it
-    back by as long as the pause lasted. Yellow: one working day or less is left.
+    at submission + the configured minutes); time paused for a listed special procedure,
+    up to its limit, moves it on by whole working days (``metrics.case_clock``). Yellow:
+    one working day or less is left.
     """
     out = []
     last = h.case_views
@@ -80,7 +115,7 @@ def open_cases(h: HallState) -> tuple[CaseView, ...]:
         figures = _case_figures(h, c)
         seen = last.get(cid)
         # Unchanged since the last snapshot: its view again (~4 µs saved).
-        view = seen[1] if seen is not None and seen[0] == figures else _view_of(cid, c, figures)
+        view = seen[1] if seen is not None and seen[0] == figures else _view_of(h, cid, c, figures)
         memo[cid] = (figures, view)
         out.append(view)
     h.case_views = memo

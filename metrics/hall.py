@@ -32,6 +32,7 @@ from feeds.protocol import (
     WINDOW_STATES,
     Rating,
 )
+from metrics.case_clock import SPECIAL_PROCEDURES
 from metrics.columns import Column, Registry
 from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CaseView
 from metrics.workdays import WorkCalendar
@@ -78,6 +79,9 @@ class Settings:
     """Zone id → its own waiting limit in seconds (config ``halls.*.zones.*``)."""
     target_service_level: float = 0.9
     """Windows needed: the share of tickets to call within the zone's limit."""
+    case_pauses: Mapping[str, int] = field(default_factory=lambda: dict(SPECIAL_PROCEDURES))
+    """The special procedures that stop a case's clock, each with its limit in working
+    days (config ``[rules.case_pauses]``; ``metrics.case_clock``)."""
 
     def wait_limit(self, zone: str) -> float:
         """The waiting limit of ``zone`` in seconds."""
@@ -103,6 +107,8 @@ class ComplaintChange:
     opened: bool
     channel: str | None = None
     window: str | None = None
+    category: str | None = None
+    """What the complaint is about, as the feed says (``added_materials`` …)."""
 
 
 #: An event this far behind its hall's clock is late: the feed's clock went back, or
@@ -147,6 +153,16 @@ CaseChange = tuple[str, str, int, str]
 accepted, paused, resumed, closed."""
 
 
+CasePause = tuple[str, str, int, int | None, str]
+"""A case's pause began (end None) or ended (resumed, or the case closed while paused):
+(hall, case, start ms, end ms or None, reason). Rule input for special procedures."""
+
+
+MaterialsChange = tuple[str, str, int, str, str, str | None]
+"""A case was asked for materials or conditions beyond its item's list: (hall, case, at
+ms, change, the case's department, what was asked for). Rule input for added materials."""
+
+
 Visit = tuple[str, str, str, str, int, str | None]
 """A person's visit for an item: (hall, ticket, person, item, at ms, outcome). A new
 visit has outcome None (once per ticket, when both person and item are known); its end
@@ -179,6 +195,8 @@ class ApplyResult:
     services: list[Service] = field(default_factory=list)
     windows: list[WindowChange] = field(default_factory=list)
     cases: list[CaseChange] = field(default_factory=list)
+    case_pauses: list[CasePause] = field(default_factory=list)
+    materials: list[MaterialsChange] = field(default_factory=list)
     ratings: list[Rating] = field(default_factory=list)
     """Every rating applied, as it came."""
     visits: list[Visit] = field(default_factory=list)
@@ -194,10 +212,13 @@ class Case:
     submitted_ms: int
     accepted_ms: int | None = None
     paused_since: int | None = None
-    paused_ms: int = 0
-    pauses: list[tuple[int, int]] = field(default_factory=list)
-    """Finished pauses (start, end), oldest first: when a threshold was reached depends
-    on which pauses began before it (``alerts.case_rules.reached``)."""
+    paused_reason: str | None = None
+    """The reason of the pause going on (a listed special procedure, or not)."""
+    pauses: list[tuple[int, int, str]] = field(default_factory=list)
+    """Finished pauses (start, end, reason), oldest first: when a threshold was reached
+    depends on which pauses began before it (``metrics.case_clock.reaches``)."""
+    materials_changed: int = 0
+    """``case_materials_changed`` events so far: materials or conditions added."""
 
 
 class Ticket(msgspec.Struct, gc=False):

@@ -16,6 +16,7 @@ from typing import Any, Final
 from feeds.protocol import (
     CaseAccepted,
     CaseClosed,
+    CaseMaterialsChanged,
     CasePaused,
     CaseResumed,
     CaseSubmitted,
@@ -380,7 +381,9 @@ def _complaint(h: HallState, ev: Complaint, r: ApplyResult) -> str | None:
     if ev.complaint in h.complaints:
         return None  # the same complaint again through another channel: one complaint
     h.complaints[ev.complaint] = (ev.ts, ev.channel, ev.window)
-    r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, True, ev.channel, ev.window))
+    r.complaints.append(
+        ComplaintChange(h.hall, ev.complaint, ev.ts, True, ev.channel, ev.window, ev.category)
+    )
     return None
 
 
@@ -414,6 +417,8 @@ def _case_paused(h: HallState, ev: CasePaused, r: ApplyResult) -> str | None:
         return "unknown_case"
     if case.paused_since is None:
         case.paused_since = ev.ts
+        case.paused_reason = ev.reason
+        r.case_pauses.append((h.hall, ev.case, ev.ts, None, ev.reason))
     r.cases.append((h.hall, ev.case, ev.ts, "paused"))
     return None
 
@@ -423,9 +428,10 @@ def _case_resumed(h: HallState, ev: CaseResumed, r: ApplyResult) -> str | None:
     if case is None:
         return "unknown_case"
     if case.paused_since is not None:
-        case.paused_ms += max(0, ev.ts - case.paused_since)
-        case.pauses.append((case.paused_since, max(ev.ts, case.paused_since)))
-        case.paused_since = None
+        since, end, reason = case.paused_since, max(ev.ts, case.paused_since), case.paused_reason
+        case.pauses.append((since, end, reason or ""))
+        case.paused_since = case.paused_reason = None
+        r.case_pauses.append((h.hall, ev.case, since, end, reason or ""))
     r.cases.append((h.hall, ev.case, ev.ts, "resumed"))
     return None
 
@@ -435,7 +441,19 @@ def _case_closed(h: HallState, ev: CaseClosed, r: ApplyResult) -> str | None:
     if case is None:
         return "unknown_case"
     r.closed_cases.append((h.hall, ev.ts, case_view(h, ev.case, case)))
+    if case.paused_since is not None:  # closed while paused: the pause ends with it
+        end = max(ev.ts, case.paused_since)
+        r.case_pauses.append((h.hall, ev.case, case.paused_since, end, case.paused_reason or ""))
     r.cases.append((h.hall, ev.case, ev.ts, "closed"))
+    return None
+
+
+def _case_materials_changed(h: HallState, ev: CaseMaterialsChanged, r: ApplyResult) -> str | None:
+    case = h.cases.get(ev.case)
+    if case is None:
+        return "unknown_case"
+    case.materials_changed += 1
+    r.materials.append((h.hall, ev.case, ev.ts, ev.change, case.dept, ev.materials))
     return None
 
 
@@ -458,6 +476,7 @@ HANDLERS: Final[dict[type, Handler]] = {
     CasePaused: _case_paused,
     CaseResumed: _case_resumed,
     CaseClosed: _case_closed,
+    CaseMaterialsChanged: _case_materials_changed,
     Heartbeat: _heartbeat,
 }
 """Event type → its handler."""

@@ -110,6 +110,18 @@ class WorkCalendar:
                 n -= 1
         return day
 
+    def working_ms(self, start_ms: int, end_ms: int) -> int:
+        """The part of [``start_ms``, ``end_ms``) that falls on working days (a working
+        day counts whole, midnight to midnight, like the deadlines it moves)."""
+        total, at = 0, start_ms
+        while at < end_ms:
+            day = service_day(at)
+            next_day = day_start_ms(day) + DAY_MS
+            if self.is_workday(day):
+                total += min(end_ms, next_day) - at
+            at = next_day
+        return total
+
     def deadline_ms(self, start_ms: int, days: int) -> int:
         """End (next local midnight) of the ``days``-th working day after ``start_ms``'s day."""
         key = (day_ordinal(start_ms), days)

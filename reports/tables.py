@@ -340,7 +340,7 @@ def _bad_ratings(al: _Alerts, names: Callable[[str], str] = str) -> Table:
                      "rectified" if fixed else a.state,
                      names(a.resolved_by) if fixed and a.resolved_by else "",
                      hm(a.resolved_ms) if fixed else "", timely, a.resolve_note or ""])  # fmt: skip
-    cols = ("hall", "window", "rated", "card", "note due", "state", "rectified by",
+    cols = ("hall", "window", "rated", "severity", "note due", "state", "rectified by",
             "rectified at", "on time", "rectification note")  # fmt: skip
     return Table("bad_ratings", "Bad ratings (差评) and their rectification", cols, rows)
 

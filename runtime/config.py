@@ -24,6 +24,11 @@ Example::
     [rules.ratings]              # every rule's settings: alerts/settings.py, docs/alerts.md
     rectify_days = 3
 
+    [rules.case_pauses]          # special procedures that stop a case's clock, working days
+    现场勘验 = 5                 # (the whole list: a table given replaces the default one)
+    技术审查 = 10
+    听证论证 = 20
+
     [calendar.years."2027"]      # years the holiday package does not know yet
     holidays = [2027-01-01]
     workdays = []                # make-up working days (调休)
@@ -59,8 +64,11 @@ from alerts.duty import Roster
 from alerts.outbound import Outbound, OutboundConfig
 from alerts.rules import AlertEngine, HallRules, WaitLimits
 from alerts.settings import (
+    AddedMaterials,
     CaseDeadline,
     Complaints,
+    ProcedureDays,
+    ProcedureName,
     Ratings,
     Rules,
     Scalping,
@@ -98,7 +106,9 @@ class HallRulesConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     service_overtime: ServiceOvertime | None = None
     unattended: Unattended | None = None
     case_deadline: CaseDeadline | None = None
+    case_pauses: dict[ProcedureName, ProcedureDays] | None = None
     complaints: Complaints | None = None
+    added_materials: AddedMaterials | None = None
     ratings: Ratings | None = None
     second_trip: SecondTrip | None = None
     scalping: Scalping | None = None
@@ -214,16 +224,19 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def hall_settings(self, calendar: WorkCalendar | None = None) -> HallSettings:
         """Each hall's figure settings, the one place they come from: ``[thresholds]``
         for every hall, plus a configured hall's own zone limits (the same limits its
-        waiting-overtime alert uses, ``hall_rules``). A hall without config gets the
-        defaults only."""
+        waiting-overtime alert uses, ``hall_rules``) and special procedures (the same list
+        its case rules use). A hall without config gets the defaults only."""
         t = self.thresholds
         default = Settings(
             deemed_accept_minutes=t.deemed_accept_minutes,
             calendar=calendar or self.work_calendar(),
             wait_limit_s=t.wait_limit_minutes * 60,
+            case_pauses=dict(self.rules.case_pauses),
         )
+        rules = self.hall_rules()
         return HallSettings(default, {
-            name: replace(default, zone_wait_limits=self.zone_limits(name))
+            name: replace(default, zone_wait_limits=self.zone_limits(name),
+                          case_pauses=dict(rules[name].rules.case_pauses))
             for name in self.halls
         }, max_halls=self.limits.max_halls)  # fmt: skip
 
@@ -254,6 +267,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             deem_minutes=self.thresholds.deemed_accept_minutes,
             sink=store,
             halls=self.hall_rules(),
+            roster=self.duty,
         )
         if forward and self.outbound.enabled:
             engine.forward(Outbound(self.outbound))

@@ -42,6 +42,10 @@ class AlertView(msgspec.Struct, frozen=True, gc=False):
     ack_note: str | None = None
     level: int = 0
     """Escalation level: 0 the duty director, 1+ escalated (unacknowledged red card)."""
+    escalated_role: str | None = None
+    """The role the last escalation went to (``department``, ``supervision`` …)."""
+    escalated_target: str | None = None
+    """Who that is (the case's department, the office the config names)."""
     silenced_by: int | None = None
     """The silence that mutes it now (it stays open and counted)."""
     due_ms: int | None = None

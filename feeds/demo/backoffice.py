@@ -2,7 +2,8 @@
 
 ``BackOffice`` writes what follows a service at the window: the case pushed to the back
 office (accepted in time or, now and then, after the 10-minute limit of Anqiu; paused
-for a site survey or hearing and resumed; closed), the rating (almost all good: Luozhuang
+for a site survey or hearing and resumed; closed; now and then asked for materials off
+the item's list, a red card), the rating (almost all good: Luozhuang
 counted 99.93 % good of 7199), complaints from the desk, the 12345 hotline and bad
 ratings (most settled the same day, 当日事当日毕), and what carries over to later days:
 cases closed days later (a few late, into yellow and red), and people whose materials
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -26,6 +28,7 @@ from feeds.demo.city import ItemProfile, is_workday
 from feeds.protocol import (
     CaseAccepted,
     CaseClosed,
+    CaseMaterialsChanged,
     CaseOutcome,
     CasePaused,
     CaseResumed,
@@ -41,7 +44,7 @@ _PAUSE_REASONS: Final = ("现场勘验", "专家评审", "听证", "补正材料
 COMPLAINTS: Final = {
     "wait_time": "排队等候时间过长",
     "attitude": "工作人员态度生硬",
-    "extra_materials": "要求提供清单以外的材料",
+    "added_materials": "要求提供清单以外的材料",  # a red card (seed 001)
     "repeat_trip": "同一事项跑了两次还没办成",
     "unclear_notice": "一次性告知不清楚",
 }
@@ -134,6 +137,11 @@ class BackOffice:
         t += rng.uniform(11 * _MIN, 40 * _MIN) if late else rng.uniform(30, 8 * _MIN)
         if not self.later(CaseAccepted, t, case=case):
             return
+        if zlib.crc32(case.encode()) % 400 == 0:  # rarely, and without a draw of the rng
+            self.later(
+                CaseMaterialsChanged, t + 5 * _MIN, case=case, change="materials_added",
+                materials="要求另行提供清单以外的证明材料",
+            )  # fmt: skip
         if rng.random() < 0.06:
             t += rng.uniform(20 * _MIN, 150 * _MIN)
             if not self.later(CasePaused, t, case=case, reason=rng.choice(_PAUSE_REASONS)):

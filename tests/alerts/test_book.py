@@ -163,22 +163,27 @@ def test_silence_needs_who_why_until_and_stops_escalation() -> None:
     assert (a.level, a.escalated_ms) == (1, ms(75))
 
 
-def test_a_hall_holds_at_most_its_cap_of_open_alerts_oldest_yellow_closed_first(
+def test_a_hall_holds_at_most_its_cap_of_open_alerts_oldest_notice_closed_first(
     tmp_path: Path,
 ) -> None:
     """A flood of alerts that wait for a person (bad ratings) cannot grow the book without
-    bound: past the cap the oldest yellow one is closed unhandled, recorded in the store;
-    a red card is never closed so, and another hall is not touched."""
+    bound: past the cap the oldest notice is closed unhandled, recorded in the store; a
+    card (a formal sanction, yellow or red) or an urgent warning is never closed so, and
+    another hall is not touched."""
     store = AlertStore(tmp_path / "alerts.db")
     b = AlertBook(Timing(), sink=store)
-    b.fire("complaint", H, "c-1", "red", ms(0), "complaint c-1")
-    b.fire("bad_rating", "other", "W1/1", "yellow", ms(0), "bad rating")
+    b.fire("case_deadline", H, "C-1", "yellow", ms(0), "case C-1 due")
+    b.fire("case_deadline", H, "C-2", "red", ms(0), "case C-2 overdue")
+    b.fire("complaint_overdue", H, "c-1", "urgent", ms(0), "complaint c-1 not settled")
+    b.fire("bad_rating", "other", "W1/1", "notice", ms(0), "bad rating")
     extra = 7
-    for i in range(MAX_OPEN_PER_HALL - 1 + extra):
-        b.fire("bad_rating", H, f"W1/{i}", "yellow", ms(1 + i / 60), "bad rating")
+    for i in range(MAX_OPEN_PER_HALL - 3 + extra):
+        b.fire("bad_rating", H, f"W1/{i}", "notice", ms(1 + i / 60), "bad rating")
     open_here = [a for a in b.open.values() if a.hall == H]
     assert len(open_here) == MAX_OPEN_PER_HALL
-    assert ("complaint", H, "c-1") in b.open and ("bad_rating", "other", "W1/1") in b.open
+    for key in (("case_deadline", H, "C-1"), ("case_deadline", H, "C-2"),
+                ("complaint_overdue", H, "c-1"), ("bad_rating", "other", "W1/1")):  # fmt: skip
+        assert key in b.open
     assert b.shed == {H: extra}
     closed = sorted(a.scope for a in b.resolved)
     assert closed == sorted(f"W1/{i}" for i in range(extra))  # the oldest first
@@ -187,3 +192,19 @@ def test_a_hall_holds_at_most_its_cap_of_open_alerts_oldest_yellow_closed_first(
     kept = {a.scope for a in store.open_alerts() if a.hall == H}
     assert len(kept) == MAX_OPEN_PER_HALL and "W1/0" not in kept
     store.close()
+
+
+def test_a_warning_rises_notice_to_urgent_and_never_escalates() -> None:
+    """Warnings (预警) rise within their kind like cards, but only a red card escalates:
+    seed 001 gives 督办 (supervised follow-up) to red cards alone (对超时未办的事项进行红牌
+    警告和督办); an urgent warning stays with the duty director."""
+    b = book()
+    w = b.fire("wait_overtime", H, "biz/B1", "notice", ms(0), "waiting over 24 min")
+    assert w is not None
+    b.fire("wait_overtime", H, "biz/B1", "urgent", ms(6), "waiting over 30 min")
+    b.fire("wait_overtime", H, "biz/B1", "notice", ms(7), "lower again")
+    assert (w.severity, w.raised_ms, w.summary) == ("urgent", ms(6), "waiting over 30 min")
+    card = b.fire("case_deadline", H, "C1", "red", ms(0), "overdue")
+    b.tick(H, ms(120))
+    assert card is not None and card.level == 2 and w.level == 0
+    assert [x.severity for x in b.active()] == ["red", "urgent"]  # red cards first

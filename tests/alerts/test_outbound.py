@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from alerts.book import AlertBook
-from alerts.outbound import Outbound, OutboundConfig, Webhook
+from alerts.book import AlertBook, Change
+from alerts.outbound import Outbound, OutboundConfig, Webhook, webhook_body
 from tests.factories import H, ms
 
 
@@ -78,11 +78,11 @@ def test_alertmanager_and_webhooks_with_retries(receiver: Receiver) -> None:
     out = Outbound(cfg)
     book = AlertBook()
     book.listeners.append(out.changed)
-    book.fire("complaint", H, "K1", "red", ms(0), "complaint K1 via desk")
-    book.fire("wait_overtime", H, "biz/B1", "yellow", ms(1), "ticket B1 waiting over 24 min")
+    book.fire("case_deadline", H, "C1", "red", ms(0), "case C1 overdue")
+    book.fire("wait_overtime", H, "biz/B1", "notice", ms(1), "ticket B1 waiting over 24 min")
     book.tick(H, ms(2))
     book.acknowledge(1, "zhang", "on it")  # not forwarded: stays in the console
-    book.resolve("complaint", H, "K1", ms(3))
+    book.resolve("case_deadline", H, "C1", ms(3))
     until(lambda: len(receiver.posts) == 8)
     out.close()
     assert out.failed == 0 and out.sent == 8 and receiver.seen == 10  # 2 retried
@@ -91,27 +91,60 @@ def test_alertmanager_and_webhooks_with_retries(receiver: Receiver) -> None:
         by_path.setdefault(path, []).append(body)
     am = [alert for body in by_path["/api/v2/alerts"] for alert in body]
     assert [(a["labels"]["alertname"], a.get("endsAt")) for a in am] == [
-        ("complaint", None),
+        ("case_deadline", None),
         ("wait_overtime", None),
-        ("complaint", "2025-11-24T01:03:00.000+00:00"),
+        ("case_deadline", "2025-11-24T01:03:00.000+00:00"),
     ]
     assert am[0]["labels"] == {
-        "alertname": "complaint",
+        "alertname": "case_deadline",
         "hall": H,
-        "scope": "K1",
+        "scope": "C1",
         "severity": "red",
+        "kind": "card",
         "source": "hallwatch",
     }
+    assert am[1]["labels"]["kind"] == "warning"
     assert am[0]["startsAt"] == "2025-11-24T01:00:00.000+00:00"
-    robot = by_path["/robot"]  # red only
+    robot = by_path["/robot"]  # red cards and urgent warnings only
     assert [b["msgtype"] for b in robot] == ["text", "text"]
-    assert robot[0]["text"]["content"].startswith("【红牌】lz complaint K1 via desk")
+    assert robot[0]["text"]["content"].startswith("【红牌】lz case C1 overdue")
     generic = by_path["/hook"]
-    assert [(b["event"], b["alert"]["rule"]) for b in generic] == [
-        ("fired red", "complaint"),
-        ("fired yellow", "wait_overtime"),
-        ("resolved", "complaint"),
+    assert [(b["event"], b["alert"]["rule"], b["alert"]["kind"]) for b in generic] == [
+        ("fired red", "case_deadline", "card"),
+        ("fired notice", "wait_overtime", "warning"),
+        ("resolved", "case_deadline", "card"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("hook", "gets"),
+    [
+        (Webhook(url="http://x"), {"notice", "urgent", "yellow", "red"}),
+        (Webhook(url="http://x", min_severity="red"), {"urgent", "red"}),
+        (Webhook(url="http://x", min_severity="urgent"), {"urgent", "red"}),
+        (Webhook(url="http://x", kinds=("card",)), {"yellow", "red"}),
+        (Webhook(url="http://x", kinds=("warning",), min_severity="urgent"), {"urgent"}),
+    ],
+)
+def test_a_webhook_takes_the_kinds_and_severities_it_asks_for(hook: Webhook, gets) -> None:
+    """``min_severity`` reads as before for cards (``red``: red only) and means the same
+    for warnings (``urgent`` only); ``kinds`` keeps cards or warnings apart."""
+    book = AlertBook()
+    alerts = [book.fire("r", H, s, s, ms(0), s) for s in ("notice", "urgent", "yellow", "red")]
+    assert {a.severity for a in alerts if a is not None and hook.wants(a)} == gets
+
+
+def test_robot_messages_name_cards_and_warnings_by_their_words() -> None:
+    book = AlertBook()
+    hook = Webhook(url="http://x", format="wecom")
+    words = {}
+    for severity in ("notice", "urgent", "yellow", "red"):
+        a = book.fire("r", H, severity, severity, ms(0), "s")
+        assert a is not None
+        text = webhook_body(hook, Change(a, f"fired {severity}", ms(0), "system"))
+        words[severity] = text["text"]["content"].split("】")[0] + "】"
+    assert words == {"notice": "【预警】", "urgent": "【紧急预警】", "yellow": "【黄牌】",
+                     "red": "【红牌】"}  # fmt: skip
 
 
 def test_a_dead_receiver_costs_nothing_but_a_count() -> None:
@@ -122,7 +155,7 @@ def test_a_dead_receiver_costs_nothing_but_a_count() -> None:
     out = Outbound(OutboundConfig(alertmanager=held.url, retries=1, timeout_seconds=30))
     book = AlertBook()
     book.listeners.append(out.changed)
-    book.fire("complaint", H, "K1", "red", ms(0), "s")
+    book.fire("complaint", H, "K1", "notice", ms(0), "s")
     until(held.entered.is_set)
     assert out.sent == out.failed == 0
     gate.set()
@@ -137,7 +170,7 @@ def test_a_dead_receiver_costs_nothing_but_a_count() -> None:
     out = Outbound(OutboundConfig(alertmanager=url, retries=1))
     book = AlertBook()
     book.listeners.append(out.changed)
-    book.fire("complaint", H, "K1", "red", ms(0), "s")
+    book.fire("complaint", H, "K1", "notice", ms(0), "s")
     until(lambda: out.failed == 1)
     out.close()
     assert out.sent == 0
@@ -150,10 +183,10 @@ def test_a_full_queue_drops_the_oldest_notifications_and_counts_them() -> None:
     out = Outbound(OutboundConfig(webhooks=[hook], timeout_seconds=30), max_queue=3)
     book = AlertBook()
     book.listeners.append(out.changed)
-    book.fire("complaint", H, "K0", "red", ms(0), "complaint K0")
+    book.fire("complaint", H, "K0", "notice", ms(0), "complaint K0")
     until(receiver.entered.is_set)  # K0 is out of the queue, its post held by the receiver
     for i in range(1, 6):
-        book.fire("complaint", H, f"K{i}", "red", ms(i), f"complaint K{i}")
+        book.fire("complaint", H, f"K{i}", "notice", ms(i), f"complaint K{i}")
     # K1..K5 behind a queue of 3: K4 pushes out K1, K5 pushes out K2 — the oldest go.
     assert out.dropped == 2
     gate.set()
@@ -170,7 +203,7 @@ def test_open_alerts_are_resent_to_alertmanager() -> None:
     out = Outbound(OutboundConfig(alertmanager=receiver.url, resend_seconds=1.0))
     book = AlertBook()
     book.listeners.append(out.changed)
-    book.fire("complaint", H, "K1", "red", ms(0), "s")
+    book.fire("complaint", H, "K1", "notice", ms(0), "s")
     until(lambda: len(receiver.posts) >= 2)  # the notification, then the periodic re-send
     out.close()
     receiver.server.shutdown()

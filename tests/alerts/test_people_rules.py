@@ -32,24 +32,24 @@ def rating(seq: int, minute: float, score: int) -> Rating:
     return Rating(seq=seq, ts=ms(minute), hall=H, window="W3", score=score, channel="device")
 
 
-def test_bad_rating_waits_for_a_rectification_note_then_red_when_overdue() -> None:
+def test_bad_rating_waits_for_a_rectification_note_then_urgent_when_overdue() -> None:
     hall = Hall(BAD_RATING)
     hall.feed(rating(1, 0, 5), rating(2, 1, 2))
     (a,) = hall.active()
-    assert (a.scope, a.severity, a.fired_ms) == ("W3/2", "yellow", ms(1))
+    assert (a.scope, a.severity, a.fired_ms) == ("W3/2", "notice", ms(1))
     # 5 working days from Monday 2025-11-24: due at the end of Monday 2025-12-01.
     assert "due 2025-12-01" in a.summary and a.due_ms == ms(8 * DAY - 9 * 60)
     hall.feed(Heartbeat(ts=ms(8 * DAY - 9 * 60) - 1, hall=H))
-    assert a.severity == "yellow"
+    assert a.severity == "notice"
     hall.feed(Heartbeat(ts=ms(8 * DAY), hall=H))
-    assert (a.severity, a.raised_ms) == ("red", a.due_ms)
+    assert (a.severity, a.raised_ms) == ("urgent", a.due_ms)
     with pytest.raises(ActionError):
         hall.book.resolve_by_hand(a.id, "zhang", "")
     hall.book.resolve_by_hand(a.id, "zhang", "整改: window W3 retrained on one-time notice")
     assert hall.active() == [] and a.resolve_note.startswith("整改")
 
 
-def test_bad_rating_turns_red_after_a_restart(tmp_path: Path) -> None:
+def test_bad_rating_turns_urgent_after_a_restart(tmp_path: Path) -> None:
     store = AlertStore(tmp_path / "alerts.db")
     engine = AlertEngine(rules=only(BAD_RATING), sink=store)
     city = CityState()
@@ -61,7 +61,7 @@ def test_bad_rating_turns_red_after_a_restart(tmp_path: Path) -> None:
     city.apply([Heartbeat(ts=ms(10 * DAY), hall=H)])
     engine.on_tick(city.snapshots())
     (a,) = engine.book.active()
-    assert (a.id, a.severity, a.raised_ms) == (1, "red", ms(8 * DAY - 9 * 60))
+    assert (a.id, a.severity, a.raised_ms) == (1, "urgent", ms(8 * DAY - 9 * 60))
     store.close()
 
 
@@ -112,7 +112,7 @@ def test_stalled_feed_raises_its_own_alert_and_hides_nothing() -> None:
     assert hall.active() == []
     hall.engine.on_tick(snaps, [status.snapshot()], wall=1031.0)
     (a,) = hall.active()
-    assert (a.rule, a.scope, a.severity, a.fired_ms) == (FEED_STALLED, "lz-feed", "red", ms(0))
+    assert (a.rule, a.scope, a.severity, a.fired_ms) == (FEED_STALLED, "lz-feed", "urgent", ms(0))
     status.last_event_wall = 1040.0
     hall.engine.on_tick(snaps, [status.snapshot()], wall=1041.0)
     assert hall.active() == []

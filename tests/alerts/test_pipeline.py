@@ -46,7 +46,7 @@ def test_actions_carry_the_operator_and_survive_a_restart(tmp_path: Path) -> Non
     assert desk.operator == "zhang"
     silence = desk.silence(H, "meeting with the complainant", 20, rule="complaint")
     assert silence.until_ms == ms(23) and desk.pipeline.publish().silences[0].created_by == "zhang"
-    assert desk.pipeline.view.city.alerts_active == {(H, "complaint", "red"): 1}
+    assert desk.pipeline.view.city.alerts_active == {(H, "complaint", "notice"): 1}
     desk.pipeline.close()
 
     again = pipeline(tmp_path, operator=None)
@@ -68,7 +68,11 @@ def test_alert_counts_reach_metrics(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     registry.register(HallCollector(lambda: desk.pipeline.view.city))
     text = generate_latest(registry).decode()
-    assert 'hall_alerts_active{hall="lz",rule="complaint",severity="red"} 2.0' in text
+    # A complaint is a warning (预警), not a card: the kind label tells them apart.
+    assert (
+        'hall_alerts_active{hall="lz",kind="warning",rule="complaint",severity="notice"} 2.0'
+        in text
+    )
     report = desk.write_handover(H, notes="two complaints open")
     assert "## Complaints: 2" in report and "two complaints open" in report
     assert desk.pipeline.publish().handovers_unaccepted[0][1:3] == (H, "zhang")

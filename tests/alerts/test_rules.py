@@ -24,7 +24,9 @@ def run(events, ticks):
     return city, engine
 
 
-def test_yellow_at_80_percent_then_red_then_resolved_on_call() -> None:
+def test_notice_at_80_percent_then_urgent_then_resolved_on_call() -> None:
+    """A long wait is a warning (预警), never a card: no seed sets a waiting limit, and seed
+    001 keeps its cards for case deadlines and added materials."""
     events = [
         issued(1, 0),
         Heartbeat(ts=ms(25), hall=H),
@@ -36,16 +38,16 @@ def test_yellow_at_80_percent_then_red_then_resolved_on_call() -> None:
     engine.on_batch(city.apply(events[:2]))
     engine.on_tick(city.snapshots())
     (alert,) = book.active()
-    assert (alert.rule, alert.severity, alert.fired_ms) == (WAIT_OVERTIME, "yellow", ms(24))
+    assert (alert.rule, alert.severity, alert.fired_ms) == (WAIT_OVERTIME, "notice", ms(24))
     engine.on_batch(city.apply(events[2:3]))
     engine.on_tick(city.snapshots())
     (alert,) = book.active()
-    assert (alert.severity, alert.raised_ms, alert.id) == ("red", ms(30), 1)  # one alert rising
+    assert (alert.severity, alert.raised_ms, alert.id) == ("urgent", ms(30), 1)  # one, rising
     engine.on_batch(city.apply(events[3:]))
     assert book.active() == []
     (done,) = book.resolved
-    assert (done.state, done.resolved_ms, done.severity) == ("resolved", ms(40), "red")
-    assert [what for _, what in done.history] == ["fired yellow", "raised to red", "resolved"]
+    assert (done.state, done.resolved_ms, done.severity) == ("resolved", ms(40), "urgent")
+    assert [what for _, what in done.history] == ["fired notice", "raised to urgent", "resolved"]
 
 
 def test_same_alerts_whether_the_engine_looks_often_or_never() -> None:
@@ -71,8 +73,8 @@ def test_same_alerts_whether_the_engine_looks_often_or_never() -> None:
         )
     assert outcomes[0] == outcomes[1] == outcomes[2]
     assert outcomes[0] == [
-        ("biz/B2", "yellow", ms(1 + 24), None, ms(26)),
-        ("biz/B3", "red", ms(2 + 24), ms(2 + 30), ms(45)),
+        ("biz/B2", "notice", ms(1 + 24), None, ms(26)),
+        ("biz/B3", "urgent", ms(2 + 24), ms(2 + 30), ms(45)),
     ]
 
 
@@ -84,10 +86,10 @@ def test_zone_limit_overrides_default() -> None:
         )
     )
     engine.on_tick(city.snapshots())
-    assert [(a.scope, a.severity) for a in engine.book.active()] == [("estate/E1", "red")]
+    assert [(a.scope, a.severity) for a in engine.book.active()] == [("estate/E1", "urgent")]
 
 
-def test_complaint_is_red_until_closed_and_refire_links() -> None:
+def test_complaint_is_a_warning_until_closed_and_refire_links() -> None:
     city, engine = CityState(), AlertEngine(rules=BASIC)
     engine.on_batch(
         city.apply(
@@ -95,9 +97,9 @@ def test_complaint_is_red_until_closed_and_refire_links() -> None:
         )
     )
     (alert,) = engine.book.active()
-    assert (alert.rule, alert.severity, alert.fired_ms) == (COMPLAINT, "red", ms(1))
+    assert (alert.rule, alert.severity, alert.fired_ms) == (COMPLAINT, "notice", ms(1))
     assert "W3" in alert.summary
-    assert engine.book.counts() == {(H, COMPLAINT, "red"): 1}
+    assert engine.book.counts() == {(H, COMPLAINT, "notice"): 1}
     engine.on_batch(city.apply([ComplaintClosed(seq=2, ts=ms(5), hall=H, complaint="K1")]))
     assert engine.book.active() == []
     engine.on_batch(

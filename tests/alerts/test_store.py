@@ -11,20 +11,31 @@ from pathlib import Path
 import pytest
 
 import run
+from alerts.case_rules import ADDED_MATERIALS
 from alerts.rules import COMPLAINT, WAIT_OVERTIME, AlertEngine
 from alerts.store import ALERT_FIELDS, AUDIT_FIELDS, AlertStore, record_hash
 from cli.audit import export, verify
-from feeds.protocol import Complaint, ComplaintClosed, Heartbeat, TicketIssued
+from feeds.protocol import (
+    CaseMaterialsChanged,
+    CaseSubmitted,
+    Complaint,
+    ComplaintClosed,
+    Heartbeat,
+    TicketIssued,
+)
 from metrics.state import CityState
 from tests.factories import H, ms, only
 
-RULES = only(WAIT_OVERTIME, COMPLAINT)
+RULES = only(WAIT_OVERTIME, COMPLAINT, ADDED_MATERIALS)
 
+#: A complaint (a warning), a case asked for materials off its list (a red card, which
+#: escalates), a long wait (a warning that rises).
 DAY = [
     TicketIssued(seq=1, ts=ms(0), hall=H, ticket="B1", zone="biz"),
     Complaint(seq=2, ts=ms(1), hall=H, complaint="K1", channel="desk"),
-    Complaint(seq=3, ts=ms(2), hall=H, complaint="K2", channel="hotline"),
-    ComplaintClosed(seq=4, ts=ms(10), hall=H, complaint="K1"),
+    CaseSubmitted(seq=3, ts=ms(2), hall=H, case="C2", item="i", dept="d", promised_days=5),
+    CaseMaterialsChanged(seq=4, ts=ms(2), hall=H, case="C2", change="materials_added"),
+    ComplaintClosed(seq=5, ts=ms(10), hall=H, complaint="K1"),
     Heartbeat(ts=ms(31), hall=H),
 ]
 
@@ -42,18 +53,19 @@ def test_every_change_is_audited_and_the_chain_verifies(tmp_path: Path) -> None:
     store = AlertStore(tmp_path / "alerts.db")
     engine = run_day(store, DAY)
     engine.book.now[H] = ms(32)
-    (k2,) = [a for a in engine.book.active() if a.scope == "K2"]
+    (k2,) = [a for a in engine.book.active() if a.scope == "C2"]
     engine.book.acknowledge(k2.id, "zhang", "calling back")
     records = list(store.audit_records())
     assert [(r["action"], r["subject"], r["actor"]) for r in records] == [
-        ("fired red", "alert 1", "system"),  # K1
-        ("fired red", "alert 2", "system"),  # K2
+        ("fired notice", "alert 1", "system"),  # K1
+        ("fired red", "alert 2", "system"),  # C2
         ("resolved", "alert 1", "system"),
-        ("fired yellow", "alert 3", "system"),  # B1 at 24 min
-        ("raised to red", "alert 3", "system"),
+        ("fired notice", "alert 3", "system"),  # B1 at 24 min
+        ("raised to urgent", "alert 3", "system"),
         ("escalated to level 1", "alert 2", "system"),  # red, unacknowledged 15 min
         ("acknowledged", "alert 2", "zhang"),
     ]
+    assert json.loads(records[5]["detail"])["note"] == "department: d"  # to whom
     assert json.loads(records[-1]["detail"])["note"] == "calling back"
     assert records[0]["prev"] == "0" * 64 and records[1]["prev"] == records[0]["hash"]
     assert verify(store)[0]
@@ -164,7 +176,7 @@ def test_restart_restores_open_alerts_and_replay_does_not_duplicate(tmp_path: Pa
     store = AlertStore(path)
     first = run_day(store, DAY)
     first.book.now[H] = ms(32)
-    k2 = next(a for a in first.book.active() if a.scope == "K2")
+    k2 = next(a for a in first.book.active() if a.scope == "C2")
     first.book.acknowledge(k2.id, "zhang", "on it")
     before = [(a.id, a.scope, a.severity, a.state) for a in first.book.active()]
     records = len(list(store.audit_records()))
@@ -175,14 +187,14 @@ def test_restart_restores_open_alerts_and_replay_does_not_duplicate(tmp_path: Pa
     second = run_day(store, DAY, tick_every=False)
     second.on_tick(second_city_snapshots(DAY))
     assert [(a.id, a.scope, a.severity, a.state) for a in second.book.active()] == before
-    restored = next(a for a in second.book.active() if a.scope == "K2")
+    restored = next(a for a in second.book.active() if a.scope == "C2")
     assert (restored.ack_by, restored.ack_note) == ("zhang", "on it")
     assert [w for _, w in restored.history] == ["fired red", "escalated to level 1", "acknowledged"]
     assert len(list(store.audit_records())) == records  # nothing fired twice
 
     # The day goes on: B1 is called (resolved), K1 comes back (a new alert, linked).
     second.book.resolve(WAIT_OVERTIME, H, "biz/B1", ms(40))
-    second.book.fire(COMPLAINT, H, "K1", "red", ms(41), "again")
+    second.book.fire(COMPLAINT, H, "K1", "notice", ms(41), "again")
     k1 = next(a for a in second.book.active() if a.scope == "K1")
     assert k1.id == 4 and k1.previous == 1
     assert verify(store)[0]

@@ -20,15 +20,15 @@ SERVICE = [
 FINISH = ServiceFinished(seq=4, ts=ms(25), hall=H, ticket="B1", window="W1", outcome="done")
 
 
-def test_service_overtime_yellow_red_resolved_at_finish() -> None:
-    hall = Hall(SERVICE_OVERTIME, item_minutes={"x": 10})  # yellow 1.5x = 15, red 2x = 20
+def test_service_overtime_notice_urgent_resolved_at_finish() -> None:
+    hall = Hall(SERVICE_OVERTIME, item_minutes={"x": 10})  # notice 1.5x = 15, urgent 2x = 20
     hall.feed(*SERVICE, beat(15.5))
     assert hall.active() == []
     hall.feed(beat(17))
     (a,) = hall.active()
-    assert (a.scope, a.severity, a.fired_ms) == ("W1/B1", "yellow", ms(16))
+    assert (a.scope, a.severity, a.fired_ms) == ("W1/B1", "notice", ms(16))
     hall.feed(beat(22))
-    assert (a.severity, a.raised_ms, a.level) == ("red", ms(21), 0)
+    assert (a.severity, a.raised_ms, a.level) == ("urgent", ms(21), 0)
     hall.feed(FINISH)
     assert hall.active() == [] and a.resolved_ms == ms(25)
 
@@ -71,20 +71,24 @@ def test_idle_window_while_people_wait_then_resolved_when_it_calls() -> None:
     assert hall.active() == [] and a.resolved_ms == ms(15)
 
 
-def test_long_pause_yellow_red_escalates_unless_acknowledged() -> None:
+def test_long_pause_notice_urgent_stays_with_the_duty_director() -> None:
+    """An urgent warning does not escalate (督办 is for red cards, seed 001); an
+    acknowledgement that lapses brings it back to firing."""
     hall = Hall(LONG_PAUSE)
     hall.feed(opened(1, 0), opened(2, 1, state="paused"), beat(17))
     (a,) = hall.active()
-    assert (a.severity, a.fired_ms) == ("yellow", ms(16))
+    assert (a.severity, a.fired_ms) == ("notice", ms(16))
     hall.feed(beat(32))
-    assert (a.severity, a.raised_ms) == ("red", ms(31))
+    assert (a.severity, a.raised_ms) == ("urgent", ms(31))
     hall.feed(beat(47))
-    assert (a.level, a.escalated_ms) == (1, ms(46))
+    assert (a.level, a.escalated_ms) == (0, None)
     hall.book.acknowledge(a.id, "zhang", "staff at lunch, replacement coming")
     hall.feed(beat(70))
-    assert a.level == 1 and a.state == "acknowledged"
-    hall.feed(opened(3, 75))
-    assert hall.active() == [] and (a.resolved_ms, a.resolved_by) == (ms(75), "system")
+    assert a.level == 0 and a.state == "acknowledged"
+    hall.feed(beat(78))
+    assert (a.state, a.level) == ("firing", 0)  # acknowledged at 47, unresolved by 77
+    hall.feed(opened(3, 80))
+    assert hall.active() == [] and (a.resolved_ms, a.resolved_by) == (ms(80), "system")
 
 
 def test_idle_episode_between_two_looks_is_still_alerted() -> None:
@@ -110,19 +114,19 @@ def test_idle_episode_between_two_looks_is_still_alerted() -> None:
 
 def test_lunch_pause_is_a_scheduled_break_with_its_own_limit() -> None:
     """A window paused for 午休 is not a long pause at 15 or 30 minutes; past two hours
-    (the scheduled limit) it is, yellow, then red at three hours."""
+    (the scheduled limit) it is, a notice, then urgent at three hours."""
     hall = Hall(LONG_PAUSE)
     lunch = WindowState(seq=2, ts=ms(1), hall=H, window="W1", state="paused", reason="午休")
     hall.feed(opened(1, 0), lunch, beat(100))
     assert hall.active() == []
     hall.feed(beat(122))
     (a,) = hall.active()
-    assert (a.severity, a.fired_ms) == ("yellow", ms(121))
+    assert (a.severity, a.fired_ms) == ("notice", ms(121))
     hall.feed(beat(190))
-    assert (a.severity, a.raised_ms) == ("red", ms(181))
+    assert (a.severity, a.raised_ms) == ("urgent", ms(181))
     hall.feed(opened(3, 200))
     assert hall.active() == []
     # The next pause, with no reason, is judged by the ordinary limits again.
     hall.feed(opened(4, 201, state="paused"), beat(217))
     (b,) = hall.active()
-    assert (b.severity, b.fired_ms) == ("yellow", ms(216))
+    assert (b.severity, b.fired_ms) == ("notice", ms(216))

@@ -59,7 +59,8 @@ async def test_city_table_enter_opens_the_hall() -> None:
         city = app.query_one(CityTable)
         await wait_for(lambda: city.row_count == 2 and cells(city, "zz")[2] == "1:00")
         assert cells(city, "zz")[:2] == ["zz", "1"]
-        assert cells(city, "lz")[6] == "1"  # the complaint's red card
+        # The complaint is a warning (预警), counted apart from the cards (红牌, 黄牌).
+        assert cells(city, "lz")[6:10] == ["0", "0", "0", "1"]
         await pilot.press("down", "enter")
         assert app.screen_name == "overview" and app.hall == "zz"
     await two_halls.stop()
@@ -146,7 +147,7 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
         CaseSubmitted(
             seq=0, ts=ms(16), hall="lz", case="K-2", item="shdj-01", dept="scjgj", promised_days=0
         ),
-        CasePaused(seq=0, ts=ms(17), hall="lz", case="K-2", reason="site survey"),
+        CasePaused(seq=0, ts=ms(17), hall="lz", case="K-2", reason="现场勘验"),
         Rating(seq=0, ts=ms(18), hall="lz", window="W01", score=1, channel="device"),
         hb,
     ]
@@ -160,7 +161,7 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
         assert k1[:5] == ["K-1", "bdc-01", "bdcdj", "5", "11-24 09:15"]
         assert k1[6] == "–"  # five working days: no card yet
         k2 = cells(cases, "K-2")
-        assert "paused" in k2[5]
+        assert "paused 现场勘验" in k2[5]  # the listed procedure that stops its clock
         await pilot.press("m")
         complaints = app.query_one(ComplaintsTable)
         await wait_for(lambda: complaints.row_count == 2)
@@ -169,14 +170,14 @@ async def test_cases_and_complaints_screens(server: FeedServer) -> None:  # noqa
         (rating,) = [k.value for k in complaints.rows if k.value.startswith("rating-")]
         row = cells(complaints, rating)
         assert row[1:4] == ["rating", "W01", "09:18:00"]
-        assert row[4] == "2:00 · due 12-02 00:00"
+        assert row[4] == "2:00 · due 12-01 24:00"  # the end of the 5th working day
         await pilot.press("c")
         city = app.query_one(CityTable)
         await wait_for(lambda: city.row_count == 1)
-        assert cells(city, "lz")[9] == "● lz"  # carried by the connected feed lz
+        assert cells(city, "lz")[11] == "● lz"  # carried by the connected feed lz
 
 
-async def test_a_card_on_a_window_colours_its_tile(server: FeedServer) -> None:  # noqa: F811
+async def test_a_warning_on_a_window_colours_its_tile(server: FeedServer) -> None:  # noqa: F811
     from console.widgets import WindowGrid
 
     events = [
@@ -187,8 +188,8 @@ async def test_a_card_on_a_window_colours_its_tile(server: FeedServer) -> None: 
     await server.publish(events)
     async with console_on(server) as (app, _sup, _pilot):
         grid = app.query_one(WindowGrid)
-        # Paused at 09:20, 20 minutes at 09:40: past 15, a yellow long-pause card.
-        await wait_for(lambda: grid._cards == {"W01": "yellow"})
+        # Paused at 09:20, 20 minutes at 09:40: past 15, a long-pause warning (notice).
+        await wait_for(lambda: grid._cards == {"W01": "notice"})
         drawn = grid.render()
         w01_top = drawn.renderables[0]
         assert any("yellow" in str(span.style) for span in w01_top.spans)

@@ -31,6 +31,6 @@ def test_known_forms() -> None:
     assert summary("complaint c-1 via desk at window W02", "zh") == "投诉 c-1(渠道 desk,窗口 W02)"
     assert (
         summary("case K-1 (bdc-01, bdcdj, 5 working days) overdue since end of 2026-11-20", "zh")
-        == "办件 K-1(bdc-01,bdcdj,承诺5个工作日)已于 2026-11-20 超期"
+        == "办件 K-1(bdc-01,bdcdj,承诺时限5个工作日)已于 2026-11-20 超时"
     )
     assert summary("a form no rule writes yet", "zh") == "a form no rule writes yet"

@@ -34,7 +34,7 @@ from tests.factories import ms
 
 H = "lz"
 DAY_MS = 86_400_000
-CLOCK_ALERT = f'hall_alerts_active{{hall="{H}",rule="clock_jump",severity="yellow"}}'
+CLOCK_ALERT = f'hall_alerts_active{{hall="{H}",rule="clock_jump",severity="notice",kind="warning"}}'
 
 
 def _metrics(port: int) -> dict[str, float]:

@@ -11,6 +11,7 @@ from feeds.protocol import (
     EVENT_TYPES,
     CaseAccepted,
     CaseClosed,
+    CaseMaterialsChanged,
     CasePaused,
     CaseResumed,
     CaseSubmitted,
@@ -50,7 +51,10 @@ def one_of_each() -> list:
         CaseAccepted(seq=11, case="C1", **h),
         CasePaused(seq=12, case="C1", reason="site survey", **h),
         CaseResumed(seq=13, case="C1", **h),
-        CaseClosed(seq=14, case="C1", outcome="approved", **h),
+        CaseMaterialsChanged(
+            seq=14, case="C1", change="materials_added", materials="租赁合同原件", **h
+        ),
+        CaseClosed(seq=15, case="C1", outcome="approved", **h),
         Heartbeat(**h),
     ]
 

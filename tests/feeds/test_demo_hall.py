@@ -17,6 +17,7 @@ from feeds.hallclock import HALL_TZ as CST
 from feeds.protocol import (
     CaseAccepted,
     CaseClosed,
+    CaseMaterialsChanged,
     CasePaused,
     CaseResumed,
     CaseSubmitted,
@@ -108,6 +109,8 @@ class HallChecker:
         elif isinstance(ev, CaseResumed):
             assert self.cases[ev.case] == "paused", ev
             self.cases[ev.case] = "accepted"
+        elif isinstance(ev, CaseMaterialsChanged):  # asked for more: the case goes on
+            assert self.cases[ev.case] in ("accepted", "paused"), ev
         elif isinstance(ev, CaseClosed):
             assert self.cases[ev.case] == "accepted", ev
             self.cases[ev.case] = "closed"

@@ -50,7 +50,7 @@ def test_metrics_endpoint_serves_the_contract() -> None:
     snap = CitySnapshot(
         halls=city.snapshots(),
         feeds=(status.snapshot(),),
-        alerts_active={(H, "wait_overtime", "yellow"): 2},
+        alerts_active={(H, "wait_overtime", "notice"): 2, (H, "case_deadline", "red"): 1},
     )
     _, port, stop = serve_metrics(lambda: snap, "127.0.0.1", 0)
     try:
@@ -79,7 +79,9 @@ def test_metrics_endpoint_serves_the_contract() -> None:
     assert v("hall_ratings_total", hall=H, window="W01", score="1") == 1
     assert v("hall_complaints_open", hall=H) == 0
     assert v("hall_cases_open", hall=H, card="red") == 0
-    assert v("hall_alerts_active", hall=H, rule="wait_overtime", severity="yellow") == 2
+    assert v("hall_alerts_active", hall=H, rule="wait_overtime", severity="notice",
+             kind="warning") == 2  # fmt: skip
+    assert v("hall_alerts_active", hall=H, rule="case_deadline", severity="red", kind="card") == 1
     assert v("hall_feed_connected", feed="lz-feed") == 1
     assert v("hall_feed_events_total", feed="lz-feed") == 21
     assert v("hall_feed_rejected_total", feed="lz-feed", reason="bad_value") == 3

@@ -151,16 +151,24 @@ def test_complaints_and_cases_with_cards() -> None:
     assert c2.deemed and c2.card == "none"
     city.apply([Heartbeat(ts=ms(-9 * 60 + 24 * 60), hall=H)])  # Tuesday 00:00
     assert city.snapshot(H).cases[0].card == "yellow"  # one working day or less left
-    # Wednesday 00:00 passes: C1 is red. A pause moves the deadline by its length.
+    # A site survey (现场勘验, a listed special procedure, seed 004) from Tue 23:59 holds
+    # the card while it lasts within its limit; the 2 minutes it stopped (1 on Tuesday, 1
+    # on Wednesday) move the deadline by one whole working day: to the end of Wednesday.
     wed = ms(-9 * 60 + 2 * 24 * 60)
-    city.apply([e(CasePaused, wed - 60_000, case="C1", reason="site survey")])
+    day = 24 * 3_600_000
+    city.apply([e(CasePaused, wed - 60_000, case="C1", reason="现场勘验")])
     city.apply([Heartbeat(ts=wed + 30_000, hall=H)])
-    assert city.snapshot(H).cases[0].card == "yellow"  # paused 90 s: 60 s still left
+    c1 = city.snapshot(H).cases[0]
+    assert (c1.card, c1.procedure, c1.pause_reason) == ("yellow", "现场勘验", "现场勘验")
     city.apply([e(CaseResumed, wed + 60_000, case="C1")])
     city.apply([Heartbeat(ts=wed + 3 * 60_000, hall=H)])
+    c1 = city.snapshot(H).cases[0]
+    assert (c1.card, c1.deadline_ms) == ("yellow", wed + day)
+    assert c1.pauses == ((wed - 60_000, wed + 60_000, 5),)
+    city.apply([Heartbeat(ts=wed + day, hall=H)])  # Thursday 00:00
     assert city.snapshot(H).cases[0].card == "red"
-    # C2: 2 days from Monday 09:16, due Thursday 00:00: yellow since Wednesday 00:00.
-    assert city.snapshot(H).cases_by_card() == {"none": 0, "yellow": 1, "red": 1}
+    # C2: 2 days from Monday 09:16, due Thursday 00:00: red now too.
+    assert city.snapshot(H).cases_by_card() == {"none": 0, "yellow": 0, "red": 2}
 
 
 def test_complaints_in_the_same_millisecond_are_listed_oldest_first_then_by_id() -> None:

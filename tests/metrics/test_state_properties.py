@@ -24,6 +24,7 @@ from feeds.hallclock import day_ordinal, service_day
 from feeds.protocol import (
     CaseAccepted,
     CaseClosed,
+    CaseMaterialsChanged,
     CasePaused,
     CaseResumed,
     CaseSubmitted,
@@ -115,7 +116,13 @@ def events() -> st.SearchStrategy[Event]:
             **common,
         ),
         st.builds(CaseAccepted, case=cases, **common),
-        st.builds(CasePaused, case=cases, reason=st.just("survey"), **common),
+        st.builds(CasePaused, case=cases, reason=st.sampled_from(["survey", "现场勘验"]), **common),
+        st.builds(
+            CaseMaterialsChanged,
+            case=cases,
+            change=st.sampled_from(["materials_added", "conditions_added"]),
+            **common,
+        ),
         st.builds(CaseResumed, case=cases, **common),
         st.builds(
             CaseClosed, case=cases, outcome=st.sampled_from(["approved", "denied"]), **common
@@ -301,6 +308,9 @@ class Model:
         if case.paused_since is not None:
             case.paused_since, case.pauses = None, case.pauses + 1
         return None
+
+    def CaseMaterialsChanged(self, ev: CaseMaterialsChanged) -> str | None:
+        return None if ev.case in self.cases else "unknown_case"
 
     def CaseClosed(self, ev: CaseClosed) -> str | None:
         return None if self.cases.pop(ev.case, None) else "unknown_case"

@@ -35,3 +35,24 @@ def test_config_years_win_and_undescribed_years_warn_once() -> None:
     assert len(warnings) == 1 and warnings[0]["year"] == 2031
     assert bare.undescribed == {2031}
     assert bare.is_workday(date(1990, 1, 1))  # before the package: weekdays, no crash
+
+
+def test_working_time_of_a_stretch_leaves_out_weekends_and_holidays() -> None:
+    """The working time a pause stops a case's clock for (metrics.case_clock): only the
+    part on working days, whole days midnight to midnight."""
+    cal = WorkCalendar()
+    hour = 3_600_000
+
+    def at(day: date, h: int) -> int:
+        from feeds.hallclock import day_start_ms
+
+        return day_start_ms(day) + h * hour
+
+    # Fri 2025-11-28 16:00 to Mon 12-01 10:00: 8 h on Friday, none at the weekend, 10 h.
+    assert cal.working_ms(at(date(2025, 11, 28), 16), at(date(2025, 12, 1), 10)) == 18 * hour
+    # Across 国庆节 2026 (1-7 October off, Sat 10-10 a make-up working day): Wed 9-30
+    # 12:00 to Mon 10-12 12:00 counts 12 h + Thu 10-8 + Fri 10-9 + Sat 10-10 + 12 h.
+    got = cal.working_ms(at(date(2026, 9, 30), 12), at(date(2026, 10, 12), 12))
+    assert got == (12 + 3 * 24 + 12) * hour
+    assert cal.working_ms(at(date(2025, 11, 29), 0), at(date(2025, 11, 30), 23)) == 0
+    assert cal.working_ms(at(date(2025, 11, 24), 10), at(date(2025, 11, 24), 9)) == 0

@@ -233,8 +233,8 @@ wait_limit_minutes = 60
     engine.on_tick(city.snapshots())
     got = {(a.hall, a.rule): (a.severity, a.due_ms) for a in engine.book.active()}
     day = 86_400_000
-    assert got[("a", "wait_overtime")][0] == "red"  # 20 min limit in hall a
-    assert got[("b", "wait_overtime")][0] == "yellow"  # 24 min of the default 30 in b
+    assert got[("a", "wait_overtime")][0] == "urgent"  # 20 min limit in hall a
+    assert got[("b", "wait_overtime")][0] == "notice"  # 24 min of the default 30 in b
     assert got[("a", "bad_rating")][1] == t0 - 9 * 3_600_000 + 2 * day  # end of Tuesday
     assert got[("b", "bad_rating")][1] == t0 - 9 * 3_600_000 + 8 * day  # end of next Monday
     assert "ticket_scalping" not in {r.name for r in engine._own_sets["a"]}

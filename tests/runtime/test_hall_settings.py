@@ -96,14 +96,14 @@ def feed(sup: Pipeline, events: dict[str, list[Event]]) -> dict[tuple[str, str],
 
 def test_halls_sharing_a_zone_id_keep_their_own_limits(config: Config) -> None:
     sup = pipeline(config)
-    # 10:06: E5 has waited 16 min = 80 % of short's 20: yellow there only (plain's
-    # yellow is at 24 min, long's at 48).
+    # 10:06: E5 has waited 16 min = 80 % of short's 20: a notice there only (plain's
+    # is at 24 min, long's at 48).
     got = feed(sup, {h: morning(h, 66) for h in HALLS})
-    assert got == {("short", "estate/E5"): "yellow"}
-    # 10:15: E5 has waited 25 min: red in short (≥ 20), yellow in plain (≥ 24 of 30),
+    assert got == {("short", "estate/E5"): "notice"}
+    # 10:15: E5 has waited 25 min: urgent in short (≥ 20), a notice in plain (≥ 24 of 30),
     # nothing in long (< 48 of 60) — the same waits.
     got = feed(sup, {h: [Heartbeat(ts=ms(75), hall=h)] for h in HALLS})
-    assert got == {("short", "estate/E5"): "red", ("plain", "estate/E5"): "yellow"}
+    assert got == {("short", "estate/E5"): "urgent", ("plain", "estate/E5"): "notice"}
 
     zones = {h: sup.view.city.halls[h].zones[0] for h in HALLS}
     assert {h: z.wait_limit_s for h, z in zones.items()} == {
@@ -154,8 +154,8 @@ def test_a_hall_without_config_takes_no_other_halls_item_standard(config: Config
     feed(sup, events)
     got = {(a.hall, a.severity) for a in sup.view.alerts if a.rule == "service_overtime"}
     # 10 min in service: 2x short's 5-min standard for bdc-01 (red); plain has no item
-    # standard of its own, so the default 20 min (yellow only from 30).
-    assert got == {("short", "red")}
+    # standard of its own, so the default 20 min (a notice only from 30).
+    assert got == {("short", "urgent")}
 
 
 def test_restored_halls_take_their_own_settings(config: Config) -> None:
