@@ -74,9 +74,7 @@ async def test_live_alerts_table_keeps_the_cursor_and_acts_on_that_row() -> None
                     Heartbeat(ts=ms(32), hall=H),
                 ]
             )
-            await wait_for(
-                lambda: table.get_row_index(str(first.id)) > table.get_row_index(chosen)
-            )
+            await wait_for(lambda: table.get_row_index(str(first.id)) > table.get_row_index(chosen))
             await pilot.pause()
             assert _key(table) == chosen
             assert app._selected_alert() is not None
