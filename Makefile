@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench env clean
+.PHONY: demo test lint bench env clean cluster-demo
 
 # Rebuild the environment only when pyproject.toml changed (idempotent).
 $(STAMP): pyproject.toml
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/table.py
+
+# A province on loopback (docs/scale.md): 3 NATS nodes, 8 demo feeds, 2 gateways, 3 shards.
+cluster-demo: $(STAMP)
+	$(PY) -m province.demo
 
 clean:
 	rm -rf $(VENV) build *.egg-info

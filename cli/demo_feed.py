@@ -7,6 +7,7 @@ Imports: feeds (the demo), runtime, cli.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import ClassVar
 
 import structlog
@@ -29,9 +30,19 @@ class DemoFeedCommand:
             metavar="LAMBDA,MU,C",
             help="instead of the city: one M/M/c hall (rates per minute, C windows, FCFS)",
         )
+        parser.add_argument(
+            "--hall-prefix",
+            metavar="PREFIX",
+            help="hall ids PREFIX-city, PREFIX-county-a…: several demo feeds, one province",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
+        from feeds.demo.city import city
         from feeds.demo.play import serve_demo
+
+        profiles = None
+        if args.hall_prefix:
+            profiles = [replace(p, hall=f"{args.hall_prefix}-{p.hall}") for p in city(args.halls)]
 
         logs.configure(None)
         log = structlog.get_logger("hallwatch")
@@ -54,6 +65,7 @@ class DemoFeedCommand:
                 days=args.days,
                 history=args.history,
                 mmc=args.mmc,
+                halls_profiles=profiles,
                 ready=ready,
                 ssl_context=tls,
             )

@@ -1,5 +1,6 @@
 """``hallwatch serve``: headless ingest, alerts, journal and ``/metrics``; JSON-line logs;
-stops cleanly on SIGTERM/SIGINT.
+stops cleanly on SIGTERM/SIGINT. With ``--nats`` instead of ``--feed``: a shard of the
+province (``cli.shard``).
 
 Imports: runtime, cli.
 """
@@ -7,12 +8,14 @@ Imports: runtime, cli.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import ClassVar
 
 import structlog
 
 from cli import options, wiring
+from cli.nats_options import add_cluster, need_cluster
 from runtime import logs
 from runtime.recovery import recover
 
@@ -22,10 +25,29 @@ class ServeCommand:
     help: ClassVar[str] = "headless: ingest, alerts, journal and /metrics"
 
     def define(self, parser: argparse.ArgumentParser) -> None:
-        options.add_live(parser, feeds_required=True)
+        options.add_live(parser, feeds_required=False)
         parser.add_argument("--log-file", type=Path, help="JSON-line log file (default: stderr)")
+        # A shard of the province instead of --feed (docs/scale.md): cli.shard.
+        add_cluster(parser, required=False)
+        parser.add_argument(
+            "--checkpoint-minutes",
+            type=float,
+            default=10.0,
+            help="with --nats: checkpoint each partition at least this often (wall time; "
+            "default 10) and at each service-day turn",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
+        if bool(args.feed) == bool(args.nats):
+            print("hallwatch serve: give --feed URL ... or --nats URL[,URL...]", file=sys.stderr)
+            return 2
+        if args.nats:
+            if (missing := need_cluster("serve --nats")) is not None:
+                print(missing, file=sys.stderr)
+                return 2
+            from cli.shard import run_shard  # (nats: the optional cluster extra)
+
+            return run_shard(args)
         logs.configure(args.log_file)
         log = structlog.get_logger("hallwatch")
         feeds: list[tuple[str, str]] = args.feed

@@ -1,0 +1,123 @@
+"""Processes of the province tests: nats-server nodes (``province.local``), demo feeds,
+gateways and shards as real subprocesses on loopback, each stopped by whoever started it.
+
+Everything here waits on conditions (a line printed, a message in the stream, a scrape
+that says so), never on a sleep for a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+from feeds.protocol import Hello
+
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+def python(*args: str, log: Path | None = None, env: dict[str, str] | None = None,
+           stdout: int | None = None) -> subprocess.Popen[str]:  # fmt: skip
+    """``python run.py ARGS`` in the repository, stderr to ``log`` (or nowhere)."""
+    err = log.open("a") if log is not None else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "run.py", *args],
+            cwd=ROOT,
+            stdout=stdout if stdout is not None else subprocess.DEVNULL,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+    finally:
+        if log is not None and not isinstance(err, int):
+            err.close()
+
+
+def demo_feed(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """``demo-feed --port 0 ARGS``: the process and the URL it prints first."""
+    proc = python("demo-feed", "--port", "0", *args, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    assert url.startswith("ws://127.0.0.1:"), url
+    return proc, url
+
+
+def stop(*procs: subprocess.Popen[str] | None) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    for p in procs:
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        if p is None:
+            continue
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def kill9(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+@contextlib.contextmanager
+def stopping(procs: list[subprocess.Popen[str]]) -> Iterator[list[subprocess.Popen[str]]]:
+    """Stops every process put into ``procs``, whatever happens."""
+    try:
+        yield procs
+    finally:
+        stop(*procs)
+
+
+def key_dir(path: Path, key: bytes = b"hallwatch-test-pseudonym-key-0001") -> Path:
+    """A data dir holding the installation's pseudonymization key (0600): every gateway
+    and shard of one installation shares it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = path / "pseudonym.key"
+    target.write_bytes(key)
+    target.chmod(0o600)
+    return path
+
+
+async def until(check: Callable[[], Awaitable[T | None]], timeout: float, what: str) -> T:
+    """Await ``check()`` until it gives a value; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+async def feed_last_seq(url: str) -> int:
+    """The hello's ``last_seq`` of a protocol-v1 feed."""
+    from websockets.asyncio.client import connect
+
+    async with connect(url, compression=None) as ws:
+        hello = msgspec.json.decode(await ws.recv(), type=Hello)
+    return hello.last_seq
+
+
+def scrape(port: int) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            return str(r.read().decode())
+    except OSError:
+        return None

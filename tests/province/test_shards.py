@@ -1,0 +1,172 @@
+"""``serve --nats``: three shards share eight partitions of a 24-hall province (eight demo
+feeds of three halls, one feed per partition); the busiest shard is killed (-9) at
+midday. Every partition ends run by exactly one shard, restored from its checkpoint and
+the stream after it, and the shards' /metrics together are a single ``serve --feed`` of
+the same feeds, series for series and figure for figure (but the wall-clock lag); the
+alerts stream holds each alert's transitions once, and folds to the alerts shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import msgspec
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from feeds.hallclock import HALL_TZ
+from province.cluster import connect
+from province.local import LocalCluster, free_port
+from province.outbox import ALERTS_STREAM, ALERTS_SUBJECTS, OPEN_STATES, Transition, fold
+from province.reader import StreamReader
+from tests.province.procs import demo_feed, key_dir, kill9, python, scrape, stopping, until
+
+pytestmark = pytest.mark.timeout(120)
+
+FEEDS = 8
+PARTITIONS = 8
+#: Not figures of the halls: this machine's wall clock, the reference's own data dir,
+#: and the shards' own family.
+EXCLUDED = ("hall_feed_lag_seconds", "hall_storage_", "hall_partition_owned")
+
+Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def series(text: str) -> Series:
+    out: Series = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def owned(text: str) -> set[int]:
+    return {int(p) for p in re.findall(r'^hall_partition_owned\{partition="(\d+)"\} 1\.0$',
+                                       text, re.M)}  # fmt: skip
+
+
+async def alert_transitions(urls: list[str]) -> list[Transition]:
+    """Every transition in the alerts stream, in order."""
+    nc = await connect(urls, "test")
+    try:
+        js = nc.jetstream(timeout=5)
+        end = (await js.stream_info(ALERTS_STREAM)).state.last_seq
+        reader = StreamReader(js, ALERTS_SUBJECTS, stream=ALERTS_STREAM)
+        out: list[Transition] = []
+        async for batch in reader.batches(idle=True):
+            out += [msgspec.json.decode(m.data, type=Transition) for m in batch]
+            if reader.last >= end:
+                break
+        return out
+    finally:
+        await nc.close()
+
+
+def figures(s: Series) -> Series:
+    return {k: v for k, v in s.items() if not k[0].startswith(EXCLUDED)}
+
+
+async def test_shards_take_over_and_add_up_to_one_process(tmp_path: Path) -> None:
+    with LocalCluster(tmp_path / "nats") as cluster, stopping([]) as procs:
+        nats = ["--nats", cluster.nats_arg, "--partitions", str(PARTITIONS),
+                "--lease-seconds", "2"]  # fmt: skip
+        shards, ports = [], []
+        for k in range(3):
+            ports.append(free_port())
+            shards.append(python(
+                "serve", *nats, "--checkpoint-minutes", "0.02",
+                "--metrics-port", str(ports[-1]), "--log-file", str(tmp_path / f"shard{k}.log"),
+            ))  # fmt: skip
+        procs += shards
+
+        async def all_partitions_owned() -> bool:
+            texts = [scrape(p) for p in ports]
+            return None not in texts and sorted(p for t in texts for p in owned(t or "")) == list(
+                range(PARTITIONS)
+            )
+
+        await until(all_partitions_owned, 30, "the shards share the partitions")
+
+        feeds = []
+        for i in range(FEEDS):
+            proc, url = demo_feed("--speed", "3600", "--date", "2025-11-24", "--seed", str(i + 1),
+                                  "--halls", "3", "--hall-prefix", f"h{i}")  # fmt: skip
+            procs.append(proc)
+            feeds += ["--feed", f"f{i}={url}"]
+        procs.append(python(
+            "gateway", *feeds, *nats, "--data-dir", str(key_dir(tmp_path / "gateway")),
+            "--log-file", str(tmp_path / "gateway.log"),
+        ))  # fmt: skip
+        reference_port = free_port()
+        procs.append(python(
+            "serve", *feeds, "--data-dir", str(key_dir(tmp_path / "reference")),
+            "--metrics-port", str(reference_port), "--log-file", str(tmp_path / "reference.log"),
+        ))  # fmt: skip
+
+        # Midday on the busiest shard's halls: it dies.
+        noon = dt.datetime(2025, 11, 24, 12, tzinfo=HALL_TZ).timestamp()
+
+        async def busiest_at_noon() -> int | None:
+            scraped = [series(scrape(p) or "") for p in ports]
+            events = [sum(v for k, v in s.items() if k[0] == "hall_feed_events_total")
+                      for s in scraped]  # fmt: skip
+            busiest = events.index(max(events))
+            clocks = [v for k, v in scraped[busiest].items() if k[0] == "hall_clock_seconds"]
+            return busiest + 1 if clocks and max(clocks) >= noon else None
+
+        victim = await until(busiest_at_noon, 60, "midday on the busiest shard") - 1
+        kill9(shards[victim])
+        survivors = [p for k, p in enumerate(ports) if k != victim]
+
+        # The survivors hold every partition once, and add up to the single process.
+        last_diff: list[object] = []
+
+        async def one_process() -> bool:
+            texts = [scrape(p) for p in survivors]
+            reference = scrape(reference_port)
+            if None in texts or reference is None:
+                return False
+            held = [owned(t or "") for t in texts]
+            if sorted(p for h in held for p in h) != list(range(PARTITIONS)):
+                return False
+            union: Series = {}
+            for t in texts:
+                union.update(series(t or ""))
+            want, got = figures(series(reference)), figures(union)
+            last_diff[:] = sorted(k for k in want.keys() | got.keys() if want.get(k) != got.get(k))
+            return bool(want) and want == got
+
+        try:
+            await until(one_process, 60, "the shards add up to one process")
+        except AssertionError:
+            raise AssertionError(f"{len(last_diff)} series differ, e.g. {last_diff[:5]}") from None
+
+        # Alerts exactly once: the alerts stream, folded, is what the shards show open, and
+        # no alert fires again while it is open (a takeover re-derives what the dead owner
+        # sent; the stream drops those by their ids).
+        union: Series = {}
+        for p in survivors:
+            union.update(series(scrape(p) or ""))
+        showing = {
+            (dict(labels)["hall"], dict(labels)["rule"], dict(labels)["severity"]): int(v)
+            for (name, labels), v in union.items()
+            if name == "hall_alerts_active" and dict(labels)["rule"] != "feed_stalled" and v
+        }
+        transitions = await alert_transitions(cluster.urls)
+        assert transitions, "no alert transition published"
+        is_open: dict[tuple[str, str, str], bool] = {}
+        for t in transitions:
+            key = (t.rule, t.hall, t.scope)
+            if t.what.startswith("fired"):
+                assert not is_open.get(key), f"fired twice while open: {t}"
+            is_open[key] = t.state in OPEN_STATES
+        folded = {k: n for k, n in fold(transitions).items() if k[1] != "feed_stalled"}
+        assert folded == showing
+
+    # The dead shard's partitions were restored from their checkpoints, not replayed whole.
+    lines = [json.loads(line) for k in range(3) if k != victim
+             for line in (tmp_path / f"shard{k}.log").read_text().splitlines()]  # fmt: skip
+    restored = [e for e in lines if e["event"] == "partition_restored"]
+    assert restored, "no partition was taken over from a checkpoint"
