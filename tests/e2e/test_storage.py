@@ -34,7 +34,6 @@ from alerts.book import AlertBook
 from alerts.store import AlertStore
 from tests.golden.test_golden import (
     CITY,
-    DEMO_FEED_ARGS,
     E2E,
     FEED,
     ROOT,
@@ -43,6 +42,7 @@ from tests.golden.test_golden import (
     alert_lines,
     assert_same,
     events_of,
+    feed_url,  # noqa: F401 (the module's seeded demo feed, a fixture)
     masked,
     scrape,
     wait_until,
@@ -51,24 +51,6 @@ from tests.runtime.test_storage import figures, resize, tmpfs
 
 _OK = re.compile(r'^hall_storage_ok\{store="(\w+)"\} (\S+)$', re.M)
 _SEQ = re.compile(rb'"seq":(\d+)')
-
-
-@pytest.fixture(scope="module")
-def feed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    log = (tmp_path_factory.mktemp("feed") / "feed.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "run.py", "demo-feed", "--port", "0", *DEMO_FEED_ARGS],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().decode().strip()
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 class TinyServe(Serve):
@@ -99,7 +81,8 @@ def journaled_seqs(folder: Path) -> list[int]:
 
 
 def test_serve_survives_a_full_disk_and_ends_the_day_as_a_clean_run(
-    feed_url: str, tmp_path: Path
+    feed_url: str,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     golden_prom = (ROOT / "tests/golden/fixtures" / f"{E2E}.prom").read_text()
     with tmpfs(tmp_path / "mnt", "400k") as mnt:
