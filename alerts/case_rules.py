@@ -1,7 +1,8 @@
 """Back-office rules: the 10-minute deemed acceptance (Anqiu), case deadlines in working
-days (Guangdong's 黄牌/红牌), with the clock stopped only by a listed special procedure
-(Yinchuan) and only up to its limit, and the pauses themselves: a procedure past its limit
-is carded, a pause for a reason not on the list is a warning.
+days (Guangdong's 黄牌/红牌) on the promised limit and on the legal one (Yinchuan lists
+both: 法定办结时限、承诺办结时限), with the clock stopped only by a listed special
+procedure (Yinchuan) and only up to its limit, and the pauses themselves: a procedure past
+its limit is carded, a pause for a reason not on the list is a warning.
 
 Imports: feeds.hallclock, metrics (snapshots, apply results, workdays, the case clock),
 alerts.book, alerts.settings, alerts.rule (Tick).
@@ -13,15 +14,16 @@ from collections.abc import Mapping
 
 from alerts.book import AlertBook
 from alerts.rule import Memory, Tick
-from alerts.settings import AddedMaterials, CaseDeadline
+from alerts.settings import AddedMaterials, CaseDeadline, minutes_of_day
 from feeds.hallclock import local_datetime, service_day
-from metrics.case_clock import Pause, limit_ms, procedure_of, reaches
+from metrics.case_clock import CLOSES_MS, Pause, card_moments, limit_ms, procedure_of, reaches
 from metrics.snapshot import CaseView
 from metrics.state import ApplyResult
 from metrics.workdays import WorkCalendar
 
 DEEMED_ACCEPTANCE = "deemed_acceptance"
 CASE_DEADLINE = "case_deadline"
+LEGAL_DEADLINE = "legal_deadline"
 PROCEDURE_OVERTIME = "procedure_overtime"
 PAUSE_UNLISTED = "pause_unlisted"
 ADDED_MATERIALS = "added_materials"
@@ -91,43 +93,46 @@ def clock_pauses(c: CaseView) -> list[Pause]:
     return out
 
 
+def _what(c: CaseView) -> str:
+    return f"case {c.case} ({c.item}, {c.dept}"
+
+
 class CaseDeadlineRule(Memory):
-    """A case's promised working days from acceptance: yellow card when ``yellow_days`` or
-    fewer are left, red when overdue (seed 001: 对即将超时办理的事项,进行实时预警和黄牌警告 …
-    对超时未办的事项进行红牌警告和督办). A pause for a listed special procedure (seed 004)
-    stops the clock up to its limit and moves the deadline by whole working days
+    """A case's promised working days (承诺办结时限) from acceptance: yellow card when
+    ``yellow_days`` or fewer are left, red when overdue (seed 001: 对即将超时办理的事项,进行
+    实时预警和黄牌警告 … 对超时未办的事项进行红牌警告和督办). A same-day case (0 days, 即办件)
+    is yellow from the hall's closing time (``closes``) of its day, not from acceptance
+    (``metrics.case_clock.same_day_yellow``). A pause for a listed special procedure (seed
+    004) stops the clock up to its limit and moves the deadline by whole working days
     (``metrics.case_clock``); a pause for any other reason stops nothing. Resolved when
     the case closes; a case that closes between two ticks is judged as it stood then."""
 
     name = CASE_DEADLINE
-    configured = ("yellow_days", "calendar")
+    configured = ("yellow_days", "calendar", "closes_ms")
 
-    def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar) -> None:
+    def __init__(self, cfg: CaseDeadline, calendar: WorkCalendar,
+                 closes: str | None = None) -> None:  # fmt: skip
         self.yellow_days = cfg.yellow_days
         self.calendar = calendar
+        self.closes_ms = CLOSES_MS if closes is None else minutes_of_day(closes) * 60_000
+        """The hall's closing time (ms after midnight): a same-day case's yellow."""
 
     def thresholds(self, c: CaseView, now: int) -> tuple[int | None, int | None]:
         """(yellow from, red from) in hall ms for the case as it stands at ``now``; None
         for one a listed pause within its limit is holding back."""
-        pauses = clock_pauses(c)
-        days, cal = c.promised_days, self.calendar
-        red = reaches(cal, c.accepted_ms, days, pauses, now)
-        if days >= self.yellow_days:
-            yellow = reaches(cal, c.accepted_ms, days - self.yellow_days, pauses, now)
-        else:
-            yellow = c.accepted_ms
-        return yellow, red
+        cal, days, pauses = self.calendar, c.promised_days, clock_pauses(c)
+        return card_moments(
+            cal, c.accepted_ms, days, pauses, now, yellow_days=self.yellow_days,
+            closes_ms=self.closes_ms,
+        )  # fmt: skip
 
     def _judge(self, book: AlertBook, hall: str, c: CaseView, now: int) -> None:
         yellow, red = self.thresholds(c, now)
         if yellow is None or now < yellow:
             return
         deadline = c.deadline_ms if red is None else red
-        due = service_day(deadline - 1)
-        note = ""
-        if self.calendar.source(due.year) is None:
-            note = f" (no holiday calendar for {due.year}: Monday to Friday assumed)"
-        what = f"case {c.case} ({c.item}, {c.dept}, {c.promised_days} working days)"
+        note = _no_calendar(self.calendar, deadline)
+        what = f"{_what(c)}, promised {c.promised_days} working days)"
         summary = f"{what} due {_when(deadline)}{note}"
         book.fire(CASE_DEADLINE, hall, c.case, "yellow", yellow, summary)
         if red is not None and now >= red:
@@ -146,6 +151,58 @@ class CaseDeadlineRule(Memory):
                     continue  # not even the hall state's card (yellow at 1 day) is up yet
                 a = book.open.get((CASE_DEADLINE, name, c.case))
                 if a is None or a.severity != "red":
+                    self._judge(book, name, c, hall.now_ms)
+
+
+def _no_calendar(calendar: WorkCalendar, deadline_ms: int) -> str:
+    """The summary's note when the deadline's year has no holiday calendar."""
+    due = service_day(deadline_ms - 1)
+    if calendar.source(due.year) is None:
+        return f" (no holiday calendar for {due.year}: Monday to Friday assumed)"
+    return ""
+
+
+class LegalDeadlineRule(Memory):
+    """A case past its legal time limit (法定办结时限, seed 004: 法定办结时限、承诺办结时限 are
+    both published for every item): a red card of its own (rule + hall + case), apart
+    from the promise's ``case_deadline``. Breaking the law's limit is another fact than
+    breaking the promise, later in every sane catalogue (the promise is the law's limit
+    cut short: seed 002, 取水许可 45 → 3 working days): it fires, notifies and escalates
+    (督办) when it happens, even on a case whose promise card is red and acknowledged
+    since. No yellow: the promise's cards come first (seed 001's 红牌 is for 超时未办).
+    Counted like the promise, from acceptance, with the same listed pauses stopping it.
+    Resolved when the case closes; one closing between two ticks is judged as it stood."""
+
+    name = LEGAL_DEADLINE
+    configured = ("calendar",)
+
+    def __init__(self, calendar: WorkCalendar) -> None:
+        self.calendar = calendar
+
+    def _judge(self, book: AlertBook, hall: str, c: CaseView, now: int) -> None:
+        if c.legal_days is None:
+            return
+        red = reaches(self.calendar, c.accepted_ms, c.legal_days, clock_pauses(c), now)
+        if red is None or now < red:
+            return
+        note = _no_calendar(self.calendar, red)
+        summary = (
+            f"{_what(c)}, legal {c.legal_days} working days) past its legal limit since "
+            f"{_when(red)} (promised {c.promised_days}){note}"
+        )
+        book.fire(LEGAL_DEADLINE, hall, c.case, "red", red, summary)
+
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for hall, closed_ms, c in result.closed_cases:
+            self._judge(book, hall, c, closed_ms)
+            book.resolve(LEGAL_DEADLINE, hall, c.case, closed_ms)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        for name, hall in tick.halls.items():
+            for c in hall.cases:
+                if c.card != "red" or c.legal_days is None:
+                    continue  # past its legal limit, the hall state's card is red
+                if (LEGAL_DEADLINE, name, c.case) not in book.open:
                     self._judge(book, name, c, hall.now_ms)
 
 

@@ -113,6 +113,13 @@ class Alert:
         return self.state in ("firing", "acknowledged")
 
 
+def rectified(a: Alert) -> bool:
+    """Resolved by a person (with the note resolving by hand requires), not by the
+    system: for a bad rating, rectified (差评整改); the report counts these and the
+    outbound sender feeds each back to the rating platform."""
+    return a.state == "resolved" and a.resolved_by not in (None, SYSTEM)
+
+
 @dataclass(slots=True)
 class Silence:
     """Mutes matching alerts until ``until_ms`` (hall time). Who, why and until are required."""

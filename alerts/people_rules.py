@@ -1,5 +1,7 @@
 """Rules about the people served: bad ratings awaiting rectification (好差评, seed 004),
-second trips (最多跑一次, seed 000) and ticket scalping (倒号, seed 004).
+second trips (最多跑一次, seed 000), ticket scalping (倒号) and tickets served for someone
+else than their holder (盗号): seed 004, 对倒号、盗号、造谣生事,扰乱正常办事秩序的非法中介,
+予以严厉打击.
 
 ``person`` arrives pseudonymized (a keyed hash, feeds/privacy.py); these rules keep it in
 memory only to match visits, and never put it in a scope or a summary: alerts name the
@@ -21,6 +23,7 @@ from metrics.workdays import WorkCalendar
 BAD_RATING = "bad_rating"
 SECOND_TRIP = "second_trip"
 TICKET_SCALPING = "ticket_scalping"
+TICKET_THEFT = "ticket_theft"
 
 
 class BadRatingRule(Memory):
@@ -59,9 +62,12 @@ class BadRatingRule(Memory):
 
 
 class SecondTripRule(Memory):
-    """最多跑一次: the same person back for the same item within ``within_days`` after an
-    incomplete or rejected visit. A notice on the new ticket, open until a person
-    resolves it (what went wrong the first time is for the office to find out)."""
+    """最多跑一次: the same person back for the same item within ``within_days`` after a
+    visit that ended incomplete or rejected at the window. A notice on the new ticket,
+    open until a person resolves it (what went wrong the first time is for the office to
+    find out). A visit sent to the back office ends the matter for this rule whatever the
+    back office decides: a return after a denial is a new application, the citizen got a
+    decision (issue #18)."""
 
     name = SECOND_TRIP
     configured = ("window_ms",)
@@ -97,8 +103,8 @@ class SecondTripRule(Memory):
                     book.fire(SECOND_TRIP, hall, scope, "notice", ts, summary)
             elif outcome in ("incomplete", "rejected"):
                 self.failed[key] = (ts, outcome)
-            else:  # done (or sent to the back office): the matter moved on
-                self.failed.pop(key, None)
+            else:  # done, or sent to the back office (approved or denied later: a
+                self.failed.pop(key, None)  # decision either way): the matter moved on
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         return None
@@ -106,21 +112,45 @@ class SecondTripRule(Memory):
 
 class ScalpingRule(Memory):
     """倒号: one person taking more than ``max_tickets`` tickets in a service day. A
-    notice named by the person's first ticket of the day, open until resolved."""
+    notice named by the person's first ticket of the day, open until resolved. The
+    registered agents (``agents``, pseudonyms) are exempt: many tickets a day are a
+    代办员's normal day."""
 
     name = TICKET_SCALPING
-    configured = ("max_tickets",)
+    configured = ("max_tickets", "agents")
 
     def __init__(self, cfg: Scalping) -> None:
         self.max_tickets = cfg.max_tickets
+        self.agents = frozenset(cfg.agents)
 
     def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
         over = self.max_tickets + 1
-        for hall, ts, nth, tickets in result.person_tickets:
-            if nth == over:
+        agents = self.agents
+        for hall, ts, nth, tickets, person in result.person_tickets:
+            if nth == over and person not in agents:
                 summary = f"one person took {nth} tickets today (倒号?): {', '.join(tickets[:nth])}"
                 scope = f"{service_day(ts)}/{tickets[0]}"
                 book.fire(TICKET_SCALPING, hall, scope, "notice", ts, summary)
+
+    def on_tick(self, book: AlertBook, tick: Tick) -> None:
+        return None
+
+
+class TicketTheftRule(Memory):
+    """盗号: a ticket served for a person other than its holder, where the feed says whom
+    the window serves (``service_started.person``) and whom the ticket was issued to
+    (``ticket_issued.person``). A notice named by the ticket, open until a person resolves
+    it. A feed that never sends both leaves this rule silent."""
+
+    name = TICKET_THEFT
+
+    def on_batch(self, book: AlertBook, result: ApplyResult) -> None:
+        for hall, ticket, window, ts in result.other_holders:
+            summary = (
+                f"ticket {ticket} served at window {window} for another person than its "
+                "holder (盗号?)"
+            )
+            book.fire(TICKET_THEFT, hall, f"{service_day(ts)}/{ticket}", "notice", ts, summary)
 
     def on_tick(self, book: AlertBook, tick: Tick) -> None:
         return None

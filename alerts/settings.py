@@ -72,8 +72,10 @@ ProcedureDays = Annotated[int, msgspec.Meta(ge=1, le=365)]
 
 class Complaints(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     settle_by: ClockTime = "17:30"
-    """当日事当日毕: a complaint still open at this hall-local time of the day it came in
-    (or at midnight, if it came in later) escalates."""
+    """当日事当日毕 (seed 002): the hall's closing time, hall-local. A complaint received on
+    a working day before it is due by it that day; one received after it, or on a day the
+    hall does not work, by it on the next working day. Still open then: urgent. A hall's
+    own closing time is ``[halls.H] closes``."""
 
 
 class AddedMaterials(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -95,13 +97,25 @@ class Ratings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=T
 
 class SecondTrip(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     within_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
-    """最多跑一次: back for the same item within this many calendar days after an
-    incomplete or rejected visit is a second trip."""
+    """最多跑一次: back for the same item within this many calendar days after a visit
+    that ended ``incomplete`` or ``rejected`` at the window is a second trip. Our default:
+    no seed gives a window. A return after the back office decided (a case closed, even
+    ``denied``) is none: the citizen got a decision."""
+
+
+#: A registered agent's ``person`` as the feed sends it (an ID number, say).
+AgentId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class Scalping(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     max_tickets: Count = 3
     """倒号: one person taking more tickets than this in one service day."""
+    agents: tuple[AgentId, ...] = ()
+    """Registered agents (代办员, 帮办代办员: Anqiu counts 152, Luozhuang 26), whose many
+    tickets a day are their work, not scalping: their ``person`` ids as the feed sends
+    them. Written raw in the file, they are pseudonymized as the config is loaded for a
+    pipeline (``runtime.config.Config.pseudonymized``, the decoder's key): the rule only
+    ever holds pseudonyms, and nothing logs them."""
 
 
 class Feeds(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):

@@ -74,7 +74,7 @@ class IdleWindowRule(_StretchRule):
         return result.idle
 
     def _fire(self, book: AlertBook, hall: str, scope: str, start: int) -> None:
-        summary = f"window {scope} open and idle while people wait (空岗)"
+        summary = f"window {scope} open and idle while people wait"
         book.fire(IDLE_WINDOW, hall, scope, "notice", start + self.after_ms, summary)
 
 

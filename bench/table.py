@@ -16,7 +16,11 @@ whether the median meets it; rows without a goal give the context. The goals:
 (d) publishing 100 halls x 30 windows (``Pipeline.publish``: snapshots and the
     time-driven rules) at the end of a full service day (``bench/figures.big_hall_day``),
     every hall changed since the last publish: <= 50 ms;
-(e) memory (``bench/memory.py``): RSS of 100 halls x 30 windows on day 3: < 210 MB.
+(e) memory (``bench/memory.py``): RSS of 100 halls x 30 windows on day 3: < 210 MB;
+(f) figures one can defend (``bench/calibration.py``, issue 13): the expected wait at each
+    ticket's issue beats "the last hour's mean wait" as a forecast of its wait (a lower
+    mean absolute error, a share within ±5 min not lower) over the demo city's day and
+    the M/M/c halls. Deterministic: one run.
 
     python bench/table.py              # ~1.5 minutes on 2 cores
     python bench/table.py --quick      # fewer events and runs: a smoke test
@@ -154,6 +158,15 @@ def memory_goal(days: int) -> None:
                 "< 210 MB", mb < 210)  # fmt: skip
 
 
+def calibration_goal() -> None:
+    """(f): per data set, the expected wait's MAE against the last hour's mean's."""
+    for label, got in child("calibration.py").items():
+        value = f"{got['mae_s'] / 60:.2f} vs {got['baseline_mae_s'] / 60:.2f}"  # type: ignore[operator]
+        short = "demo city" if label.startswith("demo") else f"M/M/c ρ {label[-5:-1]}"
+        row(f"(f) expected wait vs last hour's MAE min: {short}", value, "beats it",
+            bool(got["beats"]))  # fmt: skip
+
+
 # --- issue 8's rows (--issue8) ------------------------------------------------------------
 
 
@@ -225,6 +238,7 @@ def main() -> None:
     sup = big_city()
     publish_goal(sup, runs)
     memory_goal(3)
+    calibration_goal()
     if args.issue8:
         ingest_issue8(100_000 if args.quick else 200_000, 2 if args.quick else 3)
         scrape_issue8(sup, runs)

@@ -56,7 +56,7 @@ REASONS: Final = (
     "old_seq",  # the seq repeats or goes back (a duplicate is dropped, never applied twice)
     "unknown_ticket",  # an event for a ticket never issued this service day
     "unknown_case",  # an event for a case never submitted
-    "unknown_complaint",  # complaint_closed for a complaint never received
+    "unknown_complaint",  # complaint_closed (or _answered) for a complaint not open
     "duplicate_ticket",  # ticket_issued for a ticket id already issued this day
     "bad_state",  # an event impossible in the ticket's state (e.g. abandoned after done)
     "unexpected_op",  # a control op where a data frame belongs

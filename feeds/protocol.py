@@ -111,10 +111,16 @@ class TicketCalled(_SeqEvent, tag="ticket_called", kw_only=True):
 
 
 class ServiceStarted(_SeqEvent, tag="service_started", kw_only=True):
+    """The window starts on the ticket. ``person`` (added in v1 without changing it) is
+    whom the window serves, where the hall's system checks it (an ID card read at the
+    window): one other than the ticket's holder is 盗号. Pseudonymized like
+    ``ticket_issued``'s."""
+
     ticket: Ident
     window: Ident
     item: Ident | None = None
     staff: Ident | None = None
+    person: Ident | None = None
 
 
 class ServiceFinished(_SeqEvent, tag="service_finished", kw_only=True):
@@ -156,6 +162,18 @@ class ComplaintClosed(_SeqEvent, tag="complaint_closed", kw_only=True):
     resolution: Text | None = None
 
 
+class ComplaintAnswered(_SeqEvent, tag="complaint_answered", kw_only=True):
+    """The complainant got an answer (现场处理答复, seed 002), before the complaint is
+    settled. Added in v1 without changing it: a feed that never sends it is a v1 feed all
+    the same (a complaint's first answer is then its settlement)."""
+
+    complaint: Ident
+    text: Text | None = None
+    """What was answered, as the hall wrote it."""
+    staff: Ident | None = None
+    """Who answered (the director on duty, a window's staff)."""
+
+
 class CaseSubmitted(_SeqEvent, tag="case_submitted", kw_only=True):
     """The front desk pushes a case to the back office (working-day deadline)."""
 
@@ -166,6 +184,11 @@ class CaseSubmitted(_SeqEvent, tag="case_submitted", kw_only=True):
     window: Ident | None = None
     ticket: Ident | None = None
     person: Ident | None = None
+    legal_days: Days | None = None
+    """The item's legal time limit in working days (法定办结时限, seed 004), beside the
+    promised one (承诺办结时限). Added in v1 without changing it: a feed that does not
+    send it is a v1 feed all the same (the config's ``[halls.H.items.I] legal_days``,
+    if any, stands in)."""
 
 
 class CaseAccepted(_SeqEvent, tag="case_accepted", kw_only=True):
@@ -213,6 +236,7 @@ Event = (
     | TicketAbandoned
     | Rating
     | Complaint
+    | ComplaintAnswered
     | ComplaintClosed
     | CaseSubmitted
     | CaseAccepted
@@ -225,7 +249,7 @@ Event = (
 #: Every event kind, for tests and documentation.
 EVENT_TYPES: Final = Event.__args__
 #: Kinds that carry ``person`` (pseudonymized at decode).
-PERSON_KINDS: Final = (TicketIssued, CaseSubmitted)
+PERSON_KINDS: Final = (TicketIssued, ServiceStarted, CaseSubmitted)
 
 
 # --- Session control (tagged on "op") ---------------------------------------------------

@@ -14,10 +14,23 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from feeds.decode import Decoded, FrameDecoder, Rejection
 from feeds.protocol import Event, Gap
+
+PACE_WINDOW_S: Final = 5.0
+"""A feed's pace is measured over at least this much wall time of receiving (a live feed
+sends at least a heartbeat every 5 s)."""
+FASTER_THAN_REAL: Final = 1.25
+"""A hall clock running faster than this many hall seconds a wall second is no live
+hall's (a live one keeps real time, or falls behind): the demo at ``--speed``, a replay,
+a burst of catching up."""
+
+
+def runs_ahead(pace: float | None) -> bool:
+    """Whether a feed's measured ``pace`` is faster than real time; False unmeasured."""
+    return pace is not None and pace > FASTER_THAN_REAL
 
 
 @dataclass(slots=True)
@@ -53,6 +66,18 @@ class FeedSnapshot:
     """The hall-clock ``ts`` (ms) of the newest event received (the last one)."""
     newest_wall: float | None = None
     """This machine's wall time (s since the epoch) when it was received."""
+    pace: float | None = None
+    """How fast the feed's hall clock runs: hall seconds per wall second over the last
+    ``PACE_WINDOW_S`` or more of receiving (about 1 for a live hall, 60 for the demo at
+    ``--speed 60``, thousands for a replay at ``max``); None until measured."""
+
+    @property
+    def live_lag_s(self) -> float | None:
+        """The delivery lag where it means something: None while the feed's hall clock
+        runs faster than real time (``runs_ahead``: the demo at ``--speed 60``, a replay),
+        whose lag against this machine's clock only says how fast it plays (issue 13 saw
+        ``-2h42``). A clock that keeps time or falls behind (a stalled feed) keeps it."""
+        return None if runs_ahead(self.pace) else self.delivery_lag_s
 
     @property
     def delivery_lag_s(self) -> float | None:
@@ -87,15 +112,27 @@ class FeedStatus:
     """The ``ts`` (ms, hall clock) of the newest event received (the last one)."""
     newest_wall: float | None = None
     """This machine's wall time when it was received (``time.time()``)."""
+    pace: float | None = None
+    """Hall seconds per wall second over the last measured stretch (``FeedSnapshot.pace``)."""
+    pace_from: tuple[int, float] | None = None
+    """Where the stretch being measured began: (newest ts, wall time)."""
 
     def received(self, events: Sequence[Event], wall: float) -> None:
         """A frame's kept events (heartbeats included) arrived at ``wall``. Its last
         event is the newest (events come in seq order): its ``ts`` and ``wall`` make the
-        delivery lag (``hall_feed_lag_seconds``). O(1): this runs for every frame."""
+        delivery lag (``hall_feed_lag_seconds``), and every ``PACE_WINDOW_S`` of wall
+        time the pace of the hall clock. O(1): this runs for every frame."""
         self.last_event_wall = wall
         if events:
-            self.newest_ts = events[-1].ts
+            ts = events[-1].ts
+            self.newest_ts = ts
             self.newest_wall = wall
+            since = self.pace_from
+            if since is None or ts < since[0]:  # the first frame, or a feed started over
+                self.pace_from = (ts, wall)
+            elif wall - since[1] >= PACE_WINDOW_S:
+                self.pace = (ts - since[0]) / 1000.0 / (wall - since[1])
+                self.pace_from = (ts, wall)
 
     def snapshot(self) -> FeedSnapshot:
         return FeedSnapshot(
@@ -114,6 +151,7 @@ class FeedStatus:
             seq_restarts=self.seq_restarts,
             newest_ts=self.newest_ts,
             newest_wall=self.newest_wall,
+            pace=self.pace,
         )
 
 

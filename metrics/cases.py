@@ -1,6 +1,9 @@
 """Cases (办件) as they stand at the hall clock: the working-day deadline from acceptance
 (actual, or deemed at submission + the configured minutes), moved on by the pauses for a
-listed special procedure (``metrics.case_clock``), and the card. Both sides use it: the
+listed special procedure (``metrics.case_clock``), the legal time limit counted alike
+(法定办结时限: the feed's ``legal_days``, else the config's for the item), and the card:
+yellow from the promise's last working day (a same-day case: from the hall's closing
+time), red past the promise or past the legal limit. Both sides use it: the
 snapshot's open cases, and the view of a case as it stood when it closed (the rules'
 input, from the handlers).
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from metrics.case_clock import Pause, limit_ms, procedure_of, reaches
+from metrics.case_clock import Pause, card_moments, limit_ms, procedure_of, reaches
 from metrics.hall import Case, HallState
 from metrics.snapshot import CaseView
 
@@ -28,35 +31,46 @@ class _CaseFigures(NamedTuple):
     card: str
     pauses: int
     """Finished pauses so far."""
+    legal_days: int | None
+    """The legal time limit: the feed's, else the config's for the item, else None."""
+    legal_deadline: int | None
 
 
 def _case_figures(h: HallState, c: Case) -> _CaseFigures:
     now = h.now_ms
-    deem_ms = h.settings.deemed_accept_minutes * 60_000
+    settings = h.settings
+    deem_ms = settings.deemed_accept_minutes * 60_000
     late = c.accepted_ms is None or c.accepted_ms > c.submitted_ms + deem_ms
     # Not accepted and not yet deemed: the clock will start at submission + minutes.
     accepted = c.submitted_ms + deem_ms if late or c.accepted_ms is None else c.accepted_ms
     deemed = late and now >= c.submitted_ms + deem_ms
-    cal = h.settings.calendar  # (memoises the working-day arithmetic, ~50 µs a miss)
+    cal = settings.calendar  # (memoises the working-day arithmetic, ~50 µs a miss)
     days = c.promised_days
-    pauses = clock_pauses(c, h.settings.case_pauses)
-    red: int | None
+    legal = c.legal_days if c.legal_days is not None else settings.legal_days.get(c.item)
+    pauses = clock_pauses(c, settings.case_pauses)
     yellow: int | None
-    if not pauses:  # the common case: no special procedure
+    red: int | None
+    legal_red = legal_deadline = None
+    if not pauses and days >= 1:  # the common case: ``card_moments`` without pauses
         deadline = red = cal.deadline_ms(accepted, days)
-        yellow = cal.deadline_ms(accepted, max(days - 1, 0))
+        yellow = cal.deadline_ms(accepted, days - 1)
+        if legal is not None:
+            legal_red = legal_deadline = cal.deadline_ms(accepted, legal)
     else:
+        yellow, red = card_moments(cal, accepted, days, pauses, now, closes_ms=settings.closes_ms)
         deadline = reaches(cal, accepted, days, pauses, now, hold=False) or 0
-        red = reaches(cal, accepted, days, pauses, now)
-        yellow = reaches(cal, accepted, max(days - 1, 0), pauses, now)
-    if days == 0:
-        yellow = accepted
+        if legal is not None:
+            legal_red = reaches(cal, accepted, legal, pauses, now)
+            legal_deadline = reaches(cal, accepted, legal, pauses, now, hold=False)
     card = (
         "red" if red is not None and now >= red
+        else "red" if legal_red is not None and now >= legal_red
         else "yellow" if yellow is not None and now >= yellow
         else "none"
     )  # fmt: skip
-    return _CaseFigures(accepted, deemed, c.paused_since, deadline, card, len(c.pauses))
+    return _CaseFigures(
+        accepted, deemed, c.paused_since, deadline, card, len(c.pauses), legal, legal_deadline
+    )
 
 
 def clock_pauses(c: Case, listed: Mapping[str, int]) -> list[Pause]:
@@ -92,6 +106,8 @@ def _view_of(h: HallState, case: str, c: Case, f: _CaseFigures) -> CaseView:
         procedure=procedure,
         procedure_days=days,
         procedure_due_ms=due,
+        legal_days=f.legal_days,
+        legal_deadline_ms=f.legal_deadline,
     )
 
 
@@ -106,7 +122,8 @@ def open_cases(h: HallState) -> tuple[CaseView, ...]:
     The deadline counts ``promised_days`` working days from acceptance (actual, or deemed
     at submission + the configured minutes); time paused for a listed special procedure,
     up to its limit, moves it on by whole working days (``metrics.case_clock``). Yellow:
-    one working day or less is left.
+    one working day or less is left (a same-day case: from the hall's closing time). Red:
+    past the deadline, or past the legal limit (``legal_days``, counted alike).
     """
     out = []
     last = h.case_views

@@ -33,7 +33,12 @@ from prometheus_client.registry import Collector
 from feeds.protocol import ABANDON_REASONS, SERVICE_OUTCOMES, WINDOW_STATES
 from metrics.dashboard import figure_families
 from metrics.promtext import CONTENT_TYPE, Text, escape, number
-from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CitySnapshot
+from metrics.snapshot import (
+    COMPLAINT_ANSWER_BUCKETS,
+    SERVICE_BUCKETS,
+    WAIT_BUCKETS,
+    CitySnapshot,
+)
 from metrics.storage import StoreHealth
 
 CARDS = ("none", "yellow", "red")
@@ -133,6 +138,16 @@ def render(city: CitySnapshot) -> bytes:
     text.family("hall_complaints_open", "gauge", "Complaints not yet settled.")
     for name, hall in halls:
         text.sample("hall_complaints_open", hall_labels[name], hall.complaints_open)
+    text.family(
+        "hall_complaint_answer_seconds",
+        "histogram",
+        "Complaint to its first answer (现场处理答复), or to its settlement if unanswered.",
+    )
+    for name, hall in halls:
+        c = hall.counters
+        _histogram(text, "hall_complaint_answer_seconds", [hall_labels[name]],
+                   COMPLAINT_ANSWER_BUCKETS, [c.complaint_answer_buckets],
+                   [c.complaint_answer_sum])  # fmt: skip
     text.family("hall_cases_open", "gauge", "Open back-office cases by card.")
     for name, hall in halls:
         by_card = hall.cases_by_card()

@@ -10,6 +10,7 @@ Imports: feeds.protocol (enumerations), metrics.erlang, metrics.snapshot, numpy.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any, Final, NamedTuple
 
@@ -29,6 +30,12 @@ THIN_ARRIVALS: Final = 10
 """Fewer arrivals than this in the last hour: the rate comes from the day's curve."""
 MIN_SERVICES: Final = 5
 """Fewer services than this in the last hour: the service time is the day's."""
+MIN_CYCLES: Final = 3
+"""Fewer calls of a zone ended today (finished, or a no-show) than this: no forecast of
+its wait (the first to end are the shortest: they would promise a wait far too short)."""
+IDLE_GRACE_MS: Final = 60_000
+"""A window free this long while people of its zones wait is not calling (its staff away,
+or a specialist window whose items nobody waits for): the forecast leaves it out."""
 
 
 def quantiles(sorted_values: Array, qs: Sequence[float]) -> list[float]:
@@ -323,25 +330,46 @@ def needed_windows(
         return None
 
 
-def expected_wait(
-    ahead: int, free_windows: int, capacity_per_s: float, serving_windows: int
-) -> float | None:
-    """Forecast wait of a ticket issued now.
+def expected_wait(ahead: int, windows: int, free: int, cycle_s: float | None) -> float | None:
+    """Forecast wait of a normal ticket issued now in a zone (docs/figures.md).
 
-    ``ahead`` people wait before it; ``free_windows`` open windows of the zone have no
-    ticket; ``capacity_per_s`` is the zone's calls per second from its open windows (each
-    window's share of this zone times 1 / its mean call-to-finish cycle). The ticket is
-    called after ``ahead + 1 - free_windows`` windows have become free.
+    The ticket is called at the ``ahead + 1 - free``-th time one of the ``windows`` calls:
+    at once (0.0) when a free window is left for it; otherwise each window calls once a
+    ``cycle_s`` (the zone's mean call-to-finish time), so the turns come ``windows`` times
+    as often: ``(ahead + 1 - free) * cycle_s / windows``.
+
+    Args:
+        ahead: People waiting in the zone now.
+        windows: Open windows calling the zone's tickets (``HallState.expected_wait``
+            says which).
+        free: Of those, the ones with no ticket called or in service.
+        cycle_s: The zone's mean seconds from a call to the window being free again;
+            None when too few are known.
+
+    Returns:
+        Seconds, or None without a calling window or a cycle (no figure is better than
+        one made up).
     """
-    if serving_windows == 0 or capacity_per_s <= 0:
+    if windows <= 0 or cycle_s is None:
         return None
-    turns = ahead + 1 - free_windows
-    return turns / capacity_per_s if turns > 0 else 0.0
+    turns = ahead + 1 - free
+    return turns * cycle_s / windows if turns > 0 else 0.0
 
 
 def ratio(num: float, den: float) -> float | None:
     """``num / den``, or None when ``den`` is 0 (a figure undefined so far)."""
     return num / den if den else None
+
+
+def wilson_lower(good: int, n: int, z: float = 1.96) -> float | None:
+    """The Wilson score interval's lower bound of a share ``good / n`` (z 1.96: 95 %);
+    None when ``n`` is 0. A share of few trials gets a low bound, so ranking by it puts
+    499 good of 500 (0.9888) above 1 of 1 (0.2065) — docs/reports.md works both out."""
+    if n <= 0:
+        return None
+    p, z2 = good / n, z * z
+    spread = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return (p + z2 / (2 * n) - spread) / (1 + z2 / n)
 
 
 def outcome_counts(row: Array | Sequence[int]) -> dict[str, int]:

@@ -10,11 +10,13 @@ hall clock: the newest ``ts`` seen from the hall, heartbeats included (docs/prot
 ``metrics.state.CityState``.
 
 Imports: feeds.protocol (enumerations), feeds.hallclock, feeds.decode (Rejection),
-metrics.columns, metrics.snapshot, metrics.workdays, msgspec, numpy.
+metrics.columns, metrics.figures (the forecast), metrics.snapshot, metrics.workdays,
+msgspec, numpy.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,9 +34,10 @@ from feeds.protocol import (
     WINDOW_STATES,
     Rating,
 )
-from metrics.case_clock import SPECIAL_PROCEDURES
+from metrics.case_clock import CLOSES_MS, SPECIAL_PROCEDURES
 from metrics.columns import Column, Registry
-from metrics.snapshot import SERVICE_BUCKETS, WAIT_BUCKETS, CaseView
+from metrics.figures import IDLE_GRACE_MS, MIN_CYCLES, expected_wait
+from metrics.snapshot import COMPLAINT_ANSWER_BUCKETS, SERVICE_BUCKETS, WAIT_BUCKETS, CaseView
 from metrics.workdays import WorkCalendar
 
 # Ticket states. A ticket is in exactly one of them.
@@ -63,6 +66,7 @@ WINDOW_CLOSED: Final = WINDOW_STATE_INDEX["closed"]
 WINDOW_OPEN: Final = WINDOW_STATE_INDEX["open"]
 _WAIT_BOUNDS = np.asarray(WAIT_BUCKETS)
 _SERVICE_BOUNDS = np.asarray(SERVICE_BUCKETS)
+_ANSWER_BOUNDS = COMPLAINT_ANSWER_BUCKETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,13 @@ class Settings:
     case_pauses: Mapping[str, int] = field(default_factory=lambda: dict(SPECIAL_PROCEDURES))
     """The special procedures that stop a case's clock, each with its limit in working
     days (config ``[rules.case_pauses]``; ``metrics.case_clock``)."""
+    legal_days: Mapping[str, int] = field(default_factory=dict)
+    """Item id → its legal time limit in working days (法定办结时限, config
+    ``[halls.H.items.I] legal_days``), for cases whose feed does not send ``legal_days``."""
+    closes_ms: int = CLOSES_MS
+    """The hall's closing time, ms after local midnight (config ``[halls.H] closes``,
+    else ``[rules.complaints] settle_by``): a same-day case (0 promised days) is yellow
+    from it (``metrics.case_clock.same_day_yellow``)."""
 
     def wait_limit(self, zone: str) -> float:
         """The waiting limit of ``zone`` in seconds."""
@@ -169,9 +180,15 @@ visit has outcome None (once per ticket, when both person and item are known); i
 has the outcome of a service_finished (not transferred)."""
 
 
-PersonTickets = tuple[str, int, int, list[str]]
-"""A person took a ticket: (hall, at ms, nth, tickets) — their ``nth`` of the service
-day, the first ``nth`` of ``tickets`` (which may grow after)."""
+PersonTickets = tuple[str, int, int, list[str], str]
+"""A person took a ticket: (hall, at ms, nth, tickets, person) — their ``nth`` of the
+service day, the first ``nth`` of ``tickets`` (which may grow after), and their pseudonym
+(a registered agent's tickets are no scalping)."""
+
+
+OtherHolder = tuple[str, str, str, int]
+"""A service started for a person other than the ticket's holder (both known): (hall,
+ticket, window, at ms). Rule input for 盗号."""
 
 
 @dataclass(slots=True)
@@ -201,6 +218,7 @@ class ApplyResult:
     """Every rating applied, as it came."""
     visits: list[Visit] = field(default_factory=list)
     person_tickets: list[PersonTickets] = field(default_factory=list)
+    other_holders: list[OtherHolder] = field(default_factory=list)
     halls: set[str] = field(default_factory=set)
 
 
@@ -219,6 +237,9 @@ class Case:
     depends on which pauses began before it (``metrics.case_clock.reaches``)."""
     materials_changed: int = 0
     """``case_materials_changed`` events so far: materials or conditions added."""
+    legal_days: int | None = None
+    """The legal time limit (法定办结时限) as the feed sent it; None: the config's for the
+    item, if any (``Settings.legal_days``)."""
 
 
 class Ticket(msgspec.Struct, gc=False):
@@ -302,7 +323,13 @@ class HallState:
         self.out = ApplyResult()
         """The result of the batch being applied: handlers report transitions into it
         (``CityState.apply`` sets it for each batch)."""
-        self.complaints: dict[str, tuple[int, str, str | None]] = {}
+        self.complaints: dict[str, tuple[int, str, str | None, int | None]] = {}
+        """Open complaints: id → (received ms, channel, window, first answer ms or None)."""
+        self.c_answer_buckets = np.zeros(len(_ANSWER_BOUNDS) + 1, i8)
+        """Complaints by time to their first answer (``complaint_answered``, else the
+        settlement): non-cumulative buckets of ``COMPLAINT_ANSWER_BUCKETS``, +Inf last."""
+        self.c_answer_sum = 0.0
+        """Seconds to first answer, summed over those complaints."""
         self.cases: dict[str, Case] = {}
         self.case_views: dict[str, tuple[tuple[object, ...], CaseView]] = {}  # (figures, view)
         """Case id → (its figures, its view) at the last snapshot: an open case whose
@@ -311,6 +338,14 @@ class HallState:
         # Flat per-field lists: numpy converts a list of ints ~5x faster than of tuples.
         self.b_issued: list[int] = []  # zone
         self.b_issued_ts: list[int] = []
+        self.record_forecasts = False
+        """Record each ticket's expected wait at its issue (``d_issued_forecast``): for
+        ``metrics.calibration`` over replayed days (``CityState(record_forecasts=True)``);
+        off in serve, where a forecast at every issue would cost ~1 µs a ticket."""
+        self.b_issued_forecast: list[float] = []
+        """The zone's expected wait as it stood just before each ticket was issued (-1.0:
+        none), while ``record_forecasts``: what the console showed for "a ticket issued
+        now" at that moment, measured by ``metrics.calibration``."""
         self.b_wait: tuple[list[int], ...] = ([], [], [])  # zone, wait ms, first-call ts
         # ts, window, zone, outcome, service ms, staff
         self.b_fin: tuple[list[int], ...] = ([], [], [], [], [], [])
@@ -340,6 +375,14 @@ class HallState:
         self.w_ticket_since = [0] * MAX_WINDOWS
         self.w_zone_bits = [0] * MAX_WINDOWS
         """Bit z set: the window called a ticket of zone z today."""
+        self.zone_windows: list[list[int]] = [[] for _ in range(MAX_ZONES)]
+        """Per zone, the windows that called a ticket of it today (``w_zone_bits`` by
+        zone), in the order they first did: the forecast reads a zone's few windows."""
+        self.z_cycle_ms = [0] * MAX_ZONES
+        """Per zone, time from a call to the window being free again (the service
+        finished, or the no-show given up), summed over the calls that ended today."""
+        self.z_cycles = [0] * MAX_ZONES
+        """Per zone, the calls that ended today (``z_cycle_ms``'s count)."""
         self.waiting_bits = 0
         """Bit z set: zone z has people waiting now."""
         self.served_bits = 0
@@ -380,6 +423,7 @@ class HallState:
         self.d_q_zone = Column(np.int32)
         self.d_q_delta = Column(np.int8)
         self.d_issued_zone = Column(np.int32)
+        self.d_issued_forecast = Column(np.float64)
         self.d_wait_zone = Column(np.int32)
         self.d_wait_ms = Column(np.int64)
         self.d_fin_ts = Column(np.int64)
@@ -474,6 +518,48 @@ class HallState:
         self.w_staff[window] = name
         self.w_staff_index[window] = -1 if name is None else self.staff.index(name)
 
+    def complaint_answered(self, received_ms: int, at_ms: int) -> None:
+        """A complaint's first answer (or its settlement, unanswered till then): counted
+        in the time-to-first-answer histogram. Complaints are few: no buffering."""
+        seconds = (at_ms - received_ms) / 1000 if at_ms > received_ms else 0.0
+        self.c_answer_buckets[bisect_left(_ANSWER_BOUNDS, seconds)] += 1
+        self.c_answer_sum += seconds
+
+    def expected_wait(self, zone: int) -> float | None:
+        """Forecast wait of a normal ticket of ``zone`` issued now (docs/figures.md):
+        ``metrics.figures.expected_wait`` of the people waiting, the open windows that
+        call the zone's tickets and the free ones among them, and the zone's mean cycle.
+
+        The windows are the open ones that called a ticket of the zone today, but a free
+        one idle while people of its zones wait for ``IDLE_GRACE_MS`` or more (it is not
+        calling). The cycle counts the calls in progress too, for the time they have
+        taken so far (the total time on test over the calls ended: the first calls to
+        end are the short ones); None before ``MIN_CYCLES`` calls of the zone ended.
+        Reads only the zone's few windows: a snapshot asks it for every zone, a state
+        recording forecasts at every ticket issued.
+        """
+        ended = self.z_cycles[zone]
+        if ended < MIN_CYCLES:
+            return None
+        now = self.now_ms
+        busy_ms = self.z_cycle_ms[zone]
+        windows = free = 0
+        w_ticket, tickets, opened = self.w_ticket, self.tickets, self.open_windows
+        for w in self.zone_windows[zone]:
+            ticket = w_ticket[w]
+            if ticket is not None:
+                held = tickets[ticket]
+                if held.zone == zone and now > held.called:
+                    busy_ms += now - held.called
+                if w in opened:
+                    windows += 1
+            elif w in opened:
+                idle_from = self.w_idle_from[w]
+                if idle_from < 0 or now - idle_from < IDLE_GRACE_MS:
+                    windows += 1
+                    free += 1
+        return expected_wait(len(self.queues[zone]), windows, free, busy_ms / ended / 1000.0)
+
     # --- numpy side ----------------------------------------------------------------------
 
     @property
@@ -488,8 +574,10 @@ class HallState:
             self.z_issued += np.bincount(zone, minlength=MAX_ZONES)
             self.d_issued_zone.extend(zone)
             self.d_issued_ts.extend(np.asarray(self.b_issued_ts, np.int64))
+            self.d_issued_forecast.extend(np.asarray(self.b_issued_forecast, np.float64))
             self.b_issued.clear()
             self.b_issued_ts.clear()
+            self.b_issued_forecast.clear()
         if self.b_wait[0]:
             zone, wait_ms, call_ts = _take(self.b_wait)
             self.d_wait_ts.extend(call_ts)

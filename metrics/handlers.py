@@ -21,6 +21,7 @@ from feeds.protocol import (
     CaseResumed,
     CaseSubmitted,
     Complaint,
+    ComplaintAnswered,
     ComplaintClosed,
     Heartbeat,
     Rating,
@@ -171,9 +172,13 @@ def _end_open(h: HallState, window: int, ts: int) -> None:
 
 
 def _release(h: HallState, t: Ticket, ts: int) -> None:
-    """The ticket leaves the window it was at (if that window still shows it)."""
+    """The ticket leaves the window it was at (if that window still shows it): the call
+    ended, and its time from call to free window counts in the zone's cycle."""
     window = t.window
     if window >= 0 and h.w_ticket[window] == t.id:
+        zone = t.zone
+        h.z_cycle_ms[zone] += ts - t.called if ts > t.called else 0
+        h.z_cycles[zone] += 1
         h.w_ticket[window] = None
         h.w_ticket_since[window] = ts
         if h.w_open_until_done[window]:  # paused mid-service: staffed until now
@@ -200,6 +205,7 @@ def _called(h: HallState, t: Ticket, window: int, ts: int, r: ApplyResult) -> No
     bit = 1 << t.zone
     if not h.w_zone_bits[window] & bit:  # the window serves this zone from now on
         h.w_zone_bits[window] |= bit
+        h.zone_windows[t.zone].append(window)
         h.served_bits |= bit
         if window in h.open_windows:
             h.open_zone_bits |= bit
@@ -220,11 +226,14 @@ def _ticket_issued(h: HallState, ev: TicketIssued, r: ApplyResult) -> str | None
         if mine is None:
             mine = h.person_tickets[person] = []
         mine.append(ev.ticket)
-        r.person_tickets.append((h.hall, ts, len(mine), mine))
+        r.person_tickets.append((h.hall, ts, len(mine), mine, person))
         if item is not None:
             r.visits.append((h.hall, ev.ticket, person, item, ts, None))
     h.state_counts[WAITING] += 1
     h.zone_states[zone * 5 + WAITING] += 1
+    if h.record_forecasts:  # as it stood just before the ticket: for metrics.calibration
+        forecast = h.expected_wait(zone)
+        h.b_issued_forecast.append(-1.0 if forecast is None else forecast)
     _enqueue(h, t, ts)
     h.b_issued.append(zone)
     h.b_issued_ts.append(ts)
@@ -268,6 +277,8 @@ def _service_started(h: HallState, ev: ServiceStarted, r: ApplyResult) -> str | 
             if t.person is not None:
                 r.visits.append((h.hall, t.id, t.person, item, ev.ts, None))
     r.services.append((h.hall, ev.window, t.id, ev.ts, t.service_item, True))
+    if ev.person is not None and t.person is not None and ev.person != t.person:
+        r.other_holders.append((h.hall, t.id, ev.window, ev.ts))  # 盗号?
     h.w_ticket[window] = ev.ticket
     h.w_ticket_since[window] = ev.ts
     if ev.staff is not None:
@@ -380,23 +391,39 @@ def _rating(h: HallState, ev: Rating, r: ApplyResult) -> str | None:
 def _complaint(h: HallState, ev: Complaint, r: ApplyResult) -> str | None:
     if ev.complaint in h.complaints:
         return None  # the same complaint again through another channel: one complaint
-    h.complaints[ev.complaint] = (ev.ts, ev.channel, ev.window)
+    h.complaints[ev.complaint] = (ev.ts, ev.channel, ev.window, None)
     r.complaints.append(
         ComplaintChange(h.hall, ev.complaint, ev.ts, True, ev.channel, ev.window, ev.category)
     )
     return None
 
 
+def _complaint_answered(h: HallState, ev: ComplaintAnswered, r: ApplyResult) -> str | None:
+    """The first answer counts (time to first answer); a later one changes nothing."""
+    open_ = h.complaints.get(ev.complaint)
+    if open_ is None:
+        return "unknown_complaint"  # never received, or settled already
+    received, channel, window, answered = open_
+    if answered is None:
+        h.complaints[ev.complaint] = (received, channel, window, ev.ts)
+        h.complaint_answered(received, ev.ts)
+    return None
+
+
 def _complaint_closed(h: HallState, ev: ComplaintClosed, r: ApplyResult) -> str | None:
-    if h.complaints.pop(ev.complaint, None) is None:
+    open_ = h.complaints.pop(ev.complaint, None)
+    if open_ is None:
         return "unknown_complaint"
+    if open_[3] is None:  # settled unanswered: the settlement is its first answer
+        h.complaint_answered(open_[0], ev.ts)
     r.complaints.append(ComplaintChange(h.hall, ev.complaint, ev.ts, False))
     return None
 
 
 def _case_submitted(h: HallState, ev: CaseSubmitted, r: ApplyResult) -> str | None:
     if ev.case not in h.cases:
-        h.cases[ev.case] = Case(ev.item, ev.dept, ev.promised_days, ev.ts)
+        case = Case(ev.item, ev.dept, ev.promised_days, ev.ts, legal_days=ev.legal_days)
+        h.cases[ev.case] = case
     r.cases.append((h.hall, ev.case, ev.ts, "submitted"))
     return None
 
@@ -470,6 +497,7 @@ HANDLERS: Final[dict[type, Handler]] = {
     WindowState: _window_state,
     Rating: _rating,
     Complaint: _complaint,
+    ComplaintAnswered: _complaint_answered,
     ComplaintClosed: _complaint_closed,
     CaseSubmitted: _case_submitted,
     CaseAccepted: _case_accepted,

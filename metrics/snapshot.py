@@ -25,6 +25,10 @@ WAIT_BUCKETS: Final = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2
                        5400.0, 7200.0, 10800.0)  # fmt: skip
 SERVICE_BUCKETS: Final = (30.0, 60.0, 120.0, 180.0, 300.0, 450.0, 600.0, 900.0, 1200.0, 1800.0,
                           2700.0, 3600.0)  # fmt: skip
+#: A complaint's first answer: on the spot (现场处理答复, seed 002: minutes), within the
+#: day (当日事当日毕: hours), or days later.
+COMPLAINT_ANSWER_BUCKETS: Final = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0,
+                                   28800.0, 86400.0, 259200.0, 604800.0)  # fmt: skip
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -188,6 +192,9 @@ class Counters:
     service_sum: FloatArray  # [window]
     ratings: IntArray  # [window, score-1]
     window_state: IntArray  # [window] index into WINDOW_STATES
+    complaint_answer_buckets: IntArray  # [bucket(+Inf last)], non-cumulative
+    complaint_answer_sum: float
+    """Seconds from complaint to first answer (or settlement, unanswered till then)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +226,12 @@ class CaseView:
     """That procedure's limit in working days."""
     procedure_due_ms: int | None = None
     """When that limit runs out; past it the clock runs again (and the pause is carded)."""
+    legal_days: int | None = None
+    """The legal time limit in working days (法定办结时限): the feed's ``legal_days``, else
+    the config's for the item; None: unknown, only the promise is watched."""
+    legal_deadline_ms: int | None = None
+    """When the legal limit runs out, counted like ``deadline_ms``; past it the card is red
+    (and ``legal_deadline`` fires)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +240,8 @@ class ComplaintView:
     received_ms: int
     channel: str
     window: str | None
+    answered_ms: int | None = None
+    """Its first ``complaint_answered`` (现场处理答复); None while unanswered."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,12 +96,19 @@ class CityState:
 
     Args:
         settings: each hall's settings; one ``Settings`` serves every hall alike.
+        record_forecasts: record each ticket's expected wait at its issue, for
+            ``metrics.calibration`` (a report or a bench replaying days; serve does not:
+            ~1 µs a ticket).
     """
 
-    def __init__(self, settings: HallSettings | Settings | None = None) -> None:
+    def __init__(
+        self, settings: HallSettings | Settings | None = None, *, record_forecasts: bool = False
+    ) -> None:
         if not isinstance(settings, HallSettings):
             settings = HallSettings(settings or Settings())
         self.settings = settings
+        self.record_forecasts = record_forecasts
+        """New halls record each ticket's expected wait at its issue (``HallState``)."""
         self.halls: dict[str, HallState] = {}
         self._snapshots: dict[str, HallSnapshot] = {}
         self._handlers = HANDLERS
@@ -110,6 +117,7 @@ class CityState:
         state = self.halls.get(hall)
         if state is None:
             state = self.halls[hall] = HallState(hall, self.settings.of(hall))
+            state.record_forecasts = self.record_forecasts
         return state
 
     def checkpoint(self) -> bytes:

@@ -81,7 +81,7 @@ def build_snapshot(h: HallState) -> HallSnapshot:
     day_z, day_all, hour_z, hour_all = day_totals.waits(h, limits, h.d_wait_ts.view() > hour_ago)
 
     # Windows: services, outcomes, service time, walk, ratings, time open / serving / idle.
-    windows, cycle = _windows(h, sv, walks, ratings, hour)
+    windows = _windows(h, sv, walks, ratings, hour)
 
     # Forecast per zone: expected wait now, and Erlang C windows needed.
     open_l = (h.w_state[:nw] == WINDOW_OPEN).tolist()
@@ -91,18 +91,11 @@ def build_snapshot(h: HallState) -> HallSnapshot:
         start = max(fig.curve_start(h.day_open_ms), day_start_ms(date.fromordinal(h.day_ordinal)))
     curve_arrivals, curve_waiting = day_totals.curves(h, start)
     zs = h.zone_states
-    zone_bits, w_ticket = h.w_zone_bits, h.w_ticket
+    zone_bits = h.w_zone_bits
     zones = []
     for z in range(nz):
         bit = 1 << z
         serves = [w for w in range(nw) if open_l[w] and zone_bits[w] & bit]
-        capacity = 0.0
-        for w in serves:
-            done = sv.per_window[w]  # every zone's services at the window
-            part = sv.share[w][z] / done if done else 1.0 / bin(zone_bits[w]).count("1")
-            if cycle[w]:
-                capacity += part / cycle[w]
-        free = sum(1 for w in serves if w_ticket[w] is None)
         if hour_service_n[z] >= fig.MIN_SERVICES:
             service_s: float | None = hour_service_sum[z] / hour_service_n[z] / 1000.0
         else:
@@ -139,7 +132,7 @@ def build_snapshot(h: HallState) -> HallSnapshot:
                 abandonment_rate=fig.ratio(float(left + expired), float(ended[z])),
                 mean_service_s=sv.zone_times.mean_s[z],
                 arrivals_per_hour=rate,
-                expected_wait_s=fig.expected_wait(n_waiting, free, capacity, len(serves)),
+                expected_wait_s=h.expected_wait(z),
                 windows_needed=fig.needed_windows(
                     rate, service_s, limit_s, settings.target_service_level
                 ),
@@ -165,10 +158,10 @@ def build_snapshot(h: HallState) -> HallSnapshot:
         windows=windows,
         queue=tuple(queue),
         complaints=tuple(
-            ComplaintView(cid, ts, channel, window)
+            ComplaintView(cid, ts, channel, window, answered)
             # Oldest first; by id within a millisecond (the rest of the record may hold
             # None, which does not sort against a window name).
-            for cid, (ts, channel, window) in sorted(
+            for cid, (ts, channel, window, answered) in sorted(
                 h.complaints.items(), key=lambda kv: (kv[1][0], kv[0])
             )
         ),
@@ -188,6 +181,8 @@ def build_snapshot(h: HallState) -> HallSnapshot:
             service_sum=frozen(h.w_service_sum[:nw]),
             ratings=frozen(h.w_ratings[:nw]),
             window_state=frozen(h.w_state[:nw].astype(np.int64)),
+            complaint_answer_buckets=frozen(h.c_answer_buckets),
+            complaint_answer_sum=h.c_answer_sum,
         ),
         version=h.version,
         staff=staff_figures(h, sv, walks, ratings, hour.per_staff),
@@ -211,23 +206,18 @@ def _windows(
     walks: day_totals.Walks,
     ratings: day_totals.Ratings,
     hour: day_totals.HourServices,
-) -> tuple[tuple[WindowSnapshot, ...], list[float]]:
-    """The windows' snapshots, and per window the mean seconds from call to finish (walk
-    + service) for the forecast: over the last hour when it finished ``MIN_SERVICES``
-    there, else today, else the hall's today; 0.0 when the hall has finished nothing yet
-    (the window adds no capacity to the forecast)."""
+) -> tuple[WindowSnapshot, ...]:
+    """The windows' snapshots."""
     now, nw = h.now_ms, len(h.windows)
     znames, tickets = h.zones.names, h.tickets
     service = sv.window_times
     walk_n, walk_sum = walks.per_window, walks.window_ms
     r_n, r_sum, r_bad = ratings.per_window, ratings.window_points, ratings.window_bad
     services_today, outcomes = sv.per_window, sv.window_outcomes
-    last_hour, n_hour, s_hour = hour.per_window, hour.timed_per_window, hour.window_ms
+    last_hour = hour.per_window
     states, since = h.w_state[:nw].tolist(), h.w_state_since[:nw].tolist()
     zone_sets: dict[int, tuple[str, ...]] = {}  # zone bits -> names (windows share them)
-    hall_service = hall_walk = None  # the hall's means, for a window without its own
     windows = []
-    cycle = []
     per_window = zip(
         h.windows.names, h.w_zone_bits[:nw], h.w_ticket[:nw], h.w_open_ms[:nw],
         h.w_open_from[:nw], h.w_idle_ms[:nw], h.w_idle_from[:nw], service.mean_s,
@@ -272,23 +262,4 @@ def _windows(
                 r_bad[w],
             )
         )
-        # The forecast's cycle: the same float64 operations as numpy's means.
-        if n_hour[w] >= fig.MIN_SERVICES:
-            cycle_ms = s_hour[w] / n_hour[w]
-        elif n_day:
-            cycle_ms = s_day / n_day
-        else:
-            if hall_service is None:
-                fin_ms = h.d_fin_service_ms.view()
-                known_ms = fin_ms[fin_ms >= 0]
-                hall_service = float(known_ms.mean()) if len(known_ms) else 0.0
-            cycle_ms = hall_service
-        if n_walks:
-            cycle_ms += walk_sum[w] / n_walks
-        else:
-            if hall_walk is None:
-                walk_ms = h.d_walk_ms.view()
-                hall_walk = float(walk_ms.mean()) if len(walk_ms) else 0.0
-            cycle_ms += hall_walk
-        cycle.append(cycle_ms / 1000.0)
-    return tuple(windows), cycle
+    return tuple(windows)

@@ -4,13 +4,14 @@ and whatever storage the caller has (a journal, an alert store, snapshots). ``se
 the console, the demo, the in-process replay and the reports all build theirs here, so
 they cannot drift apart (the figures' zone limits once did).
 
-Imports: alerts.store, feeds (journal, sources), runtime (config, pipeline, snapshot).
+Imports: alerts (names, store), feeds (journal, sources), runtime (config, pipeline, snapshot).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from alerts.names import Names
 from alerts.store import AlertStore
 from feeds.journal import Journal
 from feeds.retention import Retention
@@ -30,6 +31,7 @@ def build_pipeline(
     snapshots: Snapshots | None = None,
     lock: DataDirLock | None = None,
     forward: bool = True,
+    names: Names | None = None,
 ) -> Pipeline:
     """A pipeline as ``config`` describes it.
 
@@ -41,6 +43,8 @@ def build_pipeline(
         lock: the data dir's writer lock (taken), released when the pipeline closes.
         forward: send alerts to ``[outbound]`` (Alertmanager, webhooks); a report or a
             replay forwards nothing.
+        names: display names of halls, zones, items and departments; None: the
+            config's (the demo gives its own).
     """
     calendar = config.work_calendar()
     engine = config.alert_engine(store, calendar, forward=forward)
@@ -56,4 +60,5 @@ def build_pipeline(
         retention=Retention(
             config.retention.strip_days(config.rules), config.retention.delete_after_days
         ),
+        names=names if names is not None else config.names(),
     )

@@ -13,16 +13,29 @@ Example::
 
     [halls.anqiu]
     name = "安丘市政务服务中心"
+    closes = "17:00"             # its closing time: complaints are due by it (当日事当日毕)
+    deemed_accept_minutes = 10   # its own back-office minutes ([thresholds] when absent)
 
     [halls.anqiu.zones.estate]
     name = "不动产交易纳税登记"
     wait_limit_minutes = 45
 
     [halls.anqiu.items.bdc-01]
+    name = "二手房转移登记"
     standard_minutes = 25        # service overtime: yellow at 1.5x, red at 2x
+    legal_days = 30              # 法定办结时限 when the feed sends none: red card past it
+
+    [depts]                      # a case's dept code → its name (console, reports)
+    bdcdj = "不动产登记中心"
+
+    [console]                    # a new red card or complaint: the terminal bell, a flash
+    bell = true
 
     [rules.ratings]              # every rule's settings: alerts/settings.py, docs/alerts.md
     rectify_days = 3
+
+    [rules.scalping]             # registered agents (代办员): their ids as the feed sends
+    agents = ["370784000000000011"]  # them, pseudonymized when loaded, never logged
 
     [rules.case_pauses]          # special procedures that stop a case's clock, working days
     现场勘验 = 5                 # (the whole list: a table given replaces the default one)
@@ -53,6 +66,7 @@ import os
 import re
 import stat
 import typing
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -61,11 +75,13 @@ from typing import Annotated, ClassVar, TypeVar
 import msgspec
 
 from alerts.duty import Roster
+from alerts.names import Names
 from alerts.outbound import Outbound, OutboundConfig
 from alerts.rules import AlertEngine, HallRules, WaitLimits
 from alerts.settings import (
     AddedMaterials,
     CaseDeadline,
+    ClockTime,
     Complaints,
     ProcedureDays,
     ProcedureName,
@@ -75,12 +91,15 @@ from alerts.settings import (
     SecondTrip,
     ServiceOvertime,
     Unattended,
+    minutes_of_day,
 )
 from alerts.store import AlertStore
+from feeds.protocol import Days
 from metrics.state import MAX_HALLS, HallSettings, Settings
 from metrics.workdays import WorkCalendar
 
 Minutes = Annotated[float, msgspec.Meta(gt=0, le=24 * 60)]
+DeemMinutes = Annotated[int, msgspec.Meta(ge=1, le=24 * 60)]
 
 
 class ZoneConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -95,6 +114,10 @@ class ItemConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Display name, e.g. 企业设立登记."""
     standard_minutes: Minutes | None = None
     """Standard service time at the window (service overtime counts from it)."""
+    legal_days: Days | None = None
+    """The item's legal time limit in working days (法定办结时限, seed 004), for feeds whose
+    ``case_submitted`` does not carry ``legal_days`` (one that does wins): a case past it
+    is a ``legal_deadline`` red card."""
 
 
 class HallRulesConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -119,9 +142,26 @@ class HallRulesConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return msgspec.structs.replace(base, **{f: v for f, v in mine.items() if v is not None})
 
 
+#: A city's or county's id: one NATS subject token (docs/scale.md, "Consoles over NATS").
+PlaceId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
 class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: str | None = None
     """Display name of the hall."""
+    city: PlaceId | None = None
+    """The city (地市) the hall is in, by id (``wenzhou``): a province's consoles see a
+    city's halls together, and a city's credentials see only them (docs/scale.md)."""
+    county: PlaceId | None = None
+    """The county (区县) within ``city``, by id (``ouhai``); needs ``city``."""
+    closes: ClockTime | None = None
+    """The hall's closing time, hall-local (``"17:00"``): a complaint is due by it the
+    same working day (当日事当日毕); ``[rules.complaints] settle_by`` when absent. The
+    same thing as ``[halls.H.rules.complaints] settle_by``: give one of them."""
+    deemed_accept_minutes: DeemMinutes | None = None
+    """This hall's minutes for the back office to answer a case before it counts as
+    accepted (Anqiu's 10-minute rule, seed 002, is a local rule); ``[thresholds]`` when
+    absent."""
     zones: dict[str, ZoneConfig] = {}
     items: dict[str, ItemConfig] = {}
     rules: HallRulesConfig | None = None
@@ -154,7 +194,7 @@ class Thresholds(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Default waiting limit of a zone (hall time)."""
     yellow_share: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.8
     """Yellow card from this share of the limit; red at the limit."""
-    deemed_accept_minutes: Annotated[int, msgspec.Meta(ge=1, le=24 * 60)] = 10
+    deemed_accept_minutes: DeemMinutes = 10
     """A case the back office has not answered within this counts as accepted (Anqiu)."""
 
 
@@ -186,6 +226,18 @@ class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     labels without bound."""
 
 
+DeptName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class ConsoleConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[console]``: how the console signals what must not be missed."""
+
+    bell: bool = False
+    """Ring the terminal bell on a new red card (红牌) or a new complaint (投诉)."""
+    flash: bool = True
+    """Flash the screen (and say what came) on a new red card or complaint."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     thresholds: Thresholds = msgspec.field(default_factory=Thresholds)
     halls: dict[str, HallConfig] = {}
@@ -199,6 +251,18 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     retention: Retention = msgspec.field(default_factory=Retention)
     """How long recorded days keep personal data, and recordings at all."""
     limits: Limits = msgspec.field(default_factory=Limits)
+    depts: dict[DeptName, DeptName] = {}
+    """Department code (a case's ``dept``, an escalation's target) → display name."""
+    console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
+
+    def names(self) -> Names:
+        """The display names this config gives halls, zones, items and departments."""
+        halls = {h: c.name for h, c in self.halls.items() if c.name}
+        zones = {h: {z: zc.name for z, zc in c.zones.items() if zc.name}
+                 for h, c in self.halls.items()}  # fmt: skip
+        items = {h: {i: ic.name for i, ic in c.items.items() if ic.name}
+                 for h, c in self.halls.items()}  # fmt: skip
+        return Names(halls, zones, items, dict(self.depts))
 
     def work_calendar(self) -> WorkCalendar:
         """Working days: this config's years, then the holiday package, then Mon-Fri."""
@@ -224,21 +288,32 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def hall_settings(self, calendar: WorkCalendar | None = None) -> HallSettings:
         """Each hall's figure settings, the one place they come from: ``[thresholds]``
         for every hall, plus a configured hall's own zone limits (the same limits its
-        waiting-overtime alert uses, ``hall_rules``) and special procedures (the same list
-        its case rules use). A hall without config gets the defaults only."""
+        waiting-overtime alert uses, ``hall_rules``), special procedures and closing time
+        (the same its case rules use), deemed-acceptance minutes and items' legal limits.
+        A hall without config gets the defaults only."""
         t = self.thresholds
         default = Settings(
             deemed_accept_minutes=t.deemed_accept_minutes,
             calendar=calendar or self.work_calendar(),
             wait_limit_s=t.wait_limit_minutes * 60,
             case_pauses=dict(self.rules.case_pauses),
+            closes_ms=minutes_of_day(self.rules.complaints.settle_by) * 60_000,
         )
         rules = self.hall_rules()
-        return HallSettings(default, {
-            name: replace(default, zone_wait_limits=self.zone_limits(name),
-                          case_pauses=dict(rules[name].rules.case_pauses))
-            for name in self.halls
-        }, max_halls=self.limits.max_halls)  # fmt: skip
+        own = {}
+        for name, hall in self.halls.items():
+            mine = rules[name]
+            own[name] = replace(
+                default,
+                zone_wait_limits=self.zone_limits(name),
+                case_pauses=dict(mine.rules.case_pauses),
+                deemed_accept_minutes=mine.deem_minutes or t.deemed_accept_minutes,
+                legal_days={
+                    i: c.legal_days for i, c in hall.items.items() if c.legal_days is not None
+                },
+                closes_ms=minutes_of_day(mine.rules.complaints.settle_by) * 60_000,
+            )
+        return HallSettings(default, own, max_halls=self.limits.max_halls)
 
     def hall_rules(self) -> dict[str, HallRules]:
         """Every configured hall's own alert settings: its zones' limits, its items, its
@@ -251,8 +326,36 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 if item.standard_minutes is not None
             }
             rules = hall.rules.over(self.rules) if hall.rules is not None else self.rules
-            out[name] = HallRules(rules, self.wait_limits(name), items)
+            if hall.closes is not None:
+                rules = msgspec.structs.replace(rules, complaints=Complaints(settle_by=hall.closes))
+            deem = hall.deemed_accept_minutes
+            out[name] = HallRules(rules, self.wait_limits(name), items, deem_minutes=deem)
         return out
+
+    def has_agents(self) -> bool:
+        """Whether ``[rules.scalping] agents`` (or a hall's) names any registered agent."""
+        tables = [self.rules.scalping]
+        tables += [h.rules.scalping for h in self.halls.values() if h.rules and h.rules.scalping]
+        return any(t.agents for t in tables)
+
+    def pseudonymized(self, pseudonymize: Callable[[str], str]) -> Config:
+        """This config with the registered agents' ids (``[rules.scalping] agents``, and
+        each hall's) turned into pseudonyms by ``pseudonymize``: the decoder's, so they
+        match the ``person`` of the events. Call it once, when the installation's key is
+        at hand; the raw ids go no further (the rules, the logs never see them)."""
+
+        def scalping(table: Scalping) -> Scalping:
+            agents = tuple(pseudonymize(raw) for raw in table.agents)
+            return msgspec.structs.replace(table, agents=agents)
+
+        rules = msgspec.structs.replace(self.rules, scalping=scalping(self.rules.scalping))
+        halls = {}
+        for name, hall in self.halls.items():
+            if hall.rules is not None and hall.rules.scalping is not None:
+                own = msgspec.structs.replace(hall.rules, scalping=scalping(hall.rules.scalping))
+                hall = msgspec.structs.replace(hall, rules=own)
+            halls[name] = hall
+        return msgspec.structs.replace(self, rules=rules, halls=halls)
 
     def alert_engine(self, store: AlertStore | None = None, calendar: WorkCalendar | None = None,
                      *, forward: bool = True) -> AlertEngine:  # fmt: skip
@@ -318,12 +421,14 @@ def _line_of(text: str, path: list[str]) -> int | None:
     """The line where the field at ``path`` is written (1-based), found in the text."""
     if not path:
         return None
+    if len(path) > 1 and path[-1].isdigit() and not path[-2].isdigit():
+        return _line_of(text, path[:-1])  # an item of an inline list: the list's line
     *tables, key = path
     lines = text.splitlines()
 
     def header(parts: list[str]) -> re.Pattern[str]:
         names = [r"[^.\]]+" if p == "*" else r'"?' + re.escape(p) + r'"?' for p in parts]
-        return re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(names) + r"\s*\]")
+        return re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(names) + r"\s*\]")  # [a] or [[a]]
 
     start = 0
     index = next((i for i, p in enumerate(tables) if p.isdigit()), None)
@@ -378,6 +483,16 @@ def _error(path: Path, text: str, fields: list[str], message: str) -> ConfigErro
     return ConfigError(f"{where}: field {'.'.join(fields) or '(top level)'}: {message}")
 
 
+def field_error(path: Path, fields: list[str], message: str) -> ConfigError:
+    """A ``ConfigError`` naming ``path``, the line and the field at ``fields``: for what a
+    command refuses in a valid config (``serve --nats``: webhooks)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    return _error(path, text, fields, message)
+
+
 def _check_years(path: Path, text: str, years: dict[int, CalendarYear], prefix: list[str]) -> None:
     for year, described in years.items():
         for name in ("holidays", "workdays"):
@@ -395,6 +510,14 @@ def load_config(path: Path) -> Config:
     for field_path, message in config.duty.problems():
         parts = re.split(r"\.|\[(\d+)\]", field_path)
         raise _error(path, text, [p for p in parts if p], message)
+    for name, hall in config.halls.items():
+        if hall.county is not None and hall.city is None:
+            raise _error(path, text, ["halls", name, "county"],
+                         "a county is within a city: give city too")  # fmt: skip
+        if hall.closes is not None and hall.rules is not None and hall.rules.complaints:
+            raise _error(path, text, ["halls", name, "closes"],
+                         f"and [halls.{name}.rules.complaints] both say when its complaints "
+                         "are due: give one")  # fmt: skip
     window = config.rules.second_trip.within_days
     strip = config.retention.strip_person_after_days
     if strip is not None and strip <= window:

@@ -149,7 +149,7 @@ class Desk:
 
     def write_handover(self, hall: str, notes: str = "", incoming: str | None = None) -> str:
         """Write (and store, if there is a store) the shift report of ``hall``; Markdown.
-        The report names people by their roster name."""
+        The report names people by their roster name, the hall by its display name."""
         who = self._actor()
         snap = self.pipeline.state.snapshots().get(hall)
         now = snap.now_ms if snap is not None else self.pipeline.alerts.book.now.get(hall, 0)
@@ -163,7 +163,7 @@ class Desk:
             alerts = [a for a in every if a.hall == hall and a.fired_ms <= now]
         figures = hall_figures(snap) if snap is not None else None
         report = shift_report(hall, who, start, now, alerts, figures, notes, incoming,
-                              self.roster.name_of)  # fmt: skip
+                              self.roster.name_of, self.pipeline.names)  # fmt: skip
         if self.store is not None:
             with self._acting(), self._storing("the shift report"):
                 self.store.write_handover(hall, who, now, start, report, incoming)

@@ -33,6 +33,7 @@ import structlog
 
 from alerts.book import Alert
 from alerts.duty import Roster, hall_figures
+from alerts.names import NO_NAMES, Names
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
 from feeds.hallclock import day_start_ms, service_day
@@ -72,8 +73,11 @@ class Pipeline:
         snapshots: Snapshots | None = None,
         lock: DataDirLock | None = None,
         retention: Retention | None = None,
+        names: Names = NO_NAMES,
     ) -> None:
         self.sources = list(sources)
+        self.names = names
+        """Display names of halls, zones, items and departments, published in each view."""
         self.lock = lock
         """The data dir's writer lock, held until ``close``."""
         self.retention = retention if journal is not None else None
@@ -203,6 +207,7 @@ class Pipeline:
             events_total=self.events_total,
             published_wall=time.time(),
             generation=self._generation,
+            names=self.names,
             **self._duty_fields(halls),
         )
         self._log_rejections()

@@ -96,6 +96,10 @@ async def test_a_planted_id_number_reaches_no_output(tmp_path: Path, saved_loggi
             await wait_for(lambda: app.shown is not None and app.shown.events_total == fed)
             await pilot.pause()
             screen = app.export_screenshot()
+            for key in "wuakm":  # windows, queue, alerts, cases, complaints: each is searched
+                await pilot.press(key)
+                await pilot.pause()
+                screen += app.export_screenshot()
         body = get(f"http://127.0.0.1:{port}/metrics") or ""
     finally:
         stop_metrics()

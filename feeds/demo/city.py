@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import chinese_calendar
 
@@ -52,6 +52,10 @@ class ItemProfile:
     """Relative share of the hall's arrivals (weights; they need not sum to 1)."""
     dept: str = "spj"
     """The back-office department that receives its cases."""
+    legal_days: int | None = None
+    """Legal working days (法定办结时限) of an item with cases, longer than the promise
+    (the demo's own figures: a reformed hall promises a fraction of the legal limit, seed
+    002: 取水許可 45 → 3 working days). Sent on ``case_submitted``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,28 +120,28 @@ class DayPlan:
 _I = ItemProfile
 ANQIU_ZONES: Final = (
     ZoneProfile("invest", "投资项目", "A", (
-        _I("tzxm-01", "企业投资项目备案", 720, 0.4, 1, 0.025, "fgj"),
-        _I("tzxm-02", "建设工程规划许可", 900, 0.45, 10, 0.015, "zrzyj"),
-        _I("tzxm-03", "建筑工程施工许可", 840, 0.45, 7, 0.012, "zjj"),
+        _I("tzxm-01", "企业投资项目备案", 720, 0.4, 1, 0.025, "fgj", 5),
+        _I("tzxm-02", "建设工程规划许可", 900, 0.45, 10, 0.015, "zrzyj", 20),
+        _I("tzxm-03", "建筑工程施工许可", 840, 0.45, 7, 0.012, "zjj", 15),
         _I("tzxm-04", "投资项目代办咨询", 420, 0.5, 0, 0.012, "spj"),
     )),
     ZoneProfile("estate", "不动产交易纳税登记", "B", (
-        _I("bdc-01", "二手房转移登记", 660, 0.4, 5, 0.08, "bdcdj"),
-        _I("bdc-02", "抵押权登记", 480, 0.4, 3, 0.05, "bdcdj"),
+        _I("bdc-01", "二手房转移登记", 660, 0.4, 5, 0.08, "bdcdj", 30),
+        _I("bdc-02", "抵押权登记", 480, 0.4, 3, 0.05, "bdcdj", 30),
         _I("bdc-03", "存量房交易契税缴纳", 300, 0.45, 0, 0.06, "swj"),
         _I("bdc-04", "不动产登记资料查询", 180, 0.5, 0, 0.06, "bdcdj"),
     )),
     ZoneProfile("biz", "商事登记", "C", (
-        _I("shdj-01", "企业设立登记", 540, 0.45, 1, 0.05, "scjgj"),
-        _I("shdj-02", "企业变更登记", 420, 0.45, 1, 0.05, "scjgj"),
+        _I("shdj-01", "企业设立登记", 540, 0.45, 1, 0.05, "scjgj", 15),
+        _I("shdj-02", "企业变更登记", 420, 0.45, 1, 0.05, "scjgj", 15),
         _I("shdj-03", "个体工商户登记", 300, 0.4, 0, 0.06, "scjgj"),
         _I("shdj-04", "营业执照领取", 150, 0.5, 0, 0.06, "scjgj"),
     )),
     ZoneProfile("civic", "综合便民", "D", (
         _I("bm-01", "社保参保登记", 240, 0.5, 0, 0.06, "rsj"),
-        _I("bm-02", "住房公积金提取", 300, 0.45, 3, 0.05, "gjj"),
+        _I("bm-02", "住房公积金提取", 300, 0.45, 3, 0.05, "gjj", 5),
         _I("bm-03", "医保关系转移", 270, 0.5, 0, 0.05, "ybj"),
-        _I("bm-04", "居住证办理", 240, 0.45, 7, 0.03, "gaj"),
+        _I("bm-04", "居住证办理", 240, 0.45, 7, 0.03, "gaj", 15),
     )),
 )  # fmt: skip
 #: Ouhai's 8 fields (瓯海: 投资项目, 商事登记, 不动产, 公安, 公积金, 税务, 人力社保, 其他社会事务).
@@ -146,13 +150,13 @@ OUHAI_ZONES: Final = (
     ANQIU_ZONES[2],
     ZoneProfile("estate", "不动产", "B", ANQIU_ZONES[1].items[:2] + ANQIU_ZONES[1].items[3:]),
     ZoneProfile("police", "公安", "E", (
-        _I("ga-01", "户口迁移", 360, 0.45, 5, 0.03, "gaj"),
+        _I("ga-01", "户口迁移", 360, 0.45, 5, 0.03, "gaj", 20),
         _I("ga-02", "居民身份证换领", 200, 0.35, 0, 0.05, "gaj"),
-        _I("ga-03", "出入境证件申请", 300, 0.4, 7, 0.03, "gaj"),
+        _I("ga-03", "出入境证件申请", 300, 0.4, 7, 0.03, "gaj", 15),
     )),
     ZoneProfile("fund", "公积金", "F", (
-        _I("gjj-01", "住房公积金提取", 300, 0.45, 3, 0.05, "gjj"),
-        _I("gjj-02", "公积金贷款申请", 720, 0.4, 10, 0.015, "gjj"),
+        _I("gjj-01", "住房公积金提取", 300, 0.45, 3, 0.05, "gjj", 5),
+        _I("gjj-02", "公积金贷款申请", 720, 0.4, 10, 0.015, "gjj", 15),
     )),
     ZoneProfile("tax", "税务", "G", (
         _I("sw-01", "发票领用", 240, 0.45, 0, 0.05, "swj"),
@@ -161,12 +165,12 @@ OUHAI_ZONES: Final = (
     )),
     ZoneProfile("hrss", "人力社保", "H", (
         _I("rs-01", "社保参保登记", 240, 0.5, 0, 0.05, "rsj"),
-        _I("rs-02", "退休待遇核定", 600, 0.45, 15, 0.015, "rsj"),
+        _I("rs-02", "退休待遇核定", 600, 0.45, 15, 0.015, "rsj", 30),
         _I("rs-03", "医保关系转移", 270, 0.5, 0, 0.04, "ybj"),
     )),
     ZoneProfile("social", "其他社会事务", "J", (
-        _I("sh-01", "居住证办理", 240, 0.45, 7, 0.025, "gaj"),
-        _I("sh-02", "残疾人证办理", 420, 0.5, 20, 0.008, "cl"),
+        _I("sh-01", "居住证办理", 240, 0.45, 7, 0.025, "gaj", 15),
+        _I("sh-02", "残疾人证办理", 420, 0.5, 20, 0.008, "cl", 30),
         _I("sh-03", "婚姻登记", 600, 0.3, 0, 0.015, "mzj"),
     )),
 )  # fmt: skip
@@ -184,6 +188,22 @@ LUOZHUANG_ZONE: Final = ZoneProfile(
     "A",
     tuple(i for z in ANQIU_ZONES for i in z.items) + OUHAI_ZONES[3].items[:2],
 )
+#: The departments the demo's cases go to (an item's ``dept``), by the names a hall uses.
+DEPARTMENTS: Final = {
+    "spj": "行政审批服务局",
+    "fgj": "发展改革局",
+    "zrzyj": "自然资源和规划局",
+    "zjj": "住房城乡建设局",
+    "bdcdj": "不动产登记中心",
+    "swj": "税务局",
+    "scjgj": "市场监管局",
+    "rsj": "人力资源社会保障局",
+    "gjj": "住房公积金中心",
+    "ybj": "医疗保障局",
+    "gaj": "公安局",
+    "cl": "残疾人联合会",
+    "mzj": "民政局",
+}
 _SPLIT_DAY: Final = ((dt.time(9), dt.time(12)), (dt.time(13), dt.time(17)))
 _CONTINUOUS: Final = ((dt.time(9), dt.time(17)),)
 
@@ -289,10 +309,11 @@ def city(halls: int = 3) -> list[HallProfile]:
     """
     if halls < 1:
         raise ValueError("a city needs at least one hall")
-    out = [ouhai_profile("city", "市政务服务中心")]
+    out = [ouhai_profile("city", "市民中心")]
     for i in range(1, halls):
         hall = _county_id(i)
-        name = f"{_STEMS[i - 1]}县政务服务中心" if i <= len(_STEMS) else f"第{i}县政务服务中心"
+        # Short, as a hall is called on a crowded screen (the city strip, the board).
+        name = f"{_STEMS[i - 1]}县中心" if i <= len(_STEMS) else f"第{i}县中心"
         # The first two counties are the seeds' own sizes; later ones vary around them.
         scale = 1.0 if i <= 2 else 0.7 + (zlib.crc32(hall.encode()) % 61) / 100
         area = f"3707{80 + i % 20:02d}"
@@ -302,6 +323,17 @@ def city(halls: int = 3) -> list[HallProfile]:
             layout = tuple((max(1, round(c * scale)), s) for c, s in _ANQIU_LAYOUT)
             out.append(build_profile(hall, name, layout, 400 * scale, area))
     return out
+
+
+def display_names(profiles: list[HallProfile]) -> dict[str, dict[str, Any]]:
+    """The names of the profiles' halls, zones and items, and of the departments: the
+    shape of ``alerts.names.Names`` (the demo's own config, as a hall would write it)."""
+    return {
+        "halls": {p.hall: p.name for p in profiles},
+        "zones": {p.hall: {z.id: z.name for z in p.zones} for p in profiles},
+        "items": {p.hall: {i.id: i.name for z in p.zones for i in z.items} for p in profiles},
+        "depts": dict(DEPARTMENTS),
+    }
 
 
 def default_city() -> list[HallProfile]:

@@ -118,7 +118,7 @@ class _HallDay(DayShape):
         self.orders = 0
         self.items = [(z, i) for z, zone in enumerate(profile.zones) for i in zone.items]
         self.item_weights = [i.share for _, i in self.items]
-        self.office = BackOffice(self.rng, profile.hall, day, self.day_end, self.emit)
+        self.office = BackOffice(self.rng, profile.hall, day, self.day_end, self.emit, seed)
 
     # -- plumbing --
     def at(self, t: float, fn: Callable[..., None], *args: Any) -> None:
@@ -179,8 +179,8 @@ class _HallDay(DayShape):
                 channel = rng.choice(("kiosk", "reservation"))
                 self.at(when, self.issue, zone, item, channel, c.person, c.priority, True)
             elif isinstance(c, FollowUp):
-                when = self.open_time(rng.uniform(0, open_s))
-                self.at(when, self.office.follow_up, c)
+                at = rng.uniform(0, open_s) if c.share is None else c.share * open_s
+                self.at(self.open_time(at), self.office.follow_up, c)
 
     # -- tickets --
     def arrive(self, t: float, channel: TicketChannel) -> None:

@@ -7,10 +7,12 @@ from alerts.case_rules import (
     ADDED_MATERIALS,
     CASE_DEADLINE,
     DEEMED_ACCEPTANCE,
+    LEGAL_DEADLINE,
     PAUSE_UNLISTED,
     PROCEDURE_OVERTIME,
 )
 from alerts.rules import COMPLAINT, COMPLAINT_OVERDUE
+from alerts.settings import Complaints, minutes_of_day
 from feeds.protocol import (
     CaseAccepted,
     CaseClosed,
@@ -22,16 +24,18 @@ from feeds.protocol import (
     ComplaintClosed,
     Heartbeat,
 )
+from metrics.case_clock import CLOSES_MS
 from tests.factories import H, Hall, beat, ms
 
 HOUR = 60
 DAY = 24 * HOUR  # T0 is Monday 2025-11-24 09:00 CST
 
 
-def submitted(seq: int, minute: float, case: str, days: int = 2) -> CaseSubmitted:
-    return CaseSubmitted(
-        seq=seq, ts=ms(minute), hall=H, case=case, item="bdc-01", dept="estate", promised_days=days
-    )
+def submitted(
+    seq: int, minute: float, case: str, days: int = 2, legal: int | None = None
+) -> CaseSubmitted:
+    return CaseSubmitted(seq=seq, ts=ms(minute), hall=H, case=case, item="bdc-01", dept="estate",
+                         promised_days=days, legal_days=legal)  # fmt: skip
 
 
 def test_deemed_acceptance_after_ten_silent_minutes() -> None:
@@ -177,10 +181,11 @@ def test_a_procedure_that_ran_over_between_two_looks_is_still_carded() -> None:
 def test_case_closing_between_ticks_still_gets_its_card() -> None:
     hall = Hall(CASE_DEADLINE)
     hall.feed(submitted(1, 0, "C1", days=0), CaseAccepted(seq=2, ts=ms(1), hall=H, case="C1"))
-    # 0 days: yellow at once, due at the end of Monday; closed on Tuesday unseen.
+    # 0 days: due at the end of Monday, yellow from the hall's closing time (17:30 by
+    # default), not from acceptance; closed on Tuesday unseen.
     hall.feed(CaseClosed(seq=3, ts=ms(DAY), hall=H, case="C1", outcome="approved"), tick=False)
     (a,) = hall.book.resolved
-    assert (a.severity, a.fired_ms, a.raised_ms) == ("red", ms(1), ms(15 * HOUR))
+    assert (a.severity, a.fired_ms, a.raised_ms) == ("red", ms(8 * HOUR + 30), ms(15 * HOUR))
 
 
 def test_complaint_at_once_and_overdue_at_settle_by() -> None:
@@ -194,9 +199,13 @@ def test_complaint_at_once_and_overdue_at_settle_by() -> None:
     hall.feed(Complaint(seq=2, ts=ms(9 * HOUR), hall=H, complaint="K2", channel="hotline"))
     hall.feed(ComplaintClosed(seq=3, ts=ms(9 * HOUR + 5), hall=H, complaint="K1"))
     assert [a.scope for a in hall.active()] == ["K2"]
-    hall.feed(beat(15 * HOUR + 1))  # 00:01: K2 (received 18:00) was due at midnight
+    # K2 came at 18:00, after closing: due at closing of the next working day, Tuesday
+    # 17:30 (docs/alerts.md, "Complaints by closing time"), not at midnight.
+    hall.feed(beat(15 * HOUR + 1))
+    assert hall.active(COMPLAINT_OVERDUE) == []
+    hall.feed(beat(DAY + 8 * HOUR + 31))  # Tuesday 17:31
     assert [(a.scope, a.fired_ms) for a in hall.active(COMPLAINT_OVERDUE)] == [
-        ("K2", ms(15 * HOUR))
+        ("K2", ms(DAY + 8 * HOUR + 30))
     ]
 
 
@@ -238,3 +247,130 @@ def test_materials_changed_for_an_unknown_case_is_rejected_and_no_card() -> None
     hall.engine.on_batch(result)
     assert [r.reason for r in result.rejections] == ["unknown_case"]
     assert hall.active() == []
+
+
+def test_a_same_day_case_is_yellow_from_the_hall_closing_time_not_from_acceptance() -> None:
+    """A 0-day case (即办件, promised the same day) is due at the end of its day. "One
+    working day or less left" would card it yellow the moment it is accepted (all its
+    life is its last day); a same-day case is about to run over (seed 001: 对即将超时办理
+    的事项,进行实时预警和黄牌警告) when the hall closes on it: yellow from the hall's
+    closing time (17:30 by default), red from midnight. One accepted after closing is
+    yellow at once."""
+    hall = Hall(CASE_DEADLINE)
+    hall.feed(submitted(1, 0, "C1", days=0), CaseAccepted(seq=2, ts=ms(1), hall=H, case="C1"))
+    (view,) = hall.city.snapshot(H).cases
+    assert (view.card, view.deadline_ms) == ("none", ms(15 * HOUR))  # Tue 00:00
+    assert hall.active() == []
+    hall.feed(Heartbeat(ts=ms(8 * HOUR + 30) - 1, hall=H))  # 17:29:59.999
+    assert hall.active() == [] and hall.city.snapshot(H).cases[0].card == "none"
+    hall.feed(Heartbeat(ts=ms(8 * HOUR + 30), hall=H))  # 17:30
+    (c1,) = hall.active()
+    assert (c1.severity, c1.fired_ms) == ("yellow", ms(8 * HOUR + 30))
+    assert c1.summary == "case C1 (bdc-01, estate, promised 0 working days) due end of 2025-11-24"
+    assert hall.city.snapshot(H).cases[0].card == "yellow"
+    # Submitted at 18:00, accepted 18:02: after closing, so yellow at acceptance.
+    hall.feed(submitted(3, 9 * HOUR, "C2", days=0),
+              CaseAccepted(seq=4, ts=ms(9 * HOUR + 2), hall=H, case="C2"))  # fmt: skip
+    c2 = hall.book.open[(CASE_DEADLINE, H, "C2")]
+    assert (c2.severity, c2.fired_ms) == ("yellow", ms(9 * HOUR + 2))
+    hall.feed(beat(15 * HOUR))  # Tue 00:00: both overdue
+    assert [(a.scope, a.severity, a.raised_ms) for a in hall.active()] == [
+        ("C1", "red", ms(15 * HOUR)),
+        ("C2", "red", ms(15 * HOUR)),
+    ]
+    assert "overdue since end of 2025-11-24" in c1.summary
+
+
+def test_a_listed_pause_moves_a_same_day_case_to_the_next_closing_time() -> None:
+    """Accepted Mon 09:01, 0 days; corrected materials (补正材料, listed) from 10:00 to
+    12:00 stopped 2 h of working time: one working day more, so due the end of Tue 11-25
+    and yellow from Tue 17:30 — a pause that began before Monday's closing time moves the
+    yellow too (``metrics.case_clock.same_day_yellow``)."""
+    hall = Hall(CASE_DEADLINE)
+    hall.feed(
+        submitted(1, 0, "C1", days=0),
+        CaseAccepted(seq=2, ts=ms(1), hall=H, case="C1"),
+        CasePaused(seq=3, ts=ms(60), hall=H, case="C1", reason="补正材料"),
+        CaseResumed(seq=4, ts=ms(180), hall=H, case="C1"),
+    )
+    hall.feed(beat(15 * HOUR))  # Tue 00:00: was due at Monday's end before the pause
+    (view,) = hall.city.snapshot(H).cases
+    assert (view.card, view.deadline_ms) == ("none", ms(DAY + 15 * HOUR))
+    assert hall.active() == []
+    hall.feed(beat(DAY + 8 * HOUR + 30))  # Tue 17:30
+    (a,) = hall.active()
+    assert (a.severity, a.fired_ms) == ("yellow", ms(DAY + 8 * HOUR + 30))
+    assert a.summary.endswith("due end of 2025-11-25")
+
+
+def test_the_legal_limit_is_a_red_card_of_its_own_after_the_promise() -> None:
+    """Seed 004 publishes both limits per item (法定办结时限、承诺办结时限); seed 002 shows
+    how far apart they are (取水许可: 45 → 3 working days). Accepted Mon 11-24 09:05,
+    promised 3, legal 5 working days. The promise: yellow from the end of Wed 11-26, red
+    from the end of Thu 11-27 (``case_deadline``). The law: red from the end of Mon 12-01
+    (Tue, Wed, Thu, Fri, Mon), a card of its own (``legal_deadline``, scope the case),
+    fired when it happens though the promise's card has been red for days.
+    C2, the same case paused 2 h on Monday for a site survey (现场勘验, listed): both
+    clocks stop alike, each limit one working day later (legal: the end of Tue 12-02)."""
+    hall = Hall(CASE_DEADLINE, LEGAL_DEADLINE)
+    hall.feed(
+        submitted(1, 0, "C1", days=3, legal=5),
+        CaseAccepted(seq=2, ts=ms(5), hall=H, case="C1"),
+        submitted(3, 0, "C2", days=3, legal=5),
+        CaseAccepted(seq=4, ts=ms(5), hall=H, case="C2"),
+        CasePaused(seq=5, ts=ms(60), hall=H, case="C2", reason="现场勘验"),
+        CaseResumed(seq=6, ts=ms(180), hall=H, case="C2"),
+    )
+    tue_0202 = ms(8 * DAY - 9 * HOUR)  # Tue 12-02 00:00
+    hall.feed(Heartbeat(ts=tue_0202 - 1, hall=H))
+    assert hall.active(LEGAL_DEADLINE) == []
+    promise = hall.book.open[(CASE_DEADLINE, H, "C1")]
+    assert (promise.severity, promise.fired_ms, promise.raised_ms) == (
+        "red", ms(3 * DAY - 9 * HOUR), ms(4 * DAY - 9 * HOUR),
+    )  # fmt: skip
+    assert promise.summary == (
+        "case C1 (bdc-01, estate, promised 3 working days) overdue since end of 2025-11-27"
+    )
+    hall.feed(Heartbeat(ts=tue_0202, hall=H))
+    (law,) = hall.active(LEGAL_DEADLINE)
+    assert (law.scope, law.severity, law.fired_ms) == ("C1", "red", tue_0202)
+    assert law.summary == (
+        "case C1 (bdc-01, estate, legal 5 working days) past its legal limit since end of "
+        "2025-12-01 (promised 3)"
+    )
+    c1, c2 = hall.city.snapshot(H).cases
+    assert (c1.legal_days, c1.legal_deadline_ms, c1.card) == (5, tue_0202, "red")
+    assert c2.legal_deadline_ms == tue_0202 + DAY * 60_000
+    hall.feed(Heartbeat(ts=tue_0202 + DAY * 60_000, hall=H))  # Wed 12-03 00:00
+    assert [(a.scope, a.fired_ms) for a in hall.active(LEGAL_DEADLINE)] == [
+        ("C1", tue_0202),
+        ("C2", tue_0202 + DAY * 60_000),
+    ]
+    hall.feed(CaseClosed(seq=7, ts=ms(9 * DAY), hall=H, case="C1", outcome="approved"))
+    assert law.resolved_ms == promise.resolved_ms == ms(9 * DAY)
+    assert [(a.rule, a.scope) for a in hall.active()] == [
+        (CASE_DEADLINE, "C2"), (LEGAL_DEADLINE, "C2"),
+    ]  # fmt: skip
+
+
+def test_a_legal_limit_passed_between_two_looks_is_still_carded() -> None:
+    """Promised = legal = 1 working day (a catalogue that did not shorten it): accepted
+    Mon 09:05, due the end of Tue 11-25; closed Wed 10:00 unseen. The promise and the law
+    were both broken at Wed 00:00: two red cards, each saying which limit."""
+    hall = Hall(CASE_DEADLINE, LEGAL_DEADLINE)
+    hall.feed(
+        submitted(1, 0, "C1", days=1, legal=1),
+        CaseAccepted(seq=2, ts=ms(5), hall=H, case="C1"),
+        CaseClosed(seq=3, ts=ms(2 * DAY + HOUR), hall=H, case="C1", outcome="approved"),
+        tick=False,
+    )
+    wed = ms(2 * DAY - 9 * HOUR)
+    cards = {a.rule: (a.severity, a.raised_ms or a.fired_ms) for a in hall.book.resolved}
+    assert cards == {CASE_DEADLINE: ("red", wed), LEGAL_DEADLINE: ("red", wed)}
+
+
+def test_the_hall_state_and_the_rules_close_at_the_same_time_by_default() -> None:
+    """A same-day case's yellow, in the hall state's card and in ``case_deadline``, comes
+    at one closing time: ``[rules.complaints] settle_by`` (or ``[halls.H] closes``), whose
+    default the hall state holds as ``CLOSES_MS`` (the config passes it to both)."""
+    assert minutes_of_day(Complaints().settle_by) * 60_000 == CLOSES_MS

@@ -79,7 +79,10 @@ def test_handover_report_acceptance_and_unaccepted_alert(tmp_path: Path) -> None
     assert "outgoing: **张主任** → incoming: **李主任**" in report
     assert "ack 张主任" in report and "printer at W4 jammed" in report
     assert "## Complaints: 1" in report and "talking to the citizen" in report
-    assert "## Still open — handed over: 1" in report
+    assert "## Still open (未处置/已确认) — handed over: 1" in report
+    # Rules and states in the hall's words (alerts.names), not their ids.
+    assert "- 投诉 (complaint), 预警: 1" in report
+    assert "[预警] 投诉 (complaint): complaint K1 via desk (已确认, ack 张主任" in report
     # 30 minutes later nobody accepted: an urgent warning. (The report was written by another
     # process: the rules see it once the pipeline syncs the store, about once a second.)
     assert engine.handovers is not None

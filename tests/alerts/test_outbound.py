@@ -12,8 +12,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from alerts.book import AlertBook, Change
-from alerts.outbound import Outbound, OutboundConfig, Webhook, webhook_body
-from tests.factories import H, ms
+from alerts.outbound import (
+    Outbound,
+    OutboundConfig,
+    RatingFeedback,
+    Webhook,
+    rating_feedback_body,
+    webhook_body,
+)
+from alerts.people_rules import BAD_RATING
+from feeds.protocol import Rating, TicketIssued
+from metrics.state import CityState
+from runtime.config import ConfigError, load_config
+from tests.factories import H, Script, beat, ms
 
 
 class Receiver:
@@ -212,3 +223,103 @@ def test_open_alerts_are_resent_to_alertmanager() -> None:
         ["K1"],
         ["K1"],
     ]
+
+
+# --- 差评整改情况在线反馈: the rating platform hears of each rectified bad rating ------------
+
+
+def test_a_rectified_bad_rating_is_fed_back_to_the_rating_platform_once(tmp_path) -> None:
+    """Seed 004 (Yinchuan): “实现“好差评”内容同标准提供、评价结果自动生成、评价结论同源发布、
+    差评整改情况在线反馈”. Two bad ratings; the one a director resolves with the
+    rectification note is posted to ``[outbound.rating_feedback]`` once (after one 503,
+    retried), the other (only acknowledged) and any other rule's hand resolution are not."""
+    receiver = Receiver(fail=1)
+    path = tmp_path / "hall.toml"
+    path.write_text(
+        f'[outbound]\nretries = 2\n[outbound.rating_feedback]\nurl = "{receiver.url}/feedback"\n',
+        encoding="utf-8",
+    )
+    engine = load_config(path).alert_engine()  # the engine serve builds: forwarding on
+    city = CityState()
+    e = Script()
+    engine.on_batch(city.apply([
+        e(TicketIssued, ms(0), ticket="A001", zone="biz", person="P-SECRET-110101"),
+        e(Rating, ms(1), window="W3", score=5, channel="device", ticket="A001"),
+        e(Rating, ms(2), window="W3", score=1, channel="qr", ticket="A001", staff="s017"),
+        e(Rating, ms(3), window="W5", score=2, channel="sms"),
+        beat(30),
+    ]))  # fmt: skip
+    engine.on_tick(city.snapshots())
+    book = engine.book
+    first, second = sorted(
+        (a for a in book.active() if a.rule == BAD_RATING), key=lambda a: a.fired_ms
+    )
+    assert (first.scope, second.scope) == ("W3/3", "W5/4")  # window/seq of the rating
+    book.acknowledge(second.id, "zhang", "calling the rater back")
+    other = book.fire("complaint", H, "K1", "notice", ms(4), "complaint K1")
+    assert other is not None
+    book.resolve_by_hand(other.id, "zhang", "settled at the desk")
+    book.resolve_by_hand(first.id, "zhang", "整改: 已回访评价人, 窗口W3一次性告知培训")
+    until(lambda: len(receiver.posts) == 1)
+    engine.close()
+    receiver.server.shutdown()
+    receiver.server.server_close()
+    out = engine.outbound
+    assert out is not None and (out.sent, out.failed, receiver.seen) == (1, 0, 2)
+    ((where, body),) = receiver.posts
+    assert where == "/feedback"
+    assert body == {
+        "event": "rating_rectified",
+        "hall": H,
+        "window": "W3",
+        # The rating event's seq in the hall's feed, and its hall time (09:02 in the hall).
+        "rating": {"seq": 3, "rated": "2025-11-24T01:02:00.000+00:00"},
+        # Resolved at the hall's clock: the heartbeat of 09:30.
+        "rectification": {
+            "note": "整改: 已回访评价人, 窗口W3一次性告知培训",
+            "at": "2025-11-24T01:30:00.000+00:00",
+        },
+        "summary": first.summary,
+        "alert_id": first.id,
+    }
+    assert "P-SECRET" not in json.dumps(body, ensure_ascii=False)
+
+
+def test_only_a_persons_resolution_of_a_bad_rating_is_feedback() -> None:
+    book = AlertBook()
+    a = book.fire(BAD_RATING, H, "W1/7", "notice", ms(0), "bad rating 1 at window W1")
+    assert a is not None
+    # Closed by the system (the hall over its open-alert cap): nothing was rectified.
+    a.state, a.resolved_by, a.resolved_ms = "resolved", "system", ms(5)
+    assert rating_feedback_body(Change(a, "resolved unhandled", ms(5), "system")) is None
+    a.resolved_by, a.resolve_note = "zhang", "apologised"
+    assert rating_feedback_body(Change(a, "acknowledged", ms(5), "zhang")) is None
+    body = rating_feedback_body(Change(a, "resolved by hand", ms(5), "zhang", "apologised"))
+    assert body is not None and body["rating"]["seq"] == 7
+
+
+def test_a_dead_rating_platform_costs_a_count(tmp_path) -> None:
+    dead = Receiver()
+    url = dead.url
+    dead.server.server_close()  # nothing listens there any more
+    feedback = RatingFeedback(url=url + "/feedback")
+    out = Outbound(OutboundConfig(retries=1, rating_feedback=feedback))
+    assert OutboundConfig(rating_feedback=feedback).enabled
+    book = AlertBook()
+    book.listeners.append(out.changed)
+    a = book.fire(BAD_RATING, H, "W1/7", "notice", ms(0), "bad rating 1 at window W1")
+    assert a is not None
+    book.resolve_by_hand(a.id, "zhang", "apologised")
+    until(lambda: out.failed == 1)
+    out.close()
+    assert out.sent == 0
+
+
+def test_a_bad_rating_feedback_url_names_file_line_and_field(tmp_path) -> None:
+    path = tmp_path / "hall.toml"
+    path.write_text(
+        '[outbound]\nretries = 1\n\n[outbound.rating_feedback]\nurl = "ftp://x/feedback"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}:5: field outbound.rating_feedback.url:")

@@ -1,5 +1,5 @@
-"""Bad ratings, second trips, scalping, stalled feeds: on the hall clock, persons never in
-an alert."""
+"""Bad ratings, second trips, scalping (registered agents exempt), 盗号, stalled feeds: on
+the hall clock, persons never in an alert."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from alerts.book import ActionError
-from alerts.people_rules import BAD_RATING, SECOND_TRIP, TICKET_SCALPING
+from alerts.people_rules import BAD_RATING, SECOND_TRIP, TICKET_SCALPING, TICKET_THEFT
 from alerts.rules import FEED_STALLED, AlertEngine
-from alerts.settings import SecondTrip
+from alerts.settings import Scalping, SecondTrip
 from alerts.store import AlertStore
 from feeds.protocol import (
+    CaseClosed,
+    CaseSubmitted,
     Heartbeat,
     Rating,
     ServiceFinished,
@@ -65,14 +67,20 @@ def test_bad_rating_turns_urgent_after_a_restart(tmp_path: Path) -> None:
     store.close()
 
 
-def visit(seq: int, minute: float, ticket: str, outcome: str) -> list:
+def visit(seq: int, minute: float, ticket: str, outcome: str, case: str | None = None) -> list:
     return [
         TicketIssued(
             seq=seq, ts=ms(minute), hall=H, ticket=ticket, zone="biz", item="kj-01", person=PERSON
         ),
         ServiceStarted(seq=seq + 1, ts=ms(minute + 1), hall=H, ticket=ticket, window="W1"),
         ServiceFinished(
-            seq=seq + 2, ts=ms(minute + 5), hall=H, ticket=ticket, window="W1", outcome=outcome
+            seq=seq + 2,
+            ts=ms(minute + 5),
+            hall=H,
+            ticket=ticket,
+            window="W1",
+            outcome=outcome,
+            case=case,
         ),
     ]
 
@@ -159,3 +167,76 @@ def test_second_trip_window_is_configurable() -> None:
     assert [a.scope for a in hall.active()] == ["2025-11-27/B2"]  # 3 days less 5 min
     hall.feed(*visit(7, 6 * DAY + 6, "B3", "done"))  # 3 days and a minute after B2
     assert len(hall.active()) == 1
+
+
+def test_a_return_after_a_back_office_denial_is_no_second_trip() -> None:
+    """Issue #18: the citizen who got a decision, even a denial (case_closed denied), and
+    comes back for the same item makes a new application, not a second trip; only a
+    visit that ended incomplete or rejected at the window counts."""
+    hall = Hall(SECOND_TRIP)
+    case = CaseSubmitted(seq=4, ts=ms(6), hall=H, case="C1", item="kj-01", dept="市场监管",
+                         promised_days=1, person=PERSON)  # fmt: skip
+    hall.feed(*visit(1, 0, "B1", "to_backend", case="C1"), case)  # Monday 09:00
+    hall.feed(CaseClosed(seq=5, ts=ms(2 * DAY), hall=H, case="C1", outcome="denied"))
+    hall.feed(*visit(6, 3 * DAY, "B4", "incomplete"))  # Thursday: back, denied on Wednesday
+    assert hall.active() == []
+    hall.feed(*visit(9, 4 * DAY, "B2", "done"))  # Friday: back after Thursday's incomplete
+    (a,) = hall.active()
+    assert (a.scope, a.fired_ms) == ("2025-11-28/B2", ms(4 * DAY))
+    assert "visit of 2025-11-27 incomplete" in a.summary
+
+
+AGENT = "p-agent0000000000000a"  # a registered agent's pseudonym (runtime.config makes it)
+
+
+def own_tickets(person: str, n: int, seq: int = 1, prefix: str = "A") -> list[TicketIssued]:
+    return [
+        TicketIssued(
+            seq=seq + i, ts=ms(i), hall=H, ticket=f"{prefix}{i + 1}", zone="biz", person=person
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_registered_agent_is_no_scalper_a_citizen_with_four_tickets_is() -> None:
+    """Issue #18: more than 3 tickets a day is a 代办员's normal day (seed 002: Anqiu's
+    152 agents; seed 003: Luozhuang's 26); 倒号 (seed 004) is for the others."""
+    hall = Hall(TICKET_SCALPING, settings={"scalping": Scalping(agents=(AGENT,))})
+    hall.feed(*own_tickets(AGENT, 6))
+    assert hall.active() == []
+    hall.feed(*own_tickets(PERSON, 4, seq=7, prefix="B"))
+    (a,) = hall.active()
+    assert (a.scope, a.fired_ms) == ("2025-11-24/B1", ms(3))
+    assert "B1, B2, B3, B4" in a.summary and PERSON not in a.summary + a.scope
+
+
+def started(seq: int, minute: float, ticket: str, person: str | None) -> ServiceStarted:
+    return ServiceStarted(seq=seq, ts=ms(minute), hall=H, ticket=ticket, window="W2", person=person)
+
+
+def test_ticket_theft_when_the_window_serves_another_person_than_the_holder() -> None:
+    """盗号 (seed 004: 对倒号、盗号…予以严厉打击): the feed names whom the window serves
+    (``service_started.person``) and it is not the ticket's holder."""
+    hall = Hall(TICKET_THEFT)
+    thief = "p-0ther00000000000000"
+    hall.feed(
+        TicketIssued(seq=1, ts=ms(0), hall=H, ticket="A1", zone="biz", person=PERSON),
+        TicketIssued(seq=2, ts=ms(1), hall=H, ticket="A2", zone="biz", person=PERSON),
+        TicketIssued(seq=3, ts=ms(2), hall=H, ticket="A3", zone="biz"),  # no holder known
+        TicketIssued(seq=4, ts=ms(3), hall=H, ticket="A4", zone="biz", person=PERSON),
+        started(5, 10, "A1", PERSON),  # the holder: fine
+        started(6, 20, "A3", thief),  # nobody to compare with: silent
+        started(7, 30, "A4", None),  # the feed does not say: silent
+    )
+    assert hall.active() == []
+    hall.feed(ServiceFinished(seq=8, ts=ms(39), hall=H, ticket="A1", window="W2", outcome="done"))
+    hall.feed(started(9, 40, "A2", thief))
+    (a,) = hall.active()
+    assert (a.rule, a.scope, a.severity, a.fired_ms) == (
+        TICKET_THEFT,
+        "2025-11-24/A2",
+        "notice",
+        ms(40),
+    )
+    assert a.summary == "ticket A2 served at window W2 for another person than its holder (盗号?)"
+    assert thief not in a.summary and PERSON not in a.summary

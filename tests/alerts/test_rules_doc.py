@@ -31,7 +31,7 @@ def test_every_rule_is_documented_with_its_kind_and_basis() -> None:
         assert basis, f"{rule}: no basis"
         assert re.search(r"\d{3}: |our default", basis), f"{rule}: {basis!r}"
     cards = {rule for rule, (kind, _) in documented.items() if kind == "card"}
-    assert cards == {"case_deadline", "procedure_overtime", "added_materials"}
+    assert cards == {"case_deadline", "legal_deadline", "procedure_overtime", "added_materials"}
 
 
 def test_a_card_rule_fires_cards_and_a_warning_rule_warnings() -> None:

@@ -16,6 +16,7 @@ from feeds.protocol import (
     CaseResumed,
     CaseSubmitted,
     Complaint,
+    ComplaintAnswered,
     ComplaintClosed,
     Gap,
     Heartbeat,
@@ -39,22 +40,25 @@ def one_of_each() -> list:
         WindowState(seq=1, window="W01", state="open", staff="s017", **h),
         TicketIssued(seq=2, ticket="A001", zone="biz", item="shdj-01", person=RAW_ID, **h),
         TicketCalled(seq=3, ticket="A001", window="W01", **h),
-        ServiceStarted(seq=4, ticket="A001", window="W01", item="shdj-01", staff="s017", **h),
+        ServiceStarted(
+            seq=4, ticket="A001", window="W01", item="shdj-01", staff="s017", person=RAW_ID, **h
+        ),
         ServiceFinished(seq=5, ticket="A001", window="W01", outcome="to_backend", case="C1", **h),
         TicketAbandoned(seq=6, ticket="A002", reason="no_show", **h),
         Rating(seq=7, window="W01", score=5, channel="device", ticket="A001", **h),
         Complaint(seq=8, complaint="K1", channel="hotline", window="W01", text="太慢", **h),
-        ComplaintClosed(seq=9, complaint="K1", resolution="已回访", **h),
+        ComplaintAnswered(seq=9, complaint="K1", text="已现场答复", staff="s001", **h),
+        ComplaintClosed(seq=10, complaint="K1", resolution="已回访", **h),
         CaseSubmitted(
-            seq=10, case="C1", item="shdj-01", dept="市场监管", promised_days=3, person=RAW_ID, **h
+            seq=11, case="C1", item="shdj-01", dept="市场监管", promised_days=3, person=RAW_ID, **h
         ),
-        CaseAccepted(seq=11, case="C1", **h),
-        CasePaused(seq=12, case="C1", reason="site survey", **h),
-        CaseResumed(seq=13, case="C1", **h),
+        CaseAccepted(seq=12, case="C1", **h),
+        CasePaused(seq=13, case="C1", reason="site survey", **h),
+        CaseResumed(seq=14, case="C1", **h),
         CaseMaterialsChanged(
-            seq=14, case="C1", change="materials_added", materials="租赁合同原件", **h
+            seq=15, case="C1", change="materials_added", materials="租赁合同原件", **h
         ),
-        CaseClosed(seq=15, case="C1", outcome="approved", **h),
+        CaseClosed(seq=16, case="C1", outcome="approved", **h),
         Heartbeat(**h),
     ]
 
@@ -77,8 +81,9 @@ def test_person_is_pseudonymized_and_never_left_raw() -> None:
     text = msgspec.json.encode(out.events).decode() + repr(out.events)
     assert RAW_ID not in text
     issued = next(e for e in out.events if isinstance(e, TicketIssued))
+    started = next(e for e in out.events if isinstance(e, ServiceStarted))
     case = next(e for e in out.events if isinstance(e, CaseSubmitted))
-    assert issued.person == case.person == PSEUDO(RAW_ID)
+    assert issued.person == started.person == case.person == PSEUDO(RAW_ID)
     assert issued.person.startswith("p-")
 
 

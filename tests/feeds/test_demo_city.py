@@ -9,11 +9,14 @@ import itertools
 import msgspec
 import pytest
 
+from feeds.demo.backoffice import workday_after
 from feeds.demo.city import city, day_plan, default_city, is_workday, last_open_day
 from feeds.demo.hall import simulate_day, simulate_days
 from feeds.hallclock import HALL_TZ, service_day
 from feeds.protocol import (
+    CaseAccepted,
     CaseClosed,
+    CasePaused,
     CaseSubmitted,
     Event,
     ServiceFinished,
@@ -137,17 +140,30 @@ def test_ten_days_carry_cases_and_returns_across_days() -> None:
     state = CityState()
     result = state.apply(numbered(events))
     assert result.rejections == [] and result.applied == len(events)
-    cards = collections.Counter(
-        c.card for h in state.snapshots().values() for c in h.cases
-    )  # on the last day, some open cases run late
-    assert cards["red"] > 0 and cards["none"] > 0
+    cards = collections.Counter(c.card for h in state.snapshots().values() for c in h.cases)
+    assert cards["none"] > 0.98 * sum(cards.values())  # a handful of cards, not dozens
+    # Most cases close before the last working day of their promise, a few on it (a
+    # yellow card that morning), a few after it (red): feeds.demo.backoffice.plan_close.
+    accepted = {ev.case: service_day(ev.ts) for ev in events if isinstance(ev, CaseAccepted)}
+    promised = {ev.case: ev.promised_days for ev in events if isinstance(ev, CaseSubmitted)}
+    paused = {ev.case for ev in events if isinstance(ev, CasePaused)}  # (their limit moves)
+    closed_on = collections.Counter(
+        "before" if day < last else "last day" if day == last else "late"
+        for ev in events
+        if isinstance(ev, CaseClosed) and ev.case not in paused
+        for day, last in [(service_day(ev.ts), workday_after(accepted[ev.case], promised[ev.case]))]
+    )
+    total = sum(closed_on.values())
+    assert closed_on["before"] > 0.97 * total
+    assert 0 < closed_on["late"] < 0.01 * total and 0 < closed_on["last day"] < 0.02 * total
     submitted = {ev.case: service_day(ev.ts) for ev in events if isinstance(ev, CaseSubmitted)}
     closed_later = [
         ev
         for ev in events
         if isinstance(ev, CaseClosed) and service_day(ev.ts) > submitted[ev.case]
     ]
-    assert len(closed_later) > 0.5 * len(submitted)
+    # (1-day cases mostly close the same day; the longer ones on later days)
+    assert len(closed_later) > 0.3 * len(submitted)
     # The same person, the same item, another day: 最多跑一次 broken.
     visits = collections.defaultdict(set)
     for ev in events:

@@ -22,6 +22,7 @@ from feeds.protocol import (
     CaseResumed,
     CaseSubmitted,
     Complaint,
+    ComplaintAnswered,
     ComplaintClosed,
     Event,
     Heartbeat,
@@ -117,6 +118,8 @@ class HallChecker:
         elif isinstance(ev, Complaint):
             assert ev.complaint not in self.complaints
             self.complaints[ev.complaint] = False
+        elif isinstance(ev, ComplaintAnswered):  # answered while open, before settled
+            assert self.complaints[ev.complaint] is False, ev
         elif isinstance(ev, ComplaintClosed):
             assert self.complaints[ev.complaint] is False, ev
             self.complaints[ev.complaint] = True
@@ -242,6 +245,15 @@ def test_complaints_windows_and_day_end(day1: list[Event]) -> None:
     complaints = [ev for d in days for ev in d if isinstance(ev, Complaint)]
     closed = [ev for d in days for ev in d if isinstance(ev, ComplaintClosed)]
     assert complaints and closed and len(closed) <= len(complaints)
+    # Most are answered on the spot (现场处理答复), minutes after they came in, once.
+    answered = 0
+    for d in days:  # (the three runs of the same day reuse complaint ids)
+        received = {ev.complaint: ev.ts for ev in d if isinstance(ev, Complaint)}
+        answers = [ev for ev in d if isinstance(ev, ComplaintAnswered)]
+        assert len({a.complaint for a in answers}) == len(answers)
+        assert all(2 * 60_000 <= a.ts - received[a.complaint] <= 14 * 60_000 for a in answers)
+        answered += len(answers)
+    assert answered >= len(complaints) // 2
     states = [ev for ev in day1 if isinstance(ev, WindowState)]
     opened = {ev.window: local(ev) for ev in reversed(states) if ev.state == "open"}
     assert len(opened) == 12

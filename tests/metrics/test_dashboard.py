@@ -36,7 +36,6 @@ def test_zone_figures_exported(metrics) -> None:
     assert val(metrics, "hall_zone_arrivals", **biz, period="15m") == 1
     assert val(metrics, "hall_zone_arrivals", **biz, period="1h") == 2
     assert val(metrics, "hall_zone_abandonment_ratio", **biz) == pytest.approx(1 / 3)
-    assert val(metrics, "hall_zone_expected_wait_seconds", **biz) == pytest.approx(1890.0)
     assert val(metrics, "hall_zone_windows_needed", **biz) == 1
     assert val(metrics, "hall_zone_windows_open", **biz) == 1
     assert val(metrics, "hall_zone_longest_wait_seconds", **biz) == 2940.0
@@ -45,8 +44,8 @@ def test_zone_figures_exported(metrics) -> None:
         "hall_zone_wait_mean_seconds",
         tuple(sorted({"hall": H, **biz, "period": "1h"}.items())),
     ) not in metrics
-    assert not any(k[0] == "hall_zone_expected_wait_seconds" and ("zone", "estate") in k[1]
-                   for k in metrics)  # fmt: skip
+    # No forecast yet (2 calls of biz ended, 1 of estate: fewer than MIN_CYCLES): absent.
+    assert not any(k[0] == "hall_zone_expected_wait_seconds" for k in metrics)
 
 
 def test_window_and_staff_figures_exported(metrics) -> None:

@@ -68,9 +68,11 @@ def test_an_unchanged_case_keeps_its_view_a_changed_one_gets_a_new_one() -> None
     assert second["C1"] is not first["C1"] and not second["C1"].deemed
     assert second["C1"].accepted_ms == ms(2)
     assert second["C2"] is first["C2"]  # nothing about C2 changed
-    third = cases(Heartbeat(ts=ms(11), hall="h"))  # C2 is now deemed accepted: yellow
+    # C2 is now deemed accepted (09:10); a same-day case is yellow only from the hall's
+    # closing time (17:30), not from its acceptance.
+    third = cases(Heartbeat(ts=ms(11), hall="h"))
     assert third["C2"] is not second["C2"] and third["C2"].deemed
-    assert third["C2"].card == "yellow" and third["C1"] is second["C1"]
+    assert third["C2"].card == "none" and third["C1"] is second["C1"]
     fourth = cases(CasePaused(seq=4, ts=ms(12), hall="h", case="C1", reason="专家评审"))
     assert fourth["C1"].paused and fourth["C1"] is not third["C1"]
     # Paused for a listed procedure: the deadline moves by whole working days (8 minutes
@@ -78,6 +80,9 @@ def test_an_unchanged_case_keeps_its_view_a_changed_one_gets_a_new_one() -> None
     fifth = cases(Heartbeat(ts=ms(20), hall="h"))
     assert fifth["C1"].deadline_ms == third["C1"].deadline_ms + 86_400_000
     assert fifth["C1"] is not fourth["C1"]  # the figures moved (the clock): a new view
+    assert fifth["C2"] is third["C2"]  # nothing about C2 changed
+    sixth = cases(Heartbeat(ts=ms(8 * 60 + 30), hall="h"))  # 17:30, the hall closes
+    assert sixth["C2"].card == "yellow" and sixth["C2"] is not fifth["C2"]
 
 
 def _stats_by_definition(values: np.ndarray, groups: np.ndarray, n: int, qs: tuple) -> tuple:

@@ -126,9 +126,10 @@ def test_day_curves(snap) -> None:
 
 def test_forecast_and_windows_needed(snap) -> None:
     biz, estate = zone(snap, "biz"), zone(snap, "estate")
-    # biz: 2 ahead, W01 busy, so 3 turns of W01's cycle: 9 min service + 1.5 min walk.
-    assert biz.expected_wait_s == pytest.approx(3 * 10.5 * MIN)
-    assert estate.expected_wait_s is None  # W02, its only window, is paused
+    # Only 2 calls of biz ended (B002 transferred at 10, B001 finished at 15), 1 of
+    # estate (E001's no-show): fewer than MIN_CYCLES, no forecast (tests/metrics/
+    # test_forecast.py works the forecast out on a longer morning).
+    assert biz.expected_wait_s is None and estate.expected_wait_s is None
     # Thin hour (2 arrivals): the day's rate, 5 tickets in 69 min; service (9 + 1) / 2 min.
     assert biz.arrivals_per_hour == pytest.approx(5 / (69 / 60))
     assert biz.mean_service_s == 5 * MIN

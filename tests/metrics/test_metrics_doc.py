@@ -25,6 +25,7 @@ from feeds.protocol import (
     WINDOW_STATES,
     CaseSubmitted,
     Complaint,
+    ServiceFinished,
 )
 from feeds.source import FeedStatus
 from metrics.exposition import serve_metrics
@@ -68,6 +69,10 @@ def exported() -> dict[str, tuple[str, frozenset[str], int]]:
         [
             CaseSubmitted(
                 seq=100, ts=ms(21), hall=H, case="C1", item="i", dept="d", promised_days=3
+            ),
+            # A third call of biz ends: the expected wait has a figure (MIN_CYCLES).
+            ServiceFinished(
+                seq=102, ts=ms(21, 30), hall=H, ticket="B002", window="W01", outcome="done"
             ),
             Complaint(seq=101, ts=ms(22), hall=H, complaint="K1", channel="desk", window="W01"),
         ]

@@ -134,9 +134,10 @@ def test_halls_sharing_a_zone_id_keep_their_own_limits(config: Config) -> None:
         "long": 2,
         "plain": 2,
     }
-    # Expected wait: E5 waits, W1 (busy with E4) frees every 1000 s (service 1000 s, walk
-    # 0) and gives estate all its capacity: (1 + 1 − 0) × 1000 s — limits do not enter.
-    assert {h: z.expected_wait_s for h, z in zones.items()} == dict.fromkeys(HALLS, 2000.0)
+    # Expected wait: E5 waits and W1, estate's one window, is busy with E4: 1 + 1 − 0 = 2
+    # turns of estate's cycle. 3 calls ended (10, 15, 25 min) and E4's has run 25 min
+    # (since minute 50): (10 + 15 + 25 + 25) / 3 = 25 min. 2 × 1500 s — limits do not enter.
+    assert {h: z.expected_wait_s for h, z in zones.items()} == dict.fromkeys(HALLS, 3000.0)
 
 
 def test_a_hall_without_config_takes_no_other_halls_item_standard(config: Config) -> None:
