@@ -23,6 +23,7 @@ import msgspec
 
 from alerts.book import Alert, AlertBook
 from alerts.model import SEVERITY_ZH, kind_of
+from alerts.names import NO_NAMES, Names, rule_both, state_name
 from alerts.rule import Memory, Tick
 from alerts.settings import ClockTime, EscalationStep, minutes_of_day
 from alerts.store import AlertStore
@@ -194,9 +195,11 @@ def shift_report(
     notes: str = "",
     incoming: str | None = None,
     names: Callable[[str], str] = str,
+    places: Names = NO_NAMES,
 ) -> str:
     """The outgoing director's shift report, Markdown. People are named by ``names``
-    (``Roster.name_of``: their roster name, never an account).
+    (``Roster.name_of``: their roster name, never an account), the hall by ``places``
+    (its display name), rules and states by the hall's words (``alerts.names``).
 
     Args:
         hall: the hall reported on.
@@ -208,6 +211,7 @@ def shift_report(
         notes: free text from the director.
         incoming: who takes over, if known.
         names: a person's name in the report.
+        places: display names (the hall's).
     """
     raised = [a for a in alerts if a.fired_ms >= start_ms]
     acked = [a for a in alerts if a.ack_ms is not None and a.ack_ms >= start_ms]
@@ -218,7 +222,8 @@ def shift_report(
     cards = [a for a in shown if kind_of(a.severity) == "card"]
     urgent = [a for a in shown if a.severity == "urgent"]
     lines = [
-        f"# 交接班 shift report — {hall}",
+        f"# 交接班 shift report — {places.hall(hall)}"
+        + (f" ({hall})" if places.hall(hall) != hall else ""),
         "",
         f"- outgoing: **{names(who)}**"
         + (f" → incoming: **{names(incoming)}**" if incoming else ""),
@@ -240,7 +245,7 @@ def shift_report(
         ]
     else:
         lines.append("- (no hall figures: the hall has not been seen)")
-    by_rule = Counter(f"{a.rule} ({SEVERITY_ZH[a.severity]})" for a in raised)
+    by_rule = Counter(f"{rule_both(a.rule)}, {SEVERITY_ZH[a.severity]}" for a in raised)
     lines += ["", f"## Alerts raised this shift: {len(raised)}"]
     lines += [f"- {k}: {n}" for k, n in sorted(by_rule.items())] or ["- none"]
     for title, group, limit in (
@@ -248,7 +253,8 @@ def shift_report(
         ("Urgent warnings (紧急预警)", urgent, LIST_LIMIT),
         ("Complaints", complaints, None),
         ("Acknowledged this shift", acked, LIST_LIMIT),
-        ("Still open — handed over", still, None),  # every one: the next director owns them
+        # Every one still open: the next director owns them.
+        ("Still open (未处置/已确认) — handed over", still, None),
     ):
         lines += ["", f"## {title}: {len(group)}"]
         if limit is not None and len(group) > limit:  # still open first, then the newest
@@ -262,15 +268,15 @@ def shift_report(
 
 
 def _alert_line(a: Alert, names: Callable[[str], str] = str) -> str:
-    state = a.state
+    state = state_name(a.state)
     if a.ack_by:
         state += f", ack {names(a.ack_by)} {_hm(a.ack_ms or 0)}" + (
             f" “{a.ack_note}”" if a.ack_note else ""
         )
     if a.resolved_by and a.resolved_by != "system":
-        state += f", resolved by {names(a.resolved_by)}: “{a.resolve_note}”"
+        state += f", 销号 {names(a.resolved_by)}: “{a.resolve_note}”"
     card = SEVERITY_ZH[a.severity] + (f" · 督办第{a.level}级" if a.level else "")
-    return f"- #{a.id} {_hm(a.fired_ms)} [{card}] {a.summary} ({state})"
+    return f"- #{a.id} {_hm(a.fired_ms)} [{card}] {rule_both(a.rule)}: {a.summary} ({state})"
 
 
 class HandoverLedger:

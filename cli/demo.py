@@ -38,7 +38,8 @@ class DemoCommand:
         options.add_screen(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from feeds.demo.city import city
+        from alerts.names import Names
+        from feeds.demo.city import city, display_names
         from feeds.demo.play import demo_day, demo_events, run_demo
         from feeds.hallclock import day_start_ms
         from feeds.server import FeedServer
@@ -65,6 +66,7 @@ class DemoCommand:
                 token_file=None,
                 ca_file=None,
                 demo=True,
+                names=Names(**display_names(profiles)),
             )
             stop_metrics = wiring.start_metrics(sup, args.metrics_host, args.metrics_port)
             driver = asyncio.create_task(play(server))
@@ -76,6 +78,7 @@ class DemoCommand:
                     lang=args.lang,
                     big_screen=args.big_screen,
                     theme=args.theme,
+                    history_until_ms=day_start_ms(day) if args.history else 0,
                 )
             finally:
                 driver.cancel()

@@ -20,6 +20,7 @@ import sys
 from typing import ClassVar
 
 from alerts.duty import Roster, shift_report
+from alerts.names import NO_NAMES, Names
 from alerts.store import NOBODY, AlertStore, StoreError, signed_in
 from cli import options, wiring
 from feeds.hallclock import day_start_ms, service_day
@@ -49,8 +50,10 @@ def write_handover(
     hall: str | None = None,
     notes: str = "",
     incoming: str | None = None,
+    places: Names = NO_NAMES,
 ) -> tuple[int, str]:
     """The outgoing director's shift report for ``hall``: stored and returned (id, Markdown).
+    ``places``: display names (the config's).
 
     The shift starts at the roster's shift start, else at the last report of the hall,
     else at the start of the service day.
@@ -65,7 +68,7 @@ def write_handover(
         incoming = nxt.person if nxt is not None and nxt.person != who else None
     alerts = [a for a in store.alerts(start, now) if a.hall == hall]
     report = shift_report(hall, who, start, now, alerts, store.figures(hall), notes, incoming,
-                          roster.name_of)  # fmt: skip
+                          roster.name_of, places)  # fmt: skip
     return store.write_handover(hall, who, now, start, report, incoming), report
 
 
@@ -122,7 +125,7 @@ class HandoverCommand:
                     print(accept_handover(store, args.accept, who, args.notes))
                 else:
                     hid, report = write_handover(
-                        store, roster, who, args.hall, args.notes, args.incoming
+                        store, roster, who, args.hall, args.notes, args.incoming, cfg.names()
                     )
                     print(report)
                     print(

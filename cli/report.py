@@ -1,47 +1,74 @@
-"""``hallwatch report --day DATE | --month YYYY-MM``: the day's or month's report from the
-recordings and the alert store (``reports``).
+"""``hallwatch report --day DATE | --month YYYY-MM | --quarter YYYY-Qn``: the day's,
+month's or quarter's report from the recordings and the alert store (``reports``).
 
-Imports: reports, cli.
+With ``--nats``: from the stream, read into journal files as ``archive`` writes them:
+the same report as from the archive of those days.
+
+Imports: reports, cli, province.archive (nats: loaded with ``--nats`` only).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+import tempfile
 from pathlib import Path
 from typing import ClassVar
 
 from cli import options, wiring
+from cli.nats_options import add_nats, need_cluster
+from reports.tables import MIN_RATINGS
 
 
 class ReportCommand:
     name: ClassVar[str] = "report"
-    help: ClassVar[str] = "daily or monthly report from the recordings and alerts"
+    help: ClassVar[str] = "daily, monthly or quarterly report from the recordings and alerts"
 
     def define(self, parser: argparse.ArgumentParser) -> None:
         when = parser.add_mutually_exclusive_group(required=True)
         when.add_argument("--day", type=options.iso_day, metavar="YYYY-MM-DD")
         when.add_argument("--month", metavar="YYYY-MM")
+        when.add_argument("--quarter", metavar="YYYY-Qn", help="e.g. 2025-Q4 (October to December)")
         options.add_data_dir(parser, "recordings and alerts.db")
         options.add_config(parser, "limits, rules and holidays")
+        add_nats(parser, required=False, help="from the NATS stream instead of --data-dir: "
+                 "every feed of the province, read as `archive` would write it")  # fmt: skip
         parser.add_argument(
             "--out", type=Path, help="write the files here (default: print to stdout)"
         )
         parser.add_argument(
             "--format", choices=("md", "csv", "all"), default="md", help="default md"
         )
+        parser.add_argument(
+            "--min-ratings",
+            type=options.positive,
+            default=MIN_RATINGS,
+            metavar="N",
+            help=f"the window evaluation ranks windows with N ratings or more (default "
+            f"{MIN_RATINGS}, ours: the documents give none); the others follow, unranked",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
-        from reports.gather import ReportError, gather, month_days, tty_progress
+        from reports.gather import ReportError, gather, month_days, quarter_days, tty_progress
         from reports.render import write
 
         config = wiring.config(args.config)
-        month: str | None = args.month
+        period: str | None = args.month or args.quarter
         try:
-            days = month_days(month) if month else [args.day]
-            progress = tty_progress() if month else None
-            gathered = gather(days, wiring.data_dir(args.data_dir), config, progress)
-            text, files = write(gathered, args.out, args.format, month, config.duty.name_of)
+            if period:
+                days = quarter_days(period) if args.quarter else month_days(period)
+            else:
+                days = [args.day]
+            progress = tty_progress() if period else None
+            if args.nats:  # the stream read into journal files, as `archive` writes them
+                with tempfile.TemporaryDirectory(prefix="hallwatch-report-") as folder:
+                    _from_stream(args.nats, days, Path(folder))
+                    gathered = gather(days, Path(folder), config, progress)
+            else:
+                gathered = gather(days, wiring.data_dir(args.data_dir), config, progress)
+            text, files = write(gathered, args.out, args.format, period, config.duty.name_of,
+                                args.min_ratings, config.names())  # fmt: skip
         except (ReportError, OSError) as error:
             print(f"hallwatch report: {error}", file=sys.stderr)
             return 2
@@ -50,3 +77,26 @@ class ReportCommand:
         for path in files:
             print(path, file=sys.stderr)
         return 0
+
+
+def _from_stream(urls: list[str], days: list[dt.date], folder: Path) -> None:
+    """Every feed's ``days`` read from the stream into ``folder``'s journal, as
+    ``archive`` writes them (``province.archive``), open days too.
+
+    Raises:
+        ReportError: no NATS client, no node answered, or a feed's messages broken.
+    """
+    from reports.gather import ReportError
+
+    if (missing := need_cluster("report --nats")) is not None:
+        raise ReportError(missing)
+    from province.archive import fetch
+    from province.cluster import ClusterError
+
+    try:
+        outcomes = fetch(urls, days, folder, closed_only=False)
+    except ClusterError as error:
+        raise ReportError(str(error)) from None
+    broken = [o.line() for o in outcomes if o.what == "broken"]
+    if broken:
+        raise ReportError("the stream is broken: " + "; ".join(broken))

@@ -5,8 +5,8 @@
   snapshot), and the mean wait of the last hour per zone (``ZoneSnapshot.hour.mean_s``,
   sampled by the report every 15 minutes of hall time) against each zone's waiting limit
   (dashed). One ``polyline`` per zone per panel, ``class`` ``queue`` / ``wait``.
-- ``month_chart``: the month, one line per hall: served per day, and the day's mean wait.
-  ``class`` ``served`` / ``wait``.
+- ``period_chart``: a month or a quarter, one line per hall: served per day, and the
+  day's mean wait. ``class`` ``served`` / ``wait``.
 
 Every line carries ``data-zone`` or ``data-hall``, so tests and styles can find it.
 
@@ -15,14 +15,13 @@ Imports: metrics.snapshot, reports.gather (Sample, DayData), feeds.hallclock, st
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
 from feeds.hallclock import local_datetime
 from metrics.snapshot import CURVE_BIN_MS, HallSnapshot
-from reports.gather import DayData, Sample
+from reports.gather import DayData, Sample, period_days
 
 WIDTH: Final = 900
 LEFT: Final = 60
@@ -119,11 +118,13 @@ def day_chart(snap: HallSnapshot, samples: Sequence[Sample]) -> str:
     return "\n".join(out) + "\n"
 
 
-def month_chart(days: Sequence[DayData], month: str) -> str:
-    """The SVG document of a month: per hall, served per day and the day's mean wait
-    (``HallSnapshot.served_today``, ``day_waits.mean_s``), one point per recorded day."""
-    first = days[0].day.replace(day=1)
-    span = calendar.monthrange(first.year, first.month)[1] + 1  # day 1 .. the last, margins
+def period_chart(days: Sequence[DayData], period: str) -> str:
+    """The SVG document of a month ``YYYY-MM`` or a quarter ``YYYY-Qn``: per hall, served
+    per day and the day's mean wait (``HallSnapshot.served_today``, ``day_waits.mean_s``),
+    one point per recorded day."""
+    every = period_days(period)
+    first = every[0]
+    span = len(every) + 1  # the first day .. the last, with margins
 
     def x(ordinal: int) -> float:
         return LEFT + (WIDTH - LEFT - RIGHT) * (ordinal - first.toordinal() + 1) / span
@@ -132,8 +133,12 @@ def month_chart(days: Sequence[DayData], month: str) -> str:
     served = [s.served_today for d in days for s in d.snapshots.values()]
     waits = [s.day_waits.mean_s or 0.0 for d in days for s in d.snapshots.values()]
     smax, wmax = _nice(max(served, default=0)), _nice(max([*waits, 60.0]) / 60)
-    ticks = [(x(first.toordinal() + k - 1), str(k)) for k in (1, 5, 10, 15, 20, 25, 30) if k < span]
-    out = _head(f"{month}: served and mean wait per hall", month)
+    if len(every) > 31:  # a quarter: the 1st and the 15th of each month
+        ticks = [(x(d.toordinal()), d.strftime("%m-%d")) for d in every if d.day in (1, 15)]
+    else:
+        marks = (1, 5, 10, 15, 20, 25, 30)
+        ticks = [(x(d.toordinal()), str(d.day)) for d in every if d.day in marks]
+    out = _head(f"{period}: served and mean wait per hall", period)
     _frame(out, PANELS[0], "served per day", smax, ticks)
     _frame(out, PANELS[1], "mean wait of the day, min", wmax, ticks)
     (s0, s1), (w0, w1) = PANELS

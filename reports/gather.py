@@ -1,10 +1,14 @@
-"""Daily and monthly reports (``run.py report``): gather the figures and the alerts.
+"""Daily, monthly and quarterly reports (``run.py report``): gather the figures and the
+alerts.
 
 The figures are the state engine's: each recorded day (``feeds.journal`` files, read by
 ``feeds.replay.read_recording``) is replayed into one ``metrics.state.CityState`` and the
 report takes each hall's end-of-day ``HallSnapshot``, plus a snapshot every
 ``SAMPLE_MS`` of hall time for the day chart. No figure is computed a second way; a month
-only adds the days up (docs/reports.md says how each figure is combined).
+or a quarter only adds the days up (docs/reports.md says how each figure is combined).
+What the snapshot cannot say is read from the events on the way: the window a complaint
+names, and ratings of a service already rated (``DayData.repeat_ratings``); and from the
+day's columns at its end: the expected wait's calibration (``DayData.calibration``).
 
 The alerts (yellow and red cards, complaints, bad ratings and their rectification, second
 trips) come from the alert store (``<data dir>/alerts.db``) when it holds alerts of that
@@ -14,8 +18,8 @@ day for that hall; otherwise from the alert engine run over the replayed days
 Tables and rendering: ``reports.tables`` (rows) and ``reports.render``
 (Markdown, CSV); the SVG chart: ``reports.chart``.
 
-Imports: feeds (replay, hallclock, protocol), metrics.state, metrics.snapshot, alerts
-(store, model, rules), runtime.config, the standard library.
+Imports: feeds (replay, hallclock, protocol), metrics.state, metrics.snapshot,
+metrics.calibration, alerts (store, model, rules), runtime.config, the standard library.
 """
 
 from __future__ import annotations
@@ -34,8 +38,10 @@ from alerts.model import Alert
 from alerts.rules import AlertEngine
 from alerts.store import AlertStore
 from feeds.hallclock import DAY_MS, day_start_ms
-from feeds.protocol import Complaint, Event
+from feeds.privacy import KEY_FILE, Pseudonymizer
+from feeds.protocol import Complaint, ComplaintAnswered, Event, Rating
 from feeds.replay import Recording, read_recording
+from metrics.calibration import HallCalibration, day_calibration
 from metrics.snapshot import HallSnapshot
 from metrics.state import CityState
 from runtime.build import build_pipeline
@@ -75,7 +81,17 @@ class DayData:
     """Per hall: ``store`` or ``replay`` (the alert engine over the replayed days)."""
     complaint_windows: dict[tuple[str, str], str] = field(default_factory=dict)
     """(hall, complaint) -> the window the complaint names, from the recorded events."""
+    complaint_answers: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(hall, complaint) -> its first ``complaint_answered`` (ms) among this day's
+    recorded events (现场处理答复)."""
+    repeat_ratings: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    """(hall, window) -> (ratings, of them bad) that rated a service already rated: the
+    same ticket rated again at the same window that day (一次一评: one rating per service).
+    Ratings without a ticket cannot be told apart and are never counted here."""
     samples: dict[str, list[Sample]] = field(default_factory=dict)
+    calibration: dict[str, HallCalibration] = field(default_factory=dict)
+    """Per hall: the expected wait at each ticket's issue against its realized wait, and
+    the last hour's mean wait likewise (``metrics.calibration``, of the replayed day)."""
     files: list[Path] = field(default_factory=list)
     bad_lines: int = 0
     """Recorded lines that were not a valid event (e.g. cut short by a crash)."""
@@ -116,6 +132,31 @@ def month_days(month: str) -> list[dt.date]:
     return [dt.date(year, mon, d) for d in range(1, last + 1)]
 
 
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+def quarter_days(quarter: str) -> list[dt.date]:
+    """The days of ``YYYY-Qn`` (Q1 January to March … Q4 October to December).
+
+    Raises:
+        ReportError: when ``quarter`` is not ``YYYY-Qn``.
+    """
+    m = _QUARTER.match(quarter)
+    if m is None:
+        raise ReportError(f"--quarter {quarter!r}: expected YYYY-Qn, n from 1 to 4")
+    year, first = int(m.group(1)), 3 * int(m.group(2)) - 2
+    return [d for mon in range(first, first + 3) for d in month_days(f"{year}-{mon:02d}")]
+
+
+def period_days(period: str) -> list[dt.date]:
+    """The days of a period: a quarter ``YYYY-Qn``, else a month ``YYYY-MM``.
+
+    Raises:
+        ReportError: when ``period`` is neither.
+    """
+    return quarter_days(period) if "Q" in period.upper() else month_days(period)
+
+
 def _fired_on(alerts: Iterable[Alert], day: dt.date, hall: str) -> list[Alert]:
     start = day_start_ms(day)
     return sorted(
@@ -139,6 +180,9 @@ def gather(
         OSError: when a recording file cannot be read.
     """
     config = config or Config()
+    if config.has_agents() and (data_dir / KEY_FILE).is_file():
+        # The recordings hold pseudonyms: the agents' ids become them with the same key.
+        config = config.pseudonymized(Pseudonymizer.from_data_dir(data_dir))
     journal = data_dir / "journal"
     found = [(d, files) for d in sorted(days) if (files := day_files(journal, d))]
     if not found:
@@ -166,6 +210,7 @@ def _replay(
 ) -> list[DayData]:
     pipeline = build_pipeline(config, forward=False)  # each hall's settings, as live
     city, engine = pipeline.state, pipeline.alerts
+    city.record_forecasts = True  # each ticket's expected wait at its issue: calibration
     fired: dict[int, Alert] = {}
     engine.book.listeners.append(lambda change: fired.__setitem__(change.alert.id, change.alert))
     out: list[DayData] = []
@@ -179,6 +224,7 @@ def _replay(
         data.snapshots = {
             name: snap for name, snap in city.snapshots().items() if snap.day == day.isoformat()
         }
+        data.calibration = {name: day_calibration(city.halls[name]) for name in data.snapshots}
         start = day_start_ms(day)
         stored = store.alerts(start, start + DAY_MS - 1) if store is not None else []
         for hall in data.snapshots:
@@ -215,6 +261,7 @@ def _apply_day(events: list[Event], city: CityState, engine: AlertEngine, data: 
     engine's time-driven rules and sample every hall for the chart."""
     if not events:
         return
+    rated: set[tuple[str, str, str]] = set()
     boundary = (events[0].ts // SAMPLE_MS + 1) * SAMPLE_MS
     i = 0
     while i < len(events):
@@ -227,6 +274,10 @@ def _apply_day(events: list[Event], city: CityState, engine: AlertEngine, data: 
             for ev in part:
                 if isinstance(ev, Complaint) and ev.window is not None:
                     data.complaint_windows[(ev.hall, ev.complaint)] = ev.window
+                elif isinstance(ev, ComplaintAnswered):
+                    data.complaint_answers.setdefault((ev.hall, ev.complaint), ev.ts)
+                elif isinstance(ev, Rating) and ev.ticket is not None:
+                    _count_repeat(ev, rated, data.repeat_ratings)
         snaps = city.snapshots()
         engine.on_tick(snaps)
         for name, snap in snaps.items():
@@ -234,6 +285,19 @@ def _apply_day(events: list[Event], city: CityState, engine: AlertEngine, data: 
             if snap.day == data.day.isoformat() and (not got or got[-1].now_ms < snap.now_ms):
                 got.append(Sample(snap.now_ms, {z.name: z.hour.mean_s for z in snap.zones}))
         i, boundary = j, boundary + SAMPLE_MS
+
+
+def _count_repeat(
+    ev: Rating, rated: set[tuple[str, str, str]], repeats: dict[tuple[str, str], tuple[int, int]]
+) -> None:
+    """Count ``ev`` in ``repeats`` when its ticket was rated at its window before that day."""
+    key = (ev.hall, ev.ticket or "", ev.window)
+    if key not in rated:
+        rated.add(key)
+        return
+    n, bad = repeats.get((ev.hall, ev.window), (0, 0))
+    # Bad as in every figure (docs/figures.md): a score of 1 or 2.
+    repeats[(ev.hall, ev.window)] = (n + 1, bad + (ev.score <= 2))
 
 
 def tty_progress(stream: TextIO = sys.stderr) -> Callable[[int, int, dt.date], None] | None:

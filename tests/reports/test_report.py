@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,7 @@ from reports.gather import (
     day_files,
     gather,
     month_days,
+    quarter_days,
     tty_progress,
 )
 from reports.render import markdown, write
@@ -121,9 +123,13 @@ def test_month_adds_the_days_up(demo, tmp_path) -> None:
         max(s.day_waits.p90_s or 0 for s in snaps) / 60
     )
     cols, rows = table(tables, "ranking")
-    assert [r[0] for r in rows] == list(range(1, len(rows) + 1))
-    goods = [r[3] for r in rows if r[3] is not None]
-    assert goods == sorted(goods, reverse=True)
+    ranked = [dict(zip(cols, r, strict=True)) for r in rows if r[0] is not None]
+    assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+    assert all(r["ratings"] >= 30 and r["not ranked because"] is None for r in ranked)
+    lows = [r["good rate low 95 %"] for r in ranked]
+    assert lows == sorted(lows, reverse=True)
+    rest = [dict(zip(cols, r, strict=True)) for r in rows[len(ranked) :]]
+    assert all(r["rank"] is None and r["ratings"] < 30 for r in rest)
     _, files = write(days, tmp_path, "md", "2025-11")
     assert [p.name for p in files] == ["report-2025-11.md", "2025-11.svg"]
     svg = ET.parse(tmp_path / "2025-11.svg").getroot()
@@ -225,7 +231,9 @@ def test_scripted_day_by_hand_alerts_replayed_then_from_the_store(tmp_path) -> N
     assert (w["services"], w["done"], w["incomplete"], w["complaints"]) == (2, 1, 1, 1)
     assert w["mean service min"] == pytest.approx(7.5)  # 10 and 5 min
     _, rows = table(tables, "complaints")
-    assert rows == [["h", "C1", "W1", "11-25 09:30", "11-25 10:00", "yes", "no"]]
+    # No complaint_answered: the settlement is the first answer; due at closing, 17:30.
+    assert rows == [["h", "C1", "W1", "11-25 09:30", "11-25 10:00", "settlement", 30.0,
+                     "11-25 17:30", "11-25 10:00", "yes", "no"]]  # fmt: skip
 
     # The live console's store has the day's alerts, one bad rating rectified by hand.
     store = AlertStore(tmp_path / "alerts.db")
@@ -273,7 +281,7 @@ def test_cli_prints_markdown_quietly_and_fails_clearly(demo, tmp_path, capsys) -
     data_dir, _ = demo
     assert run.main(["report", "--month", "2025-11", "--data-dir", str(data_dir)]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("# Monthly report 2025-11") and "一月一督查" in out
+    assert out.startswith("# Monthly report 2025-11") and "星級窗口測評" in out
     assert err == ""  # not a terminal: no progress line
     assert run.main(["report", "--day", "2025-11-24", "--data-dir", str(data_dir),
                      "--format", "csv"]) == 0  # fmt: skip
@@ -308,3 +316,39 @@ def test_a_demo_day_asked_of_the_main_data_dir_says_where_it_is(
     err = capsys.readouterr().err
     assert "no recording for 2025-11-24" in err
     assert f"add --data-dir {tmp_path / 'demo'}" in err
+
+
+def test_a_quarter_is_its_recorded_days_added_up(demo, tmp_path, capsys) -> None:
+    """Seed 002 (Anqiu) evaluates windows every quarter: “政務辦每季度組織人員對窗口進行
+    星級窗口測評”. ``--quarter 2025-Q4`` holds October to December; only three November
+    days are recorded, so every table is the month's."""
+    data_dir, _ = demo
+    days = quarter_days("2025-Q4")
+    assert (days[0], days[-1], len(days)) == (dt.date(2025, 10, 1), dt.date(2025, 12, 31), 92)
+    assert len(quarter_days("2024-Q1")) == 31 + 29 + 31  # a leap February
+    for bad in ("2025-Q5", "2025-4", "2025Q4"):
+        with pytest.raises(ReportError, match="expected YYYY-Qn"):
+            quarter_days(bad)
+    out = tmp_path / "out"
+    argv = ["report", "--quarter", "2025-Q4", "--data-dir", str(data_dir), "--out", str(out)]
+    assert run.main([*argv, "--format", "all"]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"report-2025-Q4.md", "2025-Q4-ranking.csv", "2025-Q4-halls.csv", "2025-Q4.svg"} <= names
+    md = (out / "report-2025-Q4.md").read_text(encoding="utf-8")
+    assert md.startswith("# Quarterly report 2025-Q4\n") and "## The quarter: served" in md
+    month = tmp_path / "month"
+    assert run.main(["report", "--month", "2025-11", "--data-dir", str(data_dir), "--out",
+                     str(month), "--format", "csv"]) == 0  # fmt: skip
+    for csv_file in month.glob("*.csv"):
+        twin = out / csv_file.name.replace("2025-11", "2025-Q4")
+        assert twin.read_text(encoding="utf-8") == csv_file.read_text(encoding="utf-8")
+    svg = ET.parse(out / "2025-Q4.svg").getroot()
+    ticks = [e.text for e in svg.iter(f"{SVG}text") if re.fullmatch(r"\d\d-\d\d", e.text or "")]
+    assert ticks == ["10-01", "10-15", "11-01", "11-15", "12-01", "12-15"] * 2  # two panels
+    served = [e for e in svg.iter(f"{SVG}polyline") if e.get("class") == "served"]
+    assert all(len(e.get("points", "").split()) == 3 for e in served)  # the 3 recorded days
+    capsys.readouterr()
+    assert run.main(["report", "--quarter", "2025-Q5", "--data-dir", str(data_dir)]) == 2
+    assert "expected YYYY-Qn" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run.main(["report", "--quarter", "2025-Q4", "--min-ratings", "0"])
