@@ -13,8 +13,6 @@ import contextlib
 import math
 from collections.abc import Callable
 
-from rich.text import Text
-from textual.widgets import DataTable
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from alerts.book import ActionError
@@ -24,10 +22,12 @@ from console.dialogs import (
     ReportDialog,
     SignInDialog,
     SilenceDialog,
+    SortDialog,
     TimelineDialog,
 )
-from console.tables import AlertsTable
-from console.text import Words, summary
+from console.grid import KeyedTable
+from console.tables import AlertsTable, BacklogTable
+from console.text import Words
 from console.widgets import AlertTable
 from feeds.replay import ReplayDriver
 from runtime.desk import Desk
@@ -158,15 +158,44 @@ class OperatorActions:
             self.replay.set_speed(min(max(self.replay.speed * factor, 1.0), 100_000.0))
             self._render(self.desk.pipeline.view)
 
+    # --- tables -----------------------------------------------------------------------------
+
+    def action_sort_by(self) -> None:
+        """``s``: the sort menu of the table on screen; a column's key sorts by it (the
+        current column again reverses the order), ``0`` goes back to the natural order."""
+        table = self._table()
+        if table is None:
+            return
+        words = self.words
+        headings = [words[c] for c in table.COLUMNS]
+
+        def done(column: int | None) -> None:
+            if column is None:
+                return
+            if column < 0:
+                table.sort_column, table.sort_reverse = None, False
+            elif column == table.sort_column:
+                table.sort_reverse = not table.sort_reverse
+            else:
+                table.sort_column, table.sort_reverse = column, False
+            table.set_language(self.words)
+            self._show_now()
+
+        dialog = SortDialog(headings, words, table.sort_column, table.sort_reverse)
+        self.push_screen(dialog, done)
+
     # --- alert and duty actions: each goes through the desk, as the operator ------------
 
     def _selected_alert(self) -> AlertView | None:
         """The alert under the cursor of the alert table the user is looking at: the
-        alerts screen's, or the overview's alert list once it has the focus (it may be
-        below the fold: an action never lands on an alert nobody can see)."""
-        table: DataTable[str | Text]
+        alerts or the backlog screen's, or the overview's alert list once it has the
+        focus (it may be below the fold: an action never lands on an alert nobody can
+        see)."""
+        table: KeyedTable
         if self.screen_name == "alerts":
             table = self.query_one(AlertsTable)
+        elif self.screen_name == "backlog":
+            table = self.query_one(BacklogTable)
         else:
             table = self.query_one(AlertTable)
             if not table.has_focus:
@@ -175,7 +204,7 @@ class OperatorActions:
         if table.row_count == 0 or self.shown is None:
             self.notify(self.words["no_alert_selected"], severity="warning")
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = table.cursor_key
         every = (*self.shown.alerts, *self.shown.resolved)
         return next((a for a in every if str(a.id) == key), None)
 
@@ -192,7 +221,7 @@ class OperatorActions:
         alert = self._selected_alert()
         if alert is None or not self._may_act():
             return
-        title = f"{self.words['key_ack']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
+        title = f"{self.words['key_ack']}: #{alert.id} {self.words.alert(alert)}"
 
         def done(note: str | None) -> None:
             if note is not None and self._act(lambda: self.desk.acknowledge(alert.id, note)):
@@ -204,9 +233,7 @@ class OperatorActions:
         alert = self._selected_alert()
         if alert is None or not self._may_act():
             return
-        title = (
-            f"{self.words['key_resolve']}: #{alert.id} {summary(alert.summary, self.words.lang)}"
-        )
+        title = f"{self.words['key_resolve']}: #{alert.id} {self.words.alert(alert)}"
 
         def done(note: str | None) -> None:
             if note and self._act(lambda: self.desk.resolve(alert.id, note)):
@@ -218,7 +245,9 @@ class OperatorActions:
         alert = self._selected_alert()
         if alert is None or not self._may_act():
             return
-        title = f"{self.words['key_silence']}: {alert.hall} · {self.words[alert.rule]}"
+        title = (
+            f"{self.words['key_silence']}: {self.words.hall(alert.hall)} · {self.words[alert.rule]}"
+        )
 
         def done(answer: tuple[float, str] | None) -> None:
             if answer is not None:
@@ -233,9 +262,7 @@ class OperatorActions:
         if alert is not None:
             records = self.desk.timeline(alert.id)
             self.push_screen(
-                TimelineDialog(
-                    f"#{alert.id} {summary(alert.summary, self.words.lang)}", records, self.words
-                )
+                TimelineDialog(f"#{alert.id} {self.words.alert(alert)}", records, self.words)
             )
 
     def action_handover(self) -> None:
@@ -250,7 +277,8 @@ class OperatorActions:
             if self._act(lambda: report.append(self.desk.write_handover(hall, notes))):
                 self.push_screen(ReportDialog(report[0]))
 
-        self.push_screen(NoteDialog(f"{self.words['key_handover']}: {hall}", self.words), done)
+        title = f"{self.words['key_handover']}: {self.words.hall(hall)}"
+        self.push_screen(NoteDialog(title, self.words), done)
 
     def action_accept_handover(self) -> None:
         if not self._may_act():

@@ -16,19 +16,22 @@ Imports: textual, rich, runtime, console.*.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from textual import events, on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingsMap
 from textual.containers import VerticalScroll
-from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Input
 from textual.worker import Worker
 
 from console.actions import OperatorActions
+from console.alarm import Alarm
 from console.board import CYCLE_S, Board
 from console.duty import DutyPanel
+from console.grid import KeyedTable
 from console.keys import (
     ALERT_ACTIONS,
     DUTY_ACTIONS,
@@ -37,10 +40,14 @@ from console.keys import (
     SESSION_ACTIONS,
     ConsoleCommands,
     HelpScreen,
+    palette_binding,
+    system_commands,
 )
-from console.tables import TABLE_SCREENS, AlertsTable, CityTable
-from console.text import Lang, Words, default_lang, newest_clock
+from console.tables import TABLE_SCREENS, AlertsTable, BacklogTable, CityTable, silence_ends
+from console.text import Lang, Words, default_lang, newest_clock, when
 from console.widgets import (
+    AlertDetail,
+    AlertsTitle,
     AlertTable,
     CityStrip,
     FeedBar,
@@ -48,18 +55,24 @@ from console.widgets import (
     ViewTable,
     WindowGrid,
     ZoneTable,
-    card_counts,
     worst_cards,
 )
 from feeds.replay import ReplayDriver
+from runtime.config import ConsoleConfig
 from runtime.desk import Desk
 from runtime.signin import SignIn
-from runtime.view import View
+from runtime.view import AlertCounts, AlertView, View, alert_counts, live_order, split_live
 
 #: Rules whose scope starts with a zone: their card colours the zone's longest wait.
 ZONE_RULES = frozenset({"wait_overtime"})
 #: Rules whose scope starts with a window: their card colours the window's tile.
 WINDOW_RULES = frozenset({"service_overtime", "long_pause", "idle_window"})
+#: Below this many rows the overview's alert list is shorter (80x24 keeps the zones).
+SHORT_ROWS = 32
+#: Below this many columns the key bar keeps the keys that act (A R X t) and drops the
+#: ones the help and the palette still have (next hall, filter, pause).
+NARROW_COLUMNS = 100
+WIDE_ONLY_KEYS = frozenset({"hall(1)", "filter", "pause"})
 
 
 class HallwatchApp(OperatorActions, App[None]):
@@ -71,12 +84,14 @@ class HallwatchApp(OperatorActions, App[None]):
     CSS = """
     Screen { layout: vertical; }
     CityStrip { height: 1; background: $boost; }
-    Headline { height: auto; max-height: 4; padding: 0 1; }
+    Headline { height: 2; padding: 0 1; }
     ContentSwitcher { height: 1fr; }
     #overview { height: 1fr; }
-    ZoneTable { height: auto; max-height: 14; margin: 0 0 1 0; }
+    ZoneTable { height: auto; max-height: 14; margin: 1 0 1 0; }
     WindowGrid { margin: 0 1 1 1; }
-    AlertTable { height: auto; max-height: 12; }
+    AlertTable { height: auto; max-height: 10; }
+    .short AlertTable { max-height: 6; }
+    .short AlertDetail { max-height: 1; }
     .section { height: 1; padding: 0 1; color: $text-muted; text-style: bold; }
     FeedBar { height: auto; max-height: 4; padding: 0 1; }
     ViewTable { height: 1fr; }
@@ -98,6 +113,8 @@ class HallwatchApp(OperatorActions, App[None]):
         big_screen: bool = False,
         sign_in: SignIn | None = None,
         theme: str | None = None,
+        alarm: ConsoleConfig | None = None,
+        history_until_ms: int = 0,
     ) -> None:
         super().__init__()
         self._textual_bindings: BindingsMap = self._bindings.copy()
@@ -115,6 +132,10 @@ class HallwatchApp(OperatorActions, App[None]):
         """``events_total`` when the view was paused; None while live."""
         self.shown: View | None = None
         """The view on screen now."""
+        self._narrow = False
+        """The key bar is in its narrow form (``NARROW_COLUMNS``)."""
+        self._live: dict[str, AlertView] = {}
+        """The overview's live alerts by row key, for the detail line."""
         self.hall_names: list[str] = []
         self._banner_count = -1
         self.replay = replay
@@ -129,17 +150,24 @@ class HallwatchApp(OperatorActions, App[None]):
         """A Textual theme (``textual-light`` for a light terminal, …); None: the default."""
         self.big_screen = big_screen
         """The wall display: the board, turning to the next hall every CYCLE_S seconds."""
+        self.history_until_ms = history_until_ms
+        """Events before this hall time are history the demo sends first (said on screen,
+        and no bell for them)."""
+        self.alarm = Alarm(alarm, history_until_ms)
+        """Rings / flashes on a new red card or complaint (``[console]``)."""
 
     def compose(self) -> ComposeResult:
         yield CityStrip(id="city-strip")
         yield Headline(id="headline")
         with ContentSwitcher(initial="overview"):
             with VerticalScroll(id="overview"):
-                yield ZoneTable(id="zones", cursor_type="row", zebra_stripes=True)
-                yield WindowGrid(id="window-grid")
-                yield Static(id="alerts-title", classes="section")
-                yield AlertTable(id="overview-alerts", cursor_type="row")
+                # Live first: what is happening in the hall now, above the fold at 80x24.
+                yield AlertsTitle(id="alerts-title", classes="section")
+                yield AlertTable(id="overview-alerts")
+                yield AlertDetail(id="alert-detail")
+                yield ZoneTable(id="zones")
                 yield FeedBar(id="feed-bar")
+                yield WindowGrid(id="window-grid")
             for name, table in TABLE_SCREENS.items():
                 yield table(id=name)
             yield DutyPanel(id="duty")
@@ -148,6 +176,8 @@ class HallwatchApp(OperatorActions, App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._narrow = self.size.width < NARROW_COLUMNS
+        self.set_class(self.size.height < SHORT_ROWS, "short")
         self._set_language()
         if self.initial_theme:
             if self.initial_theme in self.available_themes:
@@ -198,32 +228,53 @@ class HallwatchApp(OperatorActions, App[None]):
             self.hall = self.hall_names[0]
         words = self.words
         hall = halls.get(self.hall) if self.hall else None
+        counts = alert_counts(view)
+        words.names = view.names
         with self.batch_update():
             self.shown = view
-            self.query_one(CityStrip).show(halls, self.hall, card_counts(view), words)
+            self.query_one(CityStrip).show(halls, self.hall, counts, words)
             if hall is not None:
-                self.query_one(Headline).show(hall, words, self._pause_banner())
+                mine = counts.get(hall.hall) or AlertCounts()
+                self.query_one(Headline).show(hall, words, self._pause_banner(), mine)
+            elif self.history_until_ms:  # the demo simulates its earlier days first
+                self.query_one(Headline).update(f" {words['loading_history']} … ")
             if self.screen_name == "overview":
-                self._render_overview(view, words)
+                self._render_overview(view, words, counts)
             else:
                 panel = self.query_one(f"#{self.screen_name}", ViewTable | DutyPanel | Board)
                 if isinstance(panel, DutyPanel):
                     panel.show(view, hall, words, self.desk.session, self.desk.roster.name_of)
                 else:
                     panel.show(view, hall, words)
+        self.alarm.signal(self, view, words)  # a new red card or complaint: bell, flash
 
-    def _render_overview(self, view: View, words: Words) -> None:
+    def _render_overview(
+        self, view: View, words: Words, counts: dict[str, AlertCounts] | None = None
+    ) -> None:
         hall = view.city.halls.get(self.hall) if self.hall else None
         if hall is not None:
             zone_cards = worst_cards(view.alerts, hall.hall, ZONE_RULES)
             self.query_one(ZoneTable).show(hall, zone_cards)
             window_cards = worst_cards(view.alerts, hall.hall, WINDOW_RULES)
             self.query_one(WindowGrid).show(hall, words, window_cards)
-        alerts = [a for a in view.alerts if self.hall is None or a.hall == self.hall]
-        title = f"{words['alerts']} {len(alerts)}" if alerts else words["no_alerts"]
-        self.query_one("#alerts-title", Static).update(title)
-        self.query_one(AlertTable).show(alerts, words, newest_clock(view))
+        mine = (counts or alert_counts(view)).get(self.hall or "") or AlertCounts()
+        now = hall.now_ms if hall is not None else 0
+        live, _ = split_live((a for a in view.alerts if a.hall == self.hall), now)
+        live.sort(key=live_order)
+        self._live = {str(a.id): a for a in live}
+        self.query_one(AlertsTitle).show(mine, words)
+        table = self.query_one(AlertTable)
+        table.show(live, words, now, silence_ends(view))
+        self._show_detail()
         self.query_one(FeedBar).show(view.city.feeds, words)
+
+    def _show_detail(self) -> None:
+        """The highlighted live alert in full under the list."""
+        table = self.query_one(AlertTable)
+        alert: AlertView | None = None
+        if table.row_count:
+            alert = self._live.get(table.cursor_key or "")
+        self.query_one(AlertDetail).show(alert, self.words)
 
     def _pause_banner(self) -> str | None:
         words = self.words
@@ -237,6 +288,10 @@ class HallwatchApp(OperatorActions, App[None]):
         if self.paused_at is not None:
             arrived = self.desk.pipeline.events_total - self.paused_at
             parts.append(f" {words['paused_view']} · {arrived} {words['arrived_meanwhile']} ")
+        shown = self.shown
+        clock = newest_clock(shown) if shown is not None else 0
+        if clock and clock < self.history_until_ms:
+            parts.append(f" {words['loading_history']} {when(clock, self.history_until_ms)} … ")
         return " ".join(parts) or None
 
     def _set_language(self) -> None:
@@ -246,20 +301,26 @@ class HallwatchApp(OperatorActions, App[None]):
         for table in self.query(ViewTable):
             table.set_language(words)
         self.query_one("#filter", Input).placeholder = words["filter_placeholder"]
-        # Textual's own keys (ctrl+q, ctrl+p for the palette …) stay; ours get the words
-        # of the current language in the footer.
+        self._set_keys()
+
+    def _set_keys(self) -> None:
+        """Textual's own keys (ctrl+q, ctrl+p for the palette …) stay; ours get the words
+        of the current language in the key bar, the acting keys kept where it is narrow."""
+        words = self.words
         bindings = self._textual_bindings.copy()
+        narrow = self._narrow
         ours = [
             Binding(
                 k.key,
                 k.action,
                 words[k.footer or k.words],
-                show=k.footer is not None,
+                show=k.footer is not None and not (narrow and k.action in WIDE_ONLY_KEYS),
                 key_display=k.display,
             )
             for k in KEYS
         ]
         ours += [Binding(str(n), f"hall_number({n})", show=False) for n in range(1, 10)]
+        ours.append(palette_binding(words))  # "^p 命令面板", not Textual's English
         for binding in ours:
             bindings.key_to_bindings[binding.key] = [binding]
         self._bindings = bindings
@@ -277,7 +338,7 @@ class HallwatchApp(OperatorActions, App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Alert keys only where an alert can be selected; duty keys on the duty screen."""
         if action in ALERT_ACTIONS:
-            return self.screen_name in ("alerts", "overview")
+            return self.screen_name in ("alerts", "backlog", "overview")
         if action in DUTY_ACTIONS:
             return self.screen_name == "duty"
         if action in REPLAY_ACTIONS:
@@ -288,8 +349,11 @@ class HallwatchApp(OperatorActions, App[None]):
 
     # --- actions -------------------------------------------------------------------------
 
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        return system_commands(super().get_system_commands(screen))
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.words))
+        self.push_screen(HelpScreen(self.words, replay=self.replay is not None))
 
     def action_screen(self, name: str) -> None:
         self.screen_name = name
@@ -340,11 +404,6 @@ class HallwatchApp(OperatorActions, App[None]):
             table.filter_text = ""
             self._show_now()
 
-    def action_sort(self) -> None:
-        if (table := self._table()) is not None:
-            table.cycle_sort(self.words)
-            self._show_now()
-
     def action_sort_reverse(self) -> None:
         if (table := self._table()) is not None:
             table.cycle_sort(self.words, reverse=True)
@@ -368,10 +427,23 @@ class HallwatchApp(OperatorActions, App[None]):
         box.disabled = True
         (self._table() or self.query_one(ZoneTable)).focus()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
         """Enter opens: a hall of the city table, the timeline of an alert."""
-        if isinstance(event.data_table, CityTable) and event.row_key.value in self.hall_names:
-            self.hall = event.row_key.value
+        if isinstance(event.table, CityTable) and event.key in self.hall_names:
+            self.hall = event.key
             self.action_screen("overview")
-        elif isinstance(event.data_table, AlertsTable | AlertTable):
+        elif isinstance(event.table, AlertsTable | BacklogTable | AlertTable):
             self.action_timeline()
+
+    @on(KeyedTable.RowHighlighted, "AlertTable")
+    def alert_highlighted(self) -> None:
+        self._show_detail()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A new terminal size: the alert list's height and the key bar (each line and
+        table fits itself to its new width: ``console.widgets``)."""
+        self.set_class(event.size.height < SHORT_ROWS, "short")
+        narrow = event.size.width < NARROW_COLUMNS
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._set_keys()

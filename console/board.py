@@ -1,14 +1,13 @@
 """The big-screen board (``--big-screen``, or ``b``): one hall in figures readable across
 the hall — waiting now, the longest wait, served today, windows open — then one line per
-zone and the red cards. With ``--big-screen`` the board turns to the next hall every
-``CYCLE_S`` seconds (wall time: it is a display choice, not a hall rule).
+zone and the live alerts, the gravest and newest first (the backlog as counts by kind).
+With ``--big-screen`` the board turns to the next hall every ``CYCLE_S`` seconds (wall
+time: it is a display choice, not a hall rule).
 
-Imports: textual, rich, metrics.snapshot, runtime.view, console.text.
+Imports: textual, rich, metrics.snapshot, runtime.view, console.text, console.widgets.
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 from rich.console import Group
 from rich.text import Text
@@ -16,10 +15,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Static
 
-from console.text import Words, clock, duration, summary
-from console.widgets import SEVERITY_STYLE
+from console.text import Words, clock, duration, pad, when
+from console.widgets import live_counts, topic_counts
 from metrics.snapshot import HallSnapshot
-from runtime.view import View
+from runtime.view import BACKLOG_ORDER, AlertCounts, View, alert_counts, live_order, split_live
 
 #: A listed alert's line on the big screen: the grave ones in red.
 BOARD_STYLE = {"red": "bold red", "urgent": "red", "yellow": "yellow", "notice": ""}
@@ -49,7 +48,7 @@ class Figure(Vertical):
 
 
 class Board(Vertical):
-    """The hall in big figures, its zones and its red cards."""
+    """The hall in big figures, its zones and its live alerts."""
 
     DEFAULT_CSS = """
     Board { height: 1fr; padding: 1 2; }
@@ -72,7 +71,7 @@ class Board(Vertical):
             self.query_one("#board-title", Static).update(words["no_halls"])
             return
         title = Text()
-        title.append(f"{hall.hall}   ", "bold")
+        title.append(f"{words.hall(hall.hall)}   ", "bold")
         title.append(f"{words['hall_clock']} {clock(hall.now_ms)}", "cyan")
         self.query_one("#board-title", Static).update(title)
         limit = max((z.wait_limit_s for z in hall.zones), default=1800.0)
@@ -88,7 +87,7 @@ class Board(Vertical):
         zones = []
         for z in hall.zones:
             line = Text()
-            line.append(f"{z.name:<12}", "bold")
+            line.append(pad(words.zone(hall.hall, z.name), 12), "bold")
             line.append(f"{words['waiting']} {z.waiting:>3}   ")
             line.append(
                 f"{words['longest']} {duration(z.longest_wait_s) if z.waiting else '–':>6}   "
@@ -99,19 +98,23 @@ class Board(Vertical):
                 line.append(f"  {words['needed']} {z.windows_needed}", "bold red")
             zones.append(line)
         self.query_one("#board-zones", Static).update(Group(*zones))
-        mine = [a for a in view.alerts if a.hall == hall.hall]
-        count = Counter(a.severity for a in mine)
+        # Live first: what is happening in the hall now, the gravest and newest on top;
+        # the backlog (the back office's cards and follow-ups) as counts by kind only.
+        live, _ = split_live((a for a in view.alerts if a.hall == hall.hall), hall.now_ms)
+        live = sorted((a for a in live if a.silenced_by is None), key=live_order)
+        counts = alert_counts(view).get(hall.hall) or AlertCounts()
         head = Text()
-        for severity in ("red", "yellow", "urgent", "notice"):  # cards, then warnings
-            head.append(f" {words[severity]} {count[severity]} ", SEVERITY_STYLE[severity])
-            head.append("  ")
-        # Red cards, urgent warnings, yellow cards, notices: view.alerts is in that order.
+        head.append(f"{words['live_alerts']} ", "bold")
+        head.append_text(live_counts(counts, words) or Text(words["none"], "dim"))
+        if counts.backlog:
+            kinds = topic_counts(counts.backlog_topics, BACKLOG_ORDER, words)
+            head.append(f"     {words['backlog']} {counts.backlog}: {kinds}", "dim")
         lines = [head] + [
             Text(
-                f"{words[a.severity]}  {clock(a.fired_ms)}  {words[a.rule]}  "
-                f"{summary(a.summary, words.lang)}",
+                f"{words[a.severity]}  {when(a.raised_ms or a.fired_ms, hall.now_ms)}  "
+                f"{words[a.rule]}  {words.alert(a)}",
                 BOARD_STYLE.get(a.severity, ""),
             )
-            for a in mine[:8]
+            for a in live[:8]
         ]
         self.query_one("#board-alerts", Static).update(Group(*lines))

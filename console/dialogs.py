@@ -1,17 +1,19 @@
 """The console's dialogs: a note (acknowledge, resolve, handover), a silence, a timeline,
-a Markdown report, and signing in. Each is a ``ModalScreen`` that returns what the person
-typed (or None when they pressed Esc), so an action in the app is one ``push_screen`` with
-a callback.
+a Markdown report, signing in, and the sort menu. Each is a ``ModalScreen`` that returns
+what the person typed (or None when they pressed Esc), so an action in the app is one
+``push_screen`` with a callback.
 
 Imports: textual, rich, console.text.
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -204,6 +206,62 @@ class SignInDialog(ModalScreen[str | None]):
         box = self.query_one("#password", Input)
         box.value = ""
         box.focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+#: The keys that pick a column in the sort menu: 0 the natural order, then 1-9, a-z.
+SORT_KEYS = "123456789" + string.ascii_lowercase
+
+
+class SortDialog(ModalScreen[int | None]):
+    """``s`` on a table: every column with a key (``1`` … ``9``, ``a`` …) and ``0`` for
+    the natural order; one key press sorts, where ``s`` used to step through up to 13
+    columns. Returns the column's index, -1 for the natural order, None on Esc."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
+    DEFAULT_CSS = (
+        _DIALOG_CSS.format(name="SortDialog")
+        + """
+    SortDialog > Vertical { width: auto; min-width: 36; }
+    SortDialog Static { width: auto; }
+    """
+    )
+
+    def __init__(
+        self, columns: Sequence[str], words: Words, current: int | None, reverse: bool
+    ) -> None:
+        super().__init__()
+        self.columns = columns
+        """The columns' headings, in order."""
+        self.words = words
+        self.current = current
+        self.reverse = reverse
+
+    def compose(self) -> ComposeResult:
+        w = self.words
+        text = Text()
+        text.append(f"  0  {w['sort_natural']}\n", "bold" if self.current is None else "")
+        for i, heading in enumerate(self.columns[: len(SORT_KEYS)]):
+            text.append(f"  {SORT_KEYS[i]}  ", "bold")
+            text.append(heading, "reverse" if i == self.current else "")
+            if i == self.current:
+                text.append(" ▼" if self.reverse else " ▲")
+            text.append("\n")
+        with Vertical():
+            yield Static(Text(w["sort_title"], "bold"))
+            yield Static(text, id="sort-columns")
+            yield Static(Text(w["sort_hint"], "dim"))
+
+    def on_key(self, event: events.Key) -> None:
+        key = event.character or ""
+        if key == "0":
+            event.stop()
+            self.dismiss(-1)
+        elif key and key in SORT_KEYS and SORT_KEYS.index(key) < len(self.columns):
+            event.stop()
+            self.dismiss(SORT_KEYS.index(key))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -60,7 +60,7 @@ class DutyPanel(Static):
         for handover_id, hall_name, written_by, written_ms in view.handovers_unaccepted:
             row = Text("  ")
             row.append(f"#{handover_id} ", "bold yellow")
-            row.append(f"{hall_name} · {written_by} · {clock(written_ms)}")
+            row.append(f"{words.hall(hall_name)} · {written_by} · {clock(written_ms)}")
             parts.append(row)
         parts.append(Text(""))
         parts.append(Text(words["silences"], "bold"))
@@ -68,7 +68,8 @@ class DutyPanel(Static):
             parts.append(Text("  " + words["none"], "dim"))
         for s in view.silences:
             row = Text("  ")
-            row.append(f"#{s.id} {s.hall} {s.rule or '*'} {s.scope_prefix}", "bold")
+            rule = words[s.rule] if s.rule else "*"
+            row.append(f"#{s.id} {words.hall(s.hall)} {rule} {s.scope_prefix}", "bold")
             row.append(f" · {s.created_by} · {words['until']} {clock(s.until_ms)} · {s.reason}")
             parts.append(row)
         parts.append(Text(""))

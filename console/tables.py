@@ -1,7 +1,8 @@
-"""The console's table screens: city, windows, queue, alerts, cases, complaints, feeds.
+"""The console's table screens: city, windows, queue, alerts, backlog, cases, complaints,
+feeds.
 
 Each is a ``ViewTable``: it turns the published ``View`` (and the hall shown) into keyed
-rows and lets ``sync_rows`` touch only the cells that changed. Every table can be
+rows, and its ``KeyedTable`` draws again only the rows that changed. Every table can be
 filtered (``/``: rows with the text in any cell) and sorted (``s`` cycles the column,
 ``S`` reverses), so the same three keys work on every screen.
 
@@ -16,17 +17,32 @@ from typing import Any, ClassVar
 from rich.text import Text
 
 from alerts.model import DISPLAY_RANK
-from console.text import Words, clock, duration, newest_clock, summary, when
+from alerts.topics import topic_name, topic_of
+from console.colours import tinted
+from console.text import Words, clock, duration, newest_clock, when
 from console.widgets import (
     SEVERITY_STYLE,
     STATE_STYLE,
     Row,
     ViewTable,
-    card_counts,
     escalation_cell,
+    long_text,
+    severity_cell,
+    state_cell,
+    topic_counts,
 )
+from feeds.source import runs_ahead
 from metrics.snapshot import HallSnapshot
-from runtime.view import View
+from runtime.view import (
+    BACKLOG_ORDER,
+    AlertCounts,
+    AlertView,
+    View,
+    alert_counts,
+    backlog_order,
+    live_order,
+    split_live,
+)
 
 
 def _pct(x: float | None) -> str:
@@ -51,10 +67,9 @@ class CityTable(ViewTable):
         "served",
         "mean_wait",
         "windows_open",
-        "red",
-        "yellow",
         "urgent",
         "notice",
+        "backlog",
         "hall_clock",
         "feed",
         "lag",
@@ -63,7 +78,8 @@ class CityTable(ViewTable):
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
         # Which feed carries each hall (from its hello), and how long since it last spoke.
         carriers = {h: f for f in view.city.feeds for h in f.halls}
-        counts = card_counts(view)
+        counts = alert_counts(view)
+        none = AlertCounts()
         for name, h in view.city.halls.items():
             feed = carriers.get(name) or (view.city.feeds[0] if len(view.city.feeds) == 1 else None)
             lag_s = None
@@ -78,26 +94,28 @@ class CityTable(ViewTable):
             lag: str | Text = "–" if lag_s is None else f"{lag_s:.0f}s"
             if lag_s is not None and lag_s > 30:
                 lag = Text(str(lag), "bold red")
-            mine = counts.get(name, {})
-            red, yellow = mine.get("red", 0), mine.get("yellow", 0)
-            urgent, notice = mine.get("urgent", 0), mine.get("notice", 0)
+            # Live alerts by severity (a live card would count with its warning's
+            # urgency), the backlog as one count: its kinds are on the backlog screen.
+            mine = counts.get(name, none)
+            urgent = mine.live["urgent"] + mine.live["red"]
+            notice = mine.live["notice"] + mine.live["yellow"]
+            backlog = mine.backlog
             cells: list[str | Text] = [
-                name,
+                words.hall(name),
                 str(h.waiting),
                 duration(h.longest_wait_s) if h.waiting else "–",
                 str(h.served_today),
                 duration(h.mean_wait_s),
                 f"{h.windows_open}/{h.windows_total}",
-                Text(str(red), "bold red") if red else "0",
-                Text(str(yellow), "bold yellow") if yellow else "0",
                 Text(str(urgent), "bold red") if urgent else "0",
-                str(notice),
+                Text(str(notice), "yellow") if notice else "0",
+                str(backlog),
                 clock(h.now_ms),
                 feed_cell,
                 lag,
             ]
             sort = (name, h.waiting, h.longest_wait_s, h.served_today,
-                    _none_last(h.mean_wait_s), h.windows_open, red, yellow, urgent, notice,
+                    _none_last(h.mean_wait_s), h.windows_open, urgent, notice, backlog,
                     h.now_ms,
                     str(feed_cell), _none_last(lag_s))  # fmt: skip
             yield name, cells, sort
@@ -135,7 +153,7 @@ class WindowsTable(ViewTable):
             bad = w.bad_ratings_today
             name = Text(w.name)
             if w.zones:  # the zones it served today: which queue the window works for
-                name.append(" " + "/".join(w.zones), "dim")
+                name.append(" " + "/".join(words.zone(hall.hall, z) for z in w.zones), "dim")
             cells: list[str | Text] = [
                 name,
                 Text(words[w.state], STATE_STYLE.get(w.state, "")),
@@ -189,11 +207,11 @@ class QueueTable(ViewTable):
             wait: str | Text = duration(wait_s)
             if card is not None:
                 wait = Text(f" {wait} ", SEVERITY_STYLE[card])
-            elif wait_s >= limits.get(q.zone, 1800.0):
-                wait = Text(str(wait), "bold red")
+            else:  # tinted as it nears the zone's limit, before a warning fires
+                wait = tinted(wait, wait_s, limits.get(q.zone, 1800.0))
             cells: list[str | Text] = [
                 q.ticket,
-                q.zone,
+                words.zone(hall.hall, q.zone),
                 Text(words["priority"], "bold magenta") if q.priority else "",
                 clock(q.issued_ms),
                 wait,
@@ -201,32 +219,113 @@ class QueueTable(ViewTable):
             yield q.ticket, cells, (q.ticket, q.zone, not q.priority, q.issued_ms, -wait_s)
 
 
+def split_city(view: View) -> tuple[list[AlertView], list[AlertView]]:
+    """(live, backlog) of every hall's open alerts, each hall on its own clock, in the
+    order they are listed (``runtime.view.live_order``, ``backlog_order``)."""
+    by_hall: dict[str, list[AlertView]] = {}
+    for a in view.alerts:
+        by_hall.setdefault(a.hall, []).append(a)
+    newest = newest_clock(view)
+    live: list[AlertView] = []
+    backlog: list[AlertView] = []
+    for name, mine in by_hall.items():
+        hall = view.city.halls.get(name)
+        now, then = split_live(mine, hall.now_ms if hall is not None else newest)
+        live += now
+        backlog += then
+    return sorted(live, key=live_order), sorted(backlog, key=backlog_order)
+
+
+def silence_ends(view: View) -> dict[int, int]:
+    """Silence id → when it ends (hall ms), for the marks on silenced rows."""
+    return {s.id: s.until_ms for s in view.silences}
+
+
 class AlertsTable(ViewTable):
-    """Firing alerts (red cards, urgent warnings, yellow cards, notices) and the most
-    recently resolved, of every hall."""
+    """Every hall's open alerts, the live ones first (gravest, then newest first), then
+    the backlog (by kind, oldest first), then the most recently resolved; silenced rows
+    marked, at the end of their part."""
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
-        "severity", "level", "state", "rule", "hall", "since", "what",
+        "severity", "kind", "level", "state", "rule", "hall", "since", "what",
     )  # fmt: skip
+    FIT = True
+    DROP = ("kind", "level", "rule", "state")  # (the rule is in the text; a silenced
+    # row's severity is struck through)
 
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
         today = newest_clock(view)
-        for a in (*view.alerts, *view.resolved):
-            firing = a.state != "resolved"
-            text = summary(a.summary, words.lang)
-            card = Text(f" {words[a.severity]} ", SEVERITY_STYLE.get(a.severity, ""))
+        until = silence_ends(view)
+        live, backlog = split_city(view)
+        for kind, alerts in (("live", live), ("backlog", backlog), ("resolved", view.resolved)):
+            for a in alerts:
+                quiet = a.state == "resolved" or a.silenced_by is not None
+                cells: list[str | Text] = [
+                    severity_cell(a, words),
+                    Text(words[kind], "dim" if kind != "live" else "bold"),
+                    escalation_cell(a, words),
+                    state_cell(a, words, until),
+                    words[a.rule],
+                    words.hall(a.hall),
+                    when(a.raised_ms or a.fired_ms, today),
+                    long_text(words.alert(a), quiet),
+                ]
+                rank = DISPLAY_RANK.get(a.severity, 4)
+                yield str(a.id), cells, (rank, kind, -a.level, a.state, a.rule, a.hall,
+                                         a.raised_ms or a.fired_ms, a.summary)  # fmt: skip
+
+
+class BacklogTable(ViewTable):
+    """The hall's backlog (``alerts.topics``): the back office's cards and follow-ups —
+    case cards, rectification notes for bad ratings, second trips, scalping, complaints
+    of earlier days — by kind, the gravest and oldest first; counted by kind on the top
+    edge (silenced ones marked and left out of the counts)."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "kind", "severity", "level", "state", "since", "due", "what",
+    )  # fmt: skip
+    FIT = True
+    DROP = ("due", "level", "state")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._counts: dict[str, int] = {}
+        self._silenced = 0
+
+    def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
+        self._counts, self._silenced = {}, 0
+        if hall is None:
+            return
+        until = silence_ends(view)
+        _, backlog = split_live((a for a in view.alerts if a.hall == hall.hall), hall.now_ms)
+        for a in sorted(backlog, key=backlog_order):
+            topic = topic_of(a.rule)
+            if a.silenced_by is None:
+                self._counts[topic] = self._counts.get(topic, 0) + 1
+            else:
+                self._silenced += 1
             cells: list[str | Text] = [
-                card if firing else Text(words[a.severity], "dim"),
+                topic_name(topic, words.lang),
+                severity_cell(a, words),
                 escalation_cell(a, words),
-                words[a.state],
-                words[a.rule],
-                a.hall,
-                when(a.fired_ms, today),
-                text if firing else Text(text, "dim"),
+                state_cell(a, words, until),
+                when(a.fired_ms, hall.now_ms),
+                _due(a.due_ms) if a.due_ms else "",
+                long_text(words.alert(a), a.silenced_by is not None),
             ]
-            rank = DISPLAY_RANK.get(a.severity, 4)
-            yield str(a.id), cells, (rank, -a.level, not firing, a.rule, a.hall, a.fired_ms,
-                                     a.summary)  # fmt: skip
+            yield str(a.id), cells, (BACKLOG_ORDER.index(topic) if topic in BACKLOG_ORDER else 9,
+                                     DISPLAY_RANK.get(a.severity, 4), -a.level, a.state,
+                                     a.fired_ms, a.due_ms or 0, a.summary)  # fmt: skip
+
+    def heading(self, view: View, hall: HallSnapshot | None, words: Words) -> str | None:
+        total = sum(self._counts.values())
+        head = f"{words['backlog']} {words.hall(hall.hall) if hall else ''} {total}"
+        topics = topic_counts(self._counts, BACKLOG_ORDER, words)
+        if topics:
+            head += f": {topics}"
+        if self._silenced:
+            head += f"  ({words['silenced_n']} {self._silenced})"
+        return head
 
 
 class CasesTable(ViewTable):
@@ -256,8 +355,8 @@ class CasesTable(ViewTable):
                 deadline += f" {words['paused']} {why}"
             cells: list[str | Text] = [
                 c.case,
-                c.item,
-                c.dept,
+                words.item(hall.hall, c.item),
+                words.dept(c.dept),
                 str(c.promised_days),
                 accepted,
                 deadline,
@@ -298,7 +397,7 @@ class ComplaintsTable(ViewTable):
             age = (hall.now_ms - c.received_ms) / 1000
             cells: list[str | Text] = [
                 c.complaint,
-                c.channel,
+                words.channel(c.channel),
                 c.window or "–",
                 when(c.received_ms, hall.now_ms),
                 Text(duration(age), "bold red" if age > 4 * 3600 else ""),
@@ -340,7 +439,7 @@ class FeedsTable(ViewTable):
     def build(self, view: View, hall: HallSnapshot | None, words: Words) -> Iterable[Row]:
         for f in view.city.feeds:
             # Wall time at receipt minus the newest event's ts (hall_feed_lag_seconds).
-            delivery = f.delivery_lag_s
+            delivery = f.live_lag_s  # none from a demo or replay running ahead
             rejected = ", ".join(f"{reason} {n}" for reason, n in f.rejected) or "0"
             state = Text(
                 words["connected"] if f.connected else words["disconnected"],
@@ -356,7 +455,7 @@ class FeedsTable(ViewTable):
                 Text(str(f.gaps_total), "yellow") if f.gaps_total else "0",
                 str(f.connects),
                 Text(str(f.seq_restarts), "yellow") if f.seq_restarts else "0",
-                _delivery_lag(delivery),
+                _delivery_lag(delivery, f.pace),
                 f.last_error or "",
             ]
             total_rejected = sum(n for _, n in f.rejected)
@@ -365,9 +464,13 @@ class FeedsTable(ViewTable):
                                   _none_last(delivery), f.last_error or "")  # fmt: skip
 
 
-def _delivery_lag(seconds: float | None) -> str | Text:
+def _delivery_lag(seconds: float | None, pace: float | None = None) -> str | Text:
     """``0.3s`` under a minute (``-2.0s`` for a hall clock ahead), then ``4:05``/``1h05``;
-    yellow from 30 s either way (a late feed, a wrong hall clock, or a replay)."""
+    yellow from 30 s either way (a late feed, a wrong hall clock). A feed whose hall clock
+    runs faster than real time (the demo, a replay: ``FeedSnapshot.live_lag_s``) shows its
+    pace instead, dimmed: ``×60``."""
+    if runs_ahead(pace) and pace is not None:
+        return Text(f"×{pace:.0f}" if pace >= 10 else f"×{pace:.1f}", "dim")
     if seconds is None:
         return "–"
     if abs(seconds) < 60:
@@ -382,6 +485,7 @@ TABLE_SCREENS: dict[str, type[ViewTable]] = {
     "windows": WindowsTable,
     "queue": QueueTable,
     "alerts": AlertsTable,
+    "backlog": BacklogTable,
     "cases": CasesTable,
     "complaints": ComplaintsTable,
     "feeds": FeedsTable,

@@ -4,11 +4,19 @@ Every label the console shows goes through ``Words`` so both languages stay comp
 the hall's own words are the supervisors' (排队, 窗口, 黄牌/红牌 …), one term per thing:
 黄牌/红牌 only for cards (case deadlines and added materials, seed 001), 预警/紧急预警 for
 every other alert, 超时 for cases only, 承诺时限 for the promised working days,
-视为同意受理 for the 10-minute rule (seed 002), 最多跑一次 / 跑两次 for second trips. Durations are
-shown as a supervisor reads them: ``4:05`` (minutes:seconds) under an hour, ``1h05``
+视为同意受理 for the 10-minute rule (seed 002), 来回跑 for a second trip. An alert is
+未处置 until someone takes it and 销号 when settled; a silence is 暂停提醒 (the alert stays
+open); the hall's time is 大厅时间; a feed that sends nothing is 无数据; the view frozen
+by ``p`` is 冻结 (暂停 is a window's state). Rule and state names come from
+``alerts.names``, the table the shift report and the day report use too.
+
+In Chinese, halls, zones, items and departments go by the display names of the config
+(or the demo's own): ``Words.names``, from the view; in English by their ids. Durations
+are shown as a supervisor reads them: ``4:05`` (minutes:seconds) under an hour, ``1h05``
 beyond; hall clock times in hall-local time (China Standard Time).
 
-Imports: feeds.hallclock, the standard library.
+Imports: rich (cell widths), alerts.names, feeds.hallclock, runtime.view, the
+standard library.
 """
 
 from __future__ import annotations
@@ -18,8 +26,11 @@ import os
 import re
 from typing import Final, Literal
 
+from rich.cells import cell_len
+
+from alerts.names import NO_NAMES, RULE_NAMES, STATE_NAMES, Names
 from feeds.hallclock import local_datetime, service_day
-from runtime.view import View
+from runtime.view import AlertView, View
 
 Lang = Literal["zh", "en"]
 
@@ -55,8 +66,8 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "rejected": ("拒收", "rejected"),
     "gaps": ("缺失", "gaps"),
     "no_halls": ("等待数据源…", "waiting for the feed…"),
-    "hall_clock": ("大厅时钟", "hall clock"),
-    "paused_view": ("画面已暂停", "view paused"),
+    "hall_clock": ("大厅时间", "hall clock"),
+    "paused_view": ("画面已冻结", "view paused"),
     "arrived_meanwhile": ("期间新到事件", "events arrived meanwhile"),
     "open": ("开放", "open"),
     "paused": ("暂停", "paused"),
@@ -65,33 +76,15 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "notice": ("预警", "warning"),
     "closed": ("关闭", "closed"),
     "yellow": ("黄牌", "yellow card"),
-    "wait_overtime": ("等候过长", "long wait"),
     "complaint": ("投诉", "complaint"),
-    "service_overtime": ("窗口办理过长", "long service"),
-    "unattended_zone": ("板块无人值守", "zone unattended"),
-    "idle_window": ("空岗", "idle window"),
-    "long_pause": ("暂停过久", "long pause"),
-    "bad_rating": ("差评待整改", "bad rating"),
-    "second_trip": ("跑两次", "second trip"),
-    "ticket_scalping": ("倒号", "ticket scalping"),
-    "complaint_overdue": ("投诉当日未办结", "complaint not settled today"),
-    "feed_stalled": ("数据源中断", "feed stalled"),
-    "clock_jump": ("时钟异常", "clock jump"),
-    "deemed_acceptance": ("视为同意受理", "deemed accepted"),
-    "case_deadline": ("办件超时", "case deadline"),
-    "procedure_overtime": ("特别程序超时", "procedure overtime"),
-    "pause_unlisted": ("暂停不在清单", "pause not listed"),
-    "added_materials": ("擅自增加材料", "added materials"),
     "clock_runs": ("不停止计时", "clock runs"),
-    "handover_unaccepted": ("交接班未确认", "handover not accepted"),
-    "storage_failed": ("存储故障", "storage failed"),
     "help_title": ("按键", "Keys"),
     "key_quit": ("退出", "quit"),
     "key_help": ("显示按键", "show the keys"),
     "key_next_hall": ("下一个大厅", "next hall"),
     "key_prev_hall": ("上一个大厅", "previous hall"),
     "key_hall_n": ("第 N 个大厅", "hall number N"),
-    "key_pause": ("暂停/继续画面(数据照常接收)", "pause / resume the view (ingest goes on)"),
+    "key_pause": ("冻结/恢复画面(数据照常接收)", "pause / resume the view (ingest goes on)"),
     "key_lang": ("切换中文/English", "switch 中文/English"),
     "close_help": ("按 Esc 或 ? 关闭", "Esc or ? closes"),
     "hall": ("大厅", "hall"),
@@ -114,10 +107,6 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "bad": ("差评", "bad"),
     "issued_at": ("取号时间", "issued"),
     "wait": ("已等候", "wait"),
-    "firing": ("待处理", "firing"),
-    "pending": ("待定", "pending"),
-    "acknowledged": ("已确认", "acknowledged"),
-    "resolved": ("已解除", "resolved"),
     "case": ("办件", "case"),
     "item": ("事项", "item"),
     "dept": ("部门", "dept"),
@@ -131,7 +120,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "age": ("已过", "age"),
     "feed": ("数据源", "feed"),
     "last_seq": ("最新序号", "last seq"),
-    "lag": ("静默", "silent"),
+    "lag": ("无数据", "silent"),
     "connects": ("连接次数", "connects"),
     "due": ("整改期限", "due"),
     "rating_channel": ("好差评", "rating"),
@@ -148,16 +137,19 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "screen_complaints": ("投诉台账", "complaints"),
     "screen_feeds": ("数据源", "feeds"),
     "key_filter": ("筛选", "filter"),
-    "key_sort": ("按下一列排序", "sort by the next column"),
+    "key_sort": ("排序:选一列(再选同一列则倒序)", "sort: pick a column (again: reverse)"),
     "key_sort_reverse": ("倒序", "reverse the sort"),
-    "key_enter": ("打开所选大厅", "open the selected hall"),
+    "key_enter": (
+        "打开所选:大厅,或预警的全文与记录",
+        "open: a hall, or an alert's text and timeline",
+    ),
     "key_escape": ("关闭筛选/弹窗", "close the filter or dialog"),
     "key_palette": ("命令面板", "command palette"),
     "screen_duty": ("值班", "duty"),
     "screen_board": ("大屏看板", "big-screen board"),
     "key_ack": ("确认预警", "acknowledge"),
-    "key_resolve": ("手动解除(需说明)", "resolve with a note"),
-    "key_silence": ("静默", "silence"),
+    "key_resolve": ("销号(需说明)", "resolve with a note"),
+    "key_silence": ("暂停提醒", "silence"),
     "key_timeline": ("预警记录", "timeline"),
     "key_handover": ("写交接班报告", "write the handover"),
     "key_accept": ("接班确认", "accept the handover"),
@@ -170,13 +162,13 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "note (optional), Enter to save, Esc to cancel",
     ),
     "note_missing": ("请填写说明", "a note is required"),
-    "silence_minutes": ("静默多少分钟(大厅时间)", "silence for how many minutes (hall time)"),
+    "silence_minutes": ("暂停提醒多少分钟(大厅时间)", "silence for how many minutes (hall time)"),
     "silence_why": ("原因(必填)", "why (required)"),
     "silence_missing": (
         "分钟数须大于0,且须填写原因",
         "minutes must be > 0 and a reason is required",
     ),
-    "silenced": ("已静默", "silenced for"),
+    "silenced": ("已暂停提醒", "silenced for"),
     "no_records": ("无记录", "no records"),
     "no_alert_selected": (
         "没有选中的预警：按 a 打开预警列表，或用 Tab 移到下方的预警表",
@@ -215,7 +207,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "on_duty": ("当前值班主任", "on duty now"),
     "nobody_on_duty": ("排班表中无人", "nobody on the roster"),
     "handovers_waiting": ("待接班确认", "handovers waiting for acceptance"),
-    "silences": ("生效中的静默", "silences in force"),
+    "silences": ("生效中的暂停提醒", "silences in force"),
     "none": ("无", "none"),
     "until": ("至", "until"),
     "duty_keys": (
@@ -234,10 +226,10 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "f_help": ("按键", "keys"),
     "f_next_hall": ("下个大厅", "next hall"),
     "f_filter": ("筛选", "filter"),
-    "f_pause": ("暂停画面", "pause view"),
+    "f_pause": ("冻结画面", "pause view"),
     "f_ack": ("确认", "ack"),
-    "f_resolve": ("解除", "resolve"),
-    "f_silence": ("静默", "silence"),
+    "f_resolve": ("销号", "resolve"),
+    "f_silence": ("暂停提醒", "silence"),
     "f_timeline": ("记录", "timeline"),
     "f_handover": ("交班", "hand over"),
     "f_accept": ("接班", "accept"),
@@ -250,6 +242,43 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "filter: type, Enter to keep; Esc clears it",
     ),
     "sorted_by": ("排序", "sorted by"),
+    # The help's sections, the sort menu, the signal, history loading (issue 13, 7-9).
+    "group_screens": ("画面", "Screens"),
+    "group_halls": ("大厅", "Halls"),
+    "group_view": ("显示", "Display"),
+    "group_general": ("其他", "General"),
+    "group_tables": ("表格", "Tables"),
+    "group_alerts": ("预警处置", "Acting on an alert"),
+    "group_alerts_where": ("预警、待办画面或总览的预警表", "alerts, backlog, overview list"),
+    "group_duty": ("值班与登录", "Duty and signing in"),
+    "group_replay": ("回放", "Replay"),
+    "f_palette": ("命令面板", "palette"),
+    "sort_title": ("排序:按列的键", "Sort by: press a column's key"),
+    "sort_natural": ("自然顺序", "natural order"),
+    "sort_hint": (
+        "再选当前列则倒序;Esc 取消",
+        "the current column again reverses; Esc cancels",
+    ),
+    "new_red": ("新红牌", "new red card"),
+    "new_complaint": ("新投诉", "new complaint"),
+    "loading_history": ("正在载入历史数据", "loading history"),
+    # Live first, the backlog apart (alerts.topics; issue 13).
+    "live": ("现场", "live"),
+    "backlog": ("待办", "backlog"),
+    "kind": ("类型", "kind"),
+    "live_alerts": ("现场预警", "live alerts"),
+    "no_live_alerts": ("现场无预警", "no live alerts"),
+    "backlog_hint": ("按 g 查看", "g lists it"),
+    "screen_backlog": (
+        "待办(办件、差评整改、来回跑、倒号)",
+        "backlog (cases, rectification notes, second trips, scalping)",
+    ),
+    "queued": ("排队", "queue"),
+    "urgent_short": ("紧急", "urgent"),
+    "notice_short": ("预警", "warn"),
+    "silenced_mark": ("暂停提醒", "silenced"),
+    "silenced_n": ("暂停提醒", "silenced"),
+    "detail_keys": ("回车 全文与记录", "Enter: full text and timeline"),
 }
 
 
@@ -264,15 +293,50 @@ def default_lang() -> Lang:
 
 
 class Words:
-    """Labels in one language: ``words["waiting"]``."""
+    """Labels in one language: ``words["waiting"]`` (a rule's or an alert state's name
+    too: ``words["case_deadline"]``, ``words["firing"]``), and the names of the hall's
+    things: ``words.hall("county-a")`` is 甲县中心 in Chinese when a name is configured."""
 
-    def __init__(self, lang: Lang) -> None:
+    def __init__(self, lang: Lang, names: Names = NO_NAMES) -> None:
         self.lang: Lang = lang
         self._i = 0 if lang == "zh" else 1
+        self.names = names
+        """Display names (``View.names``); the app sets the view's as it renders."""
 
     def __getitem__(self, key: str) -> str:
-        pair = _WORDS.get(key)
+        pair = _WORDS.get(key) or RULE_NAMES.get(key) or STATE_NAMES.get(key)
         return pair[self._i] if pair else key
+
+    @property
+    def _named(self) -> Names:
+        return self.names if self.lang == "zh" else NO_NAMES
+
+    def hall(self, hall: str) -> str:
+        """A hall as shown: its display name in Chinese, its id in English."""
+        return self._named.hall(hall)
+
+    def zone(self, hall: str, zone: str) -> str:
+        return self._named.zone(hall, zone)
+
+    def item(self, hall: str, item: str) -> str:
+        return self._named.item(hall, item)
+
+    def dept(self, dept: str) -> str:
+        return self._named.dept(dept)
+
+    def channel(self, channel: str) -> str:
+        """A complaint's or rating's channel (``hotline`` → 热线 in Chinese)."""
+        return _CHANNELS_ZH.get(channel, channel) if self.lang == "zh" else channel
+
+    def alert(self, a: AlertView) -> str:
+        """An alert's summary as shown (``summary``, with the names of its hall's things)."""
+        return summary(a.summary, self.lang, self._named, a.hall)
+
+
+def pad(text: str, cells: int) -> str:
+    """``text`` padded with spaces to ``cells`` terminal cells (a Chinese character takes
+    two: ``f"{name:<12}"`` would count it as one)."""
+    return text + " " * max(0, cells - cell_len(text))
 
 
 def duration(seconds: float | None) -> str:
@@ -330,14 +394,18 @@ _ZH_SUMMARIES: Final = tuple(
          "{t}号({z})等候超过{n}分钟"),
         (r"^complaint (?P<c>\S+) via (?P<ch>\w+)(?: at window (?P<w>\S+))?$",
          "投诉 {c}(渠道 {ch}{w})"),
-        (r"^complaint (?P<c>\S+) not settled the same day.*$",
-         "投诉 {c} 当日未办结(当日事当日毕)"),
-        (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?P<n>\d+) working days\) "
-         r"due (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
+        (r"^complaint (?P<c>\S+) not settled the same day(?:.*: due (?P<due>.+)$)?.*$",
+         "投诉 {c} 当日未办结(当日事当日毕){due}"),
+        (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?:promised )?(?P<n>\d+) working "
+         r"days\) due (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
          "办件 {c}({i},{d},承诺时限{n}个工作日)将于 {when} 到期{rest}"),
-        (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?P<n>\d+) working days\) "
-         r"overdue since (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
+        (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), (?:promised )?(?P<n>\d+) working "
+         r"days\) overdue since (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?)(?P<rest>.*)$",
          "办件 {c}({i},{d},承诺时限{n}个工作日)已于 {when} 超时{rest}"),
+        (r"^case (?P<c>\S+) \((?P<i>[^,]+), (?P<d>[^,]+), legal (?P<n>\d+) working days\) "
+         r"past its legal limit since (?:end of )?(?P<when>[\d:-]+(?: [\d:]+)?) "
+         r"\(promised (?P<pn>\d+)\)(?P<rest>.*)$",
+         "办件 {c}({i},{d},法定时限{n}个工作日,承诺{pn}个工作日)已于 {when} 超过法定时限{rest}"),
         (r"^case (?P<c>\S+): back office silent (?P<n>\d+) min after submission at "
          r"(?P<s>[\d:]+), deemed accepted at (?P<a>[\d:]+)$",
          "办件 {c}:后台{n}分钟未作出受理决定({s}推送),{a}起视为同意受理"),
@@ -364,9 +432,12 @@ _ZH_SUMMARIES: Final = tuple(
         (r"^bad rating (?P<s>\d) at window (?P<w>\S+?)(?:, staff (?P<st>\S+))? via (?P<ch>\w+): "
          r"rectification note overdue since (?P<due>[\d-]+)$",
          "差评 {s} 分,窗口 {w}{st}({ch}),整改说明已逾期(期限 {due})"),
-        (r"^ticket (?P<t>\S+): second trip for item (?P<i>\S+) \(visit of (?P<d>[\d-]+) "
+        (r"^ticket (?P<t>\S+): second trip for item (?P<i>\S+) \(visit of (?P<day>[\d-]+) "
          r"(?P<o>\w+)\)$",
-         "{t}号:事项 {i} 跑两次,未做到最多跑一次({d} 办理结果 {o})"),
+         "{t}号:事项 {i} 来回跑,未做到最多跑一次({day} 来办,{o})"),
+        (r"^ticket (?P<t>\S+) served at window (?P<w>\S+) for another person than its holder"
+         r".*$",
+         "{t}号在窗口 {w} 为持号人以外的人办理(盗号?)"),
         (r"^one person took (?P<n>\d+) tickets today.*: (?P<ts>.*)$",
          "同一人今日取号{n}张(倒号?):{ts}"),
         (r"^service of (?P<t>\S+) at (?P<w>\S+?)(?: \((?P<i>[^)]+)\))? over (?P<n>\d+) min "
@@ -380,7 +451,7 @@ _ZH_SUMMARIES: Final = tuple(
         (r"^feed (?P<f>\S+) silent for (?P<n>\d+) s$", "数据源 {f} 已{n}秒无数据"),
         (r"^events arrive (?P<n>\d+) min behind the hall clock: the feed's clock went back"
          r"(?:, or jumped (?P<h>[\d.]+) h ahead at (?P<at>[\d-]+ [\d:]+))?$",
-         "事件比大厅时钟晚{n}分钟到达:数据源时钟回拨{at}"),
+         "事件比大厅时间晚{n}分钟到达:数据源时钟回拨{at}"),
         (r"^shift report of (?P<p>\S+) not accepted \(written (?P<w>[^)]+)\)$",
          "{p} 的交接班报告未确认接班({w} 写)"),
     )
@@ -395,20 +466,56 @@ _CHANGES_ZH: Final = {
 _NO_CALENDAR: Final = re.compile(r" \(no holiday calendar for (\d+): Monday to Friday assumed\)")
 
 
-def summary(text: str, lang: Lang) -> str:
-    """An alert's summary in ``lang``: Chinese for the known forms, else as written."""
+#: A visit's outcome at the window (protocol ``service_finished.outcome``), in Chinese.
+_OUTCOMES_ZH: Final = {
+    "done": "办结",
+    "to_backend": "转后台审批",
+    "incomplete": "材料不全,已一次性告知",
+    "rejected": "不予受理",
+    "transferred": "转其他窗口",
+}
+#: Complaint and rating channels (protocol ``complaint.channel``, ``rating.channel``).
+_CHANNELS_ZH: Final = {
+    "desk": "现场",
+    "hotline": "热线",
+    "online": "网上",
+    "rating": "评价",
+    "letter": "来信",
+    "device": "评价器",
+    "qr": "扫码",
+    "sms": "短信",
+    "app": "移动端",
+}
+
+
+def summary(text: str, lang: Lang, names: Names = NO_NAMES, hall: str = "") -> str:
+    """An alert's summary in ``lang``: Chinese for the known forms, else as written. In
+    Chinese, the zones, items and departments it mentions go by ``names`` (those of
+    ``hall``), the outcomes and channels by the hall's words."""
     if lang != "zh":
         return text
     for pattern, template in _ZH_SUMMARIES:
         m = pattern.match(text)
         if m is not None:
             parts = {k: (v or "") for k, v in m.groupdict().items()}
+            if parts.get("z"):
+                parts["z"] = names.zone(hall, parts["z"])
+            if parts.get("i"):
+                parts["i"] = names.item(hall, parts["i"])
+            if parts.get("d"):
+                parts["d"] = names.dept(parts["d"])
+            if parts.get("o"):
+                parts["o"] = _OUTCOMES_ZH.get(parts["o"], parts["o"])
+            if parts.get("ch"):
+                parts["ch"] = _CHANNELS_ZH.get(parts["ch"], parts["ch"])
             if parts.get("w") and template.startswith("投诉"):
                 parts["w"] = f",窗口 {parts['w']}"
             if parts.get("st"):
                 parts["st"] = f" 人员 {parts['st']}"
             if parts.get("i") and template.startswith("{w} 办理"):
                 parts["i"] = f"({parts['i']})"
+            if parts.get("due") and template.startswith("投诉"):
+                parts["due"] = f",期限 {parts['due']}"
             if parts.get("at"):
                 parts["at"] = f",或曾于 {parts['at']} 向前跳了{parts['h']}小时"
             if "what" in parts:  # materials or conditions added (seed 001)
@@ -417,7 +524,9 @@ def summary(text: str, lang: Lang) -> str:
             if "cat" in parts:
                 parts["cat"] = _CHANGES_ZH[parts["cat"]]
             if parts.get("id"):  # " (item, dept)" of a case
-                parts["id"] = "(" + parts["id"].strip(" ()").replace(", ", ",") + ")"
+                item, _, dept = parts["id"].strip(" ()").partition(", ")
+                named = [names.item(hall, item), names.dept(dept)] if dept else [item]
+                parts["id"] = "(" + ",".join(named) + ")"
             if parts.get("rest"):
                 parts["rest"] = _NO_CALENDAR.sub(r"(无\1年节假日历,按周一至周五计)", parts["rest"])
             return template.format(**parts)

@@ -59,8 +59,12 @@ async def test_acknowledge_and_resolve_write_the_audit_trail(tmp_path: Path) -> 
         await pilot.press("a")  # the alerts screen
         table = app.query_one(AlertsTable)
         alert_id = sup.view.alerts[0].id
+
         # Firing alerts first (the cursor's row), then the recently resolved ones.
-        await wait_for(lambda: table.row_count >= 1 and table.get_row_at(0)[3] == "complaint")
+        def rule_at_top() -> str:
+            return str(dict(zip(table.column_keys, table.get_row_at(0), strict=True))["rule"])
+
+        await wait_for(lambda: table.row_count >= 1 and rule_at_top() == "complaint")
         await pilot.press("A")
         assert isinstance(app.screen, NoteDialog)
         await pilot.press(*"on my way", "enter")

@@ -1,14 +1,13 @@
 """The cursor stays where the hand put it on live tables: by row key, through refreshes,
-rows inserted or removed above it, and reorders. A real DataTable, and the real console on
-a real feed, under Pilot."""
+rows inserted or removed above it, and reorders. The console's table (``KeyedTable``), and
+the real console on a real feed, under Pilot."""
 
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable
 
+from console.grid import KeyedTable
 from console.tables import AlertsTable
-from console.widgets import sync_rows
 from feeds.protocol import Complaint, ComplaintClosed, Heartbeat
 from feeds.server import FeedServer
 from tests.conftest import wait_for
@@ -18,30 +17,30 @@ from tests.factories import H, console_morning, ms
 
 class _Table(App[None]):
     def compose(self) -> ComposeResult:
-        table: DataTable[str] = DataTable(cursor_type="row")
-        table.add_column("x", key="x")
+        table = KeyedTable()
+        table.set_columns([("x", "x")])
         yield table
 
 
-def _key(table: DataTable[str]) -> str | None:
-    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+def _key(table: KeyedTable) -> str | None:
+    return table.cursor_key
 
 
-async def test_sync_rows_keeps_the_cursor_on_its_row() -> None:
+async def test_sync_keeps_the_cursor_on_its_row() -> None:
     app = _Table()
     async with app.run_test() as pilot:
-        table = app.query_one(DataTable)
-        sync_rows(table, {k: [k] for k in "abcd"})
+        table = app.query_one(KeyedTable)
+        table.sync({k: [k] for k in "abcd"})
         table.focus()
         await pilot.press("down", "down")
         assert _key(table) == "c"
-        sync_rows(table, {k: [k] for k in "xabcd"})  # a row added above it
-        assert _key(table) == "c" and table.cursor_coordinate.row == 3
-        sync_rows(table, {k: [k] for k in "dcbax"})  # reordered: the table is rebuilt
-        assert _key(table) == "c" and table.cursor_coordinate.row == 1
-        sync_rows(table, {k: [k] for k in "dbax"})  # its row gone: the same place
-        assert table.cursor_coordinate.row == 1 and _key(table) == "b"
-        sync_rows(table, {k: [k + "!"] for k in "dbax"})  # cells changed only
+        table.sync({k: [k] for k in "xabcd"})  # a row added above it
+        assert _key(table) == "c" and table.cursor_row == 3
+        table.sync({k: [k] for k in "dcbax"})  # reordered: the row moves with it
+        assert _key(table) == "c" and table.cursor_row == 1
+        table.sync({k: [k] for k in "dbax"})  # its row gone: the same place
+        assert table.cursor_row == 1 and _key(table) == "b"
+        table.sync({k: [k + "!"] for k in "dbax"})  # cells changed only
         assert _key(table) == "b"
 
 
@@ -84,8 +83,8 @@ async def test_live_alerts_table_keeps_the_cursor_and_acts_on_that_row() -> None
 
 
 async def test_an_action_on_the_overview_needs_the_alert_list_in_hand() -> None:
-    """At 120x40 the overview's alert list is below the fold: A must not open an
-    acknowledgement for an alert nobody can see; once the list has the focus it does."""
+    """On the overview, A acts on the alert list only once the list has the focus (the
+    hand on it): until then its highlighted row is just the top of the list."""
     from console.dialogs import NoteDialog
     from console.widgets import AlertTable
 

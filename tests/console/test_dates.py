@@ -40,7 +40,7 @@ async def test_an_earlier_days_alert_shows_its_date_on_the_alerts_screen() -> No
             await pilot.press("a")
             table = app.query_one(AlertsTable)
             await wait_for(lambda: table.row_count >= 2)
-            rows = [" ".join(plain(c) for c in table.get_row(k)) for k in table.rows]
+            rows = [" ".join(plain(c) for c in table.get_row(k)) for k in table.row_keys]
             yesterday = [r for r in rows if "K-old" in r]  # received, and overdue at 17:30
             assert any("11-23 14:30" in r for r in yesterday)  # seen on the 24th
             assert all("11-23 " in r for r in yesterday)

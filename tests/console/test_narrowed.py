@@ -26,7 +26,7 @@ async def test_a_filter_and_a_sort_are_shown_and_esc_clears_the_filter() -> None
             assert table.border_title == "/W02  1/2" and table.has_class("narrowed")
             await pilot.press("a", "w")  # to another screen and back: still said
             await wait_for(lambda: table.border_title == "/W02  1/2")
-            await pilot.press("s")
+            await pilot.press("s", "1")  # the sort menu, then a column's key
             await wait_for(lambda: "sorted by" in str(table.border_title))
             assert str(table.border_title).startswith("/W02  1/2  ·  sorted by ")
             await pilot.press("escape")  # the box is closed: Esc clears the filter
