@@ -104,7 +104,7 @@ async def test_a_clock_set_back_an_hour_is_applied_counted_and_alerted_until_it_
             (alert,) = [a for a in sup.view.alerts if a.rule == "clock_jump"]
             assert alert.fired_ms == ms(60) and alert.summary.startswith("events arrive 50 min")
             await wait_for(lambda: "时钟异常" in _rows(app))
-            assert "事件比大厅时钟晚50分钟到达:数据源时钟回拨" in _rows(app)
+            assert "事件比大厅时间晚50分钟到达:数据源时钟回拨" in _rows(app)
             # Real time reaches the hall clock again: the events keep step, the alert ends.
             await server.publish(
                 [TicketIssued(seq=0, ts=ms(61), hall=H, ticket="B002", zone="biz")]
