@@ -245,17 +245,22 @@ class OperatorActions:
         alert = self._selected_alert()
         if alert is None or not self._may_act():
             return
-        title = (
-            f"{self.words['key_silence']}: {self.words.hall(alert.hall)} · {self.words[alert.rule]}"
-        )
+        w = self.words
+        hall, rule = w.hall(alert.hall), w[alert.rule]
+        title = f"{w['key_silence']}: #{alert.id} {hall} · {rule}"
+        whole = w["silence_whole_rule"].format(rule=rule, hall=hall)
 
-        def done(answer: tuple[float, str] | None) -> None:
-            if answer is not None:
-                minutes, why = answer
-                if self._act(lambda: self.desk.silence(alert.hall, why, minutes, alert.rule)):
-                    self.notify(f"{self.words['silenced']} {minutes:g} min")
+        def done(answer: tuple[float, str, bool] | None) -> None:
+            if answer is None:
+                return
+            minutes, why, whole_rule = answer
+            # One alert: its rule and scope; the rule: every alert of it in the hall.
+            scope = "" if whole_rule else alert.scope
+            if self._act(lambda: self.desk.silence(alert.hall, why, minutes, alert.rule, scope)):
+                what = whole if whole_rule else w["silence_this_alert"].format(id=alert.id)
+                self.notify(f"{w['silenced']} {minutes:g} min: {what}")
 
-        self.push_screen(SilenceDialog(title, self.words), done)
+        self.push_screen(SilenceDialog(title, w, whole), done)
 
     def action_timeline(self) -> None:
         alert = self._selected_alert()

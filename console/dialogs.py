@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Markdown, Static
+from textual.widgets import Checkbox, Input, Label, Markdown, Static
 
 from console.text import Words, stamp
 
@@ -63,16 +63,19 @@ class NoteDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SilenceDialog(ModalScreen[tuple[float, str] | None]):
-    """Asks how long (minutes of hall time) and why; both are required."""
+class SilenceDialog(ModalScreen[tuple[float, str, bool] | None]):
+    """Asks how long (minutes of hall time) and why, both required, and whether the
+    silence is for this one alert (its scope) or for every alert of its rule in the hall
+    (the checkbox, off by default): (minutes, why, whole rule)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
     DEFAULT_CSS = _DIALOG_CSS.format(name="SilenceDialog")
 
-    def __init__(self, title: str, words: Words) -> None:
+    def __init__(self, title: str, words: Words, rule_label: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.words = words
+        self.rule_label = rule_label or words["silence_whole_rule"]
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -81,6 +84,7 @@ class SilenceDialog(ModalScreen[tuple[float, str] | None]):
             yield Input("60", id="minutes", type="number")
             yield Label(self.words["silence_why"])
             yield Input(id="why")
+            yield Checkbox(self.rule_label, False, id="whole_rule")
             yield Static("", id="problem", classes="error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -95,7 +99,11 @@ class SilenceDialog(ModalScreen[tuple[float, str] | None]):
         if minutes <= 0 or not why:
             self.query_one("#problem", Static).update(self.words["silence_missing"])
             return
-        self.dismiss((minutes, why))
+        self.dismiss((minutes, why, self.query_one("#whole_rule", Checkbox).value))
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """Ticked or not, Enter in the reason field then confirms."""
+        self.query_one("#why", Input).focus()
 
     def action_cancel(self) -> None:
         self.dismiss(None)

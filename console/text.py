@@ -169,6 +169,8 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
         "minutes must be > 0 and a reason is required",
     ),
     "silenced": ("已暂停提醒", "silenced for"),
+    "silence_this_alert": ("仅此一条 #{id}", "this alert only, #{id}"),
+    "silence_whole_rule": ("本大厅所有「{rule}」预警({hall})", "every {rule} alert of {hall}"),
     "no_records": ("无记录", "no records"),
     "no_alert_selected": (
         "没有选中的预警：按 a 打开预警列表，或用 Tab 移到下方的预警表",

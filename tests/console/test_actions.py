@@ -103,6 +103,27 @@ async def test_silence_needs_minutes_and_why(tmp_path: Path) -> None:
             "complaint",
         )
         assert ("wang", "silence created", f"silence {silence.id}") in trail(store)
+        # By default one alert: the highlighted one's scope, and the toast says so.
+        (alert,) = [a for a in sup.view.alerts if a.rule == "complaint"]
+        assert silence.scope_prefix == alert.scope != ""
+        assert any(f"this alert only, #{alert.id}" in str(n.message) for n in app._notifications)
+
+
+async def test_silence_can_cover_the_whole_rule_and_says_so(tmp_path: Path) -> None:
+    async with console_with_store(tmp_path) as (app, sup, store, pilot):
+        await pilot.press("a")
+        await wait_for(lambda: app.query_one(AlertsTable).row_count >= 1)
+        await pilot.press("X")
+        assert isinstance(app.screen, SilenceDialog)
+        await pilot.press("enter", *"hotline down", "tab", "space")  # tick: the whole rule
+        await pilot.press("enter")  # the tick gave the focus back to the reason: confirm
+        await wait_for(lambda: len(sup.view.silences) == 1)
+        silence = sup.view.silences[0]
+        assert (silence.rule, silence.scope_prefix, silence.reason) == (
+            "complaint", "", "hotline down",
+        )  # fmt: skip
+        assert any("every complaint alert of" in str(n.message) for n in app._notifications)
+        assert ("wang", "silence created", f"silence {silence.id}") in trail(store)
 
 
 async def test_without_operator_actions_are_refused_not_crashed(tmp_path: Path) -> None:
