@@ -153,7 +153,9 @@ class WindowsTable(ViewTable):
             bad = w.bad_ratings_today
             name = Text(w.name)
             if w.zones:  # the zones it served today: which queue the window works for
-                name.append(" " + "/".join(words.zone(hall.hall, z) for z in w.zones), "dim")
+                zones = [words.zone(hall.hall, z) for z in w.zones]
+                more = f" +{len(zones) - 2}" if len(zones) > 2 else ""  # a column, not a list
+                name.append(" " + "/".join(zones[:2]) + more, "dim")
             cells: list[str | Text] = [
                 name,
                 Text(words[w.state], STATE_STYLE.get(w.state, "")),
