@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from alerts.store import StoreError
+from cli.archive import ArchiveCommand
 from cli.audit import AuditCommand
 from cli.check_config import CheckConfigCommand
 from cli.command import Command
@@ -53,6 +54,7 @@ COMMANDS: tuple[Command, ...] = (
     OperatorCommand(),
     AuditCommand(),
     ReportCommand(),
+    ArchiveCommand(),
     RotateKeyCommand(),
     RetentionCommand(),
 )

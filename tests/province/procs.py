@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,11 +21,16 @@ from pathlib import Path
 from typing import TypeVar
 
 import msgspec
+from prometheus_client.parser import text_string_to_metric_families
 
 from feeds.protocol import Hello
+from province.cluster import connect
+from province.outbox import ALERTS_STREAM, ALERTS_SUBJECTS, Transition
+from province.reader import StreamReader
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
+Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def python(*args: str, log: Path | None = None, env: dict[str, str] | None = None,
@@ -121,3 +127,47 @@ def scrape(port: int) -> str | None:
             return str(r.read().decode())
     except OSError:
         return None
+
+
+def series(text: str) -> Series:
+    """A /metrics page as (name, sorted labels) → value."""
+    out: Series = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def owned(text: str) -> set[int]:
+    """The partitions a shard's /metrics says it runs."""
+    return {int(p) for p in re.findall(r'^hall_partition_owned\{partition="(\d+)"\} 1\.0$',
+                                       text, re.M)}  # fmt: skip
+
+
+async def busiest_at(ports: list[int], when_s: float) -> int | None:
+    """The index of the shard that applied the most events, once its halls' clocks reach
+    ``when_s`` (seconds since the epoch); None before."""
+    scraped = [series(scrape(p) or "") for p in ports]
+    events = [sum(v for k, v in s.items() if k[0] == "hall_feed_events_total") for s in scraped]
+    busiest = events.index(max(events))
+    clocks = [v for k, v in scraped[busiest].items() if k[0] == "hall_clock_seconds"]
+    return busiest if clocks and max(clocks) >= when_s else None
+
+
+async def alert_transitions(urls: list[str]) -> list[Transition]:
+    """Every transition in the alerts stream, in order."""
+    nc = await connect(urls, "test")
+    try:
+        js = nc.jetstream(timeout=5)
+        end = (await js.stream_info(ALERTS_STREAM)).state.last_seq
+        reader = StreamReader(js, ALERTS_SUBJECTS, stream=ALERTS_STREAM)
+        out: list[Transition] = []
+        if not end:
+            return out
+        async for batch in reader.batches(idle=True):
+            out += [msgspec.json.decode(m.data, type=Transition) for m in batch]
+            if reader.last >= end:
+                break
+        return out
+    finally:
+        await nc.close()

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 
-import msgspec
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from feeds.hallclock import HALL_TZ
-from province.cluster import connect
 from province.local import LocalCluster, free_port
-from province.outbox import ALERTS_STREAM, ALERTS_SUBJECTS, OPEN_STATES, Transition, fold
-from province.reader import StreamReader
-from tests.province.procs import demo_feed, key_dir, kill9, python, scrape, stopping, until
+from province.outbox import OPEN_STATES, fold
+from tests.province.procs import (
+    Series,
+    alert_transitions,
+    busiest_at,
+    demo_feed,
+    key_dir,
+    kill9,
+    owned,
+    python,
+    scrape,
+    series,
+    stopping,
+    until,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -30,38 +38,6 @@ PARTITIONS = 8
 #: Not figures of the halls: this machine's wall clock, the reference's own data dir,
 #: and the shards' own family.
 EXCLUDED = ("hall_feed_lag_seconds", "hall_storage_", "hall_partition_owned")
-
-Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def series(text: str) -> Series:
-    out: Series = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def owned(text: str) -> set[int]:
-    return {int(p) for p in re.findall(r'^hall_partition_owned\{partition="(\d+)"\} 1\.0$',
-                                       text, re.M)}  # fmt: skip
-
-
-async def alert_transitions(urls: list[str]) -> list[Transition]:
-    """Every transition in the alerts stream, in order."""
-    nc = await connect(urls, "test")
-    try:
-        js = nc.jetstream(timeout=5)
-        end = (await js.stream_info(ALERTS_STREAM)).state.last_seq
-        reader = StreamReader(js, ALERTS_SUBJECTS, stream=ALERTS_STREAM)
-        out: list[Transition] = []
-        async for batch in reader.batches(idle=True):
-            out += [msgspec.json.decode(m.data, type=Transition) for m in batch]
-            if reader.last >= end:
-                break
-        return out
-    finally:
-        await nc.close()
 
 
 def figures(s: Series) -> Series:
@@ -109,12 +85,8 @@ async def test_shards_take_over_and_add_up_to_one_process(tmp_path: Path) -> Non
         noon = dt.datetime(2025, 11, 24, 12, tzinfo=HALL_TZ).timestamp()
 
         async def busiest_at_noon() -> int | None:
-            scraped = [series(scrape(p) or "") for p in ports]
-            events = [sum(v for k, v in s.items() if k[0] == "hall_feed_events_total")
-                      for s in scraped]  # fmt: skip
-            busiest = events.index(max(events))
-            clocks = [v for k, v in scraped[busiest].items() if k[0] == "hall_clock_seconds"]
-            return busiest + 1 if clocks and max(clocks) >= noon else None
+            found = await busiest_at(ports, noon)
+            return None if found is None else found + 1  # (0 would read as "not yet")
 
         victim = await until(busiest_at_noon, 60, "midday on the busiest shard") - 1
         kill9(shards[victim])
