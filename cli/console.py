@@ -1,7 +1,8 @@
 """``hallwatch console``: the Textual console on live feeds, or on recorded days in
-process (``--replay``) with replay keys.
+process (``--replay``) with replay keys, or over the province's NATS cluster (``--nats``:
+every hall its credentials see, grouped by city and county; docs/scale.md).
 
-Imports: feeds (replay), runtime, cli; the console through ``cli.wiring``.
+Imports: feeds (replay), runtime, cli; the console (and province) through ``cli.wiring``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from cli import options, wiring
+from cli.nats_options import add_nats, need_cluster
 from runtime import logs
 from runtime.build import build_pipeline
+from runtime.config import read_token
 from runtime.desk import Desk
 from runtime.recovery import recover
 
@@ -38,14 +41,27 @@ class ConsoleCommand:
         )
         parser.add_argument("--from", dest="start", metavar="TIME", help="replay: start here")
         parser.add_argument("--until", metavar="TIME", help="replay: stop here")
+        add_nats(parser, required=False, help="instead of --feed: the province's NATS cluster "
+                 "(nats://USER:PASSWORD@HOST:PORT,...): every hall the user may see, by city "
+                 "and county; actions go to the shard that runs the hall")  # fmt: skip
+        parser.add_argument(
+            "--nats-auth-file",
+            type=Path,
+            metavar="FILE",
+            help="with --nats: USER:PASSWORD of the console's NATS user (mode 0600), instead "
+            "of credentials in the URL",
+        )
         options.add_screen(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        if args.nats:
+            return self._province(args)
         if args.replay:
             return self._replay(args)
         feeds: list[tuple[str, str]] = args.feed
         if not feeds:
-            print("hallwatch: console needs --feed URL (or --replay FILE)", file=sys.stderr)
+            print("hallwatch: console needs --feed URL (or --replay FILE, or --nats URL)",
+                  file=sys.stderr)  # fmt: skip
             return 2
         # Who may act is settled before anything starts: a readable operators file or an
         # unknown --operator stops here (exit 2).
@@ -80,11 +96,43 @@ class ConsoleCommand:
                     big_screen=args.big_screen,
                     sign_in=gate,
                     theme=args.theme,
+                    alarm=cfg.console,
                 )
             )
         finally:
             stop_metrics()
             sup.close()
+        return 0
+
+    def _province(self, args: argparse.Namespace) -> int:
+        """The console over the province's NATS cluster: what the credentials see."""
+        if args.feed or args.replay:
+            print("hallwatch: console takes --nats or --feed/--replay, not both", file=sys.stderr)
+            return 2
+        if (missing := need_cluster("console --nats")) is not None:
+            print(missing, file=sys.stderr)
+            return 2
+        cfg = wiring.config(args.config)
+        gate = wiring.console_sign_in(
+            cfg.duty, wiring.operators(args.config, cfg, args.data_dir), args.operator
+        )
+        auth = read_token(args.nats_auth_file) if args.nats_auth_file is not None else None
+        logs.configure(wiring.log_path(args.data_dir))
+        refusal = asyncio.run(
+            wiring.run_province_console(
+                args.nats,
+                auth,
+                roster=cfg.duty,
+                lang=args.lang,
+                big_screen=args.big_screen,
+                sign_in=gate,
+                theme=args.theme,
+                alarm=cfg.console,
+            )
+        )
+        if refusal is not None:
+            print(f"hallwatch: console --nats: {refusal}", file=sys.stderr)
+            return 2
         return 0
 
     def _replay(self, args: argparse.Namespace) -> int:
@@ -122,6 +170,7 @@ class ConsoleCommand:
                 big_screen=args.big_screen,
                 sign_in=gate,
                 theme=args.theme,
+                alarm=config.console,
             )
         )
         return 0

@@ -1,4 +1,5 @@
-"""The NATS options of ``gateway`` and ``serve --nats`` (province scale, docs/scale.md).
+"""The NATS options of ``gateway``, ``serve --nats``, ``archive`` and ``report --nats``
+(province scale, docs/scale.md).
 
 Imports: cli.options, the standard library (never nats: it is the optional ``cluster``
 extra, loaded by the commands only when used: ``need_cluster``).
@@ -13,16 +14,20 @@ import socket
 from cli import options
 
 
+def add_nats(
+    p: argparse.ArgumentParser,
+    *,
+    required: bool,
+    help: str = "the NATS JetStream cluster (any of its nodes; give several)",
+) -> None:
+    """``--nats URL[,URL...]``: where the cluster is."""
+    p.add_argument("--nats", type=_servers, required=required, metavar="URL[,URL...]", help=help)
+
+
 def add_cluster(p: argparse.ArgumentParser, *, required: bool) -> None:
     """Where the cluster is, and what a process sets when it makes the stream and the
     lease bucket."""
-    p.add_argument(
-        "--nats",
-        type=_servers,
-        required=required,
-        metavar="URL[,URL...]",
-        help="the NATS JetStream cluster (any of its nodes; give several)",
-    )
+    add_nats(p, required=required)
     p.add_argument(
         "--partitions",
         type=options.positive,

@@ -5,7 +5,8 @@ Every function takes what it needs as arguments (never the whole ``argparse``
 namespace), so each command passes exactly the options it declared.
 
 Imports: feeds, alerts, metrics (exposition), runtime; console only inside
-``run_console`` (the headless commands never load Textual).
+``run_console`` and ``run_province_console`` (the headless commands never load Textual),
+province (and nats, the optional ``cluster`` extra) only inside the latter.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import structlog
 
 from alerts.duty import Roster
+from alerts.names import Names
 from alerts.store import AlertStore
 from feeds.client import WebSocketFeed
 from feeds.decode import FrameDecoder
@@ -135,13 +137,14 @@ def pipeline(
     token_file: Path | None,
     ca_file: Path | None,
     demo: bool = False,
+    names: Names | None = None,
 ) -> Pipeline:
     """The live pipeline of ``console``, ``serve`` and the demo on ``feeds`` (name, URL):
     WebSocket sources, the data dir's journal, alert store and snapshots.
 
     ``demo``: each demo starts a fresh day; its alerts and journal go apart under
     ``<data dir>/demo``, made anew, never mixed into (or recovered from, or reported with)
-    the real halls' data.
+    the real halls' data. ``names``: display names instead of the config's (the demo's).
     """
     cfg = config(config_path)
     token = read_token(token_file) if token_file is not None else None
@@ -150,6 +153,7 @@ def pipeline(
         lock = DataDirLock(ensure_data_dir(root / "demo") if demo else root)
         lock.acquire()  # before anything is written: one writer per data dir
         pseudonymize = Pseudonymizer.from_data_dir(root)
+    cfg = cfg.pseudonymized(pseudonymize)  # registered agents: as the decoder sees them
     tls = client_context(ca_file) if any(u.startswith("wss:") for _, u in feeds) else None
     sources = [
         WebSocketFeed(url, FrameDecoder(pseudonymize), name=name, token=token, ssl_context=tls)
@@ -177,6 +181,7 @@ def pipeline(
         journal=Journal(journal_dir),
         snapshots=Snapshots(snapshot, config_digest(config_path)),
         lock=lock,
+        names=names,
     )
 
 
@@ -214,6 +219,38 @@ async def run_console(desk: Desk, **app_args: Any) -> None:
     app = HallwatchApp(desk, **app_args)
     await app.run_async()
     app.desk.sign_out("console closed")  # app.desk: a replay seek back swaps the desk
+
+
+async def run_province_console(
+    urls: Sequence[str], auth: str | None, *, roster: Roster, **app_args: Any
+) -> str | None:
+    """The console over the province's NATS cluster (``console.province``) until the user
+    quits: the halls the credentials (in ``urls``, or ``auth``: ``USER:PASSWORD``) see,
+    a hall's screens from its shard, actions as commands. Returns why the cluster refused
+    it (said, exit 2), or None."""
+    from console.province import ProvinceApp
+    from province.access import AccessRefused
+    from province.watch import RemoteDesk, open_watch
+
+    try:
+        watch = await open_watch(urls, f"hallwatch-console {getpass.getuser()}", auth)
+    except (AccessRefused, ValueError) as error:
+        return str(error)
+    desk = RemoteDesk(watch, roster=roster)
+
+    async def fetch(hall: str) -> bool:
+        detail = await watch.detail(hall)
+        if detail is not None:
+            desk.show(detail)
+        return detail is not None
+
+    try:
+        app = ProvinceApp(desk, watch, fetch, **app_args)
+        await app.run_async()
+        app.desk.sign_out("console closed")
+    finally:
+        await watch.close()
+    return None
 
 
 def run_until_signal(main: Callable[[], Awaitable[Any]]) -> None:

@@ -1,9 +1,10 @@
 """The NATS side every province process shares: connecting to the cluster, and the
 stream, the lease bucket and the checkpoint store, made on first use.
 
-The stream keeps every hall feed (``province.wire``): file storage, replicas 3 on a
-cluster of three or more nodes (as many as there are below that), a de-duplication
-window for ``Nats-Msg-Id``, direct gets off. Durability is the servers' part: each runs
+The stream keeps every hall feed and the operators' commands (``province.wire``,
+``province.commands``): file storage, replicas 3 on a cluster of three or more nodes
+(as many as there are below that), a de-duplication window for ``Nats-Msg-Id``, direct
+gets off. Durability is the servers' part: each runs
 with ``jetstream { sync_interval: always }`` (docs/scale.md; without it an acknowledged
 write can be lost when nodes die together). The number of partitions is fixed in the
 stream's metadata when the stream is made: a gateway or shard given another number is
@@ -35,7 +36,7 @@ from nats.js import JetStreamContext, api
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
-from province.wire import CHECKPOINTS, LEASES, PARTITIONS_KEY, STREAM, SUBJECTS
+from province.wire import CHECKPOINTS, LEASES, OPS_SUBJECTS, PARTITIONS_KEY, STREAM, SUBJECTS
 
 log = structlog.get_logger("hallwatch.cluster")
 T = TypeVar("T")
@@ -72,10 +73,19 @@ class Layout:
     replicas: int
 
 
-async def connect(urls: Sequence[str], name: str, *, wait_s: float = 30.0) -> Client:
+async def connect(
+    urls: Sequence[str],
+    name: str,
+    *,
+    wait_s: float = 30.0,
+    user: str | None = None,
+    password: str | None = None,
+    inbox_prefix: str = "_INBOX",
+) -> Client:
     """A connection that reconnects forever (to any node of the cluster), with nats-py's
     own error printing replaced by log lines. The first connection is retried for
-    ``wait_s`` (a cluster starting with us).
+    ``wait_s`` (a cluster starting with us). ``user``/``password``: credentials not in the
+    URLs; ``inbox_prefix``: where replies come (a console's own, ``province.access``).
 
     Raises:
         ClusterError: no node answered within ``wait_s``.
@@ -108,6 +118,9 @@ async def connect(urls: Sequence[str], name: str, *, wait_s: float = 30.0) -> Cl
                 ping_interval=5,
                 max_outstanding_pings=2,
                 allow_reconnect=True,
+                user=user,
+                password=password,
+                inbox_prefix=inbox_prefix,
             )
             return nc
         except (nats.errors.NoServersError, *TRANSIENT) as error:
@@ -188,13 +201,20 @@ async def _stream(
 ) -> api.StreamInfo:
     async def attempt() -> api.StreamInfo:
         try:
-            return await js.stream_info(STREAM)
+            info = await js.stream_info(STREAM)
         except nats.js.errors.NotFoundError:
             pass
+        else:
+            subjects = info.config.subjects or []
+            if OPS_SUBJECTS not in subjects:  # made before operators' commands: add them
+                info.config.subjects = [*subjects, OPS_SUBJECTS]
+                info = await js.update_stream(info.config)
+            return info
         config = api.StreamConfig(
             name=STREAM,
-            description="hallwatch: every hall feed, one subject per feed",
-            subjects=[SUBJECTS],
+            description="hallwatch: every hall feed, one subject per feed, and the "
+            "operators' commands, one subject per partition",
+            subjects=[SUBJECTS, OPS_SUBJECTS],
             retention=api.RetentionPolicy.LIMITS,
             storage=api.StorageType.FILE,
             num_replicas=replicas,

@@ -81,6 +81,9 @@ class LocalCluster:
     root: Path
     size: int = 3
     nodes: list[Node] = field(default_factory=list)
+    authorization: str = ""
+    """Config text every node gets as it is: the clients' users and their permissions
+    (``province.access.authorization``); empty: no authorization."""
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -98,6 +101,8 @@ class LocalCluster:
                 f"http: 127.0.0.1:{http}",
                 f'jetstream {{ store_dir: "{store}", sync_interval: always }}',
             ]
+            if self.authorization:
+                lines.append(self.authorization)
             if self.size > 1:
                 lines.append(
                     f"cluster {{ name: hallwatch, listen: 127.0.0.1:{route}, routes: [{routes}] }}"

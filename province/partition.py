@@ -11,6 +11,9 @@ and the source says which feed's status the batch counts on (``status``) as it h
 out. Each feed has its status in the pipeline's ``sources`` (``StreamedFeed``), so the
 view, the checkpoint and /metrics have them as for any feed.
 
+The partition's operators' commands (``hw.op.<n>``, ``province.commands``) are read with
+its feeds, in stream order, and carried out where they stand among the events.
+
 A message must follow the one before it in its feed (``Hw-Prev``, ``province.wire``);
 one that repeats what was applied is skipped, a jump is counted as lost seqs and logged
 (neither can happen while gateways fence each other; this is the reader's own check).
@@ -22,8 +25,15 @@ does — is wall time; hall time stands still at night and races through a backl
 a service day has turned for the partition's halls (hall time: every hall on the new
 day, or an hour of it gone), and as the partition is given up cleanly.
 
-Imports: feeds (source, hallclock), runtime (build, config, pipeline), province
-(checkpoint, cluster, reader, wire), nats, structlog.
+With ``[outbound] alertmanager`` every Alertmanager peer reads the partition's
+transitions from the alerts stream while the partition runs here (``province.alertmanager``:
+what the dead owner had not posted is posted by the next), and the shard re-sends the
+partition's open alerts to every peer (``alerts.outbound``): from the moment it has caught
+up — a takeover's restored alerts included — until it gives the partition up.
+
+Imports: alerts (model, outbound), feeds (source, hallclock), runtime (build, config,
+pipeline), province (alertmanager, checkpoint, cluster, commands, reader, wire), nats,
+structlog.
 """
 
 from __future__ import annotations
@@ -40,13 +50,17 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.object_store import ObjectStore
 
+from alerts.model import Change
+from alerts.outbound import Outbound
 from feeds.hallclock import day_ordinal, day_start_ms
 from feeds.source import Batch, FeedStatus
 from province import alertbook, checkpoint
+from province.alertmanager import notify_peers
 from province.checkpoint import FORMAT, FeedPlace, Head
+from province.commands import PartitionCommands
 from province.outbox import Outbox
 from province.reader import StreamReader
-from province.wire import Mark, decode, feed_of, partition_filter, rejections
+from province.wire import Mark, decode, feed_of, ops_subject, partition_filter, rejections
 from runtime.pipeline import Pipeline
 from runtime.snapshot import code_digest
 
@@ -80,11 +94,16 @@ class Partition:
         partitions: int,
         config_digest: str,
         checkpoint_every_s: float = 600.0,
+        outbound: Outbound | None = None,
     ) -> None:
         self.number = number
         self._fresh_pipeline = pipeline
+        self.outbound = outbound
+        """The shard's Alertmanager peers (``[outbound]``), or None."""
         self.resolutions = alertbook.Resolutions()
         """The alert book's memory of resolutions (its sink: a shard has no store)."""
+        self.commands = PartitionCommands(number)
+        """Operators' commands, read with the feeds (``province.commands``)."""
         self.pipeline = self._fresh()
         self.js = js
         self.store = store
@@ -122,7 +141,16 @@ class Partition:
         pipeline = self._fresh_pipeline()
         pipeline.alerts.book.sink = self.resolutions
         pipeline.alerts.book.listeners.append(self.outbox.changed)
+        pipeline.alerts.book.listeners.append(self._notify)
         return pipeline
+
+    def _notify(self, change: Change) -> None:
+        """The book's listener for Alertmanager: while the outbox emits (not during a
+        replay from the stream's start), the open alerts the peers are re-sent follow
+        every change; the change itself reaches them from the alerts stream
+        (``province.alertmanager``)."""
+        if self.outbound is not None and self.outbox.enabled:
+            self.outbound.track(change)
 
     # --- taking over ----------------------------------------------------------------------
 
@@ -163,17 +191,26 @@ class Partition:
 
     async def run(self) -> None:
         """Ingest and publish until cancelled, or until ``stop`` has checkpointed."""
-        publisher = asyncio.create_task(self.pipeline.publisher())
-        alerts = asyncio.create_task(self.outbox.run(self.js))
+        tasks: list[asyncio.Task[None]] = []
         try:
+            if self.outbound is not None:  # every peer reads the partition's transitions
+                ready = asyncio.Event()
+                cfg = self.outbound.cfg
+                tasks.append(asyncio.create_task(notify_peers(self.js, self.number, cfg, ready)))
+                await ready.wait()  # (before the outbox publishes: a new reader starts there)
+            tasks.append(asyncio.create_task(self.pipeline.publisher()))
+            alerts = asyncio.create_task(self.outbox.run(self.js))
+            tasks.append(alerts)
             await self.pipeline.consume(self)
             alerts.cancel()
             await self.outbox.drain(self.js, 5.0)  # (what is left is in the checkpoint)
         finally:
-            for task in (publisher, alerts):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self.outbound is not None:  # the next owner re-sends its open alerts
+                self.outbound.forget(self.pipeline.alerts.book.open)
 
     def stop(self) -> None:
         """Ask ``run`` to checkpoint and end (within about half a second)."""
@@ -183,7 +220,8 @@ class Partition:
 
     async def batches(self) -> AsyncIterator[Batch]:
         """The partition's messages from after ``applied``, as batches of their feeds."""
-        reader = StreamReader(self.js, partition_filter(self.number), self.applied + 1)
+        subjects = [partition_filter(self.number), ops_subject(self.number)]
+        reader = StreamReader(self.js, subjects, self.applied + 1)
         async with contextlib.aclosing(reader.batches(idle=True)) as messages:
             async for msgs in messages:
                 for msg in msgs:
@@ -198,6 +236,8 @@ class Partition:
                         if not self.outbox.enabled:  # replayed without a checkpoint
                             self.outbox.enabled = True
                             self.outbox.open_alerts(self.pipeline.alerts.book.open.values())
+                        if self.outbound is not None:  # its open alerts are ours now
+                            self.outbound.assert_open(self.pipeline.alerts.book.open.values())
                         if self.on_caught_up is not None:
                             self.on_caught_up(self._replayed)
                 if self._stopping:
@@ -217,7 +257,11 @@ class Partition:
 
     def _batch(self, msg: Msg) -> Batch | None:
         """One message as a batch of its feed, its status updated as a feed client does;
-        None for a message that is not a feed's or repeats what was applied."""
+        None for a message that is not a feed's or repeats what was applied. An
+        operator's command is carried out here, between the batches before and after it."""
+        if msg.subject == ops_subject(self.number):
+            self.commands.apply(self.pipeline, msg)
+            return None
         try:
             mark = Mark.of(msg.headers)
             carried = decode(msg.data)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Final
 
 import nats.errors
@@ -44,10 +44,16 @@ CHECK_AFTER_S: Final = 3.0
 
 
 class StreamReader:
-    """The stream's messages on ``filter_subject`` from ``start`` on, in order."""
+    """The stream's messages on ``filter_subject`` (or on any of several: one order, the
+    stream's) from ``start`` on, in order."""
 
     def __init__(
-        self, js: JetStreamContext, filter_subject: str, start: int = 1, *, stream: str = STREAM
+        self,
+        js: JetStreamContext,
+        filter_subject: str | Sequence[str],
+        start: int = 1,
+        *,
+        stream: str = STREAM,
     ) -> None:
         self.js = js
         self.stream = stream
@@ -108,7 +114,13 @@ class StreamReader:
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         while True:
+            subjects = (
+                [self.filter_subject]
+                if isinstance(self.filter_subject, str)
+                else list(self.filter_subject)
+            )
             config = api.ConsumerConfig(
+                filter_subjects=subjects if len(subjects) > 1 else None,
                 ack_policy=api.AckPolicy.NONE,
                 deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=self.last + 1,
@@ -117,9 +129,7 @@ class StreamReader:
                 inactive_threshold=30.0,
             )
             try:
-                sub = await self.js.pull_subscribe(
-                    self.filter_subject, stream=self.stream, config=config
-                )
+                sub = await self.js.pull_subscribe(subjects[0], stream=self.stream, config=config)
             except (*TRANSIENT, nats.js.errors.APIError) as error:
                 log.info("reader_waits", subject=self.filter_subject, error=type(error).__name__)
                 await asyncio.sleep(0.25)

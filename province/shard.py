@@ -16,13 +16,17 @@ lease in time stops that partition at once, without a checkpoint.
 A new shard waits one TTL after announcing itself before it takes anything, so that the
 shards already there count it and make room instead of racing it.
 
+With the NATS connection (``nc``), the shard serves the consoles its partitions' halls:
+summaries, whole views, operators' commands (``province.consoles``), each hall under its
+place in the province (``places``, from the config: ``province.places``).
+
 /metrics: the halls, feeds and alerts of the partitions this shard runs (their views
 merged: each hall and feed lives in one partition) plus ``hall_partition_owned``, one
 series per partition, 1 for the ones this shard runs: summed over the shards it is 1
 for every partition. No label names the shard; Prometheus adds ``instance``.
 
-Imports: metrics.snapshot, feeds.source, runtime.pipeline, province (cluster,
-exposition, lease, partition, wire), nats, structlog.
+Imports: alerts.outbound, metrics.snapshot, feeds.source, runtime.pipeline, province
+(cluster, consoles, exposition, lease, partition, places, wire), nats, structlog.
 """
 
 from __future__ import annotations
@@ -39,16 +43,20 @@ from typing import Final
 
 import nats.js.errors
 import structlog
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
+from alerts.outbound import Outbound
 from feeds.source import FeedSnapshot
 from metrics.snapshot import CitySnapshot, HallSnapshot
 from province.cluster import TRANSIENT, Layout
+from province.consoles import ShardConsoles
 from province.exposition import shard_body
 from province.lease import Lease
 from province.partition import Partition
+from province.places import Places
 from province.wire import LEASES
 from runtime.pipeline import Pipeline
 
@@ -86,8 +94,17 @@ class Shard:
         config_digest: str,
         owner: str,
         checkpoint_every_s: float = 600.0,
+        outbound: Outbound | None = None,
+        nc: Client | None = None,
+        places: Places | None = None,
     ) -> None:
         self.js = js
+        self.consoles = (
+            ShardConsoles(nc, js, places or Places(), self.partitions) if nc is not None else None
+        )
+        """The consoles' side (summaries out, hall views and commands in), with ``nc``."""
+        self.outbound = outbound
+        """Alertmanager peers the partitions notify (``[outbound]``), or None."""
         self.kv = kv
         self.store = store
         self.layout = layout
@@ -123,6 +140,7 @@ class Shard:
         """Join, then keep a fair share of the partitions, until cancelled (then every
         partition is checkpointed and given back)."""
         publisher = asyncio.create_task(self._publisher())
+        consoles = asyncio.create_task(self.consoles.run()) if self.consoles else None
         try:
             while not await self.presence.take():
                 await asyncio.sleep(self.ttl / 3)
@@ -133,6 +151,8 @@ class Shard:
                 await asyncio.sleep(self.ttl / 3)
         finally:
             publisher.cancel()
+            if consoles is not None:
+                consoles.cancel()
             await asyncio.shield(self._leave())
 
     async def balance(self) -> None:
@@ -181,6 +201,7 @@ class Shard:
             partitions=self.layout.partitions,
             config_digest=self.config_digest,
             checkpoint_every_s=self.checkpoint_every_s,
+            outbound=self.outbound,
         )
         task = asyncio.create_task(self._run_partition(partition))
         keeper = asyncio.create_task(self._keep(number, lease))
@@ -208,6 +229,10 @@ class Shard:
             log.warning("partition_lost", partition=number, shard=self.key)
             self._forget(number)
             running.task.cancel()
+
+    def partitions(self) -> dict[int, Partition]:
+        """The partitions this shard runs now."""
+        return {n: r.partition for n, r in self.running.items()}
 
     def _forget(self, number: int) -> None:
         self.running.pop(number, None)

@@ -80,6 +80,16 @@ def partition_filter(partition: int) -> str:
     return f"hw.ev.{partition}.*"
 
 
+OPS_SUBJECTS: Final = "hw.op.>"
+"""Operators' commands (``province.commands``), in the same stream as the feeds: one
+subject per partition, read by the partition with its feeds, in stream order."""
+
+
+def ops_subject(partition: int) -> str:
+    """The subject of the operators' commands to the halls of ``partition``."""
+    return f"hw.op.{partition}"
+
+
 def feed_of(subject_name: str) -> str:
     """The feed a subject carries."""
     return subject_name.rsplit(".", 1)[-1]

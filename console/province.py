@@ -1,0 +1,510 @@
+"""The province screen: every hall a console's credentials let it see, grouped by city
+and county — a row per city that opens (Enter) into its counties, a county into its
+halls — each row the sum of its halls (people waiting, the longest wait, live alerts,
+the backlog, case cards, complaints, halls stale), and a hall's own screens (overview,
+windows, queue, alerts …) from the shard that runs it.
+
+``ProvinceApp`` is the console (``console.app.HallwatchApp``) on a desk over NATS: its
+``province`` screen is the table here (``v``), the other screens show the hall opened
+last, whose whole view is fetched from its shard about once a second while it is on
+show. What the operator does goes as a command to that shard (the desk's, wired by
+``cli``): the console says the answer when it comes — done at which hall time, or
+refused and why — and shows the shift report a handover returns.
+
+The halls come from a ``ProvinceSource`` (``province.watch.ProvinceWatch``: each hall's
+latest summary, when it was heard); a hall unheard of for a while is stale (its shard
+died, a takeover is under way) and said so. The screen repaints when a summary came, at
+most at the app's refresh rate; a repaint of 2,000 halls costs a few milliseconds
+(``bench/province_ui.py``).
+
+Imports: textual, rich, console (app, grid, text, dialogs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any, ClassVar, NamedTuple, Protocol
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import ContentSwitcher, Static
+
+from console.app import HallwatchApp
+from console.dialogs import ReportDialog
+from console.grid import Cell, KeyedTable, text_look
+from console.text import Words, clock, duration
+from runtime.view import EMPTY_VIEW
+
+#: The city and county of a hall not placed in the config (``province.places``).
+UNPLACED = "_"
+
+#: The province screen's words: (Chinese, English).
+WORDS: dict[str, tuple[str, str]] = {
+    "province": ("全省", "province"),
+    "place": ("地区 / 大厅", "place / hall"),
+    "halls": ("大厅", "halls"),
+    "waiting": ("排队", "waiting"),
+    "longest": ("最长等候", "longest"),
+    "urgent": ("紧急", "urgent"),
+    "notice": ("预警", "notice"),
+    "backlog": ("待办", "backlog"),
+    "cases_red": ("红牌办件", "red cases"),
+    "cases_yellow": ("黄牌办件", "yellow cases"),
+    "complaints": ("投诉", "complaints"),
+    "clock": ("时钟", "clock"),
+    "stale": ("失联", "stale"),
+    "unplaced": ("未归属", "unplaced"),
+    "key_province": ("全省一览", "province"),
+    "seen": ("可见范围", "sees"),
+    "no_halls_yet": ("等待各分片发来大厅……", "waiting for the shards' halls …"),
+    "fetching": ("正在向分片取大厅", "asking the shard of"),
+    "no_answer": ("无分片应答", "no shard answered for"),
+    "done": ("已执行", "done"),
+    "refused": ("被拒绝", "refused"),
+    "at_hall_time": ("大厅时间", "hall time"),
+    "acknowledge": ("确认", "acknowledge"),
+    "resolve": ("销号", "resolve"),
+    "silence": ("暂停提醒", "silence"),
+    "handover": ("交接班", "handover"),
+}
+
+
+def word(words: Words, key: str) -> str:
+    pair = WORDS.get(key)
+    return pair[0 if words.lang == "zh" else 1] if pair else words[key]
+
+
+class HallLine(Protocol):
+    """One hall as a shard summarized it (``province.views.HallSummary``): read only."""
+
+    @property
+    def hall(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def county(self) -> str: ...
+    @property
+    def now_ms(self) -> int: ...
+    @property
+    def waiting(self) -> int: ...
+    @property
+    def longest_wait_s(self) -> float: ...
+    @property
+    def cases_yellow(self) -> int: ...
+    @property
+    def cases_red(self) -> int: ...
+    @property
+    def complaints_open(self) -> int: ...
+    @property
+    def red(self) -> int: ...
+    @property
+    def urgent(self) -> int: ...
+    @property
+    def yellow(self) -> int: ...
+    @property
+    def notice(self) -> int: ...
+    @property
+    def backlog(self) -> int: ...
+
+
+class ProvinceSource(Protocol):
+    """Where the halls come from (``province.watch.ProvinceWatch``)."""
+
+    @property
+    def summaries(self) -> Mapping[str, HallLine]: ...
+
+    @property
+    def generation(self) -> int: ...
+
+    @property
+    def scope_label(self) -> str: ...
+
+    def stale_halls(self, now: float | None = None) -> AbstractSet[str]:
+        """The halls unheard of for a while (their shard died, a takeover …)."""
+        ...
+
+
+Figures = tuple[int, float, int, int, int, int, int, int]
+"""A hall's figures that add up: waiting, longest wait, urgent (live red cards and urgent
+warnings), notices (live yellow cards and notices), backlog, red cases, yellow cases,
+complaints open."""
+
+
+def figures(h: HallLine) -> Figures:
+    return (h.waiting, h.longest_wait_s, h.urgent + h.red, h.notice + h.yellow, h.backlog,
+            h.cases_red, h.cases_yellow, h.complaints_open)  # fmt: skip
+
+
+class Sums(NamedTuple):
+    """Halls added up (a county's, a city's, the province's)."""
+
+    halls: int = 0
+    stale: int = 0
+    waiting: int = 0
+    longest_s: float = 0.0
+    urgent: int = 0
+    notice: int = 0
+    backlog: int = 0
+    cases_red: int = 0
+    cases_yellow: int = 0
+    complaints: int = 0
+
+    @classmethod
+    def of(cls, rows: list[Figures], stale: int) -> Sums:
+        """The sums of halls' ``figures`` (column by column, in C: 2,000 halls a paint)."""
+        if not rows:
+            return cls()
+        w, longest, u, n, b, cr, cy, c = zip(*rows, strict=True)
+        return cls(len(rows), stale, sum(w), max(longest), sum(u), sum(n), sum(b), sum(cr),
+                   sum(cy), sum(c))  # fmt: skip
+
+    @classmethod
+    def merged(cls, parts: Iterable[Sums]) -> Sums:
+        """Sums of sums (a city's of its counties', the province's of its cities')."""
+        columns = list(zip(*parts, strict=True))
+        if not columns:
+            return cls()
+        return cls(*(max(c) if i == _LONGEST else sum(c) for i, c in enumerate(columns)))
+
+
+_LONGEST = Sums._fields.index("longest_s")
+"""A maximum, not a sum."""
+
+
+Places = dict[str, dict[str, list[str]]]
+"""City → county → its halls' ids, each in order (the unplaced last, halls by id)."""
+
+
+def places_of(halls: Iterable[HallLine]) -> Places:
+    tree: dict[str, dict[str, list[str]]] = {}
+    for h in halls:
+        tree.setdefault(h.city, {}).setdefault(h.county, []).append(h.hall)
+    return {
+        city: {county: sorted(tree[city][county]) for county in _order(tree[city])}
+        for city in _order(tree)
+    }
+
+
+def group(
+    halls: Mapping[str, HallLine], stale: AbstractSet[str]
+) -> tuple[Sums, dict[str, tuple[Sums, dict[str, Sums]]]]:
+    """(the province, city → (its sums, county → its sums)) of ``halls``, ``stale`` ones
+    counted as such."""
+    return _summed(places_of(halls.values()), {h: figures(s) for h, s in halls.items()}, stale)
+
+
+def _summed(
+    tree: Places, rows: Mapping[str, Figures], stale: AbstractSet[str]
+) -> tuple[Sums, dict[str, tuple[Sums, dict[str, Sums]]]]:
+    cities: dict[str, tuple[Sums, dict[str, Sums]]] = {}
+    for city, counties in tree.items():
+        parts = {
+            county: Sums.of([rows[h] for h in halls], len(stale.intersection(halls)))
+            for county, halls in counties.items()
+        }
+        cities[city] = (Sums.merged(parts.values()), parts)
+    return Sums.merged(c for c, _ in cities.values()), cities
+
+
+def _order(names: Iterable[str]) -> list[str]:
+    """Places by id, the unplaced last."""
+    return sorted(names, key=lambda n: (n == UNPLACED, n))
+
+
+class ProvinceTable(KeyedTable):
+    """Cities, each opening into its counties, each county into its halls.
+
+    A repaint adds up every hall (their figures kept per summary: only the halls whose
+    summary changed are read again), builds the rows of the places shown open and the
+    halls of the counties open (a hall's cells kept until its summary changes), and the
+    ``KeyedTable`` draws the lines that changed.
+    """
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "place", "halls", "waiting", "longest", "urgent", "notice", "backlog", "cases_red",
+        "cases_yellow", "complaints", "stale", "clock",
+    )  # fmt: skip
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(zebra_stripes=True, **kwargs)
+        self.open: set[str] = set()
+        """Keys of the city and county rows shown open."""
+        self._figures: dict[str, tuple[HallLine, Figures]] = {}
+        self._tree: Places = {}
+        self._hall_cells: dict[str, tuple[HallLine, bool, str, list[Cell]]] = {}
+
+    def set_language(self, words: Words) -> None:
+        self.set_columns([(key, word(words, key)) for key in self.COLUMNS])
+        self._hall_cells.clear()
+
+    def toggle(self, key: str) -> str | None:
+        """Enter on a row: a city or county opens or closes; a hall's id is returned."""
+        if key.startswith("h/"):
+            return key[2:]
+        if key in self.open:
+            self.open.discard(key)
+            self.open = {k for k in self.open if not k.startswith(f"k/{key[2:]}/")}
+        else:
+            self.open.add(key)
+        return None
+
+    def _places(self, halls: Mapping[str, HallLine]) -> dict[str, Figures]:
+        """Each hall's figures, and the tree of places (made again when a hall came,
+        went or moved)."""
+        kept = self._figures
+        moved = len(kept) != len(halls)
+        for hall, line in halls.items():
+            seen = kept.get(hall)
+            if seen is None or seen[0] is not line:
+                if seen is None or (seen[0].city, seen[0].county) != (line.city, line.county):
+                    moved = True
+                kept[hall] = (line, figures(line))
+        if moved:
+            for hall in [h for h in kept if h not in halls]:
+                del kept[hall]
+            self._tree = places_of(halls.values())
+        return {hall: f for hall, (_, f) in kept.items()}
+
+    def show(self, source: ProvinceSource, words: Words, now: float | None = None) -> Sums:
+        """Repaint from ``source``; the province's sums."""
+        halls = source.summaries
+        rows_of = self._places(halls)
+        stale = source.stale_halls(now)
+        total, cities = _summed(self._tree, rows_of, stale)
+        rows: dict[str, list[Cell]] = {}
+        unplaced = word(words, "unplaced")
+        for city, counties in self._tree.items():
+            key = f"c/{city}"
+            opened = key in self.open
+            label = city if city != UNPLACED else unplaced
+            sums, parts = cities[city]
+            rows[key] = self._sums(f"{'▾' if opened else '▸'} {label}", sums, bold=True)
+            if not opened:
+                continue
+            for county, members in counties.items():
+                ckey = f"k/{city}/{county}"
+                copen = ckey in self.open
+                clabel = county if county != UNPLACED else unplaced
+                rows[ckey] = self._sums(f"  {'▾' if copen else '▸'} {clabel}", parts[county])
+                if copen:
+                    for hall in members:
+                        rows[f"h/{hall}"] = self._hall(halls[hall], hall in stale, words)
+        self.sync(rows)
+        return total
+
+    @staticmethod
+    def _count(n: int, style: str) -> Cell:
+        return Text(str(n), style) if n else "0"
+
+    def _sums(self, label: str, s: Sums, *, bold: bool = False) -> list[Cell]:
+        return [
+            Text(label, "bold") if bold else label,
+            str(s.halls),
+            str(s.waiting),
+            duration(s.longest_s) if s.waiting else "–",
+            self._count(s.urgent, "bold red"),
+            self._count(s.notice, "yellow"),
+            str(s.backlog),
+            self._count(s.cases_red, "bold red"),
+            self._count(s.cases_yellow, "yellow"),
+            str(s.complaints),
+            self._count(s.stale, "bold magenta"),
+            "",
+        ]
+
+    def _hall(self, h: HallLine, stale: bool, words: Words) -> list[Cell]:
+        kept = self._hall_cells.get(h.hall)
+        if kept is not None and kept[0] is h and kept[1] == stale and kept[2] == words.lang:
+            return kept[3]
+        name = h.name if words.lang == "zh" else h.hall
+        urgent, notice = h.urgent + h.red, h.notice + h.yellow
+        cells: list[Cell] = [
+            Text(f"      {name}", "dim") if stale else f"      {name}",
+            "",
+            str(h.waiting),
+            duration(h.longest_wait_s) if h.waiting else "–",
+            self._count(urgent, "bold red"),
+            self._count(notice, "yellow"),
+            str(h.backlog),
+            self._count(h.cases_red, "bold red"),
+            self._count(h.cases_yellow, "yellow"),
+            str(h.complaints_open),
+            Text(word(words, "stale"), "bold magenta") if stale else "",
+            clock(h.now_ms),
+        ]
+        self._hall_cells[h.hall] = (h, stale, words.lang, cells)
+        return cells
+
+
+class ProvinceApp(HallwatchApp):
+    """The console over the province: the province screen first, a hall's screens from
+    its shard. ``fetch(hall)`` asks the hall's shard for its whole view and shows it on
+    the desk (False: no shard answered); the desk sends the actions (its ``answered``
+    is set here, to say each answer)."""
+
+    def __init__(
+        self,
+        desk: Any,
+        source: ProvinceSource,
+        fetch: Callable[[str], Awaitable[bool]],
+        *,
+        fetch_every_s: float = 1.0,
+        **app_args: Any,
+    ) -> None:
+        super().__init__(desk, run_pipeline=False, **app_args)
+        self.source = source
+        self.fetch = fetch
+        self.fetch_every_s = fetch_every_s
+        self._painted = -1
+        self._fetching = False
+        self.province_sums = Sums()
+        """The province's halls added up, as last painted."""
+        self._headline: Hashable = None
+        desk.answered = self._answered
+
+    async def on_mount(self) -> None:
+        # (Textual then runs HallwatchApp.on_mount itself: handlers run down the MRO.)
+        await self.query_one(ContentSwitcher).mount(ProvinceTable(id="province"))
+        self.set_interval(self.fetch_every_s, self._fetch_shown)
+        self.call_after_refresh(self.action_screen, "province")
+
+    def _set_language(self) -> None:
+        super()._set_language()
+        for table in self.query(ProvinceTable):
+            table.set_language(self.words)
+        self._painted = -1
+
+    def _set_keys(self) -> None:
+        super()._set_keys()
+        label = word(self.words, "key_province")
+        self._bindings.key_to_bindings["v"] = [Binding("v", "screen('province')", label)]
+        self.refresh_bindings()
+
+    # --- the province screen --------------------------------------------------------------
+
+    def action_screen(self, name: str) -> None:
+        if name == "province":
+            self.screen_name = name
+            self.query_one(ContentSwitcher).current = name
+            self.query_one(ProvinceTable).focus()
+            self.refresh_bindings()
+            self.refresh_view(force=True)
+            return
+        super().action_screen(name)
+        self._fetch_shown()
+
+    def refresh_view(self, *, force: bool = False) -> None:
+        if self.screen_name != "province":
+            super().refresh_view(force=force)
+            return
+        if not self.is_running:
+            return
+        if self.sign_in.idle(self.desk):
+            self._signed_out("idle")
+            force = True
+        if force or self.source.generation != self._painted:
+            self.paint_province()
+
+    def _render(self, view: Any) -> None:
+        if self.screen_name == "province":
+            self.paint_province()
+        else:
+            super()._render(view)
+
+    def paint_province(self) -> None:
+        """Repaint the province table and its headline from the source."""
+        self._painted = self.source.generation
+        words = self.words
+        with self.batch_update():
+            s = self.query_one(ProvinceTable).show(self.source, words)
+            self.province_sums = s
+            if not s.halls:
+                line = Text(f" {word(words, 'no_halls_yet')}", "italic")
+            else:
+                line = Text(f" {word(words, 'province')} · {word(words, 'seen')} "
+                            f"{self.source.scope_label} · {s.halls} {word(words, 'halls')} · "
+                            f"{word(words, 'waiting')} {s.waiting} · ")  # fmt: skip
+                line.append(f"{word(words, 'urgent')} {s.urgent}", "bold red" if s.urgent else "")
+                line.append(f" · {word(words, 'cases_red')} {s.cases_red}",
+                            "bold red" if s.cases_red else "")  # fmt: skip
+                if s.stale:
+                    line.append(f" · {word(words, 'stale')} {s.stale}", "bold magenta")
+            look = text_look(line)
+            if look != self._headline:  # (an update asks for a layout: only on a change)
+                self._headline = look
+                self.query_one("#headline", Static).update(line)
+
+    def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
+        if not isinstance(event.table, ProvinceTable):
+            return
+        event.prevent_default()
+        hall = event.table.toggle(event.key)
+        if hall is None:
+            self.paint_province()
+        else:
+            self.open_hall(hall)
+
+    def halls_in_order(self) -> list[str]:
+        """Every hall seen, by city, county and id (``]``/``[`` go through them)."""
+        lines = self.source.summaries.values()
+        return [h.hall for h in sorted(lines, key=lambda h: (h.city, h.county, h.hall))]
+
+    def action_hall(self, step: int) -> None:
+        halls = self.halls_in_order()
+        if not halls:
+            return
+        i = halls.index(self.hall) if self.hall in halls else -step
+        self.open_hall(halls[(i + step) % len(halls)])
+
+    def open_hall(self, hall: str) -> None:
+        """Show ``hall``'s overview (fetched from its shard now)."""
+        if hall not in self.desk.pipeline.view.city.halls:  # another hall's view goes
+            self.desk.pipeline.view = EMPTY_VIEW
+        self.hall = hall
+        self.notify(f"{word(self.words, 'fetching')} {hall} …", timeout=2)
+        screen = self.screen_name if self.screen_name != "province" else "overview"
+        self.action_screen(screen)
+
+    # --- the hall shown, from its shard ---------------------------------------------------
+
+    def _fetch_shown(self) -> None:
+        if self.screen_name == "province" or self.hall is None or self._fetching:
+            return
+        self._fetching = True
+        self.run_worker(self._fetch(self.hall), group="fetch", exclusive=True)
+
+    async def _fetch(self, hall: str) -> None:
+        try:
+            if not await self.fetch(hall):
+                self.notify(f"{word(self.words, 'no_answer')} {hall}", severity="warning",
+                            timeout=4)  # fmt: skip
+        except Exception as error:  # (the cluster went away meanwhile: said, asked again)
+            self.notify(f"{word(self.words, 'no_answer')} {hall}: {type(error).__name__}",
+                        severity="warning", timeout=4)  # fmt: skip
+        finally:
+            self._fetching = False
+        self.refresh_view()
+
+    # --- actions: sent; their answers said when they come ----------------------------------
+
+    def _act(self, what: Callable[[], object]) -> bool:
+        super()._act(what)
+        return False  # sent: the answer is said when it comes (``_answered``)
+
+    def _answered(self, command: Any, outcome: Any) -> None:
+        words = self.words
+        what = f"{word(words, command.kind)} {command.hall}"
+        if outcome.ok and outcome.error is None:
+            at = f" · {word(words, 'at_hall_time')} {clock(outcome.at_ms)}" if outcome.at_ms else ""
+            self.notify(f"{what}: {word(words, 'done')}{at}")
+            if outcome.report:
+                self.push_screen(ReportDialog(outcome.report))
+        elif outcome.ok:
+            self.notify(f"{what}: {outcome.error}", severity="warning", timeout=8)
+        else:
+            self.notify(f"{what}: {word(words, 'refused')}: {outcome.error}", severity="error",
+                        timeout=10)  # fmt: skip
+        self._fetch_shown()
