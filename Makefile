@@ -30,9 +30,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/table.py
 
-# A province on loopback (docs/scale.md): 3 NATS nodes, 8 demo feeds, 2 gateways, 3 shards.
+# A province on loopback (docs/scale.md): 3 NATS nodes with users per level, 8 demo feeds
+# (24 halls in 3 cities), 2 gateways, 3 shards, and the province's console (q stops it all).
+# make cluster-demo ARGS=--no-console: headless, until Ctrl-C.
 cluster-demo: $(STAMP)
-	$(PY) -m province.demo
+	$(PY) -m province.demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import ClassVar
 
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
@@ -40,6 +41,7 @@ from console.keys import (
     SESSION_ACTIONS,
     ConsoleCommands,
     HelpScreen,
+    is_province_key,
     palette_binding,
     system_commands,
 )
@@ -81,6 +83,8 @@ class HallwatchApp(OperatorActions, App[None]):
 
     TITLE = "hallwatch"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
+    province: ClassVar[bool] = False
+    """The console over the province's NATS cluster (``console.province``): its keys apply."""
     CSS = """
     Screen { layout: vertical; }
     CityStrip { height: 1; background: $boost; }
@@ -318,6 +322,7 @@ class HallwatchApp(OperatorActions, App[None]):
                 key_display=k.display,
             )
             for k in KEYS
+            if self.province or not is_province_key(k)
         ]
         ours += [Binding(str(n), f"hall_number({n})", show=False) for n in range(1, 10)]
         ours.append(palette_binding(words))  # "^p 命令面板", not Textual's English
@@ -353,7 +358,9 @@ class HallwatchApp(OperatorActions, App[None]):
         return system_commands(super().get_system_commands(screen))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.words, replay=self.replay is not None))
+        self.push_screen(
+            HelpScreen(self.words, replay=self.replay is not None, province=self.province)
+        )
 
     def action_screen(self, name: str) -> None:
         self.screen_name = name

@@ -2,8 +2,9 @@
 the command palette are all built from, so a key can never be in one and not the others.
 The help groups them by what they are for (screens, halls, tables, acting on an alert,
 duty …); the replay's keys are shown (in the help, the palette, the key bar) only in a
-replay. The palette has each action once: Textual's own "Quit" and "Keys" give way to
-ours, in the current language.
+replay, the province's (``v``, its table's Enter) only in the console over NATS. The
+palette has each action once: Textual's own "Quit" and "Keys" give way to ours, in the
+current language.
 
 Imports: textual, rich, console.text.
 """
@@ -65,6 +66,7 @@ SESSION_ACTIONS = frozenset({"sign_in", "sign_out"})
 
 KEYS: tuple[Key, ...] = (
     Key("q", "quit", "key_quit", footer="f_quit"),
+    Key("v", "screen('province')", "key_province", footer="f_province", group="province"),
     Key("question_mark", "help", "key_help", "?", footer="f_help"),
     Key("f1", "help", "key_help"),
     *(Key(k, f"screen('{name}')", f"screen_{name}", group="screens") for k, name in SCREEN_KEYS),
@@ -99,11 +101,12 @@ KEYS: tuple[Key, ...] = (
 REPLAY_ACTIONS = frozenset({"replay_pause", "replay_step", "replay_speed"})
 #: The help's sections, in the two columns they are shown in.
 HELP_GROUPS: tuple[tuple[str, ...], tuple[str, ...]] = (
-    ("screens", "halls", "view", "general"),
+    ("province", "screens", "halls", "view", "general"),
     ("tables", "alerts", "duty", "replay"),
 )
 #: Keys that are not actions of ``KEYS`` (the widgets' own), by help section.
 _OTHER_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "province": (("Enter", "key_open_place"),),
     "halls": (("1 … 9", "key_hall_n"),),
     "tables": (("Enter", "key_enter"),),
     "general": (("ctrl+p", "key_palette"),),
@@ -116,14 +119,21 @@ def is_replay_key(k: Key) -> bool:
     return k.group == "replay"
 
 
-def help_sections(words: Words, *, replay: bool) -> list[list[tuple[str, list[tuple[str, str]]]]]:
+def is_province_key(k: Key) -> bool:
+    """A key of the console over NATS only (``console.province``)."""
+    return k.group == "province"
+
+
+def help_sections(
+    words: Words, *, replay: bool, province: bool = False
+) -> list[list[tuple[str, list[tuple[str, str]]]]]:
     """The help's columns: each a list of (section title, [(key, what it does)]). The
-    replay's section only in a replay."""
+    replay's section only in a replay, the province's only over NATS."""
     columns = []
     for groups in HELP_GROUPS:
         column = []
         for group in groups:
-            if group == "replay" and not replay:
+            if (group == "replay" and not replay) or (group == "province" and not province):
                 continue
             rows = [(k.display or k.key, words[k.words])
                     for k in KEYS if k.group == group and k.key != "f1"]  # fmt: skip
@@ -167,18 +177,22 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen .keys { width: 1fr; margin: 0 2 0 0; }
     """
 
-    def __init__(self, words: Words, *, replay: bool = False) -> None:
+    def __init__(self, words: Words, *, replay: bool = False, province: bool = False) -> None:
         super().__init__()
         self.words = words
         self.replay = replay
         """Whether the replay's keys apply (``console --replay``)."""
+        self.province = province
+        """Whether the province's keys apply (``console --nats``)."""
 
     def compose(self) -> ComposeResult:
         w = self.words
         with VerticalScroll():
             yield Static(Text(w["help_title"], "bold"))
             with Horizontal():
-                for n, column in enumerate(help_sections(w, replay=self.replay)):
+                for n, column in enumerate(
+                    help_sections(w, replay=self.replay, province=self.province)
+                ):
                     parts: list[RenderableType] = []
                     for title, rows in column:
                         parts.append(Text(f"\n{title}", "bold underline"))
@@ -194,13 +208,15 @@ class HelpScreen(ModalScreen[None]):
 
 class ConsoleCommands(Provider):
     """Every key's action in the command palette, in the current language (the replay's
-    only in a replay)."""
+    only in a replay, the province's only over NATS)."""
 
     def _commands(self) -> list[tuple[str, Callable[[], object]]]:
         app: Any = self.app  # the HallwatchApp: words, hall_names, replay, the actions
         out: list[tuple[str, Callable[[], object]]] = []
         for k in KEYS:
             if k.key in ("f1", "escape") or (is_replay_key(k) and app.replay is None):
+                continue
+            if is_province_key(k) and not app.province:
                 continue
             out.append(
                 (f"{app.words[k.words]} ({k.display or k.key})", partial(app.run_action, k.action))

@@ -27,7 +27,6 @@ from collections.abc import Set as AbstractSet
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import ContentSwitcher, Static
 
 from console.app import HallwatchApp
@@ -55,7 +54,6 @@ WORDS: dict[str, tuple[str, str]] = {
     "clock": ("时钟", "clock"),
     "stale": ("失联", "stale"),
     "unplaced": ("未归属", "unplaced"),
-    "key_province": ("全省一览", "province"),
     "seen": ("可见范围", "sees"),
     "no_halls_yet": ("等待各分片发来大厅……", "waiting for the shards' halls …"),
     "fetching": ("正在向分片取大厅", "asking the shard of"),
@@ -345,6 +343,8 @@ class ProvinceApp(HallwatchApp):
     the desk (False: no shard answered); the desk sends the actions (its ``answered``
     is set here, to say each answer)."""
 
+    province: ClassVar[bool] = True  # ``v``, and Enter on the table, in the keys (console.keys)
+
     def __init__(
         self,
         desk: Any,
@@ -376,12 +376,6 @@ class ProvinceApp(HallwatchApp):
         for table in self.query(ProvinceTable):
             table.set_language(self.words)
         self._painted = -1
-
-    def _set_keys(self) -> None:
-        super()._set_keys()
-        label = word(self.words, "key_province")
-        self._bindings.key_to_bindings["v"] = [Binding("v", "screen('province')", label)]
-        self.refresh_bindings()
 
     # --- the province screen --------------------------------------------------------------
 

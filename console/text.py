@@ -84,6 +84,12 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     "key_next_hall": ("下一个大厅", "next hall"),
     "key_prev_hall": ("上一个大厅", "previous hall"),
     "key_hall_n": ("第 N 个大厅", "hall number N"),
+    "key_province": ("全省一览:按地市、区县汇总", "the province: its halls by city and county"),
+    "f_province": ("全省", "province"),
+    "key_open_place": (
+        "展开/收起地市、区县;在大厅上:打开该大厅",
+        "open or close a city, a county; on a hall: open it",
+    ),
     "key_pause": ("冻结/恢复画面(数据照常接收)", "pause / resume the view (ingest goes on)"),
     "key_lang": ("切换中文/English", "switch 中文/English"),
     "close_help": ("按 Esc 或 ? 关闭", "Esc or ? closes"),
@@ -245,6 +251,7 @@ _WORDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "sorted_by": ("排序", "sorted by"),
     # The help's sections, the sort menu, the signal, history loading (issue 13, 7-9).
+    "group_province": ("全省", "Province"),
     "group_screens": ("画面", "Screens"),
     "group_halls": ("大厅", "Halls"),
     "group_view": ("显示", "Display"),

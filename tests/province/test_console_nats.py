@@ -349,7 +349,7 @@ async def test_an_ack_reaches_the_shard_once_and_the_alerts_stream_with_who_and_
 
 
 async def test_a_stream_made_before_commands_gets_their_subject(tmp_path: Path) -> None:
-    """And a cluster without users (``make cluster-demo``): a console sees the province."""
+    """And a cluster without users (no ``authorization``): a console sees the province."""
     with LocalCluster(tmp_path / "nats", size=1) as cluster:
         watch = await open_watch(cluster.urls, "test")
         assert watch.scopes == (Scope(),) and watch.user == ""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 
+from console.keys import ConsoleCommands, HelpScreen, help_sections
 from console.province import ProvinceApp, ProvinceTable, Sums, group
+from console.text import Words
 from console.widgets import Headline
 from province.places import Scope
 from province.views import STALE_S, HallSummary
@@ -124,3 +126,32 @@ async def test_two_thousand_halls_by_city_and_county() -> None:
         app.paint_province()
         assert table.row_count == 12 + 12 * 9 + 2000
         assert sum(1 for k in table.row_keys if k.startswith("h/")) == 2000
+
+
+async def test_the_help_and_the_palette_say_the_province_keys() -> None:
+    watch = watch_of([hall("aq-1", "weifang", "anqiu", waiting=3)])
+
+    async def no_shard(hall: str) -> bool:
+        return False
+
+    app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="en")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        left = " ".join(shown(app.screen.query_one("#help-0")).split())
+        assert left.startswith(
+            "Province v the province: its halls by city and county "
+            "Enter open or close a city, a county; on a hall: open it Screens"
+        )
+        await pilot.press("escape")
+        titles = [title for title, _run in ConsoleCommands(app.screen)._commands()]
+        assert "the province: its halls by city and county (v)" in titles
+        await pilot.press("w")  # a hall's screen, then back to the province by its key
+        assert app.screen_name == "windows"
+        await pilot.press("v")
+        assert app.screen_name == "province"
+    # A console on its own hall's feeds has no province: neither key nor section.
+    titles = [t for column in help_sections(Words("en"), replay=False) for t, _rows in column]
+    assert "Province" not in titles
