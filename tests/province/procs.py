@@ -34,12 +34,14 @@ Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def python(*args: str, log: Path | None = None, env: dict[str, str] | None = None,
-           stdout: int | None = None) -> subprocess.Popen[str]:  # fmt: skip
-    """``python run.py ARGS`` in the repository, stderr to ``log`` (or nowhere)."""
+           stdout: int | None = None, module: str | None = None,
+           ) -> subprocess.Popen[str]:  # fmt: skip
+    """``python run.py ARGS`` (or ``python -m MODULE ARGS``) in the repository, stderr to
+    ``log`` (or nowhere)."""
     err = log.open("a") if log is not None else subprocess.DEVNULL
     try:
         return subprocess.Popen(
-            [sys.executable, "run.py", *args],
+            [sys.executable, *(("-m", module) if module else ("run.py",)), *args],
             cwd=ROOT,
             stdout=stdout if stdout is not None else subprocess.DEVNULL,
             stderr=err,
@@ -59,6 +61,18 @@ def demo_feed(*args: str) -> tuple[subprocess.Popen[str], str]:
     url = proc.stdout.readline().strip()
     assert url.startswith("ws://127.0.0.1:"), url
     return proc, url
+
+
+def demo_feeds(feeds: int, subscribers: int, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """``feeds`` demo feeds in one process (``tests.province.demo_feeds``: ARGS are its
+    speed, date and halls) whose days start together once each feed has ``subscribers``
+    subscribers: the process and the feeds' URLs."""
+    proc = python(str(feeds), str(subscribers), *args, stdout=subprocess.PIPE,
+                  module="tests.province.demo_feeds")  # fmt: skip
+    assert proc.stdout is not None
+    urls = [proc.stdout.readline().strip() for _ in range(feeds)]
+    assert all(url.startswith("ws://127.0.0.1:") for url in urls), urls
+    return proc, urls
 
 
 def stop(*procs: subprocess.Popen[str] | None) -> None:

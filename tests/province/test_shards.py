@@ -1,9 +1,10 @@
 """``serve --nats``: three shards share eight partitions of a 24-hall province (eight demo
-feeds of three halls, one feed per partition); the busiest shard is killed (-9) at
-midday. Every partition ends run by exactly one shard, restored from its checkpoint and
-the stream after it, and the shards' /metrics together are a single ``serve --feed`` of
-the same feeds, series for series and figure for figure (but the wall-clock lag); the
-alerts stream holds each alert's transitions once, and folds to the alerts shown."""
+feeds of three halls, one feed per partition, their days started once the gateway and
+the reference both listen); the busiest shard is killed (-9) at midday. Every partition
+ends run by exactly one shard, restored from its checkpoint and the stream after it, and
+the shards' /metrics together are a single ``serve --feed`` of the same feeds, series for
+series and figure for figure (but the wall-clock lag); the alerts stream holds each
+alert's transitions once, and folds to the alerts shown."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.province.procs import (
     Series,
     alert_transitions,
     busiest_at,
-    demo_feed,
+    demo_feeds,
     key_dir,
     kill9,
     owned,
@@ -65,12 +66,12 @@ async def test_shards_take_over_and_add_up_to_one_process(tmp_path: Path) -> Non
 
         await until(all_partitions_owned, 30, "the shards share the partitions")
 
-        feeds = []
-        for i in range(FEEDS):
-            proc, url = demo_feed("--speed", "3600", "--date", "2025-11-24", "--seed", str(i + 1),
-                                  "--halls", "3", "--hall-prefix", f"h{i}")  # fmt: skip
-            procs.append(proc)
-            feeds += ["--feed", f"f{i}={url}"]
+        # The feeds' days start once the gateway and the reference both listen to every
+        # feed: a heartbeat is an hour of hall time here, and one joining a feed later in
+        # its quiet evening would see its clock leap differently (tests.province.demo_feeds).
+        proc, urls = demo_feeds(FEEDS, 2, "3600", "2025-11-24", "3")
+        procs.append(proc)
+        feeds = [arg for i, url in enumerate(urls) for arg in ("--feed", f"f{i}={url}")]
         procs.append(python(
             "gateway", *feeds, *nats, "--data-dir", str(key_dir(tmp_path / "gateway")),
             "--log-file", str(tmp_path / "gateway.log"),

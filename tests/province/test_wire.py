@@ -11,7 +11,7 @@ import pytest
 
 from alerts.book import AlertBook
 from feeds.decode import Rejection
-from feeds.protocol import Heartbeat, TicketCalled, TicketIssued
+from feeds.protocol import Event, Heartbeat, TicketCalled, TicketIssued, WindowState
 from feeds.source import Batch, FeedStatus
 from province import alertbook, checkpoint
 from province.checkpoint import FORMAT, FeedPlace, Head
@@ -31,8 +31,9 @@ from province.wire import (
 )
 from runtime.build import build_pipeline
 from runtime.config import Config
+from runtime.pipeline import Pipeline
 from runtime.snapshot import code_digest
-from tests.factories import H, morning, ms
+from tests.factories import H, Script, beat, morning, ms
 
 
 def test_a_feed_keeps_its_partition() -> None:
@@ -133,6 +134,64 @@ def test_an_empty_book_round_trips() -> None:
     other = AlertBook()
     alertbook.restore(other, alertbook.Resolutions(), alertbook.save(book, memory))
     assert not other.open
+
+
+def _clock_day() -> list[Batch]:
+    """One hall's day as stream messages, one batch each, worked out by hand against
+    docs/protocol-notes.md, "Hall clock": "A leap is the hall clock moving on an hour or
+    more in one step"; "A late event is one 5 minutes or more behind its hall's clock"."""
+    e = Script()
+    events: list[Event] = [
+        e(WindowState, ms(0), window="W01", state="open", staff="s1"),  # 09:00, the first
+        e(TicketIssued, ms(1), ticket="B001", zone="biz"),  # 09:01
+        beat(60),  # 10:00: 59 min on
+        beat(120),  # 11:00: an hour on, leap 1
+        e(TicketIssued, ms(190), ticket="B002", zone="biz"),  # 12:10: 70 min on, leap 2
+        e(TicketIssued, ms(180), ticket="B003", zone="biz"),  # 12:00: late (10 min behind)
+        e(TicketIssued, ms(188), ticket="B004", zone="biz"),  # 12:08: in step again
+        beat(250),  # 13:10: an hour on from 12:10, leap 3
+        beat(280),  # 13:40
+        beat(340),  # 14:40: an hour on, leap 4
+    ]
+    return [Batch("f0", [ev]) for ev in events]
+
+
+def _clock(pipeline: Pipeline) -> tuple[object, ...]:
+    hall, shown = pipeline.state.halls[H], pipeline.state.snapshot(H)
+    assert (shown.clock_leaps, shown.late_since) == (hall.clock_leaps, hall.late_since)
+    return hall.now_ms, hall.clock_leaps, hall.last_leap, hall.late_since, hall.late_events
+
+
+def test_a_partition_taken_over_anywhere_counts_the_clock_as_one_run() -> None:
+    # A new owner restores the checkpoint the dead one took between two messages and
+    # applies the messages after it: the hall clock ends as if nobody had died, whatever
+    # the message it was taken after (mid-leap, while late, between heartbeats).
+    day = _clock_day()
+    config = Config()
+    whole = build_pipeline(config, forward=False)
+    for batch in day:
+        whole.apply(FeedStatus(name="f0"), batch)
+    assert _clock(whole) == (ms(340), 4, (ms(280), ms(340)), None, 1)
+    for cut in range(1, len(day)):
+        dead = build_pipeline(config, forward=False)
+        memory = alertbook.Resolutions()
+        dead.alerts.book.sink = memory
+        for batch in day[:cut]:
+            dead.apply(FeedStatus(name="f0"), batch)
+        head = Head(FORMAT, 0, 8, cut, code_digest(), "", 0.0, {"f0": FeedPlace(0, cut)}, [])
+        data = checkpoint.encode(
+            head, dead.checkpoint_state(), alertbook.save(dead.alerts.book, memory)
+        )
+        _, state, book = checkpoint.decode(data)
+        heir = build_pipeline(config, forward=False)
+        memory = alertbook.Resolutions()
+        heir.alerts.book.sink = memory
+        alertbook.restore(heir.alerts.book, memory, book)
+        heir.restore_state(state)
+        assert _clock(heir) == _clock(dead), cut
+        for batch in day[cut:]:
+            heir.apply(FeedStatus(name="f0"), batch)
+        assert _clock(heir) == _clock(whole), cut
 
 
 def test_views_merge_hall_by_hall() -> None:
