@@ -8,7 +8,9 @@ Imports: runtime, cli.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -51,27 +53,41 @@ class ServeCommand:
         logs.configure(args.log_file)
         log = structlog.get_logger("hallwatch")
         feeds: list[tuple[str, str]] = args.feed
-        sup = wiring.pipeline(
-            feeds,
-            config_path=args.config,
-            data=args.data_dir,
-            token_file=args.token_file,
-            ca_file=args.ca_file,
-        )
-        recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume after it
-        stop_metrics = wiring.start_metrics(
-            sup,
-            args.metrics_host,
-            args.metrics_port,
-            auth_file=args.metrics_auth_file,
-            tls_cert=args.metrics_tls_cert,
-            tls_key=args.metrics_tls_key,
-        )
-        log.info("serve_started", feeds=[url for _, url in feeds])
+        # A stop (SIGTERM, as from systemd) before the loop runs — while the data dir is
+        # taken or the day's journal replayed — ends as cleanly as one during the run.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
+            sup = wiring.pipeline(
+                feeds,
+                config_path=args.config,
+                data=args.data_dir,
+                token_file=args.token_file,
+                ca_file=args.ca_file,
+            )
+        except KeyboardInterrupt:
+            return 0
+        stop_metrics: Callable[[], None] | None = None
+        try:
+            recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume
+            stop_metrics = wiring.start_metrics(
+                sup,
+                args.metrics_host,
+                args.metrics_port,
+                auth_file=args.metrics_auth_file,
+                tls_cert=args.metrics_tls_cert,
+                tls_key=args.metrics_tls_key,
+            )
+            log.info("serve_started", feeds=[url for _, url in feeds])
             wiring.run_until_signal(sup.run)
+        except KeyboardInterrupt:
+            pass
         finally:
-            stop_metrics()
+            if stop_metrics is not None:
+                stop_metrics()
             sup.close()
             log.info("serve_stopped", events=sup.events_total)
         return 0
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops serve as Ctrl-C does
