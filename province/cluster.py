@@ -4,7 +4,11 @@ stream, the lease bucket and the checkpoint store, made on first use.
 The stream keeps every hall feed and the operators' commands (``province.wire``,
 ``province.commands``): file storage, replicas 3 on a cluster of three or more nodes
 (as many as there are below that), a de-duplication window for ``Nats-Msg-Id``, direct
-gets off. Durability is the servers' part: each runs
+gets off, kept 45 days (the 30-day second-trip rule looks back 30 days, and a day or two
+of takeovers and late archives on top; docs/scale.md) and refusing deletes and purges
+(``deny_delete``, ``deny_purge``: a message is gone only when it ages out, so no client
+can cut a hole in a feed's sequence). A stream made before these settings gets them when
+a process starts (``durable``). Durability on disk is the servers' part: each runs
 with ``jetstream { sync_interval: always }`` (docs/scale.md; without it an acknowledged
 write can be lost when nodes die together). The number of partitions is fixed in the
 stream's metadata when the stream is made: a gateway or shard given another number is
@@ -41,6 +45,9 @@ from province.wire import CHECKPOINTS, LEASES, OPS_SUBJECTS, PARTITIONS_KEY, STR
 log = structlog.get_logger("hallwatch.cluster")
 T = TypeVar("T")
 
+#: How long the stream keeps a message: the second-trip rule's 30 days (docs/alerts.md)
+#: and two weeks for the archiver to run late (issue 14: 45 days).
+MAX_AGE_DAYS: Final = 45.0
 #: Seconds within which the stream drops a re-published ``Nats-Msg-Id``.
 DUPLICATE_WINDOW_S: Final = 120.0
 #: Every JetStream request (publish, get, KV) gives up after this long; callers retry.
@@ -163,7 +170,7 @@ async def setup(
     partitions: int | None,
     lease_s: float,
     replicas: int | None = None,
-    max_age_days: float = 30.0,
+    max_age_days: float = MAX_AGE_DAYS,
 ) -> tuple[JetStreamContext, Layout]:
     """The stream, the lease bucket and the checkpoint store, made if missing.
 
@@ -205,10 +212,15 @@ async def _stream(
         except nats.js.errors.NotFoundError:
             pass
         else:
-            subjects = info.config.subjects or []
+            config = info.config
+            subjects = config.subjects or []
+            wanted = durable(config, max_age_days * 86400)
             if OPS_SUBJECTS not in subjects:  # made before operators' commands: add them
-                info.config.subjects = [*subjects, OPS_SUBJECTS]
-                info = await js.update_stream(info.config)
+                wanted = wanted or config
+                wanted.subjects = [*subjects, OPS_SUBJECTS]
+            if wanted is not None:
+                info = await js.update_stream(wanted)
+                log.info("stream_updated", stream=STREAM, max_age_days=max_age_days)
             return info
         config = api.StreamConfig(
             name=STREAM,
@@ -222,6 +234,8 @@ async def _stream(
             discard=api.DiscardPolicy.OLD,
             duplicate_window=DUPLICATE_WINDOW_S,
             allow_direct=False,
+            deny_delete=True,
+            deny_purge=True,
             metadata={PARTITIONS_KEY: str(partitions)},
         )
         try:
@@ -230,6 +244,17 @@ async def _stream(
             return await js.stream_info(STREAM)
 
     return await retrying("stream", attempt)
+
+
+def durable(config: api.StreamConfig, max_age_s: float) -> api.StreamConfig | None:
+    """``config`` with deletes and purges refused and kept at least ``max_age_s``, or None
+    if it already is (a stream made by an older hallwatch is updated, never loosened)."""
+    if config.deny_delete and config.deny_purge and (config.max_age or 0) >= max_age_s:
+        return None
+    config.deny_delete = True
+    config.deny_purge = True
+    config.max_age = max(config.max_age or 0, max_age_s)
+    return config
 
 
 async def leases(js: JetStreamContext, ttl_s: float, replicas: int) -> KeyValue:

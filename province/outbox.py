@@ -38,7 +38,7 @@ import structlog
 from nats.js import JetStreamContext, api
 
 from alerts.model import SYSTEM, Alert, Change
-from province.cluster import TRANSIENT, retrying
+from province.cluster import TRANSIENT, durable, retrying
 
 log = structlog.get_logger("hallwatch.outbox")
 
@@ -46,6 +46,8 @@ ALERTS_STREAM: Final = "HALLWATCH_ALERTS"
 ALERTS_SUBJECTS: Final = "hw.alerts.>"
 #: Seconds within which a transition's id is remembered by the stream.
 ALERTS_DUPLICATE_WINDOW_S: Final = 3600.0
+#: How long the alerts stream keeps a transition: a year of 督办 history, and some.
+ALERTS_MAX_AGE_S: Final = 400 * 86400.0
 OPEN_STATES: Final = frozenset({"firing", "acknowledged"})
 
 
@@ -165,10 +167,13 @@ async def alerts_stream(js: JetStreamContext, replicas: int) -> None:
 
     async def attempt() -> None:
         try:
-            await js.stream_info(ALERTS_STREAM)
-            return
+            info = await js.stream_info(ALERTS_STREAM)
         except nats.js.errors.NotFoundError:
             pass
+        else:
+            if (wanted := durable(info.config, ALERTS_MAX_AGE_S)) is not None:
+                await js.update_stream(wanted)  # made by an older hallwatch
+            return
         config = api.StreamConfig(
             name=ALERTS_STREAM,
             description="hallwatch: every alert transition of every partition, once",
@@ -176,9 +181,11 @@ async def alerts_stream(js: JetStreamContext, replicas: int) -> None:
             retention=api.RetentionPolicy.LIMITS,
             storage=api.StorageType.FILE,
             num_replicas=replicas,
-            max_age=400 * 86400,  # a year of 督办 history, and some
+            max_age=ALERTS_MAX_AGE_S,
             discard=api.DiscardPolicy.OLD,
             duplicate_window=ALERTS_DUPLICATE_WINDOW_S,
+            deny_delete=True,  # the audit chain follows the stream: no hole may be cut
+            deny_purge=True,
         )
         try:
             await js.add_stream(config)
