@@ -26,7 +26,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,35 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from feeds.demo.city import city
 from feeds.demo.hall import simulate_days
 from feeds.demo.mmc import MMC, simulate_mmc
-from feeds.hallclock import day_start_ms
-from feeds.protocol import Event
-from metrics.calibration import Calibration, HallCalibration, day_calibration
+from metrics.calibration import Calibration, calibrate_days
 from metrics.state import CityState
 
 DEFAULT_MMC = ("2,0.25,10", "2.4,0.25,10")
-
-
-def calibrate_days(
-    events: Sequence[Event], days: Iterable[dt.date]
-) -> list[tuple[dt.date, dict[str, HallCalibration]]]:
-    """Apply ``events`` (sorted by ts) day by day through one ``CityState``; each day's
-    calibration per hall, taken after its last event (before the next day starts)."""
-    state = CityState(record_forecasts=True)
-    out = []
-    i = 0
-    for day in days:
-        end = day_start_ms(day + dt.timedelta(days=1))
-        j = i
-        while j < len(events) and events[j].ts < end:
-            j += 1
-        for k in range(i, j, 1000):
-            state.apply(events[k : min(k + 1000, j)])
-        halls = sorted(state.halls.items())
-        out.append(
-            (day, {name: day_calibration(h) for name, h in halls if h.day == day.isoformat()})
-        )
-        i = j
-    return out
 
 
 def city_rows(halls: int, first: dt.date, days: int, seed: int) -> list[tuple[str, Calibration]]:
@@ -71,7 +46,7 @@ def city_rows(halls: int, first: dt.date, days: int, seed: int) -> list[tuple[st
     dates = [first + dt.timedelta(days=k) for k in range(days)]
     rows: list[tuple[str, Calibration]] = []
     total = Calibration()
-    for day, per_hall in calibrate_days(events, dates):
+    for day, per_hall in calibrate_days(CityState(record_forecasts=True), events, dates):
         for name, cal in per_hall.items():
             rows.append((f"{day.isoformat()} {name}", cal.hall))
             total = total.plus(cal.hall)
@@ -82,7 +57,9 @@ def city_rows(halls: int, first: dt.date, days: int, seed: int) -> list[tuple[st
 def mmc_row(spec: str, day: dt.date, seed: int) -> tuple[str, Calibration]:
     queue = MMC.parse(spec)
     rho = queue.arrivals_per_min / (queue.windows * queue.services_per_min)
-    [(_, per_hall)] = calibrate_days(simulate_mmc(queue, day, seed), [day])
+    [(_, per_hall)] = calibrate_days(
+        CityState(record_forecasts=True), simulate_mmc(queue, day, seed), [day]
+    )
     return f"M/M/c {spec} (rho {rho:.2f})", per_hall["mmc"].hall
 
 

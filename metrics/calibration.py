@@ -18,18 +18,25 @@ Errors are kept as sums (``Accuracy``) so zones make the hall and days make a mo
 The day report (``reports``) and ``bench/calibration.py`` read them; vectorized over the
 day's columns, one call per hall and day.
 
-Imports: metrics.hall, numpy.
+Imports: feeds (hall clock, protocol), metrics.hall, numpy.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from feeds.hallclock import day_start_ms
+from feeds.protocol import Event
 from metrics.hall import HallState
+
+if TYPE_CHECKING:  # (metrics.state imports this module)
+    from metrics.state import CityState
 
 Array = npt.NDArray[Any]
 
@@ -242,3 +249,27 @@ def day_calibration(h: HallState) -> HallCalibration:
     return HallCalibration(
         {name: c for name, c in zip(names, per_zone, strict=True) if c.issued}, total
     )
+
+
+def calibrate_days(
+    state: CityState, events: Sequence[Event], days: Iterable[dt.date]
+) -> list[tuple[dt.date, dict[str, HallCalibration]]]:
+    """Apply ``events`` (sorted by ts) day by day to ``state`` (made with
+    ``record_forecasts``), 1000 a batch as ``serve`` does; each day's calibration per hall
+    that is on that day, taken after its last event (before the next day starts). The
+    replay of ``bench/calibration.py`` and of the tests."""
+    out = []
+    i = 0
+    for day in days:
+        end = day_start_ms(day + dt.timedelta(days=1))
+        j = i
+        while j < len(events) and events[j].ts < end:
+            j += 1
+        for k in range(i, j, 1000):
+            state.apply(events[k : min(k + 1000, j)])
+        halls = sorted(state.halls.items())
+        out.append(
+            (day, {name: day_calibration(h) for name, h in halls if h.day == day.isoformat()})
+        )
+        i = j
+    return out

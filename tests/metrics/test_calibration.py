@@ -13,9 +13,15 @@ import pytest
 from feeds.demo.city import city
 from feeds.demo.hall import simulate_days
 from feeds.demo.mmc import MMC, simulate_mmc
-from feeds.hallclock import day_start_ms
 from feeds.protocol import Event, Heartbeat, TicketIssued
-from metrics.calibration import Accuracy, Calibration, calibrate, day_calibration, hour_mean_wait
+from metrics.calibration import (
+    Accuracy,
+    Calibration,
+    calibrate,
+    calibrate_days,
+    day_calibration,
+    hour_mean_wait,
+)
 from metrics.snapshot import ZoneSnapshot
 from metrics.state import CityState
 from tests.factories import T0
@@ -84,17 +90,9 @@ def test_the_baseline_window_is_the_hour_before_the_moment() -> None:
 
 def feed_days(events: list[Event], days: list[dt.date]) -> list[dict]:
     """Each day's calibration per hall, the events applied 1000 at a time (as serve)."""
-    state, out, i = CityState(record_forecasts=True), [], 0
-    for day in days:
-        end = day_start_ms(day + dt.timedelta(days=1))
-        j = i
-        while j < len(events) and events[j].ts < end:
-            j += 1
-        for k in range(i, j, 1000):
-            state.apply(events[k : min(k + 1000, j)])
-        out.append({n: day_calibration(h) for n, h in state.halls.items()})
-        i = j
-    return out
+    return [
+        per_hall for _, per_hall in calibrate_days(CityState(record_forecasts=True), events, days)
+    ]
 
 
 def test_it_measures_what_the_console_showed_at_each_issue() -> None:

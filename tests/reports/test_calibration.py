@@ -10,11 +10,10 @@ import pytest
 
 from feeds.demo.city import default_city
 from feeds.demo.hall import simulate_days
-from feeds.hallclock import day_start_ms
 from feeds.journal import Journal
 from feeds.protocol import Event
 from feeds.replay import renumber
-from metrics.calibration import Calibration, HallCalibration, day_calibration
+from metrics.calibration import Calibration, HallCalibration, calibrate_days
 from metrics.state import CityState
 from reports.gather import gather
 from reports.render import markdown
@@ -38,17 +37,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Event
 
 def live(events: list[Event]) -> list[dict[str, HallCalibration]]:
     """Each day's calibration per hall of one state fed both days, 1000 events a batch."""
-    state, out, i = CityState(record_forecasts=True), [], 0
-    for day in DAYS:
-        end = day_start_ms(day + dt.timedelta(days=1))
-        j = i
-        while j < len(events) and events[j].ts < end:
-            j += 1
-        for k in range(i, j, 1000):
-            state.apply(events[k : min(k + 1000, j)])
-        out.append({name: day_calibration(h) for name, h in state.halls.items()})
-        i = j
-    return out
+    return [
+        per_hall for _, per_hall in calibrate_days(CityState(record_forecasts=True), events, DAYS)
+    ]
 
 
 def flat(per_hall: dict[str, HallCalibration]) -> dict[tuple[str, str], tuple]:
