@@ -1,6 +1,7 @@
-"""``hallwatch archive --nats URL --data-dir DIR [--day D]``: closed days of the stream as
-the journal files a local ``serve`` writes, so ``replay`` and ``report --month`` keep
-working once the stream has let them go (``province.archive``; docs/scale.md).
+"""``hallwatch archive --nats URL --nats-auth-file FILE --data-dir DIR [--day D]``: closed
+days of the stream as the journal files a local ``serve`` writes, so ``replay`` and
+``report --month`` keep working once the stream has let them go (``province.archive``;
+docs/scale.md).
 
 Without ``--day``: every day the stream holds but its newest, each feed-day not yet in
 the data dir's journal (run it nightly). A feed-day is written only once the feed has
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from cli import options
-from cli.nats_options import add_nats, need_cluster
+from cli.nats_options import add_nats, credentials, need_cluster
 from feeds.privacy import ensure_data_dir
 from runtime.datadir import DataDirLock
 from runtime.storage import starting
@@ -50,11 +51,12 @@ class ArchiveCommand:
         from province.archive import fetch
         from province.cluster import ClusterError
 
+        auth = credentials(args.nats_auth_file)
         with starting(args.data_dir):  # read-only, not ours: said, exit 2
             folder = ensure_data_dir(args.data_dir)
             DataDirLock(folder).acquire()  # one writer per data dir
         try:
-            outcomes = fetch(args.nats, args.day, folder, closed_only=True)
+            outcomes = fetch(args.nats, args.day, folder, closed_only=True, credentials=auth)
         except ClusterError as error:
             print(f"hallwatch archive: {error}", file=sys.stderr)
             return 2

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from cli import options, wiring
-from cli.nats_options import add_nats, need_cluster
+from cli.nats_options import add_nats, credentials, need_cluster
 from runtime import logs
 from runtime.build import build_pipeline
-from runtime.config import read_token
 from runtime.desk import Desk
 from runtime.recovery import recover
 
@@ -42,15 +41,8 @@ class ConsoleCommand:
         parser.add_argument("--from", dest="start", metavar="TIME", help="replay: start here")
         parser.add_argument("--until", metavar="TIME", help="replay: stop here")
         add_nats(parser, required=False, help="instead of --feed: the province's NATS cluster "
-                 "(nats://USER:PASSWORD@HOST:PORT,...): every hall the user may see, by city "
-                 "and county; actions go to the shard that runs the hall")  # fmt: skip
-        parser.add_argument(
-            "--nats-auth-file",
-            type=Path,
-            metavar="FILE",
-            help="with --nats: USER:PASSWORD of the console's NATS user (mode 0600), instead "
-            "of credentials in the URL",
-        )
+                 "(nats://HOST:PORT,...; the user: --nats-auth-file): every hall the user may "
+                 "see, by city and county; actions go to the shard that runs the hall")  # fmt: skip
         options.add_screen(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -116,7 +108,7 @@ class ConsoleCommand:
         gate = wiring.console_sign_in(
             cfg.duty, wiring.operators(args.config, cfg, args.data_dir), args.operator
         )
-        auth = read_token(args.nats_auth_file) if args.nats_auth_file is not None else None
+        auth = credentials(args.nats_auth_file)
         logs.configure(wiring.log_path(args.data_dir))
         refusal = asyncio.run(
             wiring.run_province_console(

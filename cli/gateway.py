@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from typing import ClassVar
@@ -17,7 +18,7 @@ from typing import ClassVar
 import structlog
 
 from cli import options, wiring
-from cli.nats_options import add_cluster, need_cluster, owner_id
+from cli.nats_options import add_cluster, credentials, need_cluster, owner_id
 from feeds.decode import FrameDecoder
 from feeds.privacy import Pseudonymizer, ensure_data_dir
 from feeds.tls import client_context
@@ -72,15 +73,23 @@ class GatewayCommand:
         if len({name for name, _ in feeds}) != len(feeds):
             print("hallwatch: --feed: a name given twice", file=sys.stderr)
             return 2
-        root = wiring.data_dir(args.data_dir)
-        with starting(root):
-            pseudonymize = Pseudonymizer.from_data_dir(ensure_data_dir(root))
-        token = read_token(args.token_file) if args.token_file is not None else None
-        tls = client_context(args.ca_file) if any(u.startswith("wss:") for _, u in feeds) else None
+        # A stop before the loop runs (systemd, while the key is read) ends cleanly too.
+        wiring.interrupt_on_sigterm()
+        try:
+            user, password = credentials(args.nats_auth_file) or (None, None)
+            root = wiring.data_dir(args.data_dir)
+            with starting(root):
+                pseudonymize = Pseudonymizer.from_data_dir(ensure_data_dir(root))
+            token = read_token(args.token_file) if args.token_file is not None else None
+            wss = any(u.startswith("wss:") for _, u in feeds)
+            tls = client_context(args.ca_file) if wss else None
+        except KeyboardInterrupt:
+            return 0
 
         async def main() -> None:
             owner = owner_id()
-            nc = await connect(args.nats, f"hallwatch-gateway {owner}")
+            nc = await connect(args.nats, f"hallwatch-gateway {owner}", user=user,
+                               password=password)  # fmt: skip
             try:
                 js, layout = await setup(
                     nc,
@@ -116,10 +125,14 @@ class GatewayCommand:
                         group.create_task(g.run())
                     group.create_task(log_stats(gateways))
             finally:
-                await nc.close()
+                # (nats-py raises the lost connection's error when it has data pending)
+                with contextlib.suppress(OSError):
+                    await nc.close()
 
         try:
             wiring.run_until_signal(main)
+        except KeyboardInterrupt:  # a stop as the loop starts, or one after it
+            pass
         except ClusterError as error:
             print(f"hallwatch: {error}", file=sys.stderr)
             return 2

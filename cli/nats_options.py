@@ -1,8 +1,9 @@
-"""The NATS options of ``gateway``, ``serve --nats``, ``archive`` and ``report --nats``
-(province scale, docs/scale.md).
+"""The NATS options of ``gateway``, ``serve --nats``, ``archive``, ``report --nats`` and
+``console --nats`` (province scale, docs/scale.md).
 
-Imports: cli.options, the standard library (never nats: it is the optional ``cluster``
-extra, loaded by the commands only when used: ``need_cluster``).
+Imports: cli.options, province.access (the credentials reader; no nats), the standard
+library (never nats: it is the optional ``cluster`` extra, loaded by the commands only
+when used: ``need_cluster``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from pathlib import Path
 
 from cli import options
+from province.access import read_credentials
 
 
 def add_nats(
@@ -20,8 +23,25 @@ def add_nats(
     required: bool,
     help: str = "the NATS JetStream cluster (any of its nodes; give several)",
 ) -> None:
-    """``--nats URL[,URL...]``: where the cluster is."""
+    """``--nats URL[,URL...]``: where the cluster is; ``--nats-auth-file FILE``: as whom."""
     p.add_argument("--nats", type=_servers, required=required, metavar="URL[,URL...]", help=help)
+    p.add_argument(
+        "--nats-auth-file",
+        type=Path,
+        metavar="FILE",
+        help="with --nats: USER:PASSWORD of this process's NATS user, one line, mode 0600 "
+        "(credentials in a --nats URL are seen by every user of the machine in ps)",
+    )
+
+
+def credentials(auth_file: Path | None) -> tuple[str, str] | None:
+    """``--nats-auth-file`` read (``province.access.read_credentials``), or None.
+
+    Raises:
+        ConfigError: a missing, unreadable, malformed file, or one others may read; the
+            message names it (exit 2).
+    """
+    return read_credentials(auth_file) if auth_file is not None else None
 
 
 def add_cluster(p: argparse.ArgumentParser, *, required: bool) -> None:

@@ -2,9 +2,11 @@
 month's or quarter's report from the recordings and the alert store (``reports``).
 
 With ``--nats``: from the stream, read into journal files as ``archive`` writes them:
-the same report as from the archive of those days.
+the same report as from the archive of those days. Registered agents in the config are
+then matched with the gateways' ``pseudonym.key``, copied into ``--data-dir``.
 
-Imports: reports, cli, province.archive (nats: loaded with ``--nats`` only).
+Imports: reports, runtime.config, feeds.privacy, cli, province.archive (nats: loaded with
+``--nats`` only).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from cli import options, wiring
-from cli.nats_options import add_nats, need_cluster
+from cli.nats_options import add_nats, credentials, need_cluster
+from feeds.privacy import KEY_FILE, Pseudonymizer, load_key
 from reports.tables import MIN_RATINGS
+from runtime.config import Config
 
 
 class ReportCommand:
@@ -62,8 +66,10 @@ class ReportCommand:
                 days = [args.day]
             progress = tty_progress() if period else None
             if args.nats:  # the stream read into journal files, as `archive` writes them
+                auth = credentials(args.nats_auth_file)
+                config = _agents_as_pseudonyms(config, wiring.data_dir(args.data_dir))
                 with tempfile.TemporaryDirectory(prefix="hallwatch-report-") as folder:
-                    _from_stream(args.nats, days, Path(folder))
+                    _from_stream(args.nats, auth, days, Path(folder))
                     gathered = gather(days, Path(folder), config, progress)
             else:
                 gathered = gather(days, wiring.data_dir(args.data_dir), config, progress)
@@ -79,7 +85,9 @@ class ReportCommand:
         return 0
 
 
-def _from_stream(urls: list[str], days: list[dt.date], folder: Path) -> None:
+def _from_stream(
+    urls: list[str], auth: tuple[str, str] | None, days: list[dt.date], folder: Path
+) -> None:
     """Every feed's ``days`` read from the stream into ``folder``'s journal, as
     ``archive`` writes them (``province.archive``), open days too.
 
@@ -94,9 +102,31 @@ def _from_stream(urls: list[str], days: list[dt.date], folder: Path) -> None:
     from province.cluster import ClusterError
 
     try:
-        outcomes = fetch(urls, days, folder, closed_only=False)
+        outcomes = fetch(urls, days, folder, closed_only=False, credentials=auth)
     except ClusterError as error:
         raise ReportError(str(error)) from None
     broken = [o.line() for o in outcomes if o.what == "broken"]
     if broken:
         raise ReportError("the stream is broken: " + "; ".join(broken))
+
+
+def _agents_as_pseudonyms(config: Config, data_dir: Path) -> Config:
+    """``config`` with its registered agents as the stream has them: pseudonyms of the
+    gateways' key, read from ``data_dir`` (never made: a new key would match nobody).
+
+    Raises:
+        ReportError: agents, but no key in ``data_dir``: what to copy where.
+    """
+    from reports.gather import ReportError
+
+    if not config.has_agents():
+        return config
+    try:
+        key = load_key(data_dir)
+    except (OSError, ValueError) as error:
+        raise ReportError(
+            f"[rules.scalping] agents are matched by pseudonym, made with the gateways' key: "
+            f"copy {KEY_FILE} from a gateway's --data-dir into {data_dir} (or give --data-dir "
+            f"DIR holding it; mode 0600): {getattr(error, 'strerror', None) or error}"
+        ) from None
+    return config.pseudonymized(Pseudonymizer(key))

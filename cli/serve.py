@@ -8,7 +8,6 @@ Imports: runtime, cli.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +54,7 @@ class ServeCommand:
         feeds: list[tuple[str, str]] = args.feed
         # A stop (SIGTERM, as from systemd) before the loop runs — while the data dir is
         # taken or the day's journal replayed — ends as cleanly as one during the run.
-        signal.signal(signal.SIGTERM, _interrupt)
+        wiring.interrupt_on_sigterm()
         try:
             sup = wiring.pipeline(
                 feeds,
@@ -87,7 +86,3 @@ class ServeCommand:
             sup.close()
             log.info("serve_stopped", events=sup.events_total)
         return 0
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM stops serve as Ctrl-C does

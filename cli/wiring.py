@@ -222,10 +222,10 @@ async def run_console(desk: Desk, **app_args: Any) -> None:
 
 
 async def run_province_console(
-    urls: Sequence[str], auth: str | None, *, roster: Roster, **app_args: Any
+    urls: Sequence[str], auth: tuple[str, str] | None, *, roster: Roster, **app_args: Any
 ) -> str | None:
     """The console over the province's NATS cluster (``console.province``) until the user
-    quits: the halls the credentials (in ``urls``, or ``auth``: ``USER:PASSWORD``) see,
+    quits: the halls the credentials (``auth``: ``--nats-auth-file``'s, or in ``urls``) see,
     a hall's screens from its shard, actions as commands. Returns why the cluster refused
     it (said, exit 2), or None."""
     from console.province import ProvinceApp
@@ -234,7 +234,7 @@ async def run_province_console(
 
     try:
         watch = await open_watch(urls, f"hallwatch-console {getpass.getuser()}", auth)
-    except (AccessRefused, ValueError) as error:
+    except AccessRefused as error:
         return str(error)
     desk = RemoteDesk(watch, roster=roster)
 
@@ -253,8 +253,21 @@ async def run_province_console(
     return None
 
 
+def interrupt_on_sigterm() -> None:
+    """From now on SIGTERM (systemd's stop) raises ``KeyboardInterrupt``, as Ctrl-C does:
+    a stop that comes before the event loop runs — a data dir taken, a journal replayed,
+    a key read — ends as cleanly as one during the run (``run_until_signal``), where the
+    command catches it, instead of killing the process (exit -15, nothing closed)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_until_signal(main: Callable[[], Awaitable[Any]]) -> None:
-    """Run ``main()`` until it ends or SIGTERM/SIGINT arrives; then cancel it cleanly."""
+    """Run ``main()`` until it ends or SIGTERM/SIGINT arrives; then cancel it cleanly.
+    A stop before the loop runs is ``interrupt_on_sigterm``'s."""
 
     async def runner() -> None:
         task = asyncio.ensure_future(main())

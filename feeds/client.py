@@ -264,7 +264,8 @@ class _Connection(ClientConnection):
 async def _deaf_after(ws: _Connection, silence: float) -> AsyncIterator[None]:
     """Drop ``ws`` once nothing at all was heard from the server for ``silence`` s
     (docs/protocol.md, "Transport": no frame, no pong); the failure that causes in the
-    body is raised as a ``TimeoutError`` saying so."""
+    body is raised as a ``TimeoutError`` saying so. Dropped at once, too, when the
+    consumer stops (a closing handshake behind frames nobody reads may never finish)."""
 
     async def watch() -> None:
         heard = max(ws.heard, time.monotonic())
@@ -279,6 +280,14 @@ async def _deaf_after(ws: _Connection, silence: float) -> AsyncIterator[None]:
     except ConnectionClosed as error:
         if watcher.done():
             raise TimeoutError(f"timed out: nothing heard for {silence:g} s") from error
+        raise
+    except (GeneratorExit, asyncio.CancelledError):
+        # The consumer stops: nothing more is read. The closing handshake needs the
+        # server's close frame, which comes behind every frame still on its way; once more
+        # than the connection's queue holds wait unread (a gateway stopped while waiting on
+        # a cluster that does not answer), reading is paused and the handshake could only
+        # end at close_timeout (10 s). Drop the connection instead (the server sees 1006).
+        ws.transport.abort()
         raise
     finally:
         watcher.cancel()

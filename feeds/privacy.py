@@ -68,6 +68,22 @@ def ensure_data_dir(data_dir: Path) -> Path:
     return data_dir
 
 
+def load_key(data_dir: Path) -> bytes:
+    """Read ``pseudonym.key`` from the data dir, never creating it: for a process that
+    must make the pseudonyms another one made (a shard: the gateways' key, copied), where
+    a new random key would silently match nobody.
+
+    Raises:
+        FileNotFoundError: no key there (or no data dir).
+        ValueError: the file is too short to be a key.
+    """
+    path = data_dir / KEY_FILE
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"{path}: pseudonymization key is too short ({len(key)} bytes)")
+    return key
+
+
 def load_or_create_key(data_dir: Path) -> bytes:
     """Read ``pseudonym.key`` from the data dir, creating it atomically on first run."""
     ensure_data_dir(data_dir)
@@ -75,12 +91,7 @@ def load_or_create_key(data_dir: Path) -> bytes:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # created by an earlier run: use it
-        key = path.read_bytes()
-        if len(key) < 16:
-            raise ValueError(
-                f"{path}: pseudonymization key is too short ({len(key)} bytes)"
-            ) from None
-        return key
+        return load_key(data_dir)
     key = secrets.token_bytes(_KEY_BYTES)
     try:
         with os.fdopen(fd, "wb") as f:

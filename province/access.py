@@ -14,7 +14,10 @@ own permissions and follows each ``hw.view`` prefix they allow (a server without
 authorization: the whole province). A console without credentials, where the server
 requires them, is refused at connect (``AccessRefused``, said in words, not a traceback).
 
-Imports: province.places, the standard library.
+Every NATS command takes its credentials from ``--nats-auth-file`` (``read_credentials``),
+never from its command line, where ``ps`` shows them to every user of the machine.
+
+Imports: province.places, runtime.config (the secret-file reader), the standard library.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 from province.places import CMD, HALL, PLACE_ID, VIEW, Scope
+from runtime.config import ConfigError, read_token
 
 #: Where the server says what a user may do (any user may ask, if allowed to publish it).
 USER_INFO: Final = "$SYS.REQ.USER.INFO"
@@ -106,17 +111,28 @@ def scopes(info: dict[str, Any]) -> list[Scope]:
     )  # fmt: skip
 
 
-def user_of(urls: Sequence[str], auth_file_text: str | None) -> tuple[str, str | None]:
-    """(user, password): from ``--nats-auth-file`` (``USER:PASSWORD``) if given, else from
-    the first URL with credentials (``nats://USER:PASSWORD@host``); ("", None) for none.
+def read_credentials(path: Path) -> tuple[str, str]:
+    """(user, password) of a ``--nats-auth-file``: one line ``USER:PASSWORD``, a file only
+    its owner may read (mode 0600), as every secret file of hallwatch
+    (``runtime.config.read_token``).
 
     Raises:
-        ValueError: the file's text is not ``USER:PASSWORD``."""
-    if auth_file_text is not None:
-        user, colon, password = auth_file_text.strip().partition(":")
-        if not colon or not user:
-            raise ValueError("--nats-auth-file: expected USER:PASSWORD")
-        return user, password
+        ConfigError: the file is missing, unreadable, readable by group or others, empty,
+            or not ``USER:PASSWORD``; the message names the file (never its text).
+    """
+    text = read_token(path)
+    user, colon, password = text.partition(":")
+    if not (colon and user and password) or "\n" in text or any(c.isspace() for c in user):
+        raise ConfigError(f"{path}: expected one line USER:PASSWORD (--nats-auth-file)")
+    return user, password
+
+
+def user_of(urls: Sequence[str], credentials: tuple[str, str] | None) -> tuple[str, str | None]:
+    """(user, password): ``credentials`` (``read_credentials``) if given, else the user of
+    the first URL with credentials (``nats://USER:PASSWORD@host``, its password left to
+    the URL); ("", None) for none."""
+    if credentials is not None:
+        return credentials
     for url in urls:
         parts = urlsplit(url)
         if parts.username:
@@ -126,20 +142,20 @@ def user_of(urls: Sequence[str], auth_file_text: str | None) -> tuple[str, str |
 
 def refused_message(urls: Sequence[str], user: str, error: BaseException) -> str:
     """What to tell the person whose console the cluster refused."""
-    where = ", ".join(_without_password(u) for u in urls)
+    where = ", ".join(without_password(u) for u in urls)
     text = str(error).lower()
     if "authorization" in text or "authentication" in text:
         who = f"user {user!r}" if user else "no credentials"
         return (
             f"the NATS cluster at {where} refused the console ({who}: authorization "
             "violation). A console needs the user of its province, city or county: "
-            "--nats nats://USER:PASSWORD@HOST:PORT, or --nats-auth-file FILE (USER:PASSWORD, "
-            "mode 0600)"
+            "--nats-auth-file FILE (USER:PASSWORD, mode 0600)"
         )
     return f"no NATS server answered at {where}: {error}"
 
 
-def _without_password(url: str) -> str:
+def without_password(url: str) -> str:
+    """``url`` with its password, if any, as ``***`` (for logs and messages)."""
     parts = urlsplit(url)
     if parts.password is None:
         return url

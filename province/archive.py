@@ -343,17 +343,24 @@ async def archive_days(
 
 
 def fetch(
-    urls: list[str], days: list[dt.date] | None, data_dir: Path, *, closed_only: bool
+    urls: list[str],
+    days: list[dt.date] | None,
+    data_dir: Path,
+    *,
+    closed_only: bool,
+    credentials: tuple[str, str] | None = None,
 ) -> list[Outcome]:
     """``archive_days`` on a connection of its own, for a command. ``days`` None: every
-    day the stream holds but its newest (the province's today).
+    day the stream holds but its newest (the province's today). ``credentials``: (user,
+    password) of ``--nats-auth-file``.
 
     Raises:
         ClusterError: no node answered.
     """
+    user, password = credentials or (None, None)
 
     async def main() -> list[Outcome]:
-        nc = await connect(urls, "hallwatch-archive", wait_s=10.0)
+        nc = await connect(urls, "hallwatch-archive", wait_s=10.0, user=user, password=password)
         try:
             js = nc.jetstream(timeout=REQUEST_TIMEOUT_S)
             wanted = days if days is not None else (await days_in_stream(js))[:-1]

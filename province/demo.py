@@ -14,9 +14,10 @@ Where the halls are (``prepare``): each demo feed is a county (区县) of a city
 out between the cities (``CITIES``) in order. The config (``province.toml``) places and
 names them (their zones and items too) and maps the person at this terminal (``os_user``)
 to the roster: the consoles sign them in by themselves. The NATS users
-(``province.access``): ``hallwatch`` for the gateways and shards (credentials in their
-URLs), ``province`` (every hall) and the first city's (its halls only), each with its
-``USER:PASSWORD`` file under ``auth/`` (0600); new passwords every run.
+(``province.access``): ``hallwatch`` for the gateways and shards, ``province`` (every
+hall) and the first city's (its halls only), each with its ``USER:PASSWORD`` file under
+``auth/`` (0600), which its processes get as ``--nats-auth-file`` (no password on a
+command line: ``ps`` shows those to everyone); new passwords every run.
 
 Imports: province.local, province.access, province.places, feeds.demo.city, the standard
 library.
@@ -105,13 +106,20 @@ def _names(names: dict[str, str]) -> str:
 
 def demo_config(feeds: int, os_user: str) -> str:
     """The province's config (TOML) for ``feeds`` demo feeds: every hall placed (city,
-    county) and named, with its zones' and items' names, and the departments; the person
-    at this terminal (OS account ``os_user``) in the roster."""
+    county) and named, with its zones' and items' names, the cities and counties named,
+    and the departments; the person at this terminal (OS account ``os_user``) in the
+    roster."""
     profiles = city(HALLS_PER_FEED)
     names = display_names(profiles)
     lines = ["# make cluster-demo (province/demo.py): the demo halls placed in cities and "
              "counties", ""]  # fmt: skip
-    for i, (where, county, county_name) in enumerate(feed_places(feeds)):
+    placed = feed_places(feeds)
+    for where in dict.fromkeys(c for c, _, _ in placed):  # the cities the feeds are in
+        counties = {county: name for c, county, name in placed if c is where}
+        lines += [f"[places.{where.id}]", f"name = {_s(where.name)}",
+                  f"counties = {{{', '.join(f'{k} = {_s(v)}' for k, v in counties.items())}}}",
+                  ""]  # fmt: skip
+    for i, (where, county, county_name) in enumerate(placed):
         for profile, branch in zip(profiles, BRANCHES, strict=True):
             lines += [
                 f"[halls.{feed_prefix(i)}-{profile.hall}]",
@@ -135,7 +143,7 @@ class Province:
     users: tuple[User, ...]
     """The service user, the province's, the first city's."""
     auth: dict[str, Path]
-    """A console user's name → its ``--nats-auth-file``."""
+    """A user's name → its ``--nats-auth-file``."""
 
     @property
     def service(self) -> User:
@@ -154,7 +162,7 @@ def _secret(path: Path, data: bytes) -> None:
 
 
 def prepare(root: Path, feeds: int, os_user: str | None = None) -> Province:
-    """Write the province's config and its console users' auth files under ``root``."""
+    """Write the province's config and its users' auth files under ``root``."""
     config = root / "province.toml"
     config.write_text(demo_config(feeds, os_user or getpass.getuser()), encoding="utf-8")
     first = CITIES[0].id
@@ -166,7 +174,7 @@ def prepare(root: Path, feeds: int, os_user: str | None = None) -> Province:
     folder = root / "auth"
     folder.mkdir(mode=0o700)
     auth = {}
-    for user in users[1:]:
+    for user in users:
         auth[user.name] = folder / f"{user.name}.auth"
         _secret(auth[user.name], f"{user.name}:{user.password}\n".encode())
     return Province(config, users, auth)
@@ -225,11 +233,9 @@ def main() -> None:
     try:
         cluster.start()
         print(f"folder   {root}\nnats     {cluster.nats_arg}\nconfig   {province.config}")
-        svc = province.service
-        service_urls = ",".join(
-            u.replace("nats://", f"nats://{svc.name}:{svc.password}@") for u in cluster.urls
-        )
-        nats = ["--nats", service_urls, "--partitions", "8", "--lease-seconds", "3"]
+        nats = ["--nats", cluster.nats_arg, "--nats-auth-file",
+                str(province.auth[province.service.name]), "--partitions", "8",
+                "--lease-seconds", "3"]  # fmt: skip
         for k in range(3):
             port = free_port()
             procs.append(

@@ -18,11 +18,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Final
 
 import nats.js.errors
 from nats.js.kv import KeyValue
 
 from province.cluster import TRANSIENT
+
+#: Seconds a lease's give-back waits for the cluster (a KV request's own timeout is 2 s).
+RELEASE_WAIT_S: Final = 0.5
 
 
 class Lease:
@@ -87,11 +91,12 @@ class Lease:
 
     async def release(self) -> None:
         """Give the lease back (others may take it at once); errors are ignored: it
-        lapses by itself within the TTL."""
+        lapses by itself within the TTL. A cluster that does not answer within
+        ``RELEASE_WAIT_S`` is not waited for (a stop must not hang on a dead node)."""
         revision, self.revision = self.revision, None
         if revision is None:
             return
         try:
-            await self.kv.delete(self.key, last=revision)
+            await asyncio.wait_for(self.kv.delete(self.key, last=revision), RELEASE_WAIT_S)
         except (*TRANSIENT, nats.js.errors.APIError):
             pass

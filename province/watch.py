@@ -149,14 +149,16 @@ class ProvinceWatch:
             await self.nc.close()
 
 
-async def open_watch(urls: Sequence[str], name: str, auth: str | None = None) -> ProvinceWatch:
-    """Connect as the credentials say (``auth``: ``USER:PASSWORD`` of ``--nats-auth-file``,
-    else the URLs'), learn what they may see and start following it.
+async def open_watch(
+    urls: Sequence[str], name: str, auth: tuple[str, str] | None = None
+) -> ProvinceWatch:
+    """Connect as the credentials say (``auth``: (user, password) of ``--nats-auth-file``,
+    ``province.access.read_credentials``; else the URLs'), learn what they may see and
+    start following it.
 
     Raises:
         AccessRefused: the cluster refused the credentials, cannot be reached, or lets
             them see no hall.
-        ValueError: ``auth`` is not ``USER:PASSWORD``.
     """
     user, password = user_of(urls, auth)
     inbox = inbox_prefix(user)

@@ -15,11 +15,11 @@ import msgspec
 from websockets.asyncio.client import connect
 
 from feeds.protocol import Hello
-from province.access import authorization, permissions, scopes, user_of
+from province.access import authorization, permissions, read_credentials, scopes
 from province.demo import HALLS_PER_FEED, feed_prefix, prepare
 from province.local import LocalCluster, nats_server_binary
 from province.places import Place, Places, Scope
-from runtime.config import load_config, read_token
+from runtime.config import load_config
 from tests.province.procs import demo_feed, stop
 
 
@@ -67,11 +67,14 @@ def test_the_users_are_a_block_nats_server_accepts_and_each_auth_file_a_level(
     done = subprocess.run([nats_server_binary(), "-t", "-c", str(cluster.nodes[0].config)],
                           capture_output=True, text=True, timeout=30)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert province.service.scope is None and province.service.name not in province.auth
+    # The gateways' and shards' user has a file too: no password on their command lines.
+    assert province.service.scope is None
+    assert read_credentials(province.auth[province.service.name]) == (
+        province.service.name, province.service.password)  # fmt: skip
     for name, scope in (("province", Scope()), ("weifang", Scope(("weifang",)))):
         path = province.auth[name]
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        user, password = user_of([], read_token(path))
+        user, password = read_credentials(path)
         (mine,) = [u for u in province.users if u.name == user]
         assert mine.password == password and user == name
         # The view a $SYS.REQ.USER.INFO answer with these permissions gives its console.
