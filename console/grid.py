@@ -217,6 +217,8 @@ class KeyedTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._looks: dict[str, tuple[Hashable, ...]] = {}
+        self._given: dict[str, Sequence[Cell]] = {}
+        """Each row as ``sync`` was last given it (a tuple given again is unchanged)."""
         self._cursor = 0
         self._held: str | None = None
         """The cursor's key while the table has no rows (across ``set_columns``)."""
@@ -237,7 +239,7 @@ class KeyedTable(ScrollView, can_focus=True):
         self._labels = [Text(label) if isinstance(label, str) else label for _, label in columns]
         self._labels = [_one_line_text(label) for label in self._labels]
         self._widths = [label.cell_len for label in self._labels]
-        self._keys, self._index, self._cells, self._looks = [], {}, {}, {}
+        self._keys, self._index, self._cells, self._looks, self._given = [], {}, {}, {}, {}
         self._strips.clear()
         self._resize()
         self.refresh()
@@ -247,27 +249,48 @@ class KeyedTable(ScrollView, can_focus=True):
 
         The cursor stays on the row it was on, by key, wherever that row moved; if the row
         is gone it stays at the same place in the table.
+
+        A row given as the very tuple it was given as the last time is taken as it was,
+        its cells not looked at again: a caller that keeps each row's tuple until the row
+        changes (the province's 2,000 halls, a few of them new each second) pays for the
+        rows that changed only. (So a tuple's cells are never changed in place once given;
+        a list is looked at every time.)
         """
         held = self.cursor_key if self._keys else self._held
         was_at = self._cursor
-        old_keys, old_looks = self._keys, self._looks
+        old_keys, old_looks, old_cells, given = self._keys, self._looks, self._cells, self._given
         keys = list(rows)
-        cells: dict[str, tuple[Cell, ...]] = {}
-        looks: dict[str, tuple[Hashable, ...]] = {}
+        same_rows = keys == old_keys
+        if same_rows:  # the usual refresh: the rows that are not as given last time
+            cells, looks = old_cells, old_looks  # (changed in place)
+            fresh = [(k, r) for k, r in rows.items() if given[k] is not r or type(r) is not tuple]
+        else:
+            cells, looks, fresh = {}, {}, []
+            for key, row in rows.items():
+                if type(row) is tuple and given.get(key) is row:  # as given last time
+                    cells[key], looks[key] = old_cells[key], old_looks[key]
+                else:
+                    fresh.append((key, row))
+        changed_keys: list[str] = []
         widths = self._widths
+        columns = len(widths)
         before = self._drawn_widths()
-        old_cells = self._cells
-        for key, row in rows.items():
-            look = tuple([cell_look(c) for c in row])
+        for key, row in fresh:
+            look = tuple([c if type(c) is str else cell_look(c) for c in row])
             if look == old_looks.get(key):  # the row as it was: nothing to measure
-                cells[key] = old_cells[key]
-            else:
-                cells[key] = shown = tuple([_one_line(c) for c in row])
-                for i, cell in enumerate(shown[: len(widths)]):
-                    widths[i] = max(widths[i], _width(cell))
+                cells[key], looks[key] = old_cells[key], look
+                continue
+            cells[key] = shown = tuple([_one_line(c) for c in row])
+            for i, cell in enumerate(shown[:columns]):
+                plain = type(cell) is str and cell.isascii() and cell.isprintable()
+                width = len(cell) if plain else _width(cell)  # (printable ASCII: a cell each)
+                if width > widths[i]:
+                    widths[i] = width
             looks[key] = look
-        self._keys, self._cells, self._looks = keys, cells, looks
-        self._index = {key: i for i, key in enumerate(keys)}
+            changed_keys.append(key)
+        self._keys, self._cells, self._looks, self._given = keys, cells, looks, dict(rows)
+        if not same_rows:
+            self._index = {key: i for i, key in enumerate(keys)}
         if held is not None and held in self._index:
             self._cursor = self._index[held]
         else:
@@ -279,12 +302,13 @@ class KeyedTable(ScrollView, can_focus=True):
         if self._drawn_widths() != before:  # a column grew: every line moves
             self.refresh()
         else:
-            changed = {
-                i
-                for i, key in enumerate(keys)
-                if i >= len(old_keys) or old_keys[i] != key or old_looks[key] != looks[key]
-            }
-            changed.update(range(len(keys), len(old_keys)))  # rows gone from the end
+            index = self._index
+            changed = {index[key] for key in changed_keys}
+            if not same_rows:  # rows came, went or moved: each line showing another row
+                changed.update(
+                    i for i, key in enumerate(keys) if i >= len(old_keys) or old_keys[i] != key
+                )
+                changed.update(range(len(keys), len(old_keys)))  # rows gone from the end
             if self._cursor != was_at:
                 changed.update((was_at, self._cursor))
             self._refresh_rows(changed)

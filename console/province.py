@@ -32,7 +32,7 @@ from textual.widgets import ContentSwitcher, Static
 from console.app import HallwatchApp
 from console.dialogs import ReportDialog
 from console.grid import Cell, KeyedTable, text_look
-from console.text import Words, clock, duration
+from console.text import Lang, Words, clock, duration
 from runtime.view import EMPTY_VIEW
 
 #: The city and county of a hall not placed in the config (``province.places``).
@@ -84,6 +84,10 @@ class HallLine(Protocol):
     def city(self) -> str: ...
     @property
     def county(self) -> str: ...
+    @property
+    def city_name(self) -> str: ...
+    @property
+    def county_name(self) -> str: ...
     @property
     def now_ms(self) -> int: ...
     @property
@@ -186,6 +190,31 @@ def places_of(halls: Iterable[HallLine]) -> Places:
     }
 
 
+def place_names(halls: Iterable[HallLine]) -> dict[str, str]:
+    """The display names of the halls' places, by their rows' keys (``c/wenzhou``,
+    ``k/wenzhou/ouhai``), as their summaries say them (the shards' ``[places]``)."""
+    names: dict[str, str] = {}
+    for h in halls:
+        if h.city_name:
+            names.setdefault(f"c/{h.city}", h.city_name)
+        if h.county_name:
+            names.setdefault(f"k/{h.city}/{h.county}", h.county_name)
+    return names
+
+
+def shown_name(place: str, name: str, lang: str) -> str:
+    """A city or county as the screen says it: its name in Chinese, its id in English (as
+    halls, zones and items are: ``console.text.Words``) and where no name is given."""
+    return name if name and lang == "zh" else place
+
+
+def place_label(h: HallLine, lang: str) -> str:
+    """Where a hall is: ``温州市 瓯海区`` (``wenzhou ouhai`` in English); ``""`` for a hall
+    the config does not place (a city's county ``_`` shows only if named: ``市本级``)."""
+    parts = (shown_name(p, n, lang) for p, n in ((h.city, h.city_name), (h.county, h.county_name)))
+    return " ".join(part for part in parts if part != UNPLACED)
+
+
 def group(
     halls: Mapping[str, HallLine], stale: AbstractSet[str]
 ) -> tuple[Sums, dict[str, tuple[Sums, dict[str, Sums]]]]:
@@ -212,13 +241,45 @@ def _order(names: Iterable[str]) -> list[str]:
     return sorted(names, key=lambda n: (n == UNPLACED, n))
 
 
+def _where(h: HallLine) -> tuple[str, str, str, str]:
+    return h.city, h.county, h.city_name, h.county_name
+
+
+Row = tuple[Cell, ...]
+"""A row's cells, kept as one tuple until they change (``KeyedTable.sync`` passes over a
+tuple it was given before without looking at it)."""
+
+
+class _County:
+    """What a county's rows were made from at the last paint, kept until one of its halls
+    changes."""
+
+    __slots__ = ("at", "changed", "lang", "rows", "sums")
+
+    def __init__(self, members: list[str]) -> None:
+        self.at = {hall: i for i, hall in enumerate(members)}
+        """Each hall's place among the county's rows."""
+        self.sums: Sums | None = None
+        """Its halls added up; None: to add up again."""
+        self.rows: dict[str, Row] | None = None
+        """Its halls' rows (by row key, in order); None: to make when it is shown open."""
+        self.lang = ""
+        self.changed: set[str] = set()
+        """Its halls whose rows are to make again (a new summary, stale or no longer): at
+        the next paint, or when they come into view."""
+
+
 class ProvinceTable(KeyedTable):
     """Cities, each opening into its counties, each county into its halls.
 
-    A repaint adds up every hall (their figures kept per summary: only the halls whose
-    summary changed are read again), builds the rows of the places shown open and the
-    halls of the counties open (a hall's cells kept until its summary changes), and the
-    ``KeyedTable`` draws the lines that changed.
+    A repaint costs what changed where it can be seen, not the province: the halls whose
+    summary is new (the watch keeps a summary object until the next one of its hall
+    comes) or who went stale or came back are read again and only their counties added
+    up again; each row is a tuple kept until what it shows changes, and a changed row is
+    made again only if it is in view or near it (a screen above and below), the others
+    when a scroll or a resize brings them near (a 2,120-row table shows ~50), so the
+    ``KeyedTable`` looks at a few rows and draws the lines that changed. 2,000 halls all
+    open, a tenth of them new: a few milliseconds (``bench/province_ui.py``).
     """
 
     COLUMNS: ClassVar[tuple[str, ...]] = (
@@ -230,13 +291,30 @@ class ProvinceTable(KeyedTable):
         super().__init__(zebra_stripes=True, **kwargs)
         self.open: set[str] = set()
         """Keys of the city and county rows shown open."""
-        self._figures: dict[str, tuple[HallLine, Figures]] = {}
+        self._lines: dict[str, HallLine] = {}
+        """Each hall's summary as last read."""
+        self._figures: dict[str, Figures] = {}
+        self._stale: AbstractSet[str] = frozenset()
         self._tree: Places = {}
-        self._hall_cells: dict[str, tuple[HallLine, bool, str, list[Cell]]] = {}
+        self._names: dict[str, str] = {}
+        """A place row's key → the place's display name (``place_names``)."""
+        self._counties: dict[tuple[str, str], _County] = {}
+        self._hall_rows: dict[str, tuple[HallLine, bool, str, Row]] = {}
+        """Hall → (its summary, stale, the language, its row)."""
+        self._place_rows: dict[str, tuple[Hashable, Row]] = {}
+        """A place row's key → (what it shows, its row)."""
+        self._shown: tuple[ProvinceSource, Words] | None = None
+        """What the last paint showed, for a scroll to bring the rows out of view up to
+        date."""
+        self._behind = False
+        """Rows out of view were left as they were at the last paint."""
 
     def set_language(self, words: Words) -> None:
         self.set_columns([(key, word(words, key)) for key in self.COLUMNS])
-        self._hall_cells.clear()
+        self._hall_rows.clear()
+        self._place_rows.clear()
+        for county in self._counties.values():
+            county.rows = None
 
     def toggle(self, key: str) -> str | None:
         """Enter on a row: a city or county opens or closes; a hall's id is returned."""
@@ -249,56 +327,138 @@ class ProvinceTable(KeyedTable):
             self.open.add(key)
         return None
 
-    def _places(self, halls: Mapping[str, HallLine]) -> dict[str, Figures]:
-        """Each hall's figures, and the tree of places (made again when a hall came,
-        went or moved)."""
-        kept = self._figures
-        moved = len(kept) != len(halls)
+    @property
+    def stale(self) -> AbstractSet[str]:
+        """The halls shown stale."""
+        return self._stale
+
+    def place_name(self, words: Words, city: str, county: str | None = None) -> str:
+        """A city (or a county of it) as the table says it."""
+        place = city if county is None else county
+        key = f"c/{city}" if county is None else f"k/{city}/{county}"
+        shown = shown_name(place, self._names.get(key, ""), words.lang)
+        return word(words, "unplaced") if shown == UNPLACED else shown
+
+    def _read(self, halls: Mapping[str, HallLine], stale: AbstractSet[str]) -> None:
+        """Read the halls whose summary is new and mark their counties, and those of the
+        halls gone stale or back, to make again; the tree of places and their names made
+        again when a hall came, went, moved or its place got another name."""
+        lines, kept = self._lines, self._figures
+        new: list[str] = []
+        moved = len(lines) != len(halls)
         for hall, line in halls.items():
-            seen = kept.get(hall)
-            if seen is None or seen[0] is not line:
-                if seen is None or (seen[0].city, seen[0].county) != (line.city, line.county):
-                    moved = True
-                kept[hall] = (line, figures(line))
+            seen = lines.get(hall)
+            if seen is line:
+                continue
+            if seen is None or _where(seen) != _where(line):
+                moved = True
+            lines[hall] = line
+            kept[hall] = figures(line)
+            new.append(hall)
+        flipped = stale ^ self._stale if stale != self._stale else ()
+        self._stale = stale
         if moved:
-            for hall in [h for h in kept if h not in halls]:
-                del kept[hall]
+            for hall in [h for h in lines if h not in halls]:
+                del lines[hall], kept[hall]
+                self._hall_rows.pop(hall, None)
             self._tree = places_of(halls.values())
-        return {hall: f for hall, (_, f) in kept.items()}
+            self._names = place_names(halls.values())
+            self._counties = {
+                (city, county): _County(members)
+                for city, counties in self._tree.items()
+                for county, members in counties.items()
+            }
+            return
+        for hall in (*new, *flipped):
+            line = lines.get(hall)
+            if line is not None:
+                county = self._counties[line.city, line.county]
+                county.sums = None
+                county.changed.add(hall)
 
     def show(self, source: ProvinceSource, words: Words, now: float | None = None) -> Sums:
         """Repaint from ``source``; the province's sums."""
+        self._shown = (source, words)
         halls = source.summaries
-        rows_of = self._places(halls)
         stale = source.stale_halls(now)
-        total, cities = _summed(self._tree, rows_of, stale)
-        rows: dict[str, list[Cell]] = {}
-        unplaced = word(words, "unplaced")
+        self._read(halls, stale)
+        figs = self._figures
+        body = max(self._body_height(), 1)
+        near = range(self.scroll_offset.y - body, self.scroll_offset.y + 2 * body)
+        self._behind = False
+        rows: dict[str, Row] = {}
+        cities: list[Sums] = []
         for city, counties in self._tree.items():
+            parts: dict[str, Sums] = {}
+            for county, members in counties.items():
+                c = self._counties[city, county]
+                if c.sums is None:
+                    c.sums = Sums.of([figs[h] for h in members], len(stale.intersection(members)))
+                parts[county] = c.sums
+            sums = Sums.merged(parts.values())
+            cities.append(sums)
             key = f"c/{city}"
             opened = key in self.open
-            label = city if city != UNPLACED else unplaced
-            sums, parts = cities[city]
-            rows[key] = self._sums(f"{'▾' if opened else '▸'} {label}", sums, bold=True)
+            label = f"{'▾' if opened else '▸'} {self.place_name(words, city)}"
+            rows[key] = self._place(key, label, sums, len(rows) in near, bold=True)
             if not opened:
                 continue
             for county, members in counties.items():
                 ckey = f"k/{city}/{county}"
                 copen = ckey in self.open
-                clabel = county if county != UNPLACED else unplaced
-                rows[ckey] = self._sums(f"  {'▾' if copen else '▸'} {clabel}", parts[county])
+                label = f"  {'▾' if copen else '▸'} {self.place_name(words, city, county)}"
+                rows[ckey] = self._place(ckey, label, parts[county], len(rows) in near)
                 if copen:
-                    for hall in members:
-                        rows[f"h/{hall}"] = self._hall(halls[hall], hall in stale, words)
+                    c = self._counties[city, county]
+                    rows.update(self._county_rows(c, members, words, near, len(rows)))
         self.sync(rows)
-        return total
+        return Sums.merged(cities)
+
+    def _county_rows(
+        self, c: _County, members: list[str], words: Words, near: range, at: int
+    ) -> dict[str, Row]:
+        """The rows of a county's halls, from line ``at`` on: those of the last paint, its
+        changed halls' made again where they are ``near`` the lines in view."""
+        lines, stale = self._lines, self._stale
+        if c.rows is None or c.lang != words.lang:
+            c.rows = {f"h/{h}": self._hall(lines[h], h in stale, words) for h in members}
+            c.lang = words.lang
+            c.changed.clear()
+        elif c.changed:
+            for h in [h for h in c.changed if at + c.at[h] in near]:
+                c.rows[f"h/{h}"] = self._hall(lines[h], h in stale, words)
+                c.changed.discard(h)
+            self._behind = self._behind or bool(c.changed)
+        return c.rows
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._behind and round(old_value) != round(new_value):
+            self.call_next(self._catch_up)
+
+    def on_resize(self) -> None:  # (KeyedTable's own runs too: Textual calls both)
+        if self._behind:
+            self.call_next(self._catch_up)
+
+    def _catch_up(self) -> None:
+        """The rows that came near the view made up to date (a paint of what the last one
+        showed)."""
+        if self._behind and self._shown is not None:
+            self.show(*self._shown)
 
     @staticmethod
     def _count(n: int, style: str) -> Cell:
         return Text(str(n), style) if n else "0"
 
-    def _sums(self, label: str, s: Sums, *, bold: bool = False) -> list[Cell]:
-        return [
+    def _place(self, key: str, label: str, s: Sums, near: bool, *, bold: bool = False) -> Row:
+        """A city's or a county's row: the tuple of the last paint if it shows the same,
+        or if it is not ``near`` the lines in view (made again when it comes near)."""
+        look = (label, s, bold)
+        kept = self._place_rows.get(key)
+        if kept is not None and (kept[0] == look or not near):
+            self._behind = self._behind or kept[0] != look
+            return kept[1]
+        row: Row = (
             Text(label, "bold") if bold else label,
             str(s.halls),
             str(s.waiting),
@@ -311,15 +471,19 @@ class ProvinceTable(KeyedTable):
             str(s.complaints),
             self._count(s.stale, "bold magenta"),
             "",
-        ]
+        )
+        self._place_rows[key] = (look, row)
+        return row
 
-    def _hall(self, h: HallLine, stale: bool, words: Words) -> list[Cell]:
-        kept = self._hall_cells.get(h.hall)
+    def _hall(self, h: HallLine, stale: bool, words: Words) -> Row:
+        """A hall's row (the tuple of the last paint while its summary and its being stale
+        stay)."""
+        kept = self._hall_rows.get(h.hall)
         if kept is not None and kept[0] is h and kept[1] == stale and kept[2] == words.lang:
             return kept[3]
         name = h.name if words.lang == "zh" else h.hall
         urgent, notice = h.urgent + h.red, h.notice + h.yellow
-        cells: list[Cell] = [
+        row: Row = (
             Text(f"      {name}", "dim") if stale else f"      {name}",
             "",
             str(h.waiting),
@@ -332,9 +496,26 @@ class ProvinceTable(KeyedTable):
             str(h.complaints_open),
             Text(word(words, "stale"), "bold magenta") if stale else "",
             clock(h.now_ms),
-        ]
-        self._hall_cells[h.hall] = (h, stale, words.lang, cells)
-        return cells
+        )
+        self._hall_rows[h.hall] = (h, stale, words.lang, row)
+        return row
+
+
+class PlaceWords(Words):
+    """The words of the console over NATS, where a hall is one of a province's: it is said
+    with its city and county (``温州市 瓯海区 · 瓯海区行政服务中心``; ids in English), in
+    its header and wherever its hall screens name it."""
+
+    def __init__(self, lang: Lang, place_of: Callable[[str], HallLine | None]) -> None:
+        super().__init__(lang)
+        self.place_of = place_of
+        """A hall's summary (None: none came), for its place."""
+
+    def hall(self, hall: str) -> str:
+        line = self.place_of(hall)
+        where = place_label(line, self.lang) if line is not None else ""
+        name = super().hall(hall)
+        return f"{where} · {name}" if where else name
 
 
 class ProvinceApp(HallwatchApp):
@@ -355,6 +536,7 @@ class ProvinceApp(HallwatchApp):
         **app_args: Any,
     ) -> None:
         super().__init__(desk, run_pipeline=False, **app_args)
+        self.words = PlaceWords(self.words.lang, source.summaries.get)
         self.source = source
         self.fetch = fetch
         self.fetch_every_s = fetch_every_s
@@ -372,6 +554,8 @@ class ProvinceApp(HallwatchApp):
         self.call_after_refresh(self.action_screen, "province")
 
     def _set_language(self) -> None:
+        if not isinstance(self.words, PlaceWords):  # (the language key makes plain words)
+            self.words = PlaceWords(self.words.lang, self.source.summaries.get)
         super()._set_language()
         for table in self.query(ProvinceTable):
             table.set_language(self.words)
@@ -399,7 +583,14 @@ class ProvinceApp(HallwatchApp):
         if self.sign_in.idle(self.desk):
             self._signed_out("idle")
             force = True
-        if force or self.source.generation != self._painted:
+        # A hall goes stale by time alone (nothing heard: its shard died, or every shard
+        # of a city's console did), so the stale halls are looked at each tick too.
+        table = self.query_one(ProvinceTable)
+        if (
+            force
+            or self.source.generation != self._painted
+            or (self.source.stale_halls() != table.stale)
+        ):
             self.paint_province()
 
     def _render(self, view: Any) -> None:
@@ -413,13 +604,14 @@ class ProvinceApp(HallwatchApp):
         self._painted = self.source.generation
         words = self.words
         with self.batch_update():
-            s = self.query_one(ProvinceTable).show(self.source, words)
+            table = self.query_one(ProvinceTable)
+            s = table.show(self.source, words)
             self.province_sums = s
             if not s.halls:
                 line = Text(f" {word(words, 'no_halls_yet')}", "italic")
             else:
                 line = Text(f" {word(words, 'province')} · {word(words, 'seen')} "
-                            f"{self.source.scope_label} · {s.halls} {word(words, 'halls')} · "
+                            f"{self._seen(table, words)} · {s.halls} {word(words, 'halls')} · "
                             f"{word(words, 'waiting')} {s.waiting} · ")  # fmt: skip
                 line.append(f"{word(words, 'urgent')} {s.urgent}", "bold red" if s.urgent else "")
                 line.append(f" · {word(words, 'cases_red')} {s.cases_red}",
@@ -430,6 +622,22 @@ class ProvinceApp(HallwatchApp):
             if look != self._headline:  # (an update asks for a layout: only on a change)
                 self._headline = look
                 self.query_one("#headline", Static).update(line)
+
+    def _seen(self, table: ProvinceTable, words: Words) -> str:
+        """What the credentials see, the places named as the table names them (``*``: the
+        province)."""
+        said = []
+        for scope in self.source.scope_label.split(", "):
+            if scope in ("*", ""):
+                said.append("*")
+                continue
+            city, *county = scope.split(".")
+            places = [
+                table.place_name(words, city),
+                *(table.place_name(words, city, c) for c in county),
+            ]
+            said.append(" ".join(places))
+        return ", ".join(said)
 
     def on_keyed_table_row_selected(self, event: KeyedTable.RowSelected) -> None:
         if not isinstance(event.table, ProvinceTable):

@@ -4,9 +4,11 @@ consoles and the shards speak on, each under that place.
 Supervision is three-level: the province office sees every hall, a city's office its
 city's, a county's its county's. A hall's place comes from its config (``[halls.H] city =
 "wenzhou"``, ``county = "ouhai"``); a hall the config does not place is under city and
-county ``_`` (only the province sees it). Every subject about a hall carries its place,
-so NATS permissions on subject prefixes give each level its view and its actions
-(``province.access``):
+county ``_`` (only the province sees it). The places' names are the config's too
+(``[places.wenzhou] name = "温州市"``, ``counties = { ouhai = "瓯海区" }``): they go with
+each hall's summary, for the consoles to show (an id where no name is given). Every
+subject about a hall carries its place, so NATS permissions on subject prefixes give each
+level its view and its actions (``province.access``):
 
 - ``hw.view.<city>.<county>.<hall>``: the hall's summary, published by the shard that
   runs it (``province.views``);
@@ -118,22 +120,35 @@ def parse_subject(name: str) -> tuple[Place, str] | None:
 
 
 class Places:
-    """Each configured hall's place; every other hall is unplaced."""
+    """Each configured hall's place; every other hall is unplaced. And the places' display
+    names (``[places.C] name``, ``counties``), which travel with each hall's summary."""
 
-    def __init__(self, placed: Mapping[str, Place] | None = None) -> None:
+    def __init__(
+        self,
+        placed: Mapping[str, Place] | None = None,
+        names: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
+    ) -> None:
         self.placed = dict(placed or {})
+        self.names = dict(names or {})
+        """City id → (its name, county id → name); ``""``: no name given."""
 
     @classmethod
     def of(cls, config: Config) -> Places:
         """The places ``[halls.H] city``/``county`` give (a hall with a city and no
-        county is in the city's county ``_``)."""
+        county is in the city's county ``_``), named as ``[places]`` names them."""
         return cls(
             {
                 hall: Place(h.city, h.county or UNPLACED)
                 for hall, h in config.halls.items()
                 if h.city is not None
-            }
+            },
+            {city: (p.name or "", dict(p.counties)) for city, p in config.places.items()},
         )
 
     def __call__(self, hall: str) -> Place:
         return self.placed.get(hall) or Place()
+
+    def names_of(self, place: Place) -> tuple[str, str]:
+        """The display names of ``place``'s city and county (``""`` where none is given)."""
+        city, counties = self.names.get(place.city) or ("", {})
+        return city, counties.get(place.county, "")

@@ -2,11 +2,12 @@
 and its whole view (the hall's own screens), both made by the shard that runs the hall.
 
 A ``HallSummary`` is a few figures of one hall — people waiting, the longest wait, the
-windows open, its live alerts by severity, its backlog, its case cards — published by
-the owning shard on ``hw.view.<city>.<county>.<hall>`` (``province.places``) when they
-change (at most once a second) and every ``KEEPALIVE_S`` regardless, msgpack as an
-array (~100 bytes): a console that hears nothing of a hall for ``STALE_S`` shows it as
-stale (its shard died and the takeover is under way, or its partition is unrun). Fields
+windows open, its live alerts by severity, its backlog, its case cards — and its name and
+its city's and county's, published by the owning shard on ``hw.view.<city>.<county>.
+<hall>`` (``province.places``) when they change (at most once a second) and every
+``KEEPALIVE_S`` regardless, msgpack as an array (~100 bytes): a console that hears
+nothing of a hall for ``STALE_S`` shows it as stale (its shard died and the takeover is
+under way, or its partition is unrun). Fields
 are only ever added at the end, with defaults: a console and a shard of different
 releases still read each other.
 
@@ -76,6 +77,10 @@ class HallSummary(msgspec.Struct, frozen=True, array_like=True):
     backlog: int
     """Open alerts of the backlog (case cards, rectification notes, earlier complaints)."""
     silenced: int
+    city_name: str = ""
+    """The city's display name (``[places.C] name``); ``""``: none given, the id shows."""
+    county_name: str = ""
+    """The county's (``[places.C] counties``); ``""``: none given."""
 
 
 def summaries(view: View, partition: int, places: Places) -> dict[str, HallSummary]:
@@ -86,6 +91,7 @@ def summaries(view: View, partition: int, places: Places) -> dict[str, HallSumma
     out: dict[str, HallSummary] = {}
     for hall, h in view.city.halls.items():
         place = places(hall)
+        city_name, county_name = places.names_of(place)
         c = counts.get(hall, none)
         cards = h.cases_by_card()
         out[hall] = HallSummary(
@@ -109,6 +115,8 @@ def summaries(view: View, partition: int, places: Places) -> dict[str, HallSumma
             notice=c.live["notice"],
             backlog=c.backlog,
             silenced=c.silenced,
+            city_name=city_name,
+            county_name=county_name,
         )
     return out
 

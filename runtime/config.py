@@ -13,6 +13,8 @@ Example::
 
     [halls.anqiu]
     name = "安丘市政务服务中心"
+    city = "weifang"             # its place: city and county ids (province consoles)
+    county = "anqiu"
     closes = "17:00"             # its closing time: complaints are due by it (当日事当日毕)
     deemed_accept_minutes = 10   # its own back-office minutes ([thresholds] when absent)
 
@@ -27,6 +29,10 @@ Example::
 
     [depts]                      # a case's dept code → its name (console, reports)
     bdcdj = "不动产登记中心"
+
+    [places.weifang]             # the names of a city and its counties, by their ids
+    name = "潍坊市"
+    counties = { anqiu = "安丘市" }
 
     [console]                    # a new red card or complaint: the terminal bell, a flash
     bell = true
@@ -168,6 +174,21 @@ class HallConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """This hall's own rule tables (lifecycle timers, feeds and handover stay city-wide)."""
 
 
+PlaceName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class PlaceConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[places.C]``: the display names of city ``C`` (a ``[halls.H] city``) and of its
+    counties, as the offices read them on the province's consoles; an id without a name
+    is shown as itself."""
+
+    name: PlaceName | None = None
+    """The city's name (``温州市``)."""
+    counties: dict[PlaceId, PlaceName] = {}
+    """County id (a ``[halls.H] county`` of this city) → its name (``ouhai = "瓯海区"``;
+    ``_``: the city's halls placed in no county, e.g. ``市本级``)."""
+
+
 class CalendarYear(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     holidays: list[date] = []
     """Statutory holidays (weekdays off), as the State Council published them."""
@@ -253,6 +274,8 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     limits: Limits = msgspec.field(default_factory=Limits)
     depts: dict[DeptName, DeptName] = {}
     """Department code (a case's ``dept``, an escalation's target) → display name."""
+    places: dict[PlaceId, PlaceConfig] = {}
+    """City id → the display names of the city and its counties (docs/scale.md)."""
     console: ConsoleConfig = msgspec.field(default_factory=ConsoleConfig)
 
     def names(self) -> Names:
@@ -382,14 +405,32 @@ class ConfigError(Exception):
 
 
 _SEGMENT = re.compile(r"\.([^.`\[]+)|\[\.\.\.\]|\[(\d+)\]")
+_BAD_KEY = "\0key"
+"""A path's last segment when a dict's key is what failed (msgspec says ``at `key```)."""
+
+
+def _valid(value: object, tp: object) -> bool:
+    try:
+        msgspec.convert(value, tp)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 def _resolve(data: object, tp: object, segments: list[str | None]) -> list[str]:
     """Turn msgspec's path (dict keys shown as ``[...]``) into concrete keys, by finding
     which entry of each dict fails validation on its own."""
     out: list[str] = []
+    field: tuple[type, str] | None = None
+    """The Struct and the field last gone into (a key's type has its constraints there)."""
     for seg in segments:
         hints = typing.get_type_hints(tp) if isinstance(tp, type) else {}
+        if seg == _BAD_KEY:  # the dict's key that fails its type on its own
+            full = typing.get_type_hints(field[0], include_extras=True)[field[1]] if field else tp
+            args = typing.get_args(full)
+            keys = list(data) if isinstance(data, dict) and len(args) == 2 else []
+            out.append(next((str(k) for k in keys if not _valid(k, args[0])), "*"))
+            break
         if seg is not None and seg.isdigit() and isinstance(data, list):  # a list index
             out.append(seg)
             args = typing.get_args(tp)
@@ -398,6 +439,7 @@ def _resolve(data: object, tp: object, segments: list[str | None]) -> list[str]:
             continue
         if seg is not None:  # a Struct field
             out.append(seg)
+            field = (tp, seg) if isinstance(tp, type) and seg in hints else None
             tp = hints.get(seg, object)
             data = data.get(seg) if isinstance(data, dict) else None
             continue
@@ -412,6 +454,7 @@ def _resolve(data: object, tp: object, segments: list[str | None]) -> list[str]:
                     culprit = key
                     break
         out.append(str(culprit) if culprit is not None else "*")
+        field = None
         tp = value_type
         data = data.get(culprit) if isinstance(data, dict) and culprit is not None else None
     return out
@@ -430,6 +473,11 @@ def _line_of(text: str, path: list[str]) -> int | None:
         names = [r"[^.\]]+" if p == "*" else r'"?' + re.escape(p) + r'"?' for p in parts]
         return re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(names) + r"\s*\]")  # [a] or [[a]]
 
+    if not any(p.isdigit() for p in tables):  # a table of its own: its header, anywhere
+        whole = header(path)
+        hit = next((i + 1 for i, line in enumerate(lines) if whole.match(line)), None)
+        if hit is not None:
+            return hit
     start = 0
     index = next((i for i, p in enumerate(tables) if p.isdigit()), None)
     if index is not None:  # inside an array of tables: the n-th [[a.b]] header
@@ -464,10 +512,12 @@ def _decode(path: Path, tp: type[_T]) -> tuple[_T, str]:
         return msgspec.toml.decode(text.encode(), type=tp), text
     except msgspec.ValidationError as error:
         msg = str(error)
-        match = re.search(r"at `\$([^`]*)`", msg)
+        match = re.search(r"at `\$([^`]*)`", msg) or re.search(r"at `key` in `\$([^`]*)`", msg)
         segments: list[str | None] = []
         for m in _SEGMENT.finditer(match.group(1) if match else ""):
             segments.append(m.group(1) or m.group(2))
+        if " - at `key` in `$" in msg:
+            segments.append(_BAD_KEY)
         unknown = re.search(r"unknown field `([^`]+)`", msg)
         if unknown:
             segments.append(unknown.group(1))
@@ -478,7 +528,7 @@ def _decode(path: Path, tp: type[_T]) -> tuple[_T, str]:
 
 
 def _error(path: Path, text: str, fields: list[str], message: str) -> ConfigError:
-    line = _line_of(text, fields)
+    line = _line_of(text, fields) or _line_of(text, fields[:-1])  # (in an inline table)
     where = f"{path}:{line}" if line else str(path)
     return ConfigError(f"{where}: field {'.'.join(fields) or '(top level)'}: {message}")
 
@@ -502,6 +552,24 @@ def _check_years(path: Path, text: str, years: dict[int, CalendarYear], prefix: 
                                  f"{day.isoformat()} is not in {year}")  # fmt: skip
 
 
+def _check_places(path: Path, text: str, config: Config) -> None:
+    """Every place ``[places]`` names is one some hall is in (else a typo: its halls would
+    go on showing the id)."""
+    placed: dict[str, set[str]] = {}
+    for hall in config.halls.values():
+        if hall.city is not None:
+            placed.setdefault(hall.city, set()).add(hall.county or "_")
+    for city, named in config.places.items():
+        if city not in placed:
+            raise _error(path, text, ["places", city],
+                         f"no hall is in city {city!r} ([halls.H] city = {city!r})")  # fmt: skip
+        for county in named.counties:
+            if county not in placed[city]:
+                raise _error(path, text, ["places", city, "counties", county],
+                             f"no hall of {city!r} is in county {county!r} ([halls.H] county "
+                             f"= {county!r}; _: the city's halls in no county)")  # fmt: skip
+
+
 def load_config(path: Path) -> Config:
     """Read and validate a config file (and its holiday file), or raise ``ConfigError``
     naming the file, the line and the field."""
@@ -518,6 +586,7 @@ def load_config(path: Path) -> Config:
             raise _error(path, text, ["halls", name, "closes"],
                          f"and [halls.{name}.rules.complaints] both say when its complaints "
                          "are due: give one")  # fmt: skip
+    _check_places(path, text, config)
     window = config.rules.second_trip.within_days
     strip = config.retention.strip_person_after_days
     if strip is not None and strip <= window:

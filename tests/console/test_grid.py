@@ -130,6 +130,43 @@ async def test_a_refresh_draws_again_only_the_rows_that_changed() -> None:
         assert sorted(drawn) == ["a", "c"]
 
 
+async def test_a_row_given_again_as_the_same_tuple_is_taken_as_it_was() -> None:
+    """The province's 2,000 hall rows: a caller that keeps a row's tuple until the row
+    changes has only its new tuples looked at; a list is looked at every time (its cells
+    may have been changed in place)."""
+    app = Tables()
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_columns(COLUMNS)
+        kept = {k: tuple(cells) for k, cells in rows(*"abc").items()}
+        listed = rows("d")
+        table.sync({**kept, **listed})
+        await pilot.pause()
+        drawn: list[str] = []
+        draw = table._draw
+
+        def counting(cells, row_style, paint):  # type: ignore[no-untyped-def]
+            drawn.append(str(cells[0]))
+            return draw(cells, row_style, paint)
+
+        table._draw = counting  # type: ignore[method-assign]
+        listed["d"][2] = "d-tickeT"  # in place, in the list given before
+        kept["b"] = ("b", Text("open", "green"), "b-tickeT")  # a new tuple
+        table.sync({**kept, **listed})
+        await pilot.pause()
+        assert sorted(drawn) == ["b", "d"]
+        assert [str(c) for c in table.get_row("b")] == ["b", "open", "b-tickeT"]
+        assert table.get_row("d")[2] == "d-tickeT"
+        drawn.clear()
+        table.sync({**kept, **listed})  # the same tuples and list again: nothing new
+        await pilot.pause()
+        assert drawn == []
+        table.sync({k: kept[k] for k in "cab"})  # moved and one gone: the lines follow
+        await pilot.pause()
+        lines = [strip.text.split()[:1] for strip in table.render_lines(Region(0, 0, 60, 5))]
+        assert table.row_keys == ["c", "a", "b"] and lines == [["window"], ["c"], ["a"], ["b"], []]
+
+
 async def test_it_paints_what_a_data_table_paints() -> None:
     """Same cells, same theme, same size: line for line the same characters in the same
     colours, focused and not (the cursor dimmed), a card's red block kept under the cursor,

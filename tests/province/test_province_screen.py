@@ -18,6 +18,7 @@ from province.places import Scope
 from province.views import STALE_S, HallSummary
 from province.watch import ProvinceWatch, RemoteDesk
 from tests.console.test_app import shown
+from tests.province.procs import until
 
 
 def hall(name: str, city: str, county: str, **figures: int | float) -> HallSummary:
@@ -126,6 +127,69 @@ async def test_two_thousand_halls_by_city_and_county() -> None:
         app.paint_province()
         assert table.row_count == 12 + 12 * 9 + 2000
         assert sum(1 for k in table.row_keys if k.startswith("h/")) == 2000
+
+
+async def test_a_hall_out_of_view_is_shown_up_to_date_when_it_comes_into_view() -> None:
+    # 2,000 halls all open (2,120 rows, ~35 in view): a new summary of the last hall is
+    # added up at once (the province's figures) but its row made when it comes into view.
+    halls = [hall(f"h{i:04d}", f"city{i % 12:02d}", f"county{i % 12:02d}{i // 12 % 9}",
+                  waiting=1) for i in range(2000)]  # fmt: skip
+    watch = watch_of(halls)
+
+    async def no_shard(hall: str) -> bool:
+        return False
+
+    app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="en")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        table = app.query_one(ProvinceTable)
+        table.open = {f"c/city{c:02d}" for c in range(12)} | {
+            f"k/city{c:02d}/county{c:02d}{k}" for c in range(12) for k in range(9)
+        }
+        app.paint_province()
+        await pilot.pause()
+        last = table.row_keys[-1]
+        assert last == "h/h1943" and table.get_row(last)[2] == "1"  # (city11's county 8)
+        watch.summaries["h1943"] = hall("h1943", "city11", "county118", waiting=977)
+        watch.generation += 1
+        app.paint_province()
+        assert app.province_sums.waiting == 1999 + 977  # (the headline's)
+        await pilot.press("end")  # the last row comes into view, up to date
+        await pilot.pause()
+        assert table.get_row(last)[2] == "977"
+        screen = [strip.text.split() for strip in app.screen._compositor.render_strips()]
+        assert ["h1943", "977"] in [line[:2] for line in screen]
+        table.move_cursor(table.get_row_index("c/city11"))  # its city's row: 165 + 977
+        await pilot.pause()
+        screen = [strip.text.split() for strip in app.screen._compositor.render_strips()]
+        assert ["▾", "city11", "166", "1142"] in [line[:4] for line in screen]
+
+
+async def test_halls_go_stale_on_screen_with_nothing_heard() -> None:
+    # Every shard of a city's console dies: no summary comes (the watch's generation stays),
+    # yet its halls, unheard of for STALE_S, are said stale.
+    watch = watch_of([hall("oh-1", "wenzhou", "ouhai", waiting=3),
+                      hall("oh-2", "wenzhou", "ouhai", waiting=4)])  # fmt: skip
+
+    async def no_shard(hall: str) -> bool:
+        return False
+
+    app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="en", refresh_hz=20)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.pause()
+        table = app.query_one(ProvinceTable)
+        assert str(table.get_row("c/wenzhou")[10]) == "0"
+        generation = watch.generation
+        for h in ("oh-1", "oh-2"):
+            watch.heard[h] -= STALE_S + 1  # (as if 46 s went by without a word)
+
+        async def said_stale() -> bool:
+            await pilot.pause()
+            return str(table.get_row("c/wenzhou")[10]) == "2"
+
+        await until(said_stale, 5, "the halls said stale")
+        assert watch.generation == generation and app.province_sums.stale == 2
+        assert "stale 2" in " ".join(shown(app.query_one(Headline)).split())
 
 
 async def test_the_help_and_the_palette_say_the_province_keys() -> None:
