@@ -18,8 +18,10 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(PY) run.py
 
+# Two workers (the CI machine's two cores); the province's cluster tests share one
+# (tests/conftest.py). One test alone: .venv/bin/pytest tests/path::name
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
@@ -28,7 +30,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
-	$(PY) bench/table.py
+	$(PY) bench/table.py $(ARGS)
 
 # A province on loopback (docs/scale.md): 3 NATS nodes with users per level, 8 demo feeds
 # (24 halls in 3 cities), 2 gateways, 3 shards, and the province's console (q stops it all).

@@ -25,3 +25,13 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None
 @pytest.fixture
 def fake_pseudo() -> Callable[[str], str]:
     return lambda raw: "p-" + str(abs(hash(raw)) % 10**8)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``make test`` runs on two workers (pytest-xdist, ``--dist loadgroup``). The
+    province's tests start NATS clusters with gateways, shards and feeds as processes,
+    and wait out lease expiries: they run one after another on one worker (group
+    ``province``), beside the rest, so no two clusters compete for the two cores."""
+    for item in items:
+        if item.nodeid.startswith("tests/province/"):
+            item.add_marker(pytest.mark.xdist_group("province"))
