@@ -1,7 +1,7 @@
 """``serve --nats``: three shards share eight partitions of a 24-hall province (eight demo
 feeds of three halls, one feed per partition, their days started once the gateway and
-the reference both listen); the busiest shard is killed (-9) at midday. Every partition
-ends run by exactly one shard, restored from its checkpoint and the stream after it, and
+the reference both listen); the busiest shard is killed (-9) at 11:00 hall time. Every
+partition ends run by one shard, restored from its checkpoint and the stream after it, and
 the shards' /metrics together are a single ``serve --feed`` of the same feeds, series for
 series and figure for figure (but the wall-clock lag); the alerts stream holds each
 alert's transitions once, and folds to the alerts shown."""
@@ -82,14 +82,14 @@ async def test_shards_take_over_and_add_up_to_one_process(tmp_path: Path) -> Non
             "--metrics-port", str(reference_port), "--log-file", str(tmp_path / "reference.log"),
         ))  # fmt: skip
 
-        # Midday on the busiest shard's halls: it dies.
-        noon = dt.datetime(2025, 11, 24, 12, tzinfo=HALL_TZ).timestamp()
+        # 11:00 on the busiest shard's halls (the issue's moment: the morning peak): it dies.
+        eleven = dt.datetime(2025, 11, 24, 11, tzinfo=HALL_TZ).timestamp()
 
-        async def busiest_at_noon() -> int | None:
-            found = await busiest_at(ports, noon)
+        async def busiest_at_eleven() -> int | None:
+            found = await busiest_at(ports, eleven)
             return None if found is None else found + 1  # (0 would read as "not yet")
 
-        victim = await until(busiest_at_noon, 60, "midday on the busiest shard") - 1
+        victim = await until(busiest_at_eleven, 60, "11:00 on the busiest shard") - 1
         kill9(shards[victim])
         survivors = [p for k, p in enumerate(ports) if k != victim]
 
