@@ -33,6 +33,7 @@ from console.app import HallwatchApp
 from console.dialogs import ReportDialog
 from console.grid import Cell, KeyedTable, text_look
 from console.text import Lang, Words, clock, duration
+from console.widgets import CityStrip
 from runtime.view import EMPTY_VIEW
 
 #: The city and county of a hall not placed in the config (``province.places``).
@@ -564,6 +565,13 @@ class ProvinceApp(HallwatchApp):
     # --- the province screen --------------------------------------------------------------
 
     def action_screen(self, name: str) -> None:
+        # The halls' strip names the halls opened from here: none on the province screen
+        # (its headline counts the province), so it is hidden there, not "waiting".
+        strip = self.query_one(CityStrip).styles
+        if name == "province":
+            strip.display = "none"
+        else:
+            strip.clear_rule("display")
         if name == "province":
             self.screen_name = name
             self.query_one(ContentSwitcher).current = name

@@ -13,7 +13,7 @@ import time
 from console.keys import ConsoleCommands, HelpScreen, help_sections
 from console.province import ProvinceApp, ProvinceTable, Sums, group
 from console.text import Words
-from console.widgets import Headline
+from console.widgets import CityStrip, Headline
 from province.places import Scope
 from province.views import STALE_S, HallSummary
 from province.watch import ProvinceWatch, RemoteDesk
@@ -85,6 +85,7 @@ async def test_the_province_screen_opens_a_city_into_counties_and_halls() -> Non
         assert table.row_keys == ["c/weifang", "c/wenzhou", "c/_"]  # the unplaced last
         head = " ".join(shown(app.query_one(Headline)).split())
         assert "sees * · 5 halls · waiting 52 · urgent 1" in head and "stale 1" in head
+        assert not app.query_one(CityStrip).display  # no "waiting for the feed" above it
         wenzhou = [str(c) for c in table.get_row("c/wenzhou")]
         assert wenzhou[:5] == ["▸ wenzhou", "3", "22", "14:00", "1"]
         assert str(table.get_row("c/_")[0]) == "▸ unplaced"
@@ -213,9 +214,9 @@ async def test_the_help_and_the_palette_say_the_province_keys() -> None:
         titles = [title for title, _run in ConsoleCommands(app.screen)._commands()]
         assert "the province: its halls by city and county (v)" in titles
         await pilot.press("w")  # a hall's screen, then back to the province by its key
-        assert app.screen_name == "windows"
+        assert app.screen_name == "windows" and app.query_one(CityStrip).display
         await pilot.press("v")
-        assert app.screen_name == "province"
+        assert app.screen_name == "province" and not app.query_one(CityStrip).display
     # A console on its own hall's feeds has no province: neither key nor section.
     titles = [t for column in help_sections(Words("en"), replay=False) for t, _rows in column]
     assert "Province" not in titles
