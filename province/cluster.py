@@ -50,6 +50,8 @@ T = TypeVar("T")
 MAX_AGE_DAYS: Final = 45.0
 #: Seconds within which the stream drops a re-published ``Nats-Msg-Id``.
 DUPLICATE_WINDOW_S: Final = 120.0
+#: A connection's same error is logged at most once this often (with a count).
+ERROR_EVERY_S: Final = 30.0
 #: Every JetStream request (publish, get, KV) gives up after this long; callers retry.
 REQUEST_TIMEOUT_S: Final = 2.0
 #: Errors of a cluster that is electing a leader, restarting or unreachable: retried.
@@ -98,13 +100,26 @@ async def connect(
         ClusterError: no node answered within ``wait_s``.
     """
 
+    # While no node answers, nats-py reports every attempt (4 a second): the first of a
+    # kind is logged, then one line per ERROR_EVERY_S with how many came meanwhile.
+    said: dict[str, float] = {}
+    held: dict[str, int] = {}
+
     async def error_cb(error: Exception) -> None:
-        log.info("nats_error", error=f"{type(error).__name__}: {error}"[:200])
+        text = f"{type(error).__name__}: {error}"[:200]
+        now = time.monotonic()
+        if now - said.get(text, -ERROR_EVERY_S) < ERROR_EVERY_S:
+            held[text] = held.get(text, 0) + 1
+            return
+        said[text] = now
+        log.info("nats_error", error=text, repeated=held.pop(text, 0))
 
     async def disconnected_cb() -> None:
         log.info("nats_disconnected")
 
     async def reconnected_cb() -> None:
+        said.clear()
+        held.clear()
         log.info(
             "nats_reconnected", server=str(nc.connected_url.netloc if nc.connected_url else "")
         )
