@@ -64,7 +64,7 @@ from websockets.asyncio.client import connect as ws_connect  # noqa: E402
 from feeds.protocol import Hello  # noqa: E402
 from province import alertbook, checkpoint  # noqa: E402
 from province.cluster import connect  # noqa: E402
-from province.local import LocalCluster, free_port  # noqa: E402
+from province.local import LocalCluster, free_port, stop_processes  # noqa: E402
 from province.reader import StreamReader  # noqa: E402
 from province.wire import (  # noqa: E402
     CHECKPOINTS,
@@ -379,14 +379,7 @@ def takeover(args: argparse.Namespace) -> dict[str, Any]:
             "loadavg_end": loadavg(),
         }
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         cluster.stop()
 
 
@@ -600,14 +593,7 @@ def rate(args: argparse.Namespace) -> dict[str, Any]:
             "loadavg_end": loadavg(),
         }
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         cluster.stop()
 
 

@@ -42,7 +42,7 @@ from typing import Final
 
 from feeds.demo.city import city, display_names
 from province.access import User, authorization
-from province.local import LocalCluster, free_port
+from province.local import LocalCluster, free_port, stop_processes
 from province.places import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,14 +321,7 @@ def main() -> None:
         pass
     finally:
         print("stopping the province …", flush=True)
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
         cluster.stop()
 
 

