@@ -200,25 +200,35 @@ async def test_a_new_complaint_and_a_new_red_card_ring_and_flash(tmp_path: Path)
     async with named_console(tmp_path, events) as (app, pilot, server):
         rings: list[int] = []
         app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
+        # Every toast, kept (the app's own expire after 10 s of wall time: a busy machine).
+        said: list[tuple[str, str]] = []
+        notify = app.notify
+
+        def kept(message: str, *, title: str = "", **kw: Any) -> None:
+            said.append((title, message))
+            notify(message, title=title, **kw)
+
+        app.notify = kept  # type: ignore[method-assign]
         await wait_for(lambda: arrived(app, 13))
         # c-1 came at 09:18 (2 min ago on the hall clock): new. c-0 at 09:01 is not.
         await wait_for(lambda: len(rings) == 1)
-        assert any("投诉 c-1" in n for n in notes(app))
-        assert not any("c-0" in n for n in notes(app))
+        assert any("投诉 c-1" in m for _, m in said)
+        assert not any("c-0" in m for _, m in said)
         assert app.alarm.flashes == 1  # the screen flashed, and the flash fades by itself
         await wait_for(lambda: not app.screen.styles.has_rule("tint"))
-        # Materials added without authority: a red card (seed 001), and a complaint.
+        # Materials added without authority: a red card (seed 001), and a complaint. They
+        # come in one refresh, or the card in the next (a busy machine): a ring for each.
         await server.publish([
             Complaint(seq=0, ts=ms(21), hall=H, complaint="c-2", channel="online",
                       category="added_materials"),
             Heartbeat(ts=ms(22), hall=H),
         ])  # fmt: skip
-        await wait_for(lambda: len(rings) == 2)
-        assert app.alarm.flashes == 2
-        titles = [str(n.title) for n in app._notifications]
-        assert "新红牌" in titles and titles.count("新投诉") == 2
+        await wait_for(lambda: [t for t, _ in said].count("新红牌") == 1
+                       and [t for t, _ in said].count("新投诉") == 2)  # fmt: skip
+        assert len(rings) == app.alarm.flashes in (2, 3)
         await pilot.pause()
-        assert len(rings) == 2  # each once
+        assert len(said) == len(set(said)) == 3  # each once
+        assert len(rings) == app.alarm.flashes <= 3
 
 
 async def test_no_signal_without_bell_and_flash_or_for_the_history(tmp_path: Path) -> None:
