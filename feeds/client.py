@@ -171,8 +171,9 @@ class WebSocketFeed:
 
     async def _session(self) -> AsyncGenerator[Batch, None]:
         async with await self._open() as ws, _deaf_after(ws, self._silence):
-            try:
-                first = await asyncio.wait_for(ws.recv(), self._silence)
+            try:  # (asyncio.timeout: Python 3.11's wait_for can swallow a cancel, a stop)
+                async with asyncio.timeout(self._silence):
+                    first = await ws.recv()
             except TimeoutError as error:
                 raise TimeoutError(f"timed out: no hello in {self._silence:g} s") from error
             try:

@@ -281,8 +281,9 @@ class ReplayDriver:
             if self.speed is None and not self.paused:
                 await asyncio.sleep(0)  # unpaced: only let the consumers run
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), None if self.paused else TICK_S)
+            with contextlib.suppress(TimeoutError):  # (not wait_for: it can swallow a cancel)
+                async with asyncio.timeout(None if self.paused else TICK_S):
+                    await self._wake.wait()
 
 
 async def play_into(server: FeedServer, driver: ReplayDriver) -> None:

@@ -251,8 +251,9 @@ class FeedServer:
             last_seq=self._last,
         )
         await ws.send(_encode(hello), text=True)
-        try:
-            message = await asyncio.wait_for(ws.recv(), SUBSCRIBE_TIMEOUT_S)
+        try:  # (asyncio.timeout: Python 3.11's wait_for can swallow a cancel, a stop)
+            async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                message = await ws.recv()
         except TimeoutError:
             await self._refuse(ws, "subscribe_timeout", f"no subscribe in {SUBSCRIBE_TIMEOUT_S} s")
             return
@@ -301,7 +302,8 @@ class FeedServer:
             if queue.empty():
                 remaining = quiet_since + self.heartbeat_interval - loop.time()
                 try:
-                    frame = await asyncio.wait_for(queue.get(), max(remaining, 0.0))
+                    async with asyncio.timeout(max(remaining, 0.0)):
+                        frame = await queue.get()
                 except TimeoutError:
                     await self._heartbeats(ws)
                     quiet_since = loop.time()

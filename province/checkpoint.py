@@ -138,7 +138,8 @@ async def load(
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            result = await asyncio.wait_for(store.get(name(partition)), 10)
+            async with asyncio.timeout(10):  # (not wait_for: it can swallow a cancel)
+                result = await store.get(name(partition))
             break
         except nats.js.errors.NotFoundError:  # (none saved yet, or deleted)
             return None
@@ -164,7 +165,8 @@ async def save(store: ObjectStore, partition: int, data: bytes) -> bool:
     """Put the checkpoint (replacing the previous one); False if the cluster would not
     take it (logged; the next one will try again)."""
     try:
-        await asyncio.wait_for(store.put(name(partition), data), 30)
+        async with asyncio.timeout(30):  # (not wait_for: it can swallow a cancel)
+            await store.put(name(partition), data)
     except (*TRANSIENT, nats.js.errors.Error) as error:
         log.warning("checkpoint_not_saved", partition=partition, error=repr(error)[:200])
         return False

@@ -97,6 +97,7 @@ class Lease:
         if revision is None:
             return
         try:
-            await asyncio.wait_for(self.kv.delete(self.key, last=revision), RELEASE_WAIT_S)
+            async with asyncio.timeout(RELEASE_WAIT_S):  # (wait_for can swallow a cancel)
+                await self.kv.delete(self.key, last=revision)
         except (*TRANSIENT, nats.js.errors.APIError):
             pass

@@ -79,7 +79,8 @@ class StreamReader:
                 with contextlib.suppress(Exception):
                     await sub.unsubscribe()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.js.delete_consumer(self.stream, sub._consumer), 1)
+                    async with asyncio.timeout(1):  # (not wait_for: it can swallow a cancel)
+                        await self.js.delete_consumer(self.stream, sub._consumer)
             await asyncio.sleep(0.1)
 
     async def _fetching(

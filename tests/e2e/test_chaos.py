@@ -108,7 +108,7 @@ class Serve:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(30)  # a clean stop writes the snapshot: slow on a busy machine
+            self.proc.wait(10)
 
     def final_figures(self, last_seq: int, clocks: dict[str, int]) -> list[str]:
         """The day figures once the whole day is applied (waits for it)."""
