@@ -163,36 +163,27 @@ class KeyedTable(ScrollView, can_focus=True):
     FIT_MINIMUM = 16
     """The narrowest a ``fit_last`` column gets, however little room the others leave."""
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
+        """A row of the table, by key."""
+
+        def __init__(self, table: KeyedTable, key: str, row: int) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+            """The row's key."""
+            self.row = row
+            """Its index in the table now."""
+
+        @property
+        def control(self) -> KeyedTable:
+            return self.table
+
+    class RowHighlighted(_RowMessage):
         """The cursor came onto another row (by key: a row that only moved does not
         count)."""
 
-        def __init__(self, table: KeyedTable, key: str, row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-            """The row's key."""
-            self.row = row
-            """Its index in the table now."""
-
-        @property
-        def control(self) -> KeyedTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter on a row, or a click on the highlighted row."""
-
-        def __init__(self, table: KeyedTable, key: str, row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-            """The row's key."""
-            self.row = row
-            """Its index in the table now."""
-
-        @property
-        def control(self) -> KeyedTable:
-            return self.table
 
     def __init__(
         self,
