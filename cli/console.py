@@ -70,14 +70,7 @@ class ConsoleCommand:
         )
         logs.configure(wiring.log_path(args.data_dir))
         recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume after it
-        stop_metrics = wiring.start_metrics(
-            sup,
-            args.metrics_host,
-            args.metrics_port,
-            auth_file=args.metrics_auth_file,
-            tls_cert=args.metrics_tls_cert,
-            tls_key=args.metrics_tls_key,
-        )
+        stop_metrics = wiring.start_live_metrics(sup, args)
         try:
             # Read-only until someone signs in (by itself when the OS account maps to a
             # roster person); every sign-in, sign-out and refusal goes to the audit trail.

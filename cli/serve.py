@@ -68,14 +68,7 @@ class ServeCommand:
         stop_metrics: Callable[[], None] | None = None
         try:
             recover(sup, args.recover_days)  # the journal rebuilds the state; feeds resume
-            stop_metrics = wiring.start_metrics(
-                sup,
-                args.metrics_host,
-                args.metrics_port,
-                auth_file=args.metrics_auth_file,
-                tls_cert=args.metrics_tls_cert,
-                tls_key=args.metrics_tls_key,
-            )
+            stop_metrics = wiring.start_live_metrics(sup, args)
             log.info("serve_started", feeds=[url for _, url in feeds])
             wiring.run_until_signal(sup.run)
         except KeyboardInterrupt:

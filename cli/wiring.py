@@ -11,6 +11,7 @@ province (and nats, the optional ``cluster`` extra) only inside the latter.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import getpass
@@ -209,6 +210,19 @@ def start_metrics(
     )
     structlog.get_logger("hallwatch").info("metrics_listening", host=host, port=bound)
     return stop
+
+
+def start_live_metrics(sup: Pipeline, args: argparse.Namespace) -> Callable[[], None]:
+    """``start_metrics`` as ``options.add_live`` asks (``serve``, ``console``): host, port,
+    basic auth, TLS; returns its stop."""
+    return start_metrics(
+        sup,
+        args.metrics_host,
+        args.metrics_port,
+        auth_file=args.metrics_auth_file,
+        tls_cert=args.metrics_tls_cert,
+        tls_key=args.metrics_tls_key,
+    )
 
 
 async def run_console(desk: Desk, **app_args: Any) -> None:
