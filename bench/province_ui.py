@@ -86,8 +86,8 @@ async def bench(runs: int) -> dict[str, list[float]]:
             watch.heard[s.hall] = now
         watch.generation += 1
 
-    async def no_shard(hall: str) -> bool:
-        return False
+    async def no_shard(hall: str) -> None:
+        return None
 
     heard(0)
     app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="zh", refresh_hz=0.5)

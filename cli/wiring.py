@@ -251,15 +251,8 @@ async def run_province_console(
     except AccessRefused as error:
         return str(error)
     desk = RemoteDesk(watch, roster=roster)
-
-    async def fetch(hall: str) -> bool:
-        detail = await watch.detail(hall)
-        if detail is not None:
-            desk.show(detail)
-        return detail is not None
-
     try:
-        app = ProvinceApp(desk, watch, fetch, **app_args)
+        app = ProvinceApp(desk, watch, watch.detail, **app_args)
         await app.run_async()
         app.desk.sign_out("console closed")
     finally:

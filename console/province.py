@@ -521,9 +521,9 @@ class PlaceWords(Words):
 
 class ProvinceApp(HallwatchApp):
     """The console over the province: the province screen first, a hall's screens from
-    its shard. ``fetch(hall)`` asks the hall's shard for its whole view and shows it on
-    the desk (False: no shard answered); the desk sends the actions (its ``answered``
-    is set here, to say each answer)."""
+    its shard. ``fetch(hall)`` asks the hall's shard for its whole view (None: no shard
+    answered), which the desk shows (``desk.show``); the desk sends the actions (its
+    ``answered`` is set here, to say each answer)."""
 
     province: ClassVar[bool] = True  # ``v``, and Enter on the table, in the keys (console.keys)
 
@@ -531,7 +531,7 @@ class ProvinceApp(HallwatchApp):
         self,
         desk: Any,
         source: ProvinceSource,
-        fetch: Callable[[str], Awaitable[bool]],
+        fetch: Callable[[str], Awaitable[Any]],
         *,
         fetch_every_s: float = 1.0,
         **app_args: Any,
@@ -542,7 +542,8 @@ class ProvinceApp(HallwatchApp):
         self.fetch = fetch
         self.fetch_every_s = fetch_every_s
         self._painted = -1
-        self._fetching = False
+        self._fetching: str | None = None
+        """The hall whose view is being asked for."""
         self.province_sums = Sums()
         """The province's halls added up, as last painted."""
         self._headline: Hashable = None
@@ -681,21 +682,29 @@ class ProvinceApp(HallwatchApp):
     # --- the hall shown, from its shard ---------------------------------------------------
 
     def _fetch_shown(self) -> None:
-        if self.screen_name == "province" or self.hall is None or self._fetching:
+        hall = self.hall
+        if self.screen_name == "province" or hall is None or self._fetching == hall:
             return
-        self._fetching = True
-        self.run_worker(self._fetch(self.hall), group="fetch", exclusive=True)
+        # Another hall's answer still on its way is dropped (the worker group is
+        # exclusive: its worker is cancelled), or it would show that hall under this
+        # one's name; this hall is asked for at once, not at the next second's fetch.
+        self._fetching = hall
+        self.run_worker(self._fetch(hall), group="fetch", exclusive=True)
 
     async def _fetch(self, hall: str) -> None:
         try:
-            if not await self.fetch(hall):
-                self.notify(f"{word(self.words, 'no_answer')} {hall}", severity="warning",
-                            timeout=4)  # fmt: skip
+            detail = await self.fetch(hall)
         except Exception as error:  # (the cluster went away meanwhile: said, asked again)
             self.notify(f"{word(self.words, 'no_answer')} {hall}: {type(error).__name__}",
                         severity="warning", timeout=4)  # fmt: skip
+            return
         finally:
-            self._fetching = False
+            if self._fetching == hall:
+                self._fetching = None
+        if detail is None:
+            self.notify(f"{word(self.words, 'no_answer')} {hall}", severity="warning", timeout=4)
+        else:
+            self.desk.show(detail)
         self.refresh_view()
 
     # --- actions: sent; their answers said when they come ----------------------------------

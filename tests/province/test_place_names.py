@@ -10,6 +10,8 @@ example is seed 000's Ouhai (瓯海区), a district of Wenzhou (温州市): 将"
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from feeds.protocol import Heartbeat
 from feeds.source import Batch, MemorySource
 from province.demo import prepare
 from province.places import Place, Places, Scope
-from province.views import decode_summary, detail_of, encode_summary, summaries
+from province.views import HallDetail, decode_summary, detail_of, encode_summary, summaries
 from province.watch import ProvinceWatch, RemoteDesk
 from runtime.config import ConfigError, load_config
 from runtime.pipeline import Pipeline
@@ -153,11 +155,8 @@ async def test_the_province_screen_and_a_halls_header_say_the_names(
     watch.generation += 1
     desk = RemoteDesk(watch)
 
-    async def fetch(hall: str) -> bool:
-        detail = detail_of(pipeline, hall, 0)
-        if detail is not None:
-            desk.show(detail)
-        return detail is not None
+    async def fetch(hall: str) -> HallDetail | None:
+        return detail_of(pipeline, hall, 0)
 
     app = ProvinceApp(desk, watch, fetch, lang=lang, refresh_hz=20)
     async with app.run_test(size=size) as pilot:
@@ -194,3 +193,54 @@ async def test_the_province_screen_and_a_halls_header_say_the_names(
         await pilot.pause()
         other = f"wenzhou ouhai · {H}" if lang == "zh" else "温州市 瓯海区 · 瓯海区行政服务中心"
         assert shown(app.query_one(Headline)).startswith(other)
+
+
+async def test_a_late_answer_for_the_hall_left_is_not_shown_under_the_next() -> None:
+    # ``]`` while the shard of the hall shown is still answering: that answer comes after
+    # the next hall opened. It is dropped (not shown under the next hall's name), and the
+    # next hall is asked for at once, not at the next second's fetch.
+    pipeline = _pipeline()
+    places = Places({H: Place("wenzhou", "ouhai"), "lc": Place("wenzhou", "lucheng")}, {})
+    watch = ProvinceWatch(None, "wenzhou", [Scope(("wenzhou",))])  # type: ignore[arg-type]
+    lines = summaries(pipeline.view, 0, places)
+    lines["lc"] = msgspec.structs.replace(lines[H], hall="lc", county="lucheng")
+    for hall, line in lines.items():
+        watch.summaries[hall], watch.heard[hall] = line, time.monotonic()
+    watch.generation += 1
+    ours = detail_of(pipeline, H, 0)
+    assert ours is not None
+    lc = msgspec.structs.replace(ours, hall=dataclasses.replace(ours.hall, hall="lc"))
+    held = asyncio.Event()
+    asked: list[str] = []
+
+    async def fetch(hall: str) -> HallDetail | None:
+        asked.append(hall)
+        if hall == "lc":  # lc's shard is slow: its answer waits for the test
+            await held.wait()
+            return lc
+        return ours
+
+    desk = RemoteDesk(watch)
+    app = ProvinceApp(desk, watch, fetch, lang="en", refresh_hz=20, fetch_every_s=3600)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_hall("lc")  # (by place: Lucheng, then Ouhai)
+
+        async def asked_lc() -> bool:
+            await pilot.pause()
+            return asked == ["lc"] and app.screen_name == "overview"
+
+        await until(asked_lc, 5, "lc asked for")
+        await pilot.press("right_square_bracket")  # the next hall: ours, asked at once
+
+        async def ours_shown() -> bool:
+            await pilot.pause()
+            return list(desk.pipeline.view.city.halls) == [H]
+
+        await until(ours_shown, 5, "the next hall shown")
+        assert app.hall == H and asked == ["lc", H]
+        held.set()  # lc's answer, late
+        for _ in range(5):
+            await pilot.pause()
+        assert list(desk.pipeline.view.city.halls) == [H]
+        assert shown(app.query_one(Headline)).splitlines()[0].startswith(f"wenzhou ouhai · {H}")

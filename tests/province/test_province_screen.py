@@ -74,8 +74,8 @@ async def test_the_province_screen_opens_a_city_into_counties_and_halls() -> Non
     ]
     watch = watch_of(halls, stale={"oh-2"})
 
-    async def no_shard(hall: str) -> bool:
-        return False
+    async def no_shard(hall: str) -> None:
+        return None
 
     app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="en")
     async with app.run_test(size=(140, 30)) as pilot:
@@ -112,8 +112,8 @@ async def test_two_thousand_halls_by_city_and_county() -> None:
     ]  # fmt: skip
     watch = watch_of(halls)
 
-    async def no_shard(hall: str) -> bool:
-        return False
+    async def no_shard(hall: str) -> None:
+        return None
 
     app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="zh")
     async with app.run_test(size=(160, 50)) as pilot:
@@ -137,8 +137,8 @@ async def test_a_hall_out_of_view_is_shown_up_to_date_when_it_comes_into_view() 
                   waiting=1) for i in range(2000)]  # fmt: skip
     watch = watch_of(halls)
 
-    async def no_shard(hall: str) -> bool:
-        return False
+    async def no_shard(hall: str) -> None:
+        return None
 
     app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="en")
     async with app.run_test(size=(160, 40)) as pilot:
@@ -172,8 +172,8 @@ async def test_halls_go_stale_on_screen_with_nothing_heard() -> None:
     watch = watch_of([hall("oh-1", "wenzhou", "ouhai", waiting=3),
                       hall("oh-2", "wenzhou", "ouhai", waiting=4)])  # fmt: skip
 
-    async def no_shard(hall: str) -> bool:
-        return False
+    async def no_shard(hall: str) -> None:
+        return None
 
     app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="en", refresh_hz=20)
     async with app.run_test(size=(140, 30)) as pilot:
@@ -196,8 +196,8 @@ async def test_halls_go_stale_on_screen_with_nothing_heard() -> None:
 async def test_the_help_and_the_palette_say_the_province_keys() -> None:
     watch = watch_of([hall("aq-1", "weifang", "anqiu", waiting=3)])
 
-    async def no_shard(hall: str) -> bool:
-        return False
+    async def no_shard(hall: str) -> None:
+        return None
 
     app = ProvinceApp(RemoteDesk(watch), watch, no_shard, lang="en")
     async with app.run_test(size=(140, 40)) as pilot:
