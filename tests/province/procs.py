@@ -105,15 +105,22 @@ def key_dir(path: Path, key: bytes = b"hallwatch-test-pseudonym-key-0001") -> Pa
     return path
 
 
-async def until(check: Callable[[], Awaitable[T | None]], timeout: float, what: str) -> T:
-    """Await ``check()`` until it gives a value; fail after ``timeout``."""
+async def until(
+    check: Callable[[], Awaitable[T | None]],
+    timeout: float,
+    what: str,
+    state: Callable[[], str] | None = None,
+) -> T:
+    """Await ``check()`` until it gives a value; fail after ``timeout``, saying ``state()``
+    (where things stood) too."""
     deadline = time.monotonic() + timeout
     while True:
         value = await check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
+            stood = f"\n{state()}" if state is not None else ""
+            raise AssertionError(f"{what}: not within {timeout} s{stood}")
         await asyncio.sleep(0.05)
 
 

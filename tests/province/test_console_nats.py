@@ -202,16 +202,12 @@ async def test_city_credentials_see_that_city_and_no_other(province: Province) -
 async def test_the_city_console_opens_its_city_counties_and_halls(province: Province) -> None:
     async with watching(province, "wenzhou") as watch:
         desk = RemoteDesk(watch)
-
-        async def fetch(hall: str) -> bool:
-            detail = await watch.detail(hall)
-            if detail is not None:
-                desk.show(detail)
-            return detail is not None
-
-        app = ProvinceApp(desk, watch, fetch, lang="en", refresh_hz=20)
+        app = ProvinceApp(desk, watch, watch.detail, lang="en", refresh_hz=20)
         async with app.run_test(size=(140, 40)) as pilot:
             table = app.query_one(ProvinceTable)
+
+            def state() -> str:
+                return console_state(app, desk, province)
 
             async def city_row() -> bool:
                 await pilot.pause()
@@ -232,7 +228,7 @@ async def test_the_city_console_opens_its_city_counties_and_halls(province: Prov
                 await pilot.pause()
                 return app.screen_name == "overview" and "wz-city" in desk.pipeline.view.city.halls
 
-            await until(overview, 10, "the hall's own screen")
+            await until(overview, 10, "the hall's own screen", state)
             assert "wz-city" in shown(app.query_one(Headline))
             await pilot.press("w")  # its windows, then the next hall's (by place)
             await pilot.press("right_square_bracket")
@@ -243,7 +239,7 @@ async def test_the_city_console_opens_its_city_counties_and_halls(province: Prov
                     "wz-county-a"
                 ]
 
-            await until(next_hall, 10, "the next hall's windows")
+            await until(next_hall, 10, "the next hall's windows", state)
             assert app.hall == "wz-county-a"
             await pilot.press("v")  # back to the province
             await pilot.pause()
@@ -251,6 +247,17 @@ async def test_the_city_console_opens_its_city_counties_and_halls(province: Prov
                 "c/wenzhou", "k/wenzhou/lucheng", "h/wz-city",
             ]  # fmt: skip
             assert table.cursor_key == "h/wz-city"  # where it was
+
+
+def console_state(app: ProvinceApp, desk: RemoteDesk, province: Province) -> str:
+    """Where a console stood (a failed wait says it): the hall and screen, what the desk
+    shows, what was said, and the shards' partition changes."""
+    said = [str(n.message) for n in app._notifications]
+    moves = [line.strip() for log in sorted(province.root.glob("shard*.log"))
+             for line in log.read_text().splitlines() if '"partition_' in line]  # fmt: skip
+    stood = (f"hall {app.hall}, screen {app.screen_name}, fetching {app._fetching}, shown "
+             f"{list(desk.pipeline.view.city.halls)}, said {said}")  # fmt: skip
+    return "\n".join([stood, *moves])
 
 
 def test_a_console_without_credentials_is_refused_and_says_so(province: Province) -> None:
