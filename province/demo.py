@@ -320,6 +320,10 @@ def main() -> None:
     except (KeyboardInterrupt, EOFError):
         pass
     finally:
+        # A second Ctrl-C, or the terminal closed (SIGHUP) while stopping, would leave the
+        # rest running: nats-server takes SIGHUP as "reload", not as a stop.
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         print("stopping the province …", flush=True)
         stop_processes(procs)
         cluster.stop()
