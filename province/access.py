@@ -2,8 +2,9 @@
 
 The NATS server's users say it, with permissions on subject prefixes (``province.places``):
 a city's user may subscribe to ``hw.view.<city>.>`` and publish to ``hw.hall.<city>.>``
-(its halls' screens), ``hw.cmd.<city>.>`` (their alerts, if it may act) and its own
-``hw.sync.scope.<city>``; a county's one level deeper; the province's everything. Replies
+(its halls' screens), ``hw.cmd.<user>.<city>.>`` (their alerts, if it may act: under its
+own name only, which the shards stamp on the command as the office that sent it) and its
+own ``hw.sync.scope.<city>``; a county's one level deeper; the province's everything. Replies
 come to the user's own inbox prefix (``_INBOX_<user>``), so no console reads another's
 answers. The processes of the province (gateways, shards, the archiver) are users without
 such limits. ``authorization`` writes the server's ``authorization { users = [...] }``
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
-from province.places import CMD, HALL, PLACE_ID, VIEW, Scope
+from province.places import ANONYMOUS, HALL, PLACE_ID, VIEW, Scope
 from runtime.config import ConfigError, read_token
 
 #: Where the server says what a user may do (any user may ask, if allowed to publish it).
@@ -67,7 +68,7 @@ def permissions(user: User) -> dict[str, Any] | None:
         return None
     publish = [scope.pattern(HALL), scope.sync_subject, USER_INFO]
     if user.act:
-        publish.append(scope.pattern(CMD))
+        publish.append(scope.command_pattern(user.name))
     return {
         "publish": {"allow": publish},
         "subscribe": {"allow": [scope.pattern(VIEW), f"{inbox_prefix(user.name)}.>"]},
@@ -79,8 +80,9 @@ def authorization(users: Iterable[User]) -> str:
     gives bcrypt hashes, ``nats server passwd``)."""
     lines = ["authorization {", "  users = ["]
     for user in users:
-        if not PLACE_ID.fullmatch(user.name):
-            raise ValueError(f"user {user.name!r}: letters, digits, '_' or '-'")
+        if not PLACE_ID.fullmatch(user.name) or user.name == ANONYMOUS:
+            raise ValueError(f"user {user.name!r}: letters, digits, '_' or '-' (not {ANONYMOUS} "
+                             "alone: the commands of a server without users)")  # fmt: skip
         entry: dict[str, Any] = {"user": user.name, "password": user.password}
         allowed = permissions(user)
         if allowed is not None:

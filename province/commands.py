@@ -2,14 +2,16 @@
 
 A console over NATS does not change an alert itself: it sends a ``Command`` — what, to
 which alert of which hall, who (the operator signed in at the console, and how), and the
-hall time on the operator's screen — to ``hw.cmd.<city>.<county>.<hall>``, where NATS
-lets it send only for the halls its credentials see (``province.access``). The shard
-that runs the hall's partition checks the hall is where the subject says, and appends the
-command to the events stream on the partition's own subject (``hw.op.<partition>``,
-``Nats-Msg-Id`` the command's id: a console that sends again after a lost answer does
-not act twice). The partition reads it there, between its feeds' messages, in stream
-order, and carries it out on its alert book (``execute``): the transition it makes goes
-into the alerts stream with the operator as actor (``province.outbox``).
+hall time on the operator's screen — to ``hw.cmd.<user>.<city>.<county>.<hall>``, where
+NATS lets it send only for the halls its credentials see, and only under its own user
+(``province.access``). The shard that runs the hall's partition checks the hall is where
+the subject says, stamps the user the subject names as the console that sent it, and
+appends the command to the events stream on the partition's own subject
+(``hw.op.<partition>``, ``Nats-Msg-Id`` the command's id: a console that sends again
+after a lost answer does not act twice). The partition reads it there, between its
+feeds' messages, in stream order, and carries it out on its alert book (``execute``):
+the transition it makes goes into the alerts stream with the operator as actor
+(``province.outbox``).
 
 So a replay gives the same alerts: a new owner that restores a checkpoint and replays the
 stream after it meets each command at the same place among the events, runs the
@@ -77,7 +79,8 @@ class Command(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defa
     incoming: str | None = None
     """Handover: the incoming director."""
     console: str = ""
-    """The NATS user the console connected as (the office)."""
+    """The NATS user the console connected as (the office): stamped by the shard from the
+    command's subject, where the server lets each user publish under its own name only."""
 
 
 class Outcome(msgspec.Struct, frozen=True, omit_defaults=True):

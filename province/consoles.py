@@ -10,9 +10,11 @@ Each shard, for the partitions it runs (``province.shard``):
   a takeover (it shows the past) until it has caught up;
 - answers ``hw.hall.<city>.<county>.<hall>`` with the hall's ``HallDetail``
   (``province.views``), if it runs the hall and the hall is where the subject says;
-- takes ``hw.cmd.<city>.<county>.<hall>``: if it runs the hall, appends the command to the
-  partition's subject of the events stream and answers with its outcome once the
-  partition has carried it out (``province.commands``).
+- takes ``hw.cmd.<user>.<city>.<county>.<hall>``: if it runs the hall, stamps the
+  command with the console's NATS user as the subject says (the server lets a user
+  publish under its own name only: the office that sent it is the server's word, not
+  the console's), appends it to the partition's subject of the events stream and
+  answers with its outcome once the partition has carried it out (``province.commands``).
 
 A shard that does not run the hall does not answer: the owner does (every shard listens,
 only one runs a partition). A hall whose place in the subject is not its place here is
@@ -43,7 +45,18 @@ from nats.js import JetStreamContext
 from province.cluster import TRANSIENT
 from province.commands import Command, Outcome, decode_command, encode
 from province.partition import Partition
-from province.places import CMD, HALL, SYNC, VIEW, Places, Scope, parse_subject, scope_of_sync
+from province.places import (
+    CMD,
+    HALL,
+    SYNC,
+    VIEW,
+    Place,
+    Places,
+    Scope,
+    parse_command_subject,
+    parse_subject,
+    scope_of_sync,
+)
 from province.places import subject as hall_subject
 from province.views import (
     KEEPALIVE_S,
@@ -147,9 +160,9 @@ class ShardConsoles:
 
     # --- a hall's whole view --------------------------------------------------------------
 
-    def _owner(self, msg: Msg) -> tuple[str, int, Partition] | None:
-        """(hall, partition number, partition) of a hall subject this shard answers."""
-        found = parse_subject(msg.subject)
+    def _owner(self, found: tuple[Place, str] | None) -> tuple[str, int, Partition] | None:
+        """(hall, partition number, partition) of a hall at a place (a subject's) that
+        this shard answers for."""
         if found is None:
             return None
         place, hall = found
@@ -161,7 +174,7 @@ class ShardConsoles:
         return None
 
     async def _detail(self, msg: Msg) -> None:
-        owner = self._owner(msg)
+        owner = self._owner(parse_subject(msg.subject))
         if owner is None or not msg.reply:
             return
         hall, number, partition = owner
@@ -175,26 +188,37 @@ class ShardConsoles:
     # --- commands in ----------------------------------------------------------------------
 
     async def _command(self, msg: Msg) -> None:
-        owner = self._owner(msg)
-        if owner is None or not msg.reply:
+        found = parse_command_subject(msg.subject)
+        if found is None or not msg.reply:
+            return
+        user, place, hall = found
+        owner = self._owner((place, hall))
+        if owner is None:
             return
         # Its own task: a command waits for its partition (up to COMMAND_S), others not.
-        task = asyncio.create_task(self._answer(msg, *owner))
+        task = asyncio.create_task(self._answer(msg, user, *owner))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, msg: Msg, hall: str, number: int, partition: Partition) -> None:
-        outcome = await self._relay(msg.data, hall, number, partition)
+    async def _answer(
+        self, msg: Msg, user: str, hall: str, number: int, partition: Partition
+    ) -> None:
+        outcome = await self._relay(msg.data, user, hall, number, partition)
         with contextlib.suppress(*TRANSIENT):
             await msg.respond(encode(outcome))
 
-    async def _relay(self, data: bytes, hall: str, number: int, partition: Partition) -> Outcome:
+    async def _relay(
+        self, data: bytes, user: str, hall: str, number: int, partition: Partition
+    ) -> Outcome:
         try:
             command: Command = decode_command(data)
         except msgspec.DecodeError as error:
             return Outcome(ok=False, error=f"not a command: {error}")
         if command.hall != hall:
             return Outcome(ok=False, error="the command names another hall than its subject")
+        if command.console != user:  # (the office is the server's word: stamped)
+            command = msgspec.structs.replace(command, console=user)
+            data = encode(command)
         done = partition.commands.outcomes.get(command.id)
         if done is not None:  # sent again after a lost answer: it was carried out once
             return done

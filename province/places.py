@@ -13,7 +13,10 @@ level its view and its actions (``province.access``):
 - ``hw.view.<city>.<county>.<hall>``: the hall's summary, published by the shard that
   runs it (``province.views``);
 - ``hw.hall.<city>.<county>.<hall>``: a request for the hall's whole view (its screens);
-- ``hw.cmd.<city>.<county>.<hall>``: an operator's command (``province.commands``);
+- ``hw.cmd.<user>.<city>.<county>.<hall>``: an operator's command (``province.commands``)
+  from a console connected as NATS user ``<user>`` (``_``: a server without users) — the
+  server lets each user publish under its own name only, so the shard knows which office
+  sent it from the subject, not from the console's word;
 - ``hw.sync.scope[.<city>[.<county>]]``: a console that starts asks the shards to
   publish the summaries of the halls it sees now.
 
@@ -40,6 +43,8 @@ VIEW: Final = "hw.view"
 HALL: Final = "hw.hall"
 CMD: Final = "hw.cmd"
 SYNC: Final = "hw.sync"
+#: The user token of a command sent where the server has no users.
+ANONYMOUS: Final = "_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +81,12 @@ class Scope:
         return ("province", "city", "county")[len(self.parts)]
 
     def pattern(self, kind: str) -> str:
-        """The subjects of ``kind`` (``VIEW``, ``HALL``, ``CMD``) under this scope."""
+        """The subjects of ``kind`` (``VIEW``, ``HALL``) under this scope."""
         return ".".join((kind, *self.parts, ">"))
+
+    def command_pattern(self, user: str) -> str:
+        """The command subjects (``command_subject``) of ``user`` under this scope."""
+        return ".".join((CMD, user_token(user), *self.parts, ">"))
 
     @property
     def sync_subject(self) -> str:
@@ -117,6 +126,26 @@ def parse_subject(name: str) -> tuple[Place, str] | None:
     if len(parts) != 5:
         return None
     return Place(parts[2], parts[3]), hall_of_token(parts[4])
+
+
+def user_token(user: str) -> str:
+    """A NATS user's name as a subject token (``_``: none, a server without users)."""
+    return user or ANONYMOUS
+
+
+def command_subject(user: str, place: Place, hall: str) -> str:
+    """Where a console connected as ``user`` sends a command about ``hall`` at ``place``."""
+    return f"{CMD}.{user_token(user)}.{place.city}.{place.county}.{hall_token(hall)}"
+
+
+def parse_command_subject(name: str) -> tuple[str, Place, str] | None:
+    """(user, place, hall) of a command subject (``command_subject``'s inverse; user
+    ``""`` for ``_``); None if not one."""
+    parts = name.split(".")
+    if len(parts) != 6:
+        return None
+    user = "" if parts[2] == ANONYMOUS else parts[2]
+    return user, Place(parts[3], parts[4]), hall_of_token(parts[5])
 
 
 class Places:

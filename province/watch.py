@@ -40,7 +40,7 @@ from alerts.model import Silence
 from province.access import USER_INFO, AccessRefused, inbox_prefix, refused_message, scopes, user_of
 from province.cluster import connect
 from province.commands import Command, Kind, Outcome, decode_outcome, encode
-from province.places import CMD, HALL, VIEW, Place, Scope, subject
+from province.places import HALL, VIEW, Place, Scope, command_subject, subject
 from province.views import STALE_S, HallDetail, HallSummary, decode_detail, decode_summary, view_of
 from runtime.desk import Desk
 from runtime.pipeline import Pipeline
@@ -130,7 +130,7 @@ class ProvinceWatch:
 
     async def send(self, command: Command) -> Outcome:
         """``command`` to the shard that runs its hall; its outcome (a refusal too)."""
-        where = subject(CMD, self.place(command.hall), command.hall)
+        where = command_subject(self.user, self.place(command.hall), command.hall)
         try:
             reply = await self.nc.request(where, encode(command), timeout=ANSWER_S)
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):

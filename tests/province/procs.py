@@ -168,17 +168,24 @@ async def busiest_at(ports: list[int], when_s: float) -> int | None:
 
 async def alert_transitions(urls: list[str]) -> list[Transition]:
     """Every transition in the alerts stream, in order."""
+    found = await stream_bodies(urls, ALERTS_STREAM, ALERTS_SUBJECTS)
+    return [msgspec.json.decode(data, type=Transition) for data in found]
+
+
+async def stream_bodies(urls: list[str], stream: str, subjects: str) -> list[bytes]:
+    """The bodies of every message of ``stream`` on ``subjects``, in order."""
     nc = await connect(urls, "test")
     try:
         js = nc.jetstream(timeout=5)
-        end = (await js.stream_info(ALERTS_STREAM)).state.last_seq
-        reader = StreamReader(js, ALERTS_SUBJECTS, stream=ALERTS_STREAM)
-        out: list[Transition] = []
-        if not end:
+        info = await js.stream_info(stream, subjects_filter=subjects)
+        total = sum((info.state.subjects or {}).values())
+        reader = StreamReader(js, subjects, stream=stream)
+        out: list[bytes] = []
+        if not total:
             return out
         async for batch in reader.batches(idle=True):
-            out += [msgspec.json.decode(m.data, type=Transition) for m in batch]
-            if reader.last >= end:
+            out += [m.data for m in batch]
+            if len(out) >= total:
                 break
         return out
     finally:

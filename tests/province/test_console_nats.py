@@ -27,6 +27,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +41,11 @@ from console.province import ProvinceApp, ProvinceTable
 from console.widgets import Headline
 from province.access import User, authorization
 from province.cluster import connect, setup
-from province.commands import Command
+from province.commands import Command, decode_command, encode
 from province.local import LocalCluster, free_port
 from province.outbox import Transition
 from province.partition import Partition
-from province.places import Scope
+from province.places import Scope, command_subject
 from province.watch import ProvinceWatch, RemoteDesk, open_watch
 from province.wire import OPS_SUBJECTS, PARTITIONS_KEY, STREAM, SUBJECTS, ops_subject
 from runtime.build import build_pipeline
@@ -60,6 +61,7 @@ from tests.province.procs import (
     python,
     scrape,
     stop,
+    stream_bodies,
     until,
 )
 
@@ -322,8 +324,9 @@ async def test_an_ack_reaches_the_shard_once_and_the_alerts_stream_with_who_and_
             stored = await js.get_last_msg(STREAM, ops_subject(acks[0].partition))
             assert json.loads(stored.data)["id"] == command.id
             assert stored.seq == outcome.stream_seq  # type: ignore[attr-defined]
-            info = await js.stream_info(STREAM, subjects_filter="hw.op.>")
-            assert sum((info.state.subjects or {}).values()) == 1
+            commands = [decode_command(b) for b in await stream_bodies(
+                [province.url("svc")], STREAM, OPS_SUBJECTS)]  # fmt: skip
+            assert [c.console for c in commands if c.id == command.id] == ["wenzhou"]
 
             # A replay of the partition from the stream's start gives the alert the same
             # transitions: the command is met where it stands, carried out at its time.
@@ -353,6 +356,46 @@ async def test_an_ack_reaches_the_shard_once_and_the_alerts_stream_with_who_and_
             assert replay.commands.done == 1
         finally:
             await nc.close()
+
+
+async def test_a_console_sends_under_its_own_user_only(province: Province) -> None:
+    # Wenzhou's credentials: a command under the province's user is refused by the server
+    # itself; one that says it comes from the province's console is stamped Wenzhou's.
+    async with watching(province, "wenzhou") as watch:
+
+        async def seen() -> bool:
+            return "wz-county-a" in watch.summaries
+
+        await until(seen, 30, "Wenzhou's halls")
+        errors: list[Exception] = []
+
+        async def error_cb(error: Exception) -> None:
+            errors.append(error)
+
+        nc = await nats.connect(province.url("wenzhou"), inbox_prefix="_INBOX_wenzhou",
+                                error_cb=error_cb, allow_reconnect=False)  # fmt: skip
+        place = watch.place("wz-county-a")
+        lying = Command(id=uuid.uuid4().hex, kind="handover", hall="wz-county-a",
+                        operator="li", signed_in_by="password", at_ms=0, note="quiet day",
+                        console="prov")  # fmt: skip
+        try:
+            with pytest.raises(nats.errors.TimeoutError):  # (nobody hears it)
+                await nc.request(command_subject("prov", place, "wz-county-a"),
+                                 encode(lying), timeout=1.5)  # fmt: skip
+
+            async def refused() -> bool:
+                return bool(errors)
+
+            await until(refused, 5, "the server refuses the publish")
+            assert "permissions violation for publish" in str(errors[0])
+            assert "hw.cmd.prov.wenzhou.ouhai.wz-county-a" in str(errors[0])
+        finally:
+            await nc.close()
+        outcome = await watch.send(lying)  # to its own user's subject, saying "prov"
+        assert outcome.ok and outcome.report, outcome
+        commands = [decode_command(b) for b in await stream_bodies(
+            [province.url("svc")], STREAM, OPS_SUBJECTS)]  # fmt: skip
+        assert [c.console for c in commands if c.id == lying.id] == ["wenzhou"]
 
 
 async def test_a_stream_made_before_commands_gets_their_subject(tmp_path: Path) -> None:

@@ -25,8 +25,10 @@ from province.places import (
     Place,
     Places,
     Scope,
+    command_subject,
     hall_of_token,
     hall_token,
+    parse_command_subject,
     parse_subject,
     scope_of_sync,
     subject,
@@ -40,9 +42,19 @@ def test_a_hall_id_is_one_subject_token_and_back() -> None:
         assert "." not in token and " " not in token and "*" not in token and ">" not in token
         assert hall_of_token(token) == hall
     assert hall_token("wz-city") == "wz-city"  # plain ids are themselves
-    where = subject("hw.cmd", Place("wenzhou", "ouhai"), "温州.市民中心")
+    where = subject("hw.hall", Place("wenzhou", "ouhai"), "温州.市民中心")
     assert parse_subject(where) == (Place("wenzhou", "ouhai"), "温州.市民中心")
     assert parse_subject("hw.view.wenzhou.>") is None
+    sent = command_subject("wenzhou", Place("wenzhou", "ouhai"), "温州.市民中心")
+    assert sent.startswith("hw.cmd.wenzhou.wenzhou.ouhai.")
+    assert parse_command_subject(sent) == ("wenzhou", Place("wenzhou", "ouhai"), "温州.市民中心")
+    anonymous = command_subject("", Place(), "h1")  # (a server without users)
+    assert anonymous == "hw.cmd._._._.h1" and parse_command_subject(anonymous) == (
+        "",
+        Place(),
+        "h1",
+    )
+    assert parse_command_subject(where) is None
 
 
 def test_scopes_hold_their_places_and_name_their_subjects() -> None:
@@ -53,7 +65,8 @@ def test_scopes_hold_their_places_and_name_their_subjects() -> None:
     assert [county.holds(p) for p in (ouhai, lucheng, anqiu)] == [True, False, False]
     assert all(province.holds(p) for p in (ouhai, anqiu, Place()))
     assert city.pattern("hw.view") == "hw.view.wenzhou.>"
-    assert province.pattern("hw.cmd") == "hw.cmd.>"
+    assert province.command_pattern("prov") == "hw.cmd.prov.>"
+    assert county.command_pattern("oh") == "hw.cmd.oh.wenzhou.ouhai.>"
     for scope in (city, county, province):
         assert scope_of_sync(scope.sync_subject) == scope
     with pytest.raises(ValueError, match=r"CITY or CITY\.COUNTY"):
@@ -64,17 +77,20 @@ def test_each_level_may_see_and_act_under_its_own_prefix_only() -> None:
     city = permissions(User("wenzhou", "pw", Scope(("wenzhou",))))
     assert city == {
         "publish": {"allow": ["hw.hall.wenzhou.>", "hw.sync.scope.wenzhou",
-                              "$SYS.REQ.USER.INFO", "hw.cmd.wenzhou.>"]},
+                              "$SYS.REQ.USER.INFO", "hw.cmd.wenzhou.wenzhou.>"]},
         "subscribe": {"allow": ["hw.view.wenzhou.>", "_INBOX_wenzhou.>"]},
     }  # fmt: skip
     watcher = permissions(User("ouhai-screen", "pw", Scope(("wenzhou", "ouhai")), act=False))
-    assert watcher is not None and "hw.cmd.wenzhou.ouhai.>" not in watcher["publish"]["allow"]
+    assert watcher is not None and not any(
+        p.startswith("hw.cmd") for p in watcher["publish"]["allow"]
+    )
     assert permissions(User("shard", "pw", None)) is None  # a process of the province
     text = authorization([User("shard", "s", None), User("wenzhou", "w", Scope(("wenzhou",)))])
     assert text.startswith("authorization {\n  users = [\n")
     assert '{"user": "shard", "password": "s"}' in text
-    with pytest.raises(ValueError, match="user"):
-        authorization([User("a.b", "x", None)])
+    for name in ("a.b", "_"):  # (not a subject token; the user of a server without users)
+        with pytest.raises(ValueError, match="user"):
+            authorization([User(name, "x", None)])
     assert inbox_prefix("wenzhou") == "_INBOX_wenzhou" and inbox_prefix("") == "_INBOX"
 
 
@@ -82,7 +98,7 @@ def test_a_console_learns_its_scopes_from_the_servers_user_info() -> None:
     # What nats-server 2.15 answered on $SYS.REQ.USER.INFO for a city's user (trimmed).
     answer = json.loads(
         '{"data":{"user":"wz","account":"$G","permissions":{"publish":{"allow":'
-        '["hw.cmd.wenzhou.\\u003e","hw.hall.wenzhou.\\u003e","$SYS.REQ.USER.INFO"]},'
+        '["hw.cmd.wz.wenzhou.\\u003e","hw.hall.wenzhou.\\u003e","$SYS.REQ.USER.INFO"]},'
         '"subscribe":{"allow":["hw.view.wenzhou.\\u003e","_INBOX_wz.\\u003e"]}}}}'
     )
     assert scopes(answer) == [Scope(("wenzhou",))]
