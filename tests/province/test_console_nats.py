@@ -230,7 +230,7 @@ async def test_the_city_console_opens_its_city_counties_and_halls(province: Prov
                 await pilot.pause()
                 return app.screen_name == "overview" and "wz-city" in desk.pipeline.view.city.halls
 
-            await until(overview, 10, "the hall's own screen", state)
+            await until(overview, 20, "the hall's own screen", state)
             assert "wz-city" in shown(app.query_one(Headline))
             await pilot.press("w")  # its windows, then the next hall's (by place)
             await pilot.press("right_square_bracket")
@@ -241,7 +241,7 @@ async def test_the_city_console_opens_its_city_counties_and_halls(province: Prov
                     "wz-county-a"
                 ]
 
-            await until(next_hall, 10, "the next hall's windows", state)
+            await until(next_hall, 20, "the next hall's windows", state)
             assert app.hall == "wz-county-a"
             await pilot.press("v")  # back to the province
             await pilot.pause()
