@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 
@@ -26,7 +26,6 @@ from alerts.model import SEVERITY_ZH, kind_of
 from alerts.names import NO_NAMES, Names, rule_both, state_name
 from alerts.rule import Memory, Tick
 from alerts.settings import ClockTime, EscalationStep, minutes_of_day
-from alerts.store import AlertStore
 from feeds.hallclock import day_start_ms, local_datetime, service_day
 from metrics.snapshot import HallSnapshot
 from metrics.state import ApplyResult
@@ -279,12 +278,24 @@ def _alert_line(a: Alert, names: Callable[[str], str] = str) -> str:
     return f"- #{a.id} {_hm(a.fired_ms)} [{card}] {rule_both(a.rule)}: {a.summary} ({state})"
 
 
+class HandoverBook(Protocol):
+    """Where shift reports are kept: the alert store (``serve``), or a partition's memory
+    that travels in its checkpoint (``province.alertbook.Handovers``, a shard)."""
+
+    def write_handover(self, hall: str, who: str, at_ms: int, shift_start_ms: int, report: str,
+                       incoming: str | None) -> int: ...  # fmt: skip
+
+    def accept_handover(self, hid: int, who: str, at_ms: int, note: str | None) -> str: ...
+
+    def handovers(self, unaccepted_only: bool = False) -> list[dict[str, Any]]: ...
+
+
 class HandoverLedger:
     """The shift reports as the rules and the view see them, held in memory: read from
-    the store when the pipeline syncs (``Pipeline.sync_store``, about once a second, off
+    the book when the pipeline syncs (``Pipeline.sync_store``, about once a second, off
     the publish path) and when this process writes or accepts one."""
 
-    def __init__(self, store: AlertStore) -> None:
+    def __init__(self, store: HandoverBook) -> None:
         self.store = store
         self.waiting: tuple[dict[str, Any], ...] = ()
         """Reports not accepted yet, oldest first."""

@@ -28,7 +28,7 @@ from alerts.case_rules import (
     PauseUnlistedRule,
     ProcedureOvertimeRule,
 )
-from alerts.duty import HandoverLedger, HandoverRule, Roster
+from alerts.duty import HandoverBook, HandoverLedger, HandoverRule, Roster
 from alerts.escalation import Escalation
 from alerts.outbound import Outbound
 from alerts.people_rules import BadRatingRule, ScalpingRule, SecondTripRule, TicketTheftRule
@@ -278,16 +278,15 @@ class AlertEngine:
         self._halls: Mapping[str, HallSnapshot] = {}
         """The halls of the last tick: where an escalation finds a case's department."""
         city: list[Rule] = [FeedStalledRule(cfg.feeds.stalled_seconds)]
+        self.city_rules = [r for r in city if r.name not in cfg.disabled]
         self.handovers: HandoverLedger | None = None
-        """The shift reports, in memory (with a store)."""
+        """The shift reports, in memory (``keep_handovers``: with a store, or a shard's)."""
         if isinstance(sink, AlertStore):
-            self.handovers = HandoverLedger(sink)
-            city.append(HandoverRule(self.handovers, cfg.handover.accept_minutes))
+            self.keep_handovers(sink)
             # A restart: what was open stays open; the replayed day dedups against it.
             self.book.restore(sink.open_alerts(), sink.live_silences(), *sink.next_ids())
             for hall, now_ms in sink.clocks().items():
                 self.book.now[hall] = max(self.book.now.get(hall, 0), now_ms)
-        self.city_rules = [r for r in city if r.name not in cfg.disabled]
         self.own = dict(halls or {})
         """Hall → its own rule set (rules, their event kinds)."""
         self._own_sets = {
@@ -321,6 +320,15 @@ class AlertEngine:
             ClockRule(),
         ]
         return [r for r in every if r.name not in cfg.disabled]
+
+    def keep_handovers(self, book: HandoverBook) -> None:
+        """Shift reports are kept in ``book``: the view lists those not accepted, and a
+        rule warns of one not accepted within ``[handover] accept_minutes``."""
+        self.handovers = HandoverLedger(book)
+        rule = HandoverRule(self.handovers, self.settings.handover.accept_minutes)
+        self.city_rules = [r for r in self.city_rules if r.name != rule.name]  # (one book)
+        if rule.name not in self.settings.disabled:
+            self.city_rules.append(rule)
 
     def rule_memory(self) -> bytes:
         """The hall rules' memory (cases seen, visits, pauses…) for a state snapshot

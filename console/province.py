@@ -67,6 +67,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "resolve": ("销号", "resolve"),
     "silence": ("暂停提醒", "silence"),
     "handover": ("交接班", "handover"),
+    "accept_handover": ("接班", "accept the shift report"),
 }
 
 

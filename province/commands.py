@@ -1,4 +1,5 @@
-"""Operators' actions as commands on the stream: acknowledge, resolve, silence, handover.
+"""Operators' actions as commands on the stream: acknowledge, resolve, silence, handover
+and its acceptance.
 
 A console over NATS does not change an alert itself: it sends a ``Command`` — what, to
 which alert of which hall, who (the operator signed in at the console, and how), and the
@@ -47,7 +48,7 @@ from runtime.pipeline import Pipeline
 
 log = structlog.get_logger("hallwatch.commands")
 
-Kind = Literal["acknowledge", "resolve", "silence", "handover"]
+Kind = Literal["acknowledge", "resolve", "silence", "handover", "accept_handover"]
 #: Outcomes a partition remembers for the shard that relays the answer.
 REMEMBERED: Final = 1000
 
@@ -78,6 +79,8 @@ class Command(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defa
     scope_prefix: str = ""
     incoming: str | None = None
     """Handover: the incoming director."""
+    handover: int = 0
+    """Accept_handover: the shift report's number (in its hall's partition)."""
     console: str = ""
     """The NATS user the console connected as (the office): stamped by the shard from the
     command's subject, where the server lets each user publish under its own name only."""
@@ -155,14 +158,30 @@ def execute(pipeline: Pipeline, command: Command) -> Outcome:
         elif command.kind == "silence":
             desk.silence(hall, command.note, command.minutes, command.silence_rule,
                          command.scope_prefix)  # fmt: skip
-        else:
+        elif command.kind == "handover":
             report = desk.write_handover(hall, command.note, command.incoming)
+        else:
+            _handover_of(pipeline, hall, command.handover)
+            desk.accept_handover(command.handover, command.note or None)
     finally:
         if before is None:
             book.now.pop(hall, None)
         else:
             book.now[hall] = before
     return Outcome(ok=True, at_ms=at, alert=alert_id, report=report)
+
+
+def _handover_of(pipeline: Pipeline, hall: str, handover_id: int) -> None:
+    """Refuse an acceptance of a report not of ``hall`` (the command's subject is the
+    hall's place: a console may accept only its halls' reports).
+
+    Raises:
+        ActionError: ``hall`` has no report ``handover_id`` waiting.
+    """
+    ledger = pipeline.alerts.handovers
+    waiting = ledger.waiting if ledger is not None else ()
+    if not any(h["id"] == handover_id and h["hall"] == hall for h in waiting):
+        raise ActionError(f"{hall} has no shift report #{handover_id} waiting to be accepted")
 
 
 class PartitionCommands:

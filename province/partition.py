@@ -134,12 +134,14 @@ class Partition:
         self._replayed = 0
 
     def _fresh(self) -> Pipeline:
-        """A new pipeline for this partition, its alert book's sink ``resolutions`` and
-        its transitions into ``outbox``."""
+        """A new pipeline for this partition, its alert book's sink ``resolutions``, its
+        shift reports in ``handovers`` and its transitions into ``outbox``."""
         self.resolutions = alertbook.Resolutions()
+        self.handovers = alertbook.Handovers()
         self.outbox = Outbox(self.number)
         pipeline = self._fresh_pipeline()
         pipeline.alerts.book.sink = self.resolutions
+        pipeline.alerts.keep_handovers(self.handovers)
         pipeline.alerts.book.listeners.append(self.outbox.changed)
         pipeline.alerts.book.listeners.append(self._notify)
         return pipeline
@@ -169,7 +171,11 @@ class Partition:
             feed.status.last_seq = place.seq
             feed.status.halls = tuple(sorted(place.halls))
         try:
-            unsent = alertbook.restore(self.pipeline.alerts.book, self.resolutions, book)
+            unsent = alertbook.restore(self.pipeline.alerts.book, self.resolutions, book,
+                                       self.handovers)  # fmt: skip
+            ledger = self.pipeline.alerts.handovers
+            assert ledger is not None  # (``_fresh``)
+            ledger.refresh()
             self.pipeline.restore_state(state)
         except (ValueError, msgspec.DecodeError) as error:  # other rules, or damaged
             log.warning("checkpoint_skipped", partition=self.number, why=str(error))
@@ -346,7 +352,8 @@ class Partition:
             feeds=places,
             parts=[],
         )
-        book = alertbook.save(self.pipeline.alerts.book, self.resolutions, self.outbox.unsent)
+        book = alertbook.save(self.pipeline.alerts.book, self.resolutions, self.outbox.unsent,
+                              self.handovers)  # fmt: skip
         return checkpoint.encode(head, self.pipeline.checkpoint_state(), book)
 
     async def _save(self, data: bytes, stream_seq: int) -> bool:

@@ -154,6 +154,9 @@ class HallDetail(msgspec.Struct, frozen=True):
     generation: int
     """The partition view's generation it was taken from."""
     published_wall: float
+    handovers_unaccepted: list[tuple[int, str, str, int]] = []
+    """The hall's shift reports waiting for the incoming director: (number, hall, written
+    by, written at hall ms); none from a shard of the release before."""
 
 
 def _enc_hook(value: object) -> Any:
@@ -212,6 +215,7 @@ def detail_of(pipeline: Pipeline, hall: str, partition: int) -> HallDetail | Non
         partition=partition,
         generation=view.generation,
         published_wall=view.published_wall,
+        handovers_unaccepted=[h for h in view.handovers_unaccepted if h[1] == hall],
     )
 
 
@@ -257,4 +261,5 @@ def view_of(detail: HallDetail, generation: int) -> View:
         on_duty=detail.on_duty,
         silences=tuple(detail.silences),
         names=detail.names,
+        handovers_unaccepted=tuple(detail.handovers_unaccepted),
     )

@@ -300,13 +300,18 @@ class RemoteDesk(Desk):
                        now + int(minutes * 60_000))  # fmt: skip
 
     def write_handover(self, hall: str, notes: str = "", incoming: str | None = None) -> str:
-        """Sent; the shift report comes with the answer (``answered``): "" here."""
+        """Sent; the shift report comes with the answer (``answered``): "" here. The
+        hall's partition keeps it until the incoming director accepts it."""
         self._send("handover", hall, note=notes, incoming=incoming)
         return ""
 
     def accept_handover(self, handover_id: int, note: str | None = None) -> None:
-        raise ActionError("accepting a shift report is not done over NATS yet: accept it "
-                          "at the hall's own console")  # fmt: skip
+        """Sent, for the hall whose shift report ``handover_id`` is on the screen."""
+        waiting = self.pipeline.view.handovers_unaccepted
+        hall = next((h for hid, h, _, _ in waiting if hid == handover_id), None)
+        if hall is None:
+            raise ActionError(f"no shift report #{handover_id} waiting on the screen")
+        self._send("accept_handover", hall, handover=handover_id, note=note or "")
 
     def timeline(self, alert_id: int) -> tuple[tuple[int, str, str, str], ...]:
         """The alert's changes as its shard last sent them (who did each: the alerts

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from alerts.book import ActionError, Silence
-from alerts.duty import Roster, hall_figures, shift_report
+from alerts.duty import HandoverBook, Roster, hall_figures, shift_report
 from alerts.store import NOBODY, AlertStore, signed_in
 from feeds.hallclock import day_start_ms, service_day
 from runtime.pipeline import Pipeline
@@ -164,25 +164,35 @@ class Desk:
         figures = hall_figures(snap) if snap is not None else None
         report = shift_report(hall, who, start, now, alerts, figures, notes, incoming,
                               self.roster.name_of, self.pipeline.names)  # fmt: skip
-        if self.store is not None:
+        book = self._handover_book()
+        if book is not None:
             with self._acting(), self._storing("the shift report"):
-                self.store.write_handover(hall, who, now, start, report, incoming)
+                book.write_handover(hall, who, now, start, report, incoming)
             self._handovers_changed()
         return report
 
     def accept_handover(self, handover_id: int, note: str | None = None) -> None:
         """Accept a shift report as the incoming director."""
-        if self.store is None:
+        book = self._handover_book()
+        if book is None:
             raise ActionError("no store: handovers need a data dir")
         who = self._actor()
-        found = next((h for h in self.store.handovers() if h["id"] == handover_id), None)
+        found = next((h for h in book.handovers() if h["id"] == handover_id), None)
         if found is not None and found["written_by"] == who:
             raise ActionError("the incoming director accepts, not the one who wrote it")
         hall = found["hall"] if found is not None else ""
         now = self.pipeline.alerts.book.now.get(hall, 0)
         with self._acting(), self._storing("accepting the shift report"):
-            self.store.accept_handover(handover_id, who, now, note)
+            book.accept_handover(handover_id, who, now, note)
         self._handovers_changed()
+
+    def _handover_book(self) -> HandoverBook | None:
+        """Where shift reports are kept: the store, or else the pipeline's own book (a
+        shard's partition: ``AlertRules.keep_handovers``); None: nowhere."""
+        if self.store is not None:
+            return self.store
+        ledger = self.pipeline.alerts.handovers
+        return ledger.store if ledger is not None else None
 
     def _handovers_changed(self) -> None:
         """This desk wrote or accepted a shift report: the view and the rules see it now

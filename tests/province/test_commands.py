@@ -8,13 +8,17 @@ Every action leaves its trace with who and when: seed 001 asks for 全程留痕�
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
-from alerts.book import ActionError
+from alerts.book import ActionError, AlertBook
+from alerts.duty import HANDOVER_UNACCEPTED
 from alerts.model import Change
+from province import alertbook
+from province.alertbook import Handovers
 from province.commands import Command, Outcome, decode_command, decode_outcome, encode, execute
 from runtime.pipeline import Pipeline
-from tests.factories import H, ms
+from tests.factories import H, beat, ms
 
 
 def book_with_a_complaint() -> tuple[Pipeline, list[Change]]:
@@ -104,6 +108,42 @@ def test_a_handover_answers_with_the_shift_report() -> None:
                                         incoming="li"))  # fmt: skip
     assert outcome.ok and outcome.report is not None
     assert "two complaints pending" in outcome.report
+
+
+def test_a_shift_report_is_kept_in_its_partition_until_the_incoming_director_accepts() -> None:
+    # In a shard the report is kept by the hall's partition (no store there): listed as
+    # waiting, warned of when nobody accepts it within [handover] accept_minutes (30),
+    # accepted by the incoming director only, and kept through a checkpoint.
+    pipeline = Pipeline()
+    handovers = Handovers()
+    pipeline.alerts.keep_handovers(handovers)
+    pipeline.state.apply([beat(10)])  # the hall at 09:10
+    written = execute(pipeline, command("handover", id="h1", note="W4's printer jams",
+                                        incoming="li"))  # fmt: skip
+    assert written.ok and written.report is not None and "W4's printer jams" in written.report
+    assert pipeline.publish().handovers_unaccepted == ((1, H, "zhang", ms(10)),)
+    accept = command("accept_handover", id="a1", handover=1, note="seen")
+    with pytest.raises(ActionError, match="incoming director accepts"):
+        execute(pipeline, accept)  # zhang wrote it
+    with pytest.raises(ActionError, match="no shift report #1 waiting"):
+        execute(pipeline, msgspec.structs.replace(accept, hall="elsewhere", operator="li"))
+    pipeline.state.apply([beat(41)])  # 31 minutes on, nobody accepted it: warned
+    pipeline.publish()
+    (late,) = [a for a in pipeline.alerts.book.active() if a.rule == HANDOVER_UNACCEPTED]
+    assert (late.severity, late.fired_ms, late.scope) == ("urgent", ms(40), "handover/1")
+    # A checkpoint here, restored into another shard's partition: the same report.
+    saved = alertbook.save(pipeline.alerts.book, alertbook.Resolutions(), (), handovers)
+    again = Handovers()
+    alertbook.restore(AlertBook(), alertbook.Resolutions(), saved, again)
+    assert again.handovers() == handovers.handovers() and again.next_id == 2
+    done = execute(pipeline, msgspec.structs.replace(accept, operator="li", at_ms=ms(42)))
+    assert done.ok and done.at_ms == ms(42)
+    (kept,) = handovers.handovers()
+    assert (kept["accepted_by"], kept["accepted_ms"], kept["accept_note"]) == ("li", ms(42), "seen")
+    assert pipeline.publish().handovers_unaccepted == ()
+    assert not [a for a in pipeline.alerts.book.active() if a.rule == HANDOVER_UNACCEPTED]
+    with pytest.raises(ActionError, match="no shift report #1 waiting"):
+        execute(pipeline, msgspec.structs.replace(accept, operator="wang"))  # accepted already
 
 
 def test_an_unknown_sign_in_method_is_refused() -> None:

@@ -41,11 +41,12 @@ from console.province import ProvinceApp, ProvinceTable
 from console.widgets import Headline
 from province.access import User, authorization
 from province.cluster import connect, setup
-from province.commands import Command, decode_command, encode
+from province.commands import Command, Outcome, decode_command, encode
 from province.local import LocalCluster, free_port
 from province.outbox import Transition
 from province.partition import Partition
 from province.places import Scope, command_subject
+from province.views import HallDetail
 from province.watch import ProvinceWatch, RemoteDesk, open_watch
 from province.wire import OPS_SUBJECTS, PARTITIONS_KEY, STREAM, SUBJECTS, ops_subject
 from runtime.build import build_pipeline
@@ -396,6 +397,47 @@ async def test_a_console_sends_under_its_own_user_only(province: Province) -> No
         commands = [decode_command(b) for b in await stream_bodies(
             [province.url("svc")], STREAM, OPS_SUBJECTS)]  # fmt: skip
         assert [c.console for c in commands if c.id == lying.id] == ["wenzhou"]
+
+
+async def test_a_shift_report_written_at_one_console_is_accepted_at_another(
+    province: Province,
+) -> None:
+    # 交接班 over NATS: zhang hands wz-city over; the hall's partition keeps the report
+    # and lists it as waiting; wang, the incoming director at another console, accepts it.
+    async with watching(province, "wenzhou") as watch:
+        outgoing = RemoteDesk(watch, operator="zhang", method="password")
+        incoming = RemoteDesk(watch, operator="wang", method="password")
+        answers: list[tuple[Command, Outcome]] = []
+        for desk in (outgoing, incoming):
+            desk.answered = lambda command, outcome: answers.append((command, outcome))
+
+        async def shown() -> HallDetail | None:
+            return await watch.detail("wz-city")
+
+        outgoing.show(await until(shown, 30, "wz-city's screens"))
+        outgoing.write_handover("wz-city", "W4's printer jams", incoming="wang")
+        await outgoing.settled()
+        ((_, written),) = answers
+        assert written.ok and written.report and "W4's printer jams" in written.report
+
+        async def waiting() -> HallDetail | None:
+            detail = await watch.detail("wz-city")
+            mine = [h for h in detail.handovers_unaccepted if h[2] == "zhang"] if detail else []
+            return detail if mine else None
+
+        detail = await until(waiting, 20, "the report waiting at the other console")
+        incoming.show(detail)
+        (number, hall, by, _) = next(h for h in detail.handovers_unaccepted if h[2] == "zhang")
+        assert (hall, by) == ("wz-city", "zhang")
+        incoming.accept_handover(number, "taking over")
+        await incoming.settled()
+        assert answers[-1][1].ok and answers[-1][1].error is None, answers[-1]
+
+        async def accepted() -> bool:
+            detail = await watch.detail("wz-city")
+            return detail is not None and all(h[0] != number for h in detail.handovers_unaccepted)
+
+        await until(accepted, 20, "the report no longer waiting")
 
 
 async def test_a_stream_made_before_commands_gets_their_subject(tmp_path: Path) -> None:
