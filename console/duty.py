@@ -35,13 +35,17 @@ class DutyPanel(Static):
         """``session``: who acts at this console (the desk's), None: read-only;
         ``name_of``: a person's roster name."""
         parts: list[Text] = []
+
+        def person(key: str) -> str:  # (their roster name, and who that is)
+            name = name_of(key)
+            return name if name == key else f"{name} ({key})"
+
         line = Text()
         line.append(f"{words['operator']}: ", "bold")
         if session is None:
             line.append(words["no_operator"], "bold red")
         else:
-            name = name_of(session.person)
-            line.append(name if name == session.person else f"{name} ({session.person})")
+            line.append(person(session.person))
             line.append(f" · {words['signed_in_by']} {words['by_' + session.method]}", "dim")
         parts.append(line)
         line = Text()
@@ -60,7 +64,7 @@ class DutyPanel(Static):
         for handover_id, hall_name, written_by, written_ms in view.handovers_unaccepted:
             row = Text("  ")
             row.append(f"#{handover_id} ", "bold yellow")
-            row.append(f"{words.hall(hall_name)} · {written_by} · {clock(written_ms)}")
+            row.append(f"{words.hall(hall_name)} · {person(written_by)} · {clock(written_ms)}")
             parts.append(row)
         parts.append(Text(""))
         parts.append(Text(words["silences"], "bold"))
@@ -70,7 +74,8 @@ class DutyPanel(Static):
             row = Text("  ")
             rule = words[s.rule] if s.rule else "*"
             row.append(f"#{s.id} {words.hall(s.hall)} {rule} {s.scope_prefix}", "bold")
-            row.append(f" · {s.created_by} · {words['until']} {clock(s.until_ms)} · {s.reason}")
+            row.append(f" · {person(s.created_by)} · {words['until']} {clock(s.until_ms)} · "
+                       f"{s.reason}")  # fmt: skip
             parts.append(row)
         parts.append(Text(""))
         parts.append(Text(words["duty_keys"], "dim"))

@@ -177,6 +177,13 @@ async def test_the_os_accounts_person_signs_in_by_itself(
         )
         await pilot.press("d")
         assert "张主任 (zhang) · signed in by OS account" in shown(app.query_one(DutyPanel))
+        # A shift report waiting names its writer as the roster does, as the line above.
+        await pilot.press("H", *"quiet", "enter")
+        await wait_for(lambda: isinstance(app.screen, ReportDialog))
+        await pilot.press("escape")
+        await wait_for(lambda: "#1" in shown(app.query_one(DutyPanel)))
+        (waiting,) = [line for line in shown(app.query_one(DutyPanel)).splitlines() if "#1" in line]
+        assert " · 张主任 (zhang) · " in waiting, waiting
         await pilot.press("I")  # signing out is recorded too
         await wait_for(lambda: app.desk.session is None)
         assert ("zhang", "signed out", "operator zhang",
