@@ -159,7 +159,7 @@ def execute(pipeline: Pipeline, command: Command) -> Outcome:
             desk.silence(hall, command.note, command.minutes, command.silence_rule,
                          command.scope_prefix)  # fmt: skip
         elif command.kind == "handover":
-            report = desk.write_handover(hall, command.note, command.incoming)
+            report = desk.write_handover(hall, command.note, command.incoming, at)
         else:
             _handover_of(pipeline, hall, command.handover)
             desk.accept_handover(command.handover, command.note or None)

@@ -299,9 +299,12 @@ class RemoteDesk(Desk):
         return Silence(0, hall, rule, scope_prefix, command.operator, why.strip(), now,
                        now + int(minutes * 60_000))  # fmt: skip
 
-    def write_handover(self, hall: str, notes: str = "", incoming: str | None = None) -> str:
+    def write_handover(
+        self, hall: str, notes: str = "", incoming: str | None = None, at_ms: int | None = None
+    ) -> str:
         """Sent; the shift report comes with the answer (``answered``): "" here. The
-        hall's partition keeps it until the incoming director accepts it."""
+        hall's partition keeps it until the incoming director accepts it. (The command
+        carries the hall time on the screen: ``at_ms`` is not for a console.)"""
         self._send("handover", hall, note=notes, incoming=incoming)
         return ""
 

@@ -147,12 +147,18 @@ class Desk:
         self.pipeline.changed()
         return s
 
-    def write_handover(self, hall: str, notes: str = "", incoming: str | None = None) -> str:
+    def write_handover(
+        self, hall: str, notes: str = "", incoming: str | None = None, at_ms: int | None = None
+    ) -> str:
         """Write (and store, if there is a store) the shift report of ``hall``; Markdown.
-        The report names people by their roster name, the hall by its display name."""
+        The report names people by their roster name, the hall by its display name.
+        ``at_ms``: the hall time it is written at (a command's: the operator's screen);
+        default the hall's clock."""
         who = self._actor()
         snap = self.pipeline.state.snapshots().get(hall)
         now = snap.now_ms if snap is not None else self.pipeline.alerts.book.now.get(hall, 0)
+        if at_ms is not None:
+            now = at_ms
         duty = self.roster.on_duty(now)
         start = duty.start_ms if duty is not None else day_start_ms(service_day(now))
         if self.store is not None:
