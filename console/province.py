@@ -722,7 +722,7 @@ class ProvinceApp(HallwatchApp):
 
     def _answered(self, command: Any, outcome: Any) -> None:
         words = self.words
-        what = f"{word(words, command.kind)} {command.hall}"
+        what = f"{word(words, command.kind)} {words.hall(command.hall)}"
         if outcome.ok and outcome.error is None:
             at = f" · {word(words, 'at_hall_time')} {clock(outcome.at_ms)}" if outcome.at_ms else ""
             self.notify(f"{what}: {word(words, 'done')}{at}")

@@ -24,6 +24,7 @@ from console.widgets import Headline
 from feeds.decode import FrameDecoder
 from feeds.protocol import Heartbeat
 from feeds.source import Batch, MemorySource
+from province.commands import Command, Outcome
 from province.demo import prepare
 from province.places import Place, Places, Scope
 from province.views import HallDetail, decode_summary, detail_of, encode_summary, summaries
@@ -189,6 +190,14 @@ async def test_the_province_screen_and_a_halls_header_say_the_names(
         assert header.startswith(expected), header
         screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert expected in screen
+        # An answer to a command says the hall as the screen does.
+        sent = Command(id="c1", kind="acknowledge", hall=H, operator="zhang",
+                       signed_in_by="password", at_ms=0)  # fmt: skip
+        app._answered(sent, Outcome(ok=True, at_ms=1763960400000))
+        await pilot.pause()
+        answer = f"{'确认' if lang == 'zh' else 'acknowledge'} {expected}: "  # (its place too)
+        said = [str(n.message) for n in app._notifications]
+        assert any(line.startswith(answer) for line in said), said
         await pilot.press("l")  # the other language: the header follows
         await pilot.pause()
         other = f"wenzhou ouhai · {H}" if lang == "zh" else "温州市 瓯海区 · 瓯海区行政服务中心"
